@@ -1,0 +1,191 @@
+// The API's types (zod), JSON in snake_case as in the seed: AccessInfo, Environment, ResourceMetrics, requests.
+import { z } from 'zod';
+import { ENVIRONMENT_STATUSES } from './tables.ts';
+
+export const EnvironmentType = z.enum(['physical', 'container']);
+export type EnvironmentType = z.infer<typeof EnvironmentType>;
+export const EnvironmentStatus = z.enum(ENVIRONMENT_STATUSES);
+export type EnvironmentStatus = z.infer<typeof EnvironmentStatus>;
+export const Role = z.enum(['user', 'admin']);
+
+const isoTime = z.string();
+const name = z.string().trim().min(1).max(100);
+const email = z.string().trim().toLowerCase().max(254).email();
+const password = z.string().min(8).max(256);
+
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const User = z.object({ id: z.string(), email: z.string(), role: Role, created_at: isoTime });
+export type User = z.infer<typeof User>;
+
+export const RegisterRequest = z.object({ email, password }).strict();
+export const LoginRequest = z.object({ email, password: z.string().min(1).max(256) }).strict();
+export const LoginResponse = z.object({ token: z.string(), user: User });
+
+export const ApiToken = z.object({
+  id: z.string(), name: z.string(), prefix: z.string(), created_at: isoTime,
+  last_used_at: isoTime.nullable(), expires_at: isoTime.nullable(),
+});
+export const CreateTokenRequest = z.object({ name, expires_in_days: z.number().int().min(1).max(3650).optional() }).strict();
+export const CreatedToken = ApiToken.extend({ token: z.string() });
+
+/** The seed's Environment, minus the plaintext password (that lives only in AccessInfo). */
+export const Environment = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: EnvironmentType,
+  ssh_host: z.string(),
+  ssh_port: z.number().int(),
+  ssh_username: z.string(),
+  target_ip: z.string(),
+  physical_machine_id: z.number().int().nullable(),
+  container_id: z.string().nullable(),
+  image_id: z.number().int().nullable(),
+  user_id: z.string(),
+  status: EnvironmentStatus,
+  status_reason: z.string().nullable(),
+  host_id: z.string(),
+  gpu_count: z.number().int(),
+  cpu_cores: z.number().int(),
+  memory_gb: z.number().int(),
+  recording: z.boolean(),
+  created_at: isoTime,
+  updated_at: isoTime,
+});
+export type Environment = z.infer<typeof Environment>;
+
+/** The seed's AccessInfo plus a ready `ssh_command`. Only ever sent to the owner. */
+export const AccessInfo = z.object({
+  environment_id: z.string(),
+  type: EnvironmentType,
+  ssh_host: z.string(),
+  ssh_port: z.number().int(),
+  ssh_username: z.string(),
+  ssh_password: z.string(),
+  target_ip: z.string(),
+  jupyter_url: z.string(),
+  created_at: isoTime,
+  ssh_command: z.string(),
+});
+export type AccessInfo = z.infer<typeof AccessInfo>;
+
+/** What may be cached in Redis: AccessInfo without any secret. `.strict()` refuses extra keys. */
+export const PublicAccessInfo = AccessInfo.omit({ ssh_password: true }).strict();
+export type PublicAccessInfo = z.infer<typeof PublicAccessInfo>;
+
+export const GpuMetrics = z.object({
+  index: z.number().int(), utilization: z.number(), memory_used: z.number(), memory_total: z.number(),
+});
+/** The seed's ResourceMetrics, with the detail behind its percentages. */
+export const ResourceMetrics = z.object({
+  environment_id: z.string(),
+  type: EnvironmentType,
+  timestamp: isoTime,
+  cpu_usage: z.number(),
+  memory_usage: z.number(),
+  gpu_usage: z.number(),
+  network_in: z.number(),
+  network_out: z.number(),
+  memory_used: z.number().optional(),
+  memory_limit: z.number().optional(),
+  gpus: z.array(GpuMetrics).optional(),
+  reachable: z.boolean().optional(),
+  rtt_ms: z.number().nullable().optional(),
+});
+export type ResourceMetrics = z.infer<typeof ResourceMetrics>;
+
+export const CreateEnvironmentRequest = z.object({
+  name,
+  image_id: z.number().int().positive(),
+  gpu_count: z.number().int().min(0).max(8),
+  cpu_cores: z.number().int().min(1).max(256),
+  memory_gb: z.number().int().min(1).max(4096),
+  recording: z.boolean().optional(),
+}).strict();
+export type CreateEnvironmentRequest = z.infer<typeof CreateEnvironmentRequest>;
+
+export const AllocateMachineRequest = z.object({ name: name.optional() }).strict();
+
+export const Machine = z.object({
+  id: z.number().int(), name: z.string(), region: z.string(), gpu_model: z.string(),
+  gpu_count: z.number().int(), gpu_memory: z.number().int(), cpu_cores: z.number().int(),
+  memory_gb: z.number().int(), disk_gb: z.number().int(), monthly_price: z.number(),
+  status: z.enum(['available', 'allocated', 'maintenance']),
+});
+export type Machine = z.infer<typeof Machine>;
+export const AdminMachine = Machine.extend({ target_ip: z.string(), ssh_port: z.number().int(), host_id: z.string() });
+
+const ip = z.string().trim().min(1).max(64).regex(/^[0-9a-fA-F:.]+$/, 'an IPv4 or IPv6 address');
+export const CreateMachineRequest = z.object({
+  name, region: z.string().trim().min(1).max(64), gpu_model: z.string().trim().min(1).max(64),
+  gpu_count: z.number().int().min(0).max(64), gpu_memory: z.number().int().min(0).max(4096),
+  cpu_cores: z.number().int().min(1).max(1024), memory_gb: z.number().int().min(1).max(65536),
+  disk_gb: z.number().int().min(0).max(10_000_000), target_ip: ip,
+  ssh_port: z.number().int().min(1).max(65535).optional(), host_id: z.string().min(1).max(64),
+  monthly_price: z.number().min(0).max(10_000_000),
+  status: z.enum(['available', 'maintenance']).optional(),
+}).strict();
+export const UpdateMachineRequest = CreateMachineRequest.partial()
+  .extend({ status: z.enum(['available', 'maintenance']).optional() }).strict();
+
+export const MarketQuery = z.object({
+  region: z.string().max(64).optional(),
+  gpu_model: z.string().max(64).optional(),
+  min_gpus: z.coerce.number().int().min(0).max(64).optional(),
+  status: z.enum(['available', 'allocated', 'maintenance']).optional(),
+  page: z.coerce.number().int().min(1).max(100000).default(1),
+  page_size: z.coerce.number().int().min(1).max(100).default(20),
+}).strict();
+
+export const Image = z.object({
+  id: z.number().int(), name: z.string(), docker_ref: z.string(), has_sshd: z.boolean(),
+  hourly_price: z.number(), description: z.string(),
+});
+export const CreateImageRequest = z.object({
+  name: z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/),
+  docker_ref: z.string().trim().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/),
+  has_sshd: z.boolean().default(false),
+  hourly_price: z.number().min(0).max(100000),
+  description: z.string().max(1000).default(''),
+}).strict();
+
+export const HostInventory = z.object({
+  cpu_cores: z.number().int(), memory_bytes: z.number(), disk_bytes: z.number().optional(),
+  gpus: z.array(z.object({ index: z.number().int(), uuid: z.string(), name: z.string(), memory_mib: z.number() })),
+  docker_version: z.string().nullable(), nvidia_runtime: z.boolean(),
+  hostname: z.string().optional(),
+});
+export type HostInventory = z.infer<typeof HostInventory>;
+
+export const Host = z.object({
+  id: z.string(), name: z.string(), public_ssh_host: z.string(), shared_ssh_port: z.number().int(),
+  status: z.enum(['online', 'offline']), last_seen_at: isoTime.nullable(),
+  inventory: HostInventory.nullable(), agent_version: z.string().nullable(), drained: z.boolean(),
+  created_at: isoTime,
+});
+export const CreateHostRequest = z.object({
+  name: z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+  public_ssh_host: z.string().trim().min(1).max(253).regex(/^[A-Za-z0-9.:-]+$/),
+  shared_ssh_port: z.number().int().min(1).max(65535).optional(),
+}).strict();
+export const CreatedHost = z.object({ host: Host, token: z.string(), install_command: z.string() });
+
+export const SshKey = z.object({ id: z.string(), name: z.string(), public_key: z.string(), fingerprint: z.string(), created_at: isoTime });
+export const CreateSshKeyRequest = z.object({
+  name, public_key: z.string().trim().min(16).max(16384),
+}).strict();
+
+export const AuditEvent = z.object({
+  id: z.number().int(), timestamp: isoTime, environment_id: z.string().nullable(), type: z.string().nullable(),
+  event: z.string(), source_ip: z.string().nullable(), username: z.string().nullable(), status: z.string(),
+  detail: z.unknown().nullable(),
+});
+export type AuditEvent = z.infer<typeof AuditEvent>;
+
+export const UsageRecord = z.object({
+  environment_id: z.string(), kind: z.enum(['hourly', 'monthly']), period_start: isoTime,
+  period_end: isoTime.nullable(), unit_price: z.number(), units: z.number(), amount: z.number(),
+});
+
+export const AppPortRequest = z.object({ public: z.boolean() }).strict();

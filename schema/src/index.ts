@@ -1,0 +1,8 @@
+// @remotegpu/schema: the shared contracts, runtime-free.
+export * from './api.ts';
+export * from './ids.ts';
+export * from './redis-keys.ts';
+export * from './migrate.ts';
+export * from './tunnel/index.ts';
+export * as tables from './tables.ts';
+export { MIGRATIONS } from './migrations.gen.ts';

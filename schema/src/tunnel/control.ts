@@ -1,0 +1,219 @@
+// Tunnel control messages: JSON text frames between the edge's HostTunnel and the relay agent.
+// Type strings never change once shipped; add new ones. Unknown types decode to `unknown_type` and are ignored.
+import { z } from 'zod';
+import { HostInventory, ResourceMetrics } from '../api.ts';
+
+export const PROTOCOL_VERSION = 1;
+export const HEARTBEAT_MS = 20_000;
+export const MAX_CONTROL_BYTES = 4 * 1024 * 1024;
+
+export const MSG = {
+  /** agent → edge: first frame of every connection. */
+  hello: 'hello',
+  /** edge → agent: answer to hello with the full route set of this relay. */
+  welcome: 'welcome',
+  /** edge → agent: one route added or changed. */
+  routeUpsert: 'route.upsert',
+  /** edge → agent: one route removed. */
+  routeRemove: 'route.remove',
+  /** edge → agent: a command with an id and a deadline. */
+  cmd: 'cmd',
+  /** agent → edge: the result of a command. */
+  result: 'result',
+  /** agent → edge: something happened (container state, pull progress, metrics, audit). */
+  event: 'event',
+  /** edge → agent: events with these ids are stored; the agent may drop them from its outbox. */
+  ack: 'ack',
+  /** either way: heartbeat and its answer. */
+  ping: 'ping',
+  pong: 'pong',
+} as const;
+
+export const CMD = {
+  containerCreate: 'container.create',
+  containerStart: 'container.start',
+  containerStop: 'container.stop',
+  containerRestart: 'container.restart',
+  containerRemove: 'container.remove',
+  /** Fetch the host key of a target's sshd (pinned at enrolment). */
+  targetProbe: 'target.probe',
+} as const;
+
+export const EVENT = {
+  containerState: 'container.state',
+  pullProgress: 'pull.progress',
+  metrics: 'metrics',
+  audit: 'audit',
+  recording: 'recording',
+} as const;
+
+const id = z.string().min(1).max(128);
+
+export const RouteTarget = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('ssh'), ip: z.string().max(64), port: z.number().int().min(1).max(65535), host_key: z.string().max(16384).nullable() }),
+  z.object({ kind: z.literal('docker'), container_id: z.string().max(128) }),
+]);
+export type RouteTarget = z.infer<typeof RouteTarget>;
+
+/** What a relay needs to serve one environment: never a plaintext password. */
+export const Route = z.object({
+  environment_id: z.string().regex(/^[a-z0-9]{16}$/),
+  type: z.enum(['physical', 'container']),
+  user_id: z.string().max(128),
+  ssh_port: z.number().int().min(1).max(65535),
+  ssh_username: z.string().max(64),
+  target_ip: z.string().max(64),
+  target: RouteTarget.nullable(),
+  password_hash: z.string().max(512),
+  owner_keys: z.array(z.string().max(16384)).max(256),
+  recording: z.boolean(),
+  running: z.boolean(),
+});
+export type Route = z.infer<typeof Route>;
+
+export const ContainerReport = z.object({
+  environment_id: z.string().max(64),
+  container_id: z.string().max(128),
+  state: z.string().max(32),
+  exit_code: z.number().int().nullable().optional(),
+  ip: z.string().max(64).nullable().optional(),
+});
+export type ContainerReport = z.infer<typeof ContainerReport>;
+
+export const Hello = z.object({
+  type: z.literal(MSG.hello),
+  protocol: z.number().int(),
+  agent_version: z.string().max(64),
+  role: z.enum(['control', 'data']).default('control'),
+  shard: z.number().int().min(0).max(63).optional(),
+  inventory: HostInventory.optional(),
+  containers: z.array(ContainerReport).max(10_000).optional(),
+  public_ssh_host: z.string().max(253).optional(),
+  ssh_host_keys: z.array(z.string().max(16384)).max(8).optional(),
+});
+export type Hello = z.infer<typeof Hello>;
+
+export const Welcome = z.object({
+  type: z.literal(MSG.welcome),
+  protocol: z.number().int(),
+  host_id: z.string(),
+  heartbeat_ms: z.number().int().positive(),
+  routes: z.array(Route),
+});
+export type Welcome = z.infer<typeof Welcome>;
+
+export const RouteUpsert = z.object({ type: z.literal(MSG.routeUpsert), route: Route });
+export const RouteRemove = z.object({ type: z.literal(MSG.routeRemove), environment_id: z.string().max(64) });
+
+export const Command = z.object({
+  type: z.literal(MSG.cmd),
+  id,
+  name: z.string().max(64),
+  /** Epoch milliseconds after which the edge no longer waits for the result. */
+  deadline: z.number().int(),
+  args: z.unknown(),
+});
+export type Command = z.infer<typeof Command>;
+
+export const CommandError = z.object({
+  code: z.string().max(64),
+  message: z.string().max(8192),
+  retryable: z.boolean().default(false),
+});
+export type CommandError = z.infer<typeof CommandError>;
+
+export const Result = z.union([
+  z.object({ type: z.literal(MSG.result), id, ok: z.literal(true), data: z.unknown().optional() }),
+  z.object({ type: z.literal(MSG.result), id, ok: z.literal(false), error: CommandError }),
+]);
+export type Result = z.infer<typeof Result>;
+
+export const Event = z.object({
+  type: z.literal(MSG.event),
+  name: z.string().max(64),
+  /** Present when the agent wants an ack (durable outbox events). */
+  id: id.optional(),
+  data: z.unknown(),
+});
+export type Event = z.infer<typeof Event>;
+
+export const Ack = z.object({ type: z.literal(MSG.ack), ids: z.array(id).max(10_000) });
+export const Ping = z.object({ type: z.literal(MSG.ping), ts: z.number() });
+export const Pong = z.object({ type: z.literal(MSG.pong), ts: z.number() });
+
+export const ControlMessage = z.discriminatedUnion('type', [
+  Hello, Welcome, RouteUpsert, RouteRemove, Command, Event, Ack, Ping, Pong,
+  z.object({ type: z.literal(MSG.result), id, ok: z.boolean(), data: z.unknown().optional(), error: CommandError.optional() }),
+]);
+export type ControlMessage = z.infer<typeof ControlMessage> | Result;
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string; type?: string };
+
+const KNOWN = new Set<string>(Object.values(MSG));
+
+/** Decodes a text frame. Never throws: garbage, oversized or unknown frames come back as errors. */
+export function decodeControl(text: unknown): Decoded<ControlMessage> {
+  if (typeof text !== 'string') return { ok: false, error: 'not_text' };
+  if (text.length > MAX_CONTROL_BYTES) return { ok: false, error: 'too_large' };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'bad_json' };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, error: 'not_object' };
+  const type = (raw as { type?: unknown }).type;
+  if (typeof type !== 'string') return { ok: false, error: 'no_type' };
+  if (!KNOWN.has(type)) return { ok: false, error: 'unknown_type', type };
+  if (type === MSG.result) {
+    const r = Result.safeParse(raw);
+    return r.success ? { ok: true, value: r.data } : { ok: false, error: 'invalid', type };
+  }
+  const parsed = ControlMessage.safeParse(raw);
+  if (!parsed.success) return { ok: false, error: 'invalid', type };
+  return { ok: true, value: parsed.data as ControlMessage };
+}
+
+export function encodeControl(msg: ControlMessage): string {
+  return JSON.stringify(msg);
+}
+
+// ---- command arguments, shared by the edge (sender) and the agent (executor) ----
+
+export const ContainerCreateArgs = z.object({
+  environment_id: z.string().regex(/^[a-z0-9]{16}$/),
+  request_id: z.string().max(128),
+  owner_id: z.string().max(128),
+  image: z.string().max(255),
+  has_sshd: z.boolean(),
+  gpu_devices: z.array(z.number().int().min(0).max(63)).max(64),
+  cpu_cores: z.number().int().min(1),
+  memory_gb: z.number().int().min(1),
+});
+export type ContainerCreateArgs = z.infer<typeof ContainerCreateArgs>;
+export const ContainerCreateResult = z.object({ container_id: z.string(), ip: z.string(), host_key: z.string().nullable().optional() });
+export type ContainerCreateResult = z.infer<typeof ContainerCreateResult>;
+
+export const ContainerActionArgs = z.object({
+  environment_id: z.string().regex(/^[a-z0-9]{16}$/),
+  container_id: z.string().max(128).nullable(),
+});
+export type ContainerActionArgs = z.infer<typeof ContainerActionArgs>;
+export const ContainerActionResult = z.object({ state: z.string(), ip: z.string().nullable().optional() });
+
+export const ContainerStateEvent = z.object({
+  environment_id: z.string().max(64), container_id: z.string().max(128).nullable(), state: z.string().max(32),
+  reason: z.string().max(4096).nullable().optional(),
+});
+export const PullProgressEvent = z.object({
+  environment_id: z.string().max(64), image: z.string().max(255), status: z.string().max(256),
+  current: z.number().nullable().optional(), total: z.number().nullable().optional(),
+});
+export const MetricsEvent = z.object({ samples: z.array(ResourceMetrics).max(10_000) });
+export const AuditRecord = z.object({
+  timestamp: z.string().max(64), environment_id: z.string().max(64).nullable(), type: z.string().max(32).nullable(),
+  event: z.string().max(64), source_ip: z.string().max(64).nullable(), username: z.string().max(256).nullable(),
+  status: z.string().max(32), detail: z.unknown().optional(),
+});
+export type AuditRecord = z.infer<typeof AuditRecord>;
+export const AuditEventBatch = z.object({ events: z.array(AuditRecord.extend({ id })).max(1000) });

@@ -1,0 +1,3 @@
+// The tunnel protocol between HostTunnel (edge) and the relay agent.
+export * from './control.ts';
+export * from './frames.ts';

@@ -1,0 +1,58 @@
+// Test projects: pure unit tests in Node, edge tests inside workerd, integration suites that need services.
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { defineConfig } from 'vitest/config';
+
+// wrangler.toml serves web/dist; before the console is built, give it a placeholder page.
+if (!existsSync('web/dist/index.html')) {
+  mkdirSync('web/dist', { recursive: true });
+  writeFileSync('web/dist/index.html', '<!doctype html><title>RemoteGPU</title><p>The console is not built: npm run build -w web</p>');
+}
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          environment: 'node',
+          include: ['{schema,dev,relay-agent,edge}/src/**/*.test.ts'],
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                UPSTASH_REDIS_REST_URL: inject('upstashUrl'),
+                UPSTASH_REDIS_REST_TOKEN: inject('upstashToken'),
+                LIBSQL_URL: inject('libsqlUrl'),
+                LIBSQL_AUTH_TOKEN: inject('libsqlToken'),
+                REMOTEGPU_SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789abcdef',
+                REMOTEGPU_ADMIN_EMAIL: 'admin@example.test',
+                REMOTEGPU_ADMIN_PASSWORD: 'admin-password-for-tests',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'edge',
+          include: ['edge/test/**/*.test.ts'],
+          globalSetup: ['./test/global-setup.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          environment: 'node',
+          include: ['test/integration/**/*.test.ts', 'dev/test/**/*.test.ts', 'relay-agent/test/**/*.test.ts'],
+          globalSetup: ['./test/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
