@@ -3,6 +3,7 @@ export * from './api.ts';
 export * from './ids.ts';
 export * from './redis-keys.ts';
 export * from './migrate.ts';
+export * from './password-hash.ts';
 export * from './tunnel/index.ts';
 export * as tables from './tables.ts';
 export { MIGRATIONS } from './migrations.gen.ts';
