@@ -1,0 +1,70 @@
+// Admin: the physical pool (machines), images, users, and the routing cache rebuild; renters list images.
+import {
+  AdminMachine, CreateImageRequest, CreateMachineRequest, Image, UpdateMachineRequest, User, tables,
+} from '@remotegpu/schema';
+import { asc, eq } from 'drizzle-orm';
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import { recordAudit } from '../audit/service.ts';
+import { userJson } from '../auth/routes.ts';
+import { ApiError, conflict, notFound } from '../errors.ts';
+import { route, type AppEnv } from '../lib/api.ts';
+import { clientIp } from '../lib/request.ts';
+import { machineJson } from '../market/routes.ts';
+import { rebuildRedis } from '../routing/sync.ts';
+
+const adminMachineJson = (m: typeof tables.machines.$inferSelect) => ({ ...machineJson(m), target_ip: m.target_ip, ssh_port: m.ssh_port, host_id: m.host_id });
+const imageJson = (i: typeof tables.images.$inferSelect) => ({
+  id: i.id, name: i.name, docker_ref: i.docker_ref, has_sshd: i.has_sshd, hourly_price: i.hourly_price, description: i.description,
+});
+
+export function registerCatalogRoutes(app: Hono<AppEnv>): void {
+  route(app, { method: 'post', path: '/api/v1/admin/machines', summary: 'Add a machine to the pool', tag: 'admin', auth: 'admin', body: CreateMachineRequest, response: z.object({ machine: AdminMachine }), status: 201 }, async (c, { body, user }) => {
+    const deps = c.get('deps');
+    const [host] = await deps.db.select({ id: tables.hosts.id }).from(tables.hosts).where(eq(tables.hosts.id, body.host_id));
+    if (!host) throw new ApiError(422, 'validation_failed', 'invalid body: host_id: no such host');
+    const [row] = await deps.db.insert(tables.machines).values(body).onConflictDoNothing().returning();
+    if (!row) throw conflict('machine_exists', `a machine named ${body.name} exists`);
+    await recordAudit(deps, { event: 'machine.create', status: 'success', actor_id: user.id, host_id: body.host_id, source_ip: clientIp(c), detail: { machine_id: row.id } });
+    return c.json({ machine: adminMachineJson(row) }, 201);
+  });
+
+  route(app, { method: 'get', path: '/api/v1/admin/machines', summary: 'The whole pool with LAN addresses', tag: 'admin', auth: 'admin', response: z.object({ items: z.array(AdminMachine) }) }, async (c) => {
+    const rows = await c.get('deps').db.select().from(tables.machines).orderBy(asc(tables.machines.id));
+    return c.json({ items: rows.map(adminMachineJson) });
+  });
+
+  route(app, { method: 'patch', path: '/api/v1/admin/machines/:id', summary: 'Change a machine (maintenance, price, address)', tag: 'admin', auth: 'admin', body: UpdateMachineRequest, response: z.object({ machine: AdminMachine }) }, async (c, { body, user }) => {
+    const deps = c.get('deps');
+    const id = Number(c.req.param('id'));
+    const [m] = Number.isInteger(id) ? await deps.db.select().from(tables.machines).where(eq(tables.machines.id, id)) : [];
+    if (!m) throw notFound('machine');
+    if (body.status && m.status === 'allocated') throw conflict('machine_allocated', 'release the machine before changing its status');
+    if ((body.target_ip || body.host_id || body.ssh_port) && m.status === 'allocated') throw conflict('machine_allocated', 'an allocated machine cannot move');
+    const [row] = await deps.db.update(tables.machines).set({ ...body, updated_at: Date.now() }).where(eq(tables.machines.id, id)).returning();
+    await recordAudit(deps, { event: 'machine.update', status: 'success', actor_id: user.id, source_ip: clientIp(c), detail: { machine_id: id, ...body } });
+    return c.json({ machine: adminMachineJson(row!) });
+  });
+
+  route(app, { method: 'post', path: '/api/v1/admin/images', summary: 'Add an image', tag: 'admin', auth: 'admin', body: CreateImageRequest, response: z.object({ image: Image }), status: 201 }, async (c, { body }) => {
+    const [row] = await c.get('deps').db.insert(tables.images).values(body).onConflictDoNothing().returning();
+    if (!row) throw conflict('image_exists', `an image named ${body.name} exists`);
+    return c.json({ image: imageJson(row) }, 201);
+  });
+
+  for (const [path, auth] of [['/api/v1/admin/images', 'admin'], ['/api/v1/images', 'user']] as const) {
+    route(app, { method: 'get', path, summary: 'Images to create environments from', tag: auth === 'admin' ? 'admin' : 'environments', auth, response: z.object({ items: z.array(Image) }) }, async (c) => {
+      const rows = await c.get('deps').db.select().from(tables.images).orderBy(asc(tables.images.id));
+      return c.json({ items: rows.map(imageJson) });
+    });
+  }
+
+  route(app, { method: 'get', path: '/api/v1/admin/users', summary: 'All accounts', tag: 'admin', auth: 'admin', response: z.object({ items: z.array(User) }) }, async (c) => {
+    const rows = await c.get('deps').db.select().from(tables.users).orderBy(asc(tables.users.created_at));
+    return c.json({ items: rows.map(userJson) });
+  });
+
+  route(app, { method: 'post', path: '/api/v1/admin/routes/rebuild', summary: 'Rebuild the Redis routing cache from the database', tag: 'admin', auth: 'admin', response: z.object({ written: z.number() }) }, async (c) => {
+    return c.json(await rebuildRedis(c.get('deps')));
+  });
+}

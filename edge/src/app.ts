@@ -1,0 +1,48 @@
+// The Hono app: resolves the caller, mounts every feature's routes, and answers errors in one shape.
+import { Hono } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { registerCatalogRoutes } from './admin/catalog.ts';
+import { registerHostRoutes } from './admin/hosts.ts';
+import { registerAuditRoutes } from './audit/routes.ts';
+import { registerAuthRoutes } from './auth/routes.ts';
+import { SESSION_COOKIE, resolveSecret } from './auth/service.ts';
+import { buildDeps, ready } from './deps.ts';
+import { registerEnvironmentRoutes } from './environments/routes.ts';
+import { errorBody, onError } from './errors.ts';
+import { registerHealthRoutes } from './health/routes.ts';
+import { registerKeyRoutes } from './keys/routes.ts';
+import type { AppEnv } from './lib/api.ts';
+import { registerMarketRoutes } from './market/routes.ts';
+import { registerOpenApiRoutes } from './openapi/routes.ts';
+import { registerAgentRoutes } from './tunnel/connect.ts';
+
+export function buildApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError(onError);
+
+  app.use('*', async (c, next) => {
+    const deps = buildDeps(c.env);
+    c.set('deps', deps);
+    c.set('user', null);
+    if (c.req.path !== '/healthz') await ready(deps);
+    const bearer = c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    const secret = bearer && !bearer.startsWith('rgh_') ? bearer : getCookie(c, SESSION_COOKIE);
+    if (secret) c.set('user', await resolveSecret(deps, secret));
+    await next();
+  });
+
+  registerHealthRoutes(app);
+  registerAgentRoutes(app);
+  registerAuthRoutes(app);
+  registerKeyRoutes(app);
+  registerMarketRoutes(app);
+  registerEnvironmentRoutes(app);
+  registerAuditRoutes(app);
+  registerHostRoutes(app);
+  registerCatalogRoutes(app);
+  registerOpenApiRoutes(app);
+
+  app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
+  app.all('*', async (c) => (c.env.ASSETS ? c.env.ASSETS.fetch(c.req.raw) : c.json(errorBody('not_found', 'not found'), 404)));
+  return app;
+}

@@ -1,0 +1,40 @@
+// The edge's configuration, read from bindings once per isolate and validated.
+import type { Bindings } from './env.ts';
+
+export interface EdgeConfig {
+  /** Apps live at `<envid>-<port>.container.<domain>`. */
+  domain: string;
+  /** When set, SSH names are `<envid>.ssh.<sshDomain>` (operator runs DNS); else the relay's public host. */
+  sshDomain: string | null;
+  publicUrl: string | null;
+  allowRegister: boolean;
+  secretKey: string;
+  adminEmail: string | null;
+  adminPassword: string | null;
+  commandTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function readConfig(env: Bindings): EdgeConfig {
+  const secretKey = env.REMOTEGPU_SECRET_KEY ?? '';
+  if (secretKey.length < 32) throw new ConfigError('REMOTEGPU_SECRET_KEY must be set to at least 32 characters');
+  if (!env.LIBSQL_URL) throw new ConfigError('LIBSQL_URL is not set');
+  if (!env.UPSTASH_REDIS_REST_URL || !env.UPSTASH_REDIS_REST_TOKEN) {
+    throw new ConfigError('UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set');
+  }
+  const timeout = Number(env.REMOTEGPU_COMMAND_TIMEOUT_MS ?? 60_000);
+  if (!Number.isFinite(timeout) || timeout < 100) throw new ConfigError('REMOTEGPU_COMMAND_TIMEOUT_MS must be >= 100');
+  return {
+    domain: (env.REMOTEGPU_DOMAIN ?? 'localhost').toLowerCase(),
+    sshDomain: env.REMOTEGPU_SSH_DOMAIN ? env.REMOTEGPU_SSH_DOMAIN.toLowerCase() : null,
+    publicUrl: env.REMOTEGPU_PUBLIC_URL ?? null,
+    allowRegister: (env.REMOTEGPU_ALLOW_REGISTER ?? 'true') !== 'false',
+    secretKey,
+    adminEmail: env.REMOTEGPU_ADMIN_EMAIL ? env.REMOTEGPU_ADMIN_EMAIL.toLowerCase() : null,
+    adminPassword: env.REMOTEGPU_ADMIN_PASSWORD ?? null,
+    commandTimeoutMs: timeout,
+  };
+}

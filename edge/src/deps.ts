@@ -1,0 +1,34 @@
+// Per-isolate service wiring: config, database, Redis and the tunnel namespace, built from the bindings.
+import { Redis } from '@upstash/redis/cloudflare';
+import type { Bindings } from './env.ts';
+import { readConfig, type EdgeConfig } from './config.ts';
+import { ensureMigrated, openDatabase, type Database, type Db } from './db/client.ts';
+import { ensureSeeded } from './db/seed.ts';
+
+export interface Deps {
+  env: Bindings;
+  config: EdgeConfig;
+  database: Database;
+  db: Db;
+  redis: Redis;
+}
+
+const redisCache = new Map<string, Redis>();
+
+export function buildDeps(env: Bindings): Deps {
+  const config = readConfig(env);
+  const database = openDatabase(env.LIBSQL_URL, env.LIBSQL_AUTH_TOKEN);
+  const rkey = `${env.UPSTASH_REDIS_REST_URL}\n${env.UPSTASH_REDIS_REST_TOKEN}`;
+  let redis = redisCache.get(rkey);
+  if (!redis) {
+    redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, enableTelemetry: false });
+    redisCache.set(rkey, redis);
+  }
+  return { env, config, database, db: database.db, redis };
+}
+
+/** Migrations and the first admin, once per isolate before the first request that needs the database. */
+export async function ready(deps: Deps): Promise<void> {
+  await ensureMigrated(deps.database, deps.env.LIBSQL_URL);
+  await ensureSeeded(deps);
+}

@@ -1,0 +1,19 @@
+// The Worker's bindings and variables (wrangler.toml [vars], secrets, Durable Objects, assets).
+import type { HostTunnel } from './tunnel/host-tunnel.ts';
+
+export interface Bindings {
+  HOST_TUNNEL: DurableObjectNamespace<HostTunnel>;
+  ASSETS?: Fetcher;
+  UPSTASH_REDIS_REST_URL: string;
+  UPSTASH_REDIS_REST_TOKEN: string;
+  LIBSQL_URL: string;
+  LIBSQL_AUTH_TOKEN?: string;
+  REMOTEGPU_DOMAIN?: string;
+  REMOTEGPU_SSH_DOMAIN?: string;
+  REMOTEGPU_PUBLIC_URL?: string;
+  REMOTEGPU_ALLOW_REGISTER?: string;
+  REMOTEGPU_SECRET_KEY?: string;
+  REMOTEGPU_ADMIN_EMAIL?: string;
+  REMOTEGPU_ADMIN_PASSWORD?: string;
+  REMOTEGPU_COMMAND_TIMEOUT_MS?: string;
+}

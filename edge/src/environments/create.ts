@@ -1,0 +1,86 @@
+// Creating a container environment: place it, claim a port, ask the relay, and record the outcome.
+import {
+  CMD, ContainerCreateResult, generateEnvironmentId, generatePassword, tables,
+  type ContainerCreateArgs, type CreateEnvironmentRequest,
+} from '@remotegpu/schema';
+import { eq } from 'drizzle-orm';
+import type { Deps } from '../deps.ts';
+import { ApiError, notFound } from '../errors.ts';
+import type { AuthUser } from '../auth/service.ts';
+import { encryptSecret, hashPassword } from '../platform/crypto.ts';
+import { publishRoute } from '../routing/sync.ts';
+import { sendCommand } from '../tunnel/stub.ts';
+import { openUsage } from '../usage/service.ts';
+import { sshHostFor } from './access.ts';
+import { allocatePort, releasePort } from './ports.ts';
+import { pickHost } from './scheduler.ts';
+import type { EnvRow } from './serialize.ts';
+
+export async function newCredentials(deps: Deps) {
+  const password = generatePassword();
+  return { password, password_hash: await hashPassword(password, 'env'), password_enc: await encryptSecret(deps.config.secretKey, password) };
+}
+
+export async function setFailed(deps: Deps, id: string, reason: string): Promise<void> {
+  await deps.db.update(tables.environments).set({ status: 'failed', status_reason: reason.slice(0, 4000), updated_at: Date.now() })
+    .where(eq(tables.environments.id, id));
+}
+
+export async function createEnvironment(deps: Deps, user: AuthUser, body: CreateEnvironmentRequest): Promise<{ env: EnvRow; status: 201 | 202 }> {
+  const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
+  if (!image) throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
+  const placement = await pickHost(deps, body);
+  const id = generateEnvironmentId();
+  const port = await allocatePort(deps, placement.host.id, id);
+  const creds = await newCredentials(deps);
+  try {
+    await deps.db.insert(tables.environments).values({
+      id, name: body.name, type: 'container', ssh_host: sshHostFor(deps, id, placement.host), ssh_port: port, ssh_username: 'root',
+      image_id: image.id, user_id: user.id, status: 'creating', host_id: placement.host.id, gpu_count: body.gpu_count,
+      gpu_devices: placement.gpuDevices, cpu_cores: body.cpu_cores, memory_gb: body.memory_gb,
+      password_hash: creds.password_hash, password_enc: creds.password_enc, recording: body.recording ?? false, request_id: id,
+    });
+  } catch (err) {
+    await releasePort(deps, id);
+    throw err;
+  }
+  const args: ContainerCreateArgs = {
+    environment_id: id, request_id: id, owner_id: user.id, image: image.docker_ref, has_sshd: image.has_sshd,
+    gpu_devices: placement.gpuDevices, cpu_cores: body.cpu_cores, memory_gb: body.memory_gb,
+  };
+  const outcome = await sendCommand(deps, placement.host.id, CMD.containerCreate, args, deps.config.commandTimeoutMs);
+  if (!outcome.ok) {
+    const { code, message } = outcome.error;
+    if (code === 'host_offline') {
+      await setFailed(deps, id, `the relay went offline during create: ${message}`);
+      throw new ApiError(503, 'host_offline', `the relay is offline: ${message}`);
+    }
+    if (code === 'timeout') {
+      // The relay may still finish (a slow image pull): the environment stays `creating`, reconciled by its events.
+      const env = await reload(deps, id);
+      return { env, status: 202 };
+    }
+    await setFailed(deps, id, message);
+    throw new ApiError(code === 'gpu_unavailable' ? 409 : 502, code === 'gpu_unavailable' ? 'gpu_unavailable' : 'create_failed', message);
+  }
+  const result = ContainerCreateResult.safeParse(outcome.data);
+  if (!result.success) {
+    await setFailed(deps, id, 'the relay answered create with an invalid result');
+    throw new ApiError(502, 'create_failed', 'the relay answered create with an invalid result');
+  }
+  const now = Date.now();
+  await deps.db.update(tables.environments).set({
+    status: 'running', status_reason: null, container_id: result.data.container_id, target_ip: result.data.ip,
+    target_host_key: result.data.host_key ?? null, started_at: now, updated_at: now,
+  }).where(eq(tables.environments.id, id));
+  const env = await reload(deps, id);
+  await openUsage(deps, env, 'hourly', image.hourly_price, now);
+  await publishRoute(deps, env);
+  return { env, status: 201 };
+}
+
+export async function reload(deps: Deps, id: string): Promise<EnvRow> {
+  const [env] = await deps.db.select().from(tables.environments).where(eq(tables.environments.id, id));
+  if (!env) throw notFound('environment');
+  return env;
+}

@@ -1,0 +1,73 @@
+// The route a relay serves for one environment, and its Redis projection (no secrets), built from database rows.
+import { appHostName, tables, type PublicAccessInfo, type Route, type RouteRecord } from '@remotegpu/schema';
+import { eq, inArray } from 'drizzle-orm';
+import type { Deps } from '../deps.ts';
+import { isoReq } from '../lib/time.ts';
+
+type EnvRow = typeof tables.environments.$inferSelect;
+
+export function sshCommand(env: Pick<EnvRow, 'ssh_host' | 'ssh_port' | 'ssh_username'>): string {
+  return `ssh -p ${env.ssh_port} ${env.ssh_username}@${env.ssh_host}`;
+}
+
+export function jupyterUrl(deps: Deps, envId: string): string {
+  const host = appHostName(envId, 8888, deps.config.domain);
+  if (deps.config.domain === 'localhost' && deps.config.publicUrl) {
+    const u = new URL(deps.config.publicUrl);
+    return `${u.protocol}//${host}${u.port ? `:${u.port}` : ''}/`;
+  }
+  return `https://${host}/`;
+}
+
+export function publicAccessInfo(deps: Deps, env: EnvRow): PublicAccessInfo {
+  return {
+    environment_id: env.id, type: env.type, ssh_host: env.ssh_host, ssh_port: env.ssh_port, ssh_username: env.ssh_username,
+    target_ip: env.target_ip, jupyter_url: jupyterUrl(deps, env.id), created_at: isoReq(env.created_at), ssh_command: sshCommand(env),
+  };
+}
+
+export function routeRecord(deps: Deps, env: EnvRow): RouteRecord {
+  return {
+    environment_id: env.id, type: env.type, ip: env.target_ip, ssh_port: env.ssh_port, host_id: env.host_id,
+    access_info: publicAccessInfo(deps, env),
+  };
+}
+
+/** Builds the relay routes for the given environments in three queries. */
+export async function buildRoutes(deps: Deps, envs: EnvRow[]): Promise<Route[]> {
+  if (!envs.length) return [];
+  const imageIds = [...new Set(envs.map((e) => e.image_id).filter((x): x is number => x != null))];
+  const machineIds = [...new Set(envs.map((e) => e.physical_machine_id).filter((x): x is number => x != null))];
+  const userIds = [...new Set(envs.map((e) => e.user_id))];
+  const [imgs, mach, keys] = await Promise.all([
+    imageIds.length ? deps.db.select().from(tables.images).where(inArray(tables.images.id, imageIds)) : [],
+    machineIds.length ? deps.db.select().from(tables.machines).where(inArray(tables.machines.id, machineIds)) : [],
+    deps.db.select().from(tables.sshKeys).where(inArray(tables.sshKeys.user_id, userIds)),
+  ]);
+  return envs.map((env) => {
+    const image = imgs.find((i) => i.id === env.image_id);
+    const machine = mach.find((m) => m.id === env.physical_machine_id);
+    let target: Route['target'] = null;
+    if (env.type === 'physical' && machine) {
+      target = { kind: 'ssh', ip: machine.target_ip, port: machine.ssh_port, host_key: machine.host_key ?? null };
+    } else if (env.type === 'container' && env.container_id) {
+      target = image?.has_sshd
+        ? { kind: 'ssh', ip: env.target_ip, port: 22, host_key: env.target_host_key ?? null }
+        : { kind: 'docker', container_id: env.container_id };
+    }
+    return {
+      environment_id: env.id, type: env.type, user_id: env.user_id, ssh_port: env.ssh_port, ssh_username: env.ssh_username,
+      target_ip: env.target_ip, target, password_hash: env.password_hash,
+      owner_keys: keys.filter((k) => k.user_id === env.user_id).map((k) => k.public_key),
+      recording: env.recording, running: env.status === 'running',
+    };
+  });
+}
+
+/** Environments whose routes a relay serves: everything but those being deleted. */
+export const SERVED_STATUSES = ['creating', 'running', 'stopped', 'failed'] as const;
+
+export async function loadEnv(deps: Deps, id: string): Promise<EnvRow | undefined> {
+  const [row] = await deps.db.select().from(tables.environments).where(eq(tables.environments.id, id));
+  return row;
+}

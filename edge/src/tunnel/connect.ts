@@ -1,0 +1,23 @@
+// GET /agent/connect: authenticate a relay by its host token and hand the WebSocket to its HostTunnel.
+import { tables } from '@remotegpu/schema';
+import { eq } from 'drizzle-orm';
+import type { Hono } from 'hono';
+import { errorBody } from '../errors.ts';
+import type { AppEnv } from '../lib/api.ts';
+import { sha256Hex } from '../platform/crypto.ts';
+import { tunnelStub } from './stub.ts';
+
+export function registerAgentRoutes(app: Hono<AppEnv>): void {
+  app.get('/agent/connect', async (c) => {
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return c.json(errorBody('upgrade_required', 'expected a WebSocket upgrade'), 426);
+    const token = c.req.header('authorization')?.match(/^Bearer\s+(rgh_[A-Za-z0-9]{20,100})$/)?.[1];
+    if (!token) return c.json(errorBody('unauthorized', 'a host token is required'), 401);
+    const deps = c.get('deps');
+    const [host] = await deps.db.select({ id: tables.hosts.id }).from(tables.hosts).where(eq(tables.hosts.token_hash, await sha256Hex(token)));
+    if (!host) return c.json(errorBody('unauthorized', 'unknown or revoked host token'), 401);
+    const headers = new Headers(c.req.raw.headers);
+    headers.set('x-remotegpu-host-id', host.id);
+    headers.delete('authorization');
+    return tunnelStub(deps, host.id).fetch(new Request(c.req.url, { headers }));
+  });
+}

@@ -1,0 +1,135 @@
+// What the edge does with a relay's hello (presence, reconciliation, routes) and its events.
+import {
+  AuditEventBatch, CMD, ContainerStateEvent, EVENT, MetricsEvent, PullProgressEvent, tables,
+  type ContainerReport, type Hello, type Route,
+} from '@remotegpu/schema';
+import { and, eq, inArray } from 'drizzle-orm';
+import type { Deps } from '../deps.ts';
+import { buildRoutes } from '../routing/routes.ts';
+import { publishRoute, servedEnvs } from '../routing/sync.ts';
+import { finalizeDeletions } from '../environments/delete.ts';
+import { recordMetrics } from '../metrics/service.ts';
+import { storeRecording } from '../audit/recordings.ts';
+
+type Send = (name: string, args: unknown) => Promise<unknown>;
+type EnvRow = typeof tables.environments.$inferSelect;
+
+export async function touchHost(deps: Deps, hostId: string): Promise<void> {
+  await deps.db.update(tables.hosts).set({ status: 'online', last_seen_at: Date.now() }).where(eq(tables.hosts.id, hostId));
+}
+
+export async function markOffline(deps: Deps, hostId: string): Promise<void> {
+  await deps.db.update(tables.hosts).set({ status: 'offline', last_seen_at: Date.now() }).where(eq(tables.hosts.id, hostId));
+}
+
+/** Presence and inventory, drift correction from the containers the relay really has, then its route set. */
+export async function onHello(deps: Deps, hostId: string, hello: Hello, send: Send): Promise<Route[]> {
+  await deps.db.update(tables.hosts).set({
+    status: 'online', last_seen_at: Date.now(), agent_version: hello.agent_version,
+    ...(hello.inventory ? { inventory: hello.inventory } : {}),
+  }).where(eq(tables.hosts.id, hostId));
+  if (hello.role === 'data') return [];
+  if (hello.containers) await reconcile(deps, hostId, hello.containers, send);
+  await finalizeDeletions(deps, hostId);
+  return buildRoutes(deps, await servedEnvs(deps, hostId));
+}
+
+async function reconcile(deps: Deps, hostId: string, reported: ContainerReport[], send: Send): Promise<void> {
+  const envs = await deps.db.select().from(tables.environments)
+    .where(and(eq(tables.environments.host_id, hostId), eq(tables.environments.type, 'container')));
+  const byEnv = new Map(reported.map((r) => [r.environment_id, r]));
+  for (const env of envs) {
+    const r = byEnv.get(env.id);
+    const patch = driftPatch(env, r);
+    if (patch) {
+      await deps.db.update(tables.environments).set({ ...patch, updated_at: Date.now() }).where(eq(tables.environments.id, env.id));
+      console.log(JSON.stringify({ level: 'info', msg: 'drift corrected', env_id: env.id, host_id: hostId, from: env.status, to: patch.status }));
+    }
+  }
+  // Containers whose environment no longer exists (deleted while the relay was away) are removed.
+  const known = new Set(envs.filter((e) => e.status !== 'deleting').map((e) => e.id));
+  for (const r of reported) {
+    if (!known.has(r.environment_id)) void send(CMD.containerRemove, { environment_id: r.environment_id, container_id: r.container_id });
+  }
+}
+
+function driftPatch(env: EnvRow, r: ContainerReport | undefined): Partial<EnvRow> | null {
+  if (env.status === 'deleting') return null;
+  const running = r?.state === 'running';
+  if (!r) {
+    if (env.status === 'running' || env.status === 'stopped') return { status: 'failed', status_reason: 'the container is gone from its relay' };
+    return null;
+  }
+  if (running && env.status !== 'running') {
+    return { status: 'running', status_reason: null, container_id: r.container_id, ...(r.ip ? { target_ip: r.ip } : {}) };
+  }
+  if (!running && env.status === 'running') {
+    const crashed = r.exit_code != null && r.exit_code !== 0;
+    return crashed
+      ? { status: 'failed', status_reason: `the container exited with code ${r.exit_code} while the relay was away` }
+      : { status: 'stopped', status_reason: 'the container stopped while the relay was away' };
+  }
+  if (!running && env.status === 'creating') return { status: 'stopped', container_id: r.container_id };
+  return null;
+}
+
+async function ownedEnvIds(deps: Deps, hostId: string, ids: string[]): Promise<Map<string, EnvRow>> {
+  if (!ids.length) return new Map();
+  const rows = await deps.db.select().from(tables.environments)
+    .where(and(eq(tables.environments.host_id, hostId), inArray(tables.environments.id, [...new Set(ids)])));
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** Applies one event from a relay; returns the ids to acknowledge. A relay only ever speaks for its own environments. */
+export async function onEvent(deps: Deps, hostId: string, msg: { name: string; id?: string; data: unknown }): Promise<string[]> {
+  switch (msg.name) {
+    case EVENT.containerState: {
+      const e = ContainerStateEvent.safeParse(msg.data);
+      if (!e.success) return [];
+      const env = (await ownedEnvIds(deps, hostId, [e.data.environment_id])).get(e.data.environment_id);
+      if (!env || env.status === 'deleting' || env.status === 'creating') return [];
+      const status = e.data.state === 'running' ? 'running' : e.data.state === 'oom' ? 'failed' : 'stopped';
+      if (status !== env.status) {
+        await deps.db.update(tables.environments).set({ status, status_reason: e.data.reason ?? null, updated_at: Date.now() })
+          .where(eq(tables.environments.id, env.id));
+        await publishRoute(deps, env.id);
+      }
+      return [];
+    }
+    case EVENT.pullProgress: {
+      const e = PullProgressEvent.safeParse(msg.data);
+      if (!e.success) return [];
+      if (!(await ownedEnvIds(deps, hostId, [e.data.environment_id])).size) return [];
+      await deps.redis.set(`env:${e.data.environment_id}:progress`, JSON.stringify(e.data), { ex: 600 });
+      return [];
+    }
+    case EVENT.metrics: {
+      const e = MetricsEvent.safeParse(msg.data);
+      if (!e.success) return [];
+      const owned = await ownedEnvIds(deps, hostId, e.data.samples.map((s) => s.environment_id));
+      await recordMetrics(deps, e.data.samples.filter((s) => owned.has(s.environment_id)));
+      return [];
+    }
+    case EVENT.audit: {
+      const e = AuditEventBatch.safeParse(msg.data);
+      if (!e.success) return [];
+      const owned = await ownedEnvIds(deps, hostId, e.data.events.map((x) => x.environment_id).filter((x): x is string => !!x));
+      for (const a of e.data.events) {
+        const env = a.environment_id ? owned.get(a.environment_id) : undefined;
+        await deps.db.insert(tables.auditEvents).values({
+          timestamp: a.timestamp, environment_id: env ? a.environment_id : null, type: a.type, event: a.event,
+          source_ip: a.source_ip, username: a.username, status: a.status, detail: a.detail ?? null,
+          user_id: env?.user_id ?? null, host_id: hostId, dedupe_key: `${hostId}:${a.id}`,
+        }).onConflictDoNothing();
+      }
+      return e.data.events.map((x) => x.id);
+    }
+    case EVENT.recording: {
+      const stored = await storeRecording(deps, hostId, msg.data);
+      return stored && msg.id ? [msg.id] : [];
+    }
+    default:
+      console.log(JSON.stringify({ level: 'warn', msg: 'unknown event ignored', name: msg.name, host_id: hostId }));
+      return [];
+  }
+}

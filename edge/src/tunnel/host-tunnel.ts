@@ -1,0 +1,214 @@
+// HostTunnel: one Durable Object per relay, holding its control WebSocket, commands, presence and events.
+import { DurableObject } from 'cloudflare:workers';
+import {
+  MSG, PROTOCOL_VERSION, HEARTBEAT_MS, decodeControl, encodeControl,
+  type ControlMessage, type Hello, type Route, type Result,
+} from '@remotegpu/schema';
+import type { Bindings } from '../env.ts';
+import { buildDeps, ready, type Deps } from '../deps.ts';
+import { onHello, onEvent, markOffline, touchHost } from './host-events.ts';
+
+export type CommandOutcome =
+  | { ok: true; data: unknown }
+  | { ok: false; error: { code: string; message: string; retryable?: boolean } };
+
+interface Pending {
+  resolve: (r: CommandOutcome) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const AGENT_TAG = 'agent';
+const DEAD_AFTER_MS = 3 * HEARTBEAT_MS;
+
+export class HostTunnel extends DurableObject<Bindings> {
+  private pending = new Map<string, Pending>();
+  private lastSeen = Date.now();
+  private depsCache: Deps | null = null;
+
+  private get deps(): Deps {
+    this.depsCache ??= buildDeps(this.env);
+    return this.depsCache;
+  }
+
+  private agent(): WebSocket | null {
+    for (const ws of this.ctx.getWebSockets(AGENT_TAG)) {
+      const a = ws.deserializeAttachment() as { hello?: boolean } | null;
+      if (a?.hello && ws.readyState === WebSocket.OPEN) return ws;
+    }
+    return null;
+  }
+
+  private hostId(ws: WebSocket): string {
+    return (ws.deserializeAttachment() as { hostId: string }).hostId;
+  }
+
+  /** The Worker forwards an authenticated `/agent/connect` upgrade here. */
+  override async fetch(request: Request): Promise<Response> {
+    const hostId = request.headers.get('x-remotegpu-host-id');
+    if (!hostId || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+      return new Response('expected an agent WebSocket', { status: 400 });
+    }
+    // A newer connection replaces an older one (the agent reconnected before the old socket timed out).
+    for (const old of this.ctx.getWebSockets(AGENT_TAG)) {
+      try { old.close(4000, 'replaced by a newer connection'); } catch { /* already closing */ }
+    }
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server, [AGENT_TAG]);
+    server.serializeAttachment({ hostId, hello: false, at: Date.now() });
+    await this.ctx.storage.put('hostId', hostId);
+    this.lastSeen = Date.now();
+    await this.ctx.storage.setAlarm(Date.now() + HEARTBEAT_MS);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.lastSeen = Date.now();
+    if (typeof message !== 'string') return; // binary stream frames belong to the data shards
+    const decoded = decodeControl(message);
+    if (!decoded.ok) {
+      console.log(JSON.stringify({ level: 'warn', msg: 'tunnel frame ignored', error: decoded.error, type: decoded.type, host_id: this.hostId(ws) }));
+      return;
+    }
+    await this.handle(ws, decoded.value);
+  }
+
+  private async handle(ws: WebSocket, msg: ControlMessage): Promise<void> {
+    const hostId = this.hostId(ws);
+    const attachment = ws.deserializeAttachment() as { hostId: string; hello: boolean; at: number };
+    if (!attachment.hello && msg.type !== MSG.hello) return; // nothing before hello
+    switch (msg.type) {
+      case MSG.hello: {
+        const hello = msg as Hello;
+        if (hello.protocol !== PROTOCOL_VERSION) {
+          ws.close(4002, `protocol ${hello.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
+          return;
+        }
+        await ready(this.deps);
+        const routes = await onHello(this.deps, hostId, hello, (name, args) => this.command(name, args, 30_000));
+        ws.serializeAttachment({ ...attachment, hello: true });
+        ws.send(encodeControl({ type: MSG.welcome, protocol: PROTOCOL_VERSION, host_id: hostId, heartbeat_ms: HEARTBEAT_MS, routes }));
+        return;
+      }
+      case MSG.ping:
+        ws.send(encodeControl({ type: MSG.pong, ts: msg.ts }));
+        await touchHost(this.deps, hostId);
+        return;
+      case MSG.pong: {
+        const p = this.pending.get(`pong:${msg.ts}`);
+        if (p) { clearTimeout(p.timer); this.pending.delete(`pong:${msg.ts}`); p.resolve({ ok: true, data: null }); }
+        return;
+      }
+      case MSG.result: {
+        const r = msg as Result;
+        const p = this.pending.get(r.id);
+        if (!p) return;
+        clearTimeout(p.timer);
+        this.pending.delete(r.id);
+        p.resolve(r.ok ? { ok: true, data: r.data } : { ok: false, error: r.error });
+        return;
+      }
+      case MSG.event: {
+        const ackIds = await onEvent(this.deps, hostId, msg);
+        if (ackIds.length) ws.send(encodeControl({ type: MSG.ack, ids: ackIds }));
+        return;
+      }
+      default:
+        return; // edge-bound messages only; anything else is ignored
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    await this.disconnected(ws, `closed ${code} ${reason}`);
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    await this.disconnected(ws, `error ${String(error)}`);
+  }
+
+  private async disconnected(ws: WebSocket, why: string): Promise<void> {
+    const hostId = this.hostId(ws);
+    const others = this.ctx.getWebSockets(AGENT_TAG).filter((w) => w !== ws && w.readyState === WebSocket.OPEN);
+    try { ws.close(1011, 'closing'); } catch { /* already closed */ }
+    if (others.length) return; // replaced by a newer connection: still online
+    this.failPending('host_offline', `the relay disconnected (${why})`);
+    await markOffline(this.deps, hostId);
+  }
+
+  private failPending(code: string, message: string): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.resolve({ ok: false, error: { code, message, retryable: true } });
+      this.pending.delete(id);
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    const ws = this.ctx.getWebSockets(AGENT_TAG)[0];
+    if (!ws) return;
+    if (Date.now() - this.lastSeen > DEAD_AFTER_MS) {
+      await this.disconnected(ws, 'missed three heartbeats');
+      return;
+    }
+    await this.ctx.storage.setAlarm(Date.now() + HEARTBEAT_MS);
+  }
+
+  // ---- RPC from the Worker ----
+
+  async isOnline(): Promise<boolean> {
+    return this.agent() !== null;
+  }
+
+  /** Sends a command and waits for its result until the deadline; never throws. */
+  async command(name: string, args: unknown, timeoutMs: number): Promise<CommandOutcome> {
+    const ws = this.agent();
+    if (!ws) return { ok: false, error: { code: 'host_offline', message: 'the relay is not connected', retryable: true } };
+    const id = crypto.randomUUID();
+    const deadline = Date.now() + timeoutMs;
+    return new Promise<CommandOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ ok: false, error: { code: 'timeout', message: `no answer from the relay within ${timeoutMs} ms`, retryable: true } });
+      }, timeoutMs);
+      this.pending.set(id, { resolve, timer });
+      try {
+        ws.send(encodeControl({ type: MSG.cmd, id, name, deadline, args }));
+      } catch (err) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve({ ok: false, error: { code: 'host_offline', message: `send failed: ${String(err)}`, retryable: true } });
+      }
+    });
+  }
+
+  /** Closes the agent's connection (token rotated or host deleted); it must reconnect with a valid token. */
+  async kick(reason: string): Promise<void> {
+    for (const ws of this.ctx.getWebSockets(AGENT_TAG)) {
+      try { ws.close(4001, reason); } catch { /* already closed */ }
+    }
+    this.failPending('host_offline', reason);
+    const hostId = await this.ctx.storage.get<string>('hostId');
+    if (hostId) await markOffline(this.deps, hostId);
+  }
+
+  async pushRoute(route: Route): Promise<boolean> {
+    const ws = this.agent();
+    if (!ws) return false;
+    ws.send(encodeControl({ type: MSG.routeUpsert, route }));
+    return true;
+  }
+
+  /** Removes a route; true once the agent has processed it (its pong follows the removal in order). */
+  async removeRoute(environmentId: string, timeoutMs = 5000): Promise<boolean> {
+    const ws = this.agent();
+    if (!ws) return false;
+    ws.send(encodeControl({ type: MSG.routeRemove, environment_id: environmentId }));
+    const ts = Date.now() + Math.random();
+    const r = await new Promise<CommandOutcome>((resolve) => {
+      const timer = setTimeout(() => { this.pending.delete(`pong:${ts}`); resolve({ ok: false, error: { code: 'timeout', message: 'no pong' } }); }, timeoutMs);
+      this.pending.set(`pong:${ts}`, { resolve, timer });
+      ws.send(encodeControl({ type: MSG.ping, ts }));
+    });
+    return r.ok;
+  }
+}
