@@ -1,0 +1,26 @@
+// Gateway limits (login grace, unauthenticated cap, brute-force lockout) with their defaults.
+export interface GatewayLimits {
+  /** An unauthenticated connection is dropped after this long (OpenSSH LoginGraceTime). */
+  loginGraceMs: number;
+  /** Unauthenticated connections held at once over all listeners; new ones beyond it are dropped. */
+  maxUnauthenticated: number;
+  /** Failed attempts (per source IP, and per environment) before a lock. */
+  maxFailures: number;
+  /** How long a lock lasts; failures older than this are forgotten too. */
+  lockMs: number;
+  /** Keepalive interval on both legs; the peer is dropped after `keepaliveCountMax` missed answers. */
+  keepaliveMs: number;
+  keepaliveCountMax: number;
+  /** Upper bound of one session recording (asciicast bytes); output beyond it is not recorded. */
+  maxRecordingBytes: number;
+}
+
+export const DEFAULT_LIMITS: GatewayLimits = {
+  loginGraceMs: 30_000,
+  maxUnauthenticated: 256,
+  maxFailures: 5,
+  lockMs: 15 * 60_000,
+  keepaliveMs: 15_000,
+  keepaliveCountMax: 3,
+  maxRecordingBytes: 32 * 1024 * 1024,
+};

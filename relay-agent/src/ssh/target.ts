@@ -1,0 +1,43 @@
+// What a session bridge needs from a target (upstream sshd or docker exec), so both kinds share one bridge.
+import type { Duplex, Readable, Writable } from 'node:stream';
+
+export interface PtyRequest {
+  term: string;
+  rows: number;
+  cols: number;
+  width: number;
+  height: number;
+  modes: Record<string, number>;
+}
+
+export interface StartRequest {
+  kind: 'shell' | 'exec' | 'subsystem';
+  /** The command for exec, the subsystem name for subsystem. */
+  arg: string;
+  pty: PtyRequest | null;
+  env: Record<string, string>;
+}
+
+export type ExitInfo = { code: number } | { signal: string; coreDumped: boolean; message: string };
+
+export interface TargetProcess {
+  stdin: Writable;
+  stdout: Readable;
+  /** Null when the process has a TTY: everything comes on stdout. */
+  stderr: Readable | null;
+  resize(rows: number, cols: number, height: number, width: number): void;
+  signal(name: string): void;
+  /** Resolves once the process has finished and its output has ended. */
+  exit(): Promise<ExitInfo>;
+  close(): void;
+}
+
+export interface Target {
+  start(req: StartRequest): Promise<TargetProcess>;
+  /** A TCP stream to destHost:destPort as seen from the target (`ssh -L`). */
+  forward(destHost: string, destPort: number, srcIp: string, srcPort: number): Promise<Duplex>;
+  close(): void;
+}
+
+/** An error whose message is meant for the renter (written to stderr as is). */
+export class TargetError extends Error {}

@@ -1,0 +1,133 @@
+// Target kind 'ssh': one upstream ssh2 Client per renter connection, to the target's sshd with the platform key.
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { ClientChannel, ConnectConfig } from 'ssh2';
+import type { Logger } from '../contracts.ts';
+import type { ExitInfo, StartRequest, Target, TargetProcess } from './target.ts';
+import { TargetError } from './target.ts';
+
+export interface UpstreamOptions {
+  host: string;
+  port: number;
+  username: string;
+  privateKey: string;
+  /** Pinned host key: an OpenSSH public key line (known_hosts lines work too) or a SHA256: fingerprint. */
+  hostKey: string | null;
+  keepaliveMs: number;
+  keepaliveCountMax: number;
+  log: Logger;
+}
+
+export function hostKeyMatcher(pinned: string): (key: Buffer) => boolean {
+  if (pinned.startsWith('SHA256:')) {
+    const want = pinned.slice(7).replace(/=+$/, '');
+    return (key) => createHash('sha256').update(key).digest('base64').replace(/=+$/, '') === want;
+  }
+  const parts = pinned.trim().split(/\s+/);
+  const i = parts.findIndex((p) => /^(ssh-|ecdsa-|sk-)/.test(p));
+  const parsed = i === -1 ? new Error('no key') : ssh2.utils.parseKey(`${parts[i]} ${parts[i + 1] ?? ''}`);
+  if (parsed instanceof Error) return () => false;
+  const want = (Array.isArray(parsed) ? parsed[0]! : parsed).getPublicSSH();
+  return (key) => want.equals(key);
+}
+
+export class UpstreamSshTarget implements Target {
+  private client: ssh2.Client | null = null;
+  private ready: Promise<ssh2.Client> | null = null;
+
+  constructor(private readonly o: UpstreamOptions) {}
+
+  private connect(): Promise<ssh2.Client> {
+    if (this.ready) return this.ready;
+    this.ready = new Promise((resolve, reject) => {
+      const sock = net.connect({ host: this.o.host, port: this.o.port });
+      sock.setNoDelay(true); // before the handshake: Nagle costs ~40 ms per round trip otherwise
+      const client = new ssh2.Client();
+      this.client = client;
+      const matches = this.o.hostKey ? hostKeyMatcher(this.o.hostKey) : null;
+      const cfg: ConnectConfig = {
+        sock,
+        username: this.o.username,
+        privateKey: this.o.privateKey,
+        readyTimeout: 20_000,
+        keepaliveInterval: this.o.keepaliveMs,
+        keepaliveCountMax: this.o.keepaliveCountMax,
+        ...(matches ? { hostVerifier: (key: Buffer) => matches(key) } : {}),
+      };
+      let settled = false;
+      client.once('ready', () => {
+        settled = true;
+        resolve(client);
+      });
+      client.on('error', (err: Error & { level?: string }) => {
+        this.o.log.warn('upstream ssh error', { target: `${this.o.host}:${this.o.port}`, error: err.message, level: err.level });
+        if (settled) return;
+        settled = true;
+        const why = err.level === 'client-authentication'
+          ? 'the target refused the relay key'
+          : /host key|verification/i.test(err.message) ? 'the target host key does not match the pinned key' : `cannot reach the target (${err.message})`;
+        reject(new TargetError(why));
+      });
+      client.on('close', () => {
+        if (!settled) reject(new TargetError('the target closed the connection'));
+        settled = true;
+      });
+      sock.on('error', () => undefined); // reported through the client
+      client.connect(cfg);
+    });
+    return this.ready;
+  }
+
+  async start(req: StartRequest): Promise<TargetProcess> {
+    const client = await this.connect();
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
+      const done = (err: Error | undefined, ch: ClientChannel) => (err ? reject(new TargetError(err.message)) : resolve(ch));
+      const pty = req.pty ? { term: req.pty.term, rows: req.pty.rows, cols: req.pty.cols, width: req.pty.width, height: req.pty.height, modes: req.pty.modes } : undefined;
+      try {
+        if (req.kind === 'subsystem') client.subsys(req.arg, done);
+        else if (req.kind === 'exec') client.exec(req.arg, { env: req.env, ...(pty ? { pty } : {}) }, done);
+        else client.shell(pty ?? false, { env: req.env }, done);
+      } catch (err) {
+        reject(new TargetError(err instanceof Error ? err.message : String(err)));
+      }
+    });
+    return channelProcess(channel);
+  }
+
+  async forward(destHost: string, destPort: number, srcIp: string, srcPort: number): Promise<Duplex> {
+    const client = await this.connect();
+    return new Promise((resolve, reject) => {
+      client.forwardOut(srcIp, srcPort, destHost, destPort, (err, ch) => (err ? reject(err) : resolve(ch)));
+    });
+  }
+
+  close(): void {
+    this.client?.end();
+  }
+}
+
+function channelProcess(ch: ClientChannel): TargetProcess {
+  let exitInfo: ExitInfo = { code: 255 };
+  let gotExit = false;
+  ch.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
+    gotExit = true;
+    exitInfo = typeof code === 'number' ? { code } : { signal: signal ?? 'KILL', coreDumped: dump === true, message: desc ?? '' };
+  });
+  ch.on('error', () => undefined);
+  ch.stderr.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => ch.once('close', () => resolve()));
+  return {
+    stdin: ch,
+    stdout: ch,
+    stderr: ch.stderr,
+    resize: (rows, cols, height, width) => ch.setWindow(rows, cols, height, width),
+    signal: (name) => ch.signal(name),
+    exit: async () => {
+      await closed;
+      return gotExit ? exitInfo : { code: 255 };
+    },
+    close: () => ch.close(),
+  };
+}
