@@ -29,6 +29,16 @@ export const MSG = {
   pong: 'pong',
 } as const;
 
+/** WebSocket close codes of the control connection (application range 4000-4999). */
+export const CLOSE_CODE = {
+  /** edge → agent: the edge does not speak the agent's protocol version (retry slowly; an upgrade fixes it). */
+  protocolMismatch: 4001,
+  /** edge → agent: the host token was revoked or is wrong (the agent stops). */
+  unauthorized: 4003,
+  /** edge → agent: a newer connection of the same host replaced this one. */
+  replaced: 4009,
+} as const;
+
 export const CMD = {
   containerCreate: 'container.create',
   containerStart: 'container.start',

@@ -1,0 +1,26 @@
+// Bundles the agent into dist/cli.js: schema and zod inside, native and packaged deps (ssh2, dockerode, libsql, ws) outside.
+import { build } from 'esbuild';
+import { chmodSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const outfile = join(here, 'dist', 'cli.js');
+
+await build({
+  entryPoints: [join(here, 'src', 'cli.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['ssh2', 'dockerode', 'libsql', 'ws'],
+  banner: {
+    // `#!` first; then a require() for the CommonJS code esbuild inlines into an ES module.
+    js: "#!/usr/bin/env node\nimport { createRequire as __agentCreateRequire } from 'node:module';\nconst require = __agentCreateRequire(import.meta.url);",
+  },
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+chmodSync(outfile, 0o755);
+console.log(`built ${outfile}`);

@@ -1,0 +1,137 @@
+// The relay agent: wires state, keys, routes, the tunnel, the Docker driver, metrics and the SSH gateway together.
+import ssh2 from 'ssh2';
+import { EVENT, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
+import type { Hello } from '@remotegpu/schema';
+import { Outbox } from './audit/outbox.ts';
+import { connectUrl } from './config.ts';
+import type { AgentConfig } from './config.ts';
+import type { Logger } from './contracts.ts';
+import { registerContainerCommands } from './docker/commands.ts';
+import { dockerFromUrl } from './docker/connect.ts';
+import { DockerDriver } from './docker/driver.ts';
+import { watchContainerEvents } from './docker/events.ts';
+import { collectInventory } from './inventory/inventory.ts';
+import { runNvidiaSmi } from './inventory/nvidia-smi.ts';
+import type { NvidiaSmi } from './inventory/nvidia-smi.ts';
+import { MetricsCollector } from './metrics/collector.ts';
+import { MemoryRouteTable } from './routes/route-table.ts';
+import { startSshGateway } from './ssh/gateway.ts';
+import { loadOrCreateKeys } from './ssh/keys.ts';
+import { hasNativeCrypto } from './ssh/native.ts';
+import { StateStore } from './state/store.ts';
+import { systemClock } from './tunnel/clock.ts';
+import { CommandDispatcher } from './tunnel/dispatcher.ts';
+import { TunnelClient } from './tunnel/client.ts';
+import type { TunnelOptions } from './tunnel/client.ts';
+import { AGENT_VERSION } from './version.ts';
+
+export interface AgentOverrides {
+  nvidiaSmi?: NvidiaSmi;
+  metricsIntervalMs?: number;
+  /** Tunnel knobs for tests (timeouts, backoff). */
+  tunnel?: Partial<Pick<TunnelOptions, 'connectTimeoutMs' | 'heartbeatMs' | 'backoff' | 'stableMs'>>;
+}
+
+export interface RunningAgent {
+  tunnel: TunnelClient;
+  store: StateStore;
+  routes: MemoryRouteTable;
+  driver: DockerDriver;
+  outbox: Outbox;
+  /** Settles when the tunnel ends: rejects on a permanent error (refused token). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Results older than a week are never asked for again. */
+const RESULT_TTL_MS = 7 * 24 * 3600_000;
+
+export async function startAgent(config: AgentConfig, log: Logger, overrides: AgentOverrides = {}): Promise<RunningAgent> {
+  log.info('relay agent starting', { version: AGENT_VERSION, edge: config.edge, state_dir: config.stateDir, docker: config.docker });
+  if (hasNativeCrypto()) log.info('ssh2 native crypto binding present');
+  else log.warn('ssh2 native crypto binding missing: SSH throughput will be about half (reinstall with install scripts allowed)');
+
+  const store = StateStore.open(config.stateDir);
+  const pruned = store.pruneResults(RESULT_TTL_MS);
+  if (pruned > 0) log.debug('old command results pruned', { count: pruned });
+  const keys = await loadOrCreateKeys(store);
+  const docker = dockerFromUrl(config.docker);
+  const nvidiaSmi = overrides.nvidiaSmi ?? runNvidiaSmi;
+  const routes = new MemoryRouteTable(store, log.child({ component: 'routes' }));
+  const outbox = new Outbox(store, log);
+  const dispatcher = new CommandDispatcher(store, log.child({ component: 'commands' }));
+  const inventory = () => collectInventory({ docker, stateDir: config.stateDir, nvidiaSmi, log });
+  log.info('local state loaded', { routes: routes.all().length, outbox: store.outboxCount() });
+
+  let tunnel: TunnelClient | null = null;
+  const driver = new DockerDriver({
+    docker,
+    log: log.child({ component: 'docker' }),
+    platformPublicKey: keys.platformPublicKey,
+    gpus: async () => {
+      const inv = await inventory();
+      return { nvidiaRuntime: inv.nvidia_runtime, indices: inv.gpus.map((g) => g.index) };
+    },
+    onPullProgress: (environmentId, image, p) => tunnel?.emit(EVENT.pullProgress, { environment_id: environmentId, image, ...p }, { droppable: true }),
+  });
+  registerContainerCommands(dispatcher, driver);
+
+  const hostKeys = keys.hostKeys.map((pem) => {
+    const k = ssh2.utils.parseKey(pem);
+    return k instanceof Error ? null : `${k.type} ${k.getPublicSSH().toString('base64')}`;
+  }).filter((k): k is string => k !== null);
+
+  const hello = async (): Promise<Hello> => {
+    const [inv, containers] = await Promise.all([
+      inventory(),
+      // Without the engine the agent cannot tell: better no report than an empty one (the edge would fail everything).
+      driver.reports().catch((err: unknown) => {
+        log.warn('cannot list containers for the hello: Docker unreachable', { err });
+        return undefined;
+      }),
+    ]);
+    return {
+      type: MSG.hello, protocol: PROTOCOL_VERSION, agent_version: AGENT_VERSION, role: 'control',
+      inventory: inv, ...(containers ? { containers } : {}),
+      ...(config.publicHost ? { public_ssh_host: config.publicHost } : {}),
+      ssh_host_keys: hostKeys,
+    };
+  };
+
+  tunnel = new TunnelClient({
+    url: connectUrl(config.edge), token: config.token, log: log.child({ component: 'tunnel' }),
+    hello, routes, commands: dispatcher, outbox, ...overrides.tunnel,
+  });
+  const unsubscribeOutbox = outbox.onAppend(() => tunnel?.kick());
+  const events = watchContainerEvents(docker, (change) => {
+    log.info('container state', { env_id: change.environment_id, state: change.state, reason: change.reason });
+    tunnel?.emit(EVENT.containerState, change);
+  }, log, systemClock);
+  const metrics = new MetricsCollector({
+    docker, routes, nvidiaSmi, log: log.child({ component: 'metrics' }),
+    send: (samples) => tunnel?.emit(EVENT.metrics, { samples }, { droppable: true }),
+    ...(overrides.metricsIntervalMs ? { intervalMs: overrides.metricsIntervalMs } : {}),
+  });
+  metrics.start();
+
+  const gateway = await startSshGateway({
+    listen: config.sshListen, portRange: config.sshPorts, routes, audit: outbox, recordings: outbox, keys, docker,
+    log: log.child({ component: 'ssh' }),
+  });
+
+  const done = tunnel.start();
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      metrics.stop();
+      events.stop();
+      unsubscribeOutbox();
+      await Promise.allSettled([gateway.close(), tunnel?.stop()]);
+      store.close();
+      log.info('relay agent stopped');
+    })();
+    return stopping;
+  };
+  log.info('relay agent started', { ssh_ports: gateway.listeningPorts().length });
+  return { tunnel, store, routes, driver, outbox, done, stop };
+}

@@ -1,0 +1,42 @@
+// The host inventory sent in every hello: CPU, memory, disk of the state dir, GPUs (nvidia-smi), Docker version and runtime.
+import { statfs } from 'node:fs/promises';
+import { cpus, hostname, totalmem } from 'node:os';
+import type Dockerode from 'dockerode';
+import type { HostInventory } from '@remotegpu/schema';
+import type { Logger } from '../contracts.ts';
+import { GPU_LIST_QUERY, parseGpuList } from './nvidia-smi.ts';
+import type { NvidiaSmi } from './nvidia-smi.ts';
+
+export interface InventoryDeps {
+  docker: Pick<Dockerode, 'info' | 'version'>;
+  stateDir: string;
+  nvidiaSmi: NvidiaSmi;
+  log: Logger;
+}
+
+export async function collectInventory(deps: InventoryDeps): Promise<HostInventory> {
+  const [gpuCsv, dockerInfo, disk] = await Promise.all([
+    deps.nvidiaSmi(GPU_LIST_QUERY),
+    dockerFacts(deps),
+    statfs(deps.stateDir).then((s) => s.blocks * s.bsize, () => undefined),
+  ]);
+  return {
+    cpu_cores: cpus().length,
+    memory_bytes: totalmem(),
+    ...(disk === undefined ? {} : { disk_bytes: disk }),
+    gpus: gpuCsv ? parseGpuList(gpuCsv) : [],
+    docker_version: dockerInfo.version,
+    nvidia_runtime: dockerInfo.nvidia,
+    hostname: hostname(),
+  };
+}
+
+async function dockerFacts(deps: InventoryDeps): Promise<{ version: string | null; nvidia: boolean }> {
+  try {
+    const info = (await deps.docker.info()) as { ServerVersion?: string; Runtimes?: Record<string, unknown> };
+    return { version: info.ServerVersion ?? null, nvidia: Boolean(info.Runtimes && 'nvidia' in info.Runtimes) };
+  } catch (err) {
+    deps.log.warn('Docker engine not reachable for the inventory', { err });
+    return { version: null, nvidia: false };
+  }
+}
