@@ -77,11 +77,12 @@ export function helpText(version: string): string {
 /** Flags as a name → value map; --help/--version short-circuit. */
 function readFlags(argv: readonly string[]): { flags: Map<string, string>; special?: 'help' | 'version' } {
   const flags = new Map<string, string>();
+  // Help and version win wherever they stand, even next to a mistake.
+  if (argv.some((a) => a === '--help' || a === '-h')) return { flags, special: 'help' };
+  if (argv.some((a) => a === '--version' || a === '-v')) return { flags, special: 'version' };
   const known = new Set([...OPTIONS.map((o) => o.flag), CONFIG_FLAG.flag]);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') return { flags, special: 'help' };
-    if (arg === '--version' || arg === '-v') return { flags, special: 'version' };
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}" (see --help)`);
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);

@@ -93,17 +93,18 @@ export async function runConnection(opts: ConnectionOptions, ctx: RunContext): P
     });
     ws.on('close', (code, reasonBuf) => {
       const reason = reasonBuf.toString('utf8').slice(0, 200);
-      if (code === CLOSE_CODE.unauthorized) {
-        finish(new PermanentError(`the edge closed the tunnel: host token revoked or invalid (${reason || code})`));
+      if (code === CLOSE_CODE.kicked) {
+        finish(new RetryableError(`the edge closed the tunnel (${reason || 'kicked'}): reconnecting to check the token`));
       } else if (code === CLOSE_CODE.protocolMismatch) {
         finish(new RetryableError(`the edge does not speak protocol ${PROTOCOL_VERSION} (${reason}): upgrade the agent or the edge`, SLOW_RETRY_MS));
       } else if (code === CLOSE_CODE.replaced) {
-        finish(new RetryableError(`another agent with this host's token took over the tunnel (${reason}): is the agent running twice?`, SLOW_RETRY_MS));
+        finish(new RetryableError(`another connection with this host's token took over the tunnel (${reason}): is the agent running twice?`, SLOW_RETRY_MS));
       } else {
         finish(new RetryableError(`tunnel closed (code ${code}${reason ? `, ${reason}` : ''})`));
       }
     });
     ws.on('message', (data, isBinary) => {
+      if (settled) return; // a closing socket may still deliver frames: this connection is over
       lastSeen = clock.now();
       if (isBinary) {
         log.debug('binary frame on the control connection ignored');
@@ -136,10 +137,8 @@ export async function runConnection(opts: ConnectionOptions, ctx: RunContext): P
         opts.onOpen(msg, send);
         return;
       }
-      if (!welcomed) {
-        log.warn('message before welcome ignored', { type: msg.type });
-        return;
-      }
+      // Messages before the welcome are handled too (a command sent during the edge's reconciliation);
+      // their answers wait in the send queue until the welcome opens it.
       try {
         opts.onMessage(msg);
       } catch (err) {
