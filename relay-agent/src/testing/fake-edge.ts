@@ -8,6 +8,8 @@ import type { ControlMessage, Hello, Result, Route } from '@remotegpu/schema';
 
 export interface FakeEdgeOptions {
   token?: string;
+  /** Listen on this port (an edge coming back on its old address); default an ephemeral one. */
+  port?: number;
   routes?: Route[];
   heartbeatMs?: number;
   /** Ack durable events automatically (default true). */
@@ -40,7 +42,7 @@ export class FakeEdge {
     let self: FakeEdge | null = null;
     const wss = new WebSocketServer({
       host: '127.0.0.1',
-      port: 0,
+      port: o.port ?? 0,
       verifyClient: (info, cb) => {
         if (self?.refuseWith) return cb(false, self.refuseWith, 'refused');
         if (info.req.headers.authorization !== `Bearer ${token}`) return cb(false, 401, 'bad token');
