@@ -32,6 +32,7 @@ export default defineConfig({
                 REMOTEGPU_SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789abcdef',
                 REMOTEGPU_ADMIN_EMAIL: 'admin@example.test',
                 REMOTEGPU_ADMIN_PASSWORD: 'admin-password-for-tests',
+                REMOTEGPU_COMMAND_TIMEOUT_MS: '4000',
               },
             },
           })),

@@ -13,21 +13,15 @@ export interface Deps {
   redis: Redis;
 }
 
-const redisCache = new Map<string, Redis>();
-
 export function buildDeps(env: Bindings): Deps {
   const config = readConfig(env);
   const database = openDatabase(env.LIBSQL_URL, env.LIBSQL_AUTH_TOKEN);
-  const rkey = `${env.UPSTASH_REDIS_REST_URL}\n${env.UPSTASH_REDIS_REST_TOKEN}`;
-  let redis = redisCache.get(rkey);
-  if (!redis) {
-    redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, enableTelemetry: false });
-    redisCache.set(rkey, redis);
-  }
+  // Auto-pipelining would batch several requests' commands into one fetch: not allowed across Workers requests.
+  const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, enableTelemetry: false, enableAutoPipelining: false });
   return { env, config, database, db: database.db, redis };
 }
 
-/** Migrations and the first admin, once per isolate before the first request that needs the database. */
+/** Migrations and the first admin, before the first request of an isolate that needs the database. */
 export async function ready(deps: Deps): Promise<void> {
   await ensureMigrated(deps.database, deps.env.LIBSQL_URL);
   await ensureSeeded(deps);

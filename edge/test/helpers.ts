@@ -1,10 +1,11 @@
 // Test helpers inside workerd: call the Worker like a client, make users, hosts, and a small protocol-speaking agent.
-import { exports, env } from 'cloudflare:workers';
+import { exports as workerExports, env } from 'cloudflare:workers';
 import {
   MSG, PROTOCOL_VERSION, decodeControl, encodeControl, type Command, type ContainerReport, type HostInventory, type Route,
 } from '@remotegpu/schema';
 
 export const ORIGIN = 'http://edge.test';
+const worker = (workerExports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
 export const bindings = env as unknown as { REMOTEGPU_ADMIN_EMAIL: string; REMOTEGPU_ADMIN_PASSWORD: string; UPSTASH_REDIS_REST_URL: string; UPSTASH_REDIS_REST_TOKEN: string; LIBSQL_URL: string; LIBSQL_AUTH_TOKEN: string };
 
 export interface CallOptions {
@@ -16,13 +17,15 @@ export interface CallOptions {
 }
 
 export async function call(path: string, o: CallOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = { ...(o.headers ?? {}) };
+  // Each call comes from its own client address (a header only), so per-IP login limits stay per test.
+  const headers: Record<string, string> = { 'cf-connecting-ip': `198.18.${n % 250}.${Math.floor(Math.random() * 250)}`, ...(o.headers ?? {}) };
+  n++;
   if (o.token) headers.authorization = `Bearer ${o.token}`;
   let body: string | undefined;
   if (o.raw !== undefined) body = o.raw;
   else if (o.body !== undefined) body = JSON.stringify(o.body);
   if (body !== undefined) headers['content-type'] = 'application/json';
-  return exports.default.fetch(new Request(`${ORIGIN}${path}`, { method: o.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }));
+  return worker.fetch(new Request(`${ORIGIN}${path}`, { method: o.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }));
 }
 
 export async function json<T = Record<string, unknown>>(path: string, o: CallOptions = {}): Promise<{ status: number; body: T }> {
@@ -80,7 +83,7 @@ export class TestAgent {
     ws.accept();
     const agent = new TestAgent(ws, opts.onCommand ?? (async () => ({ ok: true, data: {} })));
     agent.welcomed = new Promise((resolve) => {
-      ws.addEventListener('message', (e) => agent.onMessage(e.data, resolve));
+      ws.addEventListener('message', (e) => { void agent.onMessage(e.data, resolve); });
     });
     ws.addEventListener('close', (e) => { agent.closed = { code: e.code, reason: e.reason }; });
     ws.send(encodeControl({

@@ -1,4 +1,5 @@
 // The database: drizzle over @libsql/client's HTTP client (Turso, or the local Hrana stand-in).
+// Clients are made per request: Workers forbid sharing I/O objects (and their pending promises) across requests.
 import { createClient, type Client } from '@libsql/client/web';
 import { MIGRATIONS, applyMigrations, tables } from '@remotegpu/schema';
 import type { LibSQLDatabase } from 'drizzle-orm/libsql';
@@ -11,28 +12,19 @@ export interface Database {
   db: Db;
 }
 
-const cache = new Map<string, Database>();
-
 export function openDatabase(url: string, authToken?: string): Database {
-  const key = `${url}\n${authToken ?? ''}`;
-  let d = cache.get(key);
-  if (!d) {
-    const client = createClient({ url, authToken });
-    d = { client, db: drizzle(client, { schema: tables }) };
-    cache.set(key, d);
-  }
-  return d;
+  const client = createClient({ url, authToken });
+  return { client, db: drizzle(client, { schema: tables }) };
 }
 
-const migrated = new Map<string, Promise<string[]>>();
+const migrated = new Set<string>();
 
-/** Applies pending migrations once per isolate (retried on the next request if it failed). */
-export function ensureMigrated(d: Database, key: string): Promise<string[]> {
-  let p = migrated.get(key);
-  if (!p) {
-    p = applyMigrations(d.client as unknown as Parameters<typeof applyMigrations>[0], MIGRATIONS);
-    p.catch(() => migrated.delete(key));
-    migrated.set(key, p);
-  }
-  return p;
+/**
+ * Applies pending migrations once per isolate. Concurrent first requests may each try: the
+ * migrator is idempotent (each migration is one transaction, re-checked when it fails).
+ */
+export async function ensureMigrated(d: Database, key: string): Promise<void> {
+  if (migrated.has(key)) return;
+  await applyMigrations(d.client as unknown as Parameters<typeof applyMigrations>[0], MIGRATIONS);
+  migrated.add(key);
 }

@@ -23,11 +23,9 @@ const DEAD_AFTER_MS = 3 * HEARTBEAT_MS;
 export class HostTunnel extends DurableObject<Bindings> {
   private pending = new Map<string, Pending>();
   private lastSeen = Date.now();
-  private depsCache: Deps | null = null;
-
+  /** Fresh clients per use: a Durable Object's requests are separate I/O contexts too. */
   private get deps(): Deps {
-    this.depsCache ??= buildDeps(this.env);
-    return this.depsCache;
+    return buildDeps(this.env);
   }
 
   private agent(): WebSocket | null {

@@ -1,0 +1,108 @@
+// The computing market: browsing, and exactly one winner among concurrent allocations of one machine.
+import { Redis } from '@upstash/redis/cloudflare';
+import { createClient } from '@libsql/client/web';
+import { describe, expect, it } from 'vitest';
+import { TestAgent, admin, bindings, createHost, json, registerUser, unique, waitFor } from './helpers.ts';
+
+const redis = new Redis({ url: bindings.UPSTASH_REDIS_REST_URL, token: bindings.UPSTASH_REDIS_REST_TOKEN, enableTelemetry: false });
+const sql = createClient({ url: bindings.LIBSQL_URL, authToken: bindings.LIBSQL_AUTH_TOKEN });
+
+async function addMachine(hostId: string, extra: Record<string, unknown> = {}) {
+  const r = await json<{ machine: { id: number } }>('/api/v1/admin/machines', {
+    token: await admin(),
+    body: { name: unique('北京B区-'), region: '北京B区', gpu_model: 'RTX 5090', gpu_count: 2, gpu_memory: 32, cpu_cores: 16, memory_gb: 90, disk_gb: 5881, target_ip: '127.0.0.2', ssh_port: 2222, host_id: hostId, monthly_price: 4999, ...extra },
+  });
+  expect(r.status).toBe(201);
+  return r.body.machine.id;
+}
+
+describe('computing market', () => {
+  it('filters and paginates the pool', async () => {
+    const host = await createHost();
+    const region = unique('region-');
+    for (const n of [1, 2, 4, 8]) await addMachine(host.id, { region, gpu_count: n, gpu_model: n > 2 ? 'A100' : 'RTX 4090' });
+    const user = await registerUser();
+    const r = await json<{ items: { gpu_count: number; target_ip?: string }[]; total: number }>(`/api/v1/market/machines?region=${region}&min_gpus=2&page_size=2`, { token: user.token });
+    expect(r.body.total).toBe(3);
+    expect(r.body.items.map((m) => m.gpu_count)).toEqual([2, 4]);
+    expect(r.body.items[0]).not.toHaveProperty('target_ip');
+    const p2 = await json<{ items: { gpu_count: number }[] }>(`/api/v1/market/machines?region=${region}&min_gpus=2&page_size=2&page=2`, { token: user.token });
+    expect(p2.body.items.map((m) => m.gpu_count)).toEqual([8]);
+    const a100 = await json<{ total: number }>(`/api/v1/market/machines?region=${region}&gpu_model=A100`, { token: user.token });
+    expect(a100.body.total).toBe(2);
+    expect((await json(`/api/v1/market/machines?region=${region}&min_gpus=-1`, { token: user.token })).status).toBe(422);
+  });
+
+  it('100 concurrent allocations of one machine by two renters: one 201, 99 409s, one row, one port, one set of keys', async () => {
+    const host = await createHost();
+    const agent = await TestAgent.connect(host.token);
+    await agent.ready();
+    const machineId = await addMachine(host.id);
+    const [a, b] = [await registerUser(), await registerUser()];
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) =>
+      json<{ environment?: { id: string; ssh_port: number }; access?: { ssh_password: string }; error?: { code: string } }>(
+        `/api/v1/market/machines/${machineId}/allocate`, { token: (i % 2 ? a : b).token, body: {} })));
+    const won = results.filter((r) => r.status === 201);
+    const lost = results.filter((r) => r.status === 409);
+    expect(won.length).toBe(1);
+    expect(lost.length).toBe(99);
+    for (const l of lost) expect(l.body.error?.code).toBe('machine_unavailable');
+    const env = won[0]!.body.environment!;
+    expect(won[0]!.body.access).toMatchObject({ environment_id: env.id, type: 'physical', target_ip: '127.0.0.2', ssh_password: expect.stringMatching(/^[A-Za-z0-9]{32}$/) });
+
+    const rows = await sql.execute({ sql: 'SELECT id FROM environments WHERE physical_machine_id = ?', args: [machineId] });
+    expect(rows.rows.length).toBe(1);
+    const ports = await sql.execute({ sql: 'SELECT port FROM port_allocations WHERE host_id = ?', args: [host.id] });
+    expect(ports.rows.map((r) => Number(r[0]))).toEqual([env.ssh_port]);
+    const keys = await redis.keys(`env:*:host`);
+    const mine = [];
+    for (const k of keys) if ((await redis.get(k)) === host.id) mine.push(k);
+    expect(mine).toEqual([`env:${env.id}:host`]);
+    const route = await waitFor(() => agent.routes.get(env.id));
+    expect(route).toMatchObject({ type: 'physical', target: { kind: 'ssh', ip: '127.0.0.2', port: 2222 } });
+
+    const market = await json<{ items: { id: number; status: string }[] }>(`/api/v1/market/machines?status=allocated&page_size=100`, { token: a.token });
+    expect(market.body.items.find((m) => m.id === machineId)?.status).toBe('allocated');
+
+    // Releasing it: the relay drops the route first, then the machine is back in the pool.
+    const owner = results.indexOf(won[0]!) % 2 ? a : b;
+    const other = owner === a ? b : a;
+    expect((await json(`/api/v1/environments/${env.id}`, { method: 'DELETE', token: other.token })).status).toBe(404);
+    const del = await json(`/api/v1/environments/${env.id}`, { method: 'DELETE', token: owner.token });
+    expect(del.status).toBe(204);
+    expect(agent.routes.has(env.id)).toBe(false);
+    const m = await sql.execute({ sql: 'SELECT status FROM machines WHERE id = ?', args: [machineId] });
+    expect(m.rows[0]![0]).toBe('available');
+    expect((await sql.execute({ sql: 'SELECT count(*) FROM port_allocations WHERE host_id = ?', args: [host.id] })).rows[0]![0]).toBe(0);
+    agent.close();
+  });
+
+  it('with the relay offline, a release waits for the relay before the machine returns to the pool', async () => {
+    const host = await createHost();
+    const machineId = await addMachine(host.id);
+    const user = await registerUser();
+    const r = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${machineId}/allocate`, { token: user.token, body: { name: 'my box' } });
+    expect(r.status).toBe(201);
+    const id = r.body.environment.id;
+    const del = await json<{ status: string }>(`/api/v1/environments/${id}`, { method: 'DELETE', token: user.token });
+    expect(del.status).toBe(202);
+    expect((await sql.execute({ sql: 'SELECT status FROM machines WHERE id = ?', args: [machineId] })).rows[0]![0]).toBe('allocated');
+    const agent = await TestAgent.connect(host.token);
+    await agent.ready();
+    expect(agent.routes.has(id)).toBe(false);
+    expect((await sql.execute({ sql: 'SELECT status FROM machines WHERE id = ?', args: [machineId] })).rows[0]![0]).toBe('available');
+    expect((await json(`/api/v1/environments/${id}`, { token: user.token })).status).toBe(404);
+    agent.close();
+  });
+
+  it('answers 404 for an unknown machine and 409 for one in maintenance', async () => {
+    const host = await createHost();
+    const id = await addMachine(host.id, { status: 'maintenance' });
+    const user = await registerUser();
+    expect((await json(`/api/v1/market/machines/999999/allocate`, { token: user.token, body: {} })).status).toBe(404);
+    expect((await json(`/api/v1/market/machines/abc/allocate`, { token: user.token, body: {} })).status).toBe(404);
+    const r = await json<{ error: { code: string } }>(`/api/v1/market/machines/${id}/allocate`, { token: user.token, body: {} });
+    expect(r.status).toBe(409);
+    expect(r.body.error.code).toBe('machine_unavailable');
+  });
+});
