@@ -153,7 +153,7 @@ describe('container lifecycle through the tunnel', () => {
       const evs = h.edge.received.slice(since).filter((r) => r.msg.type === MSG.event && r.msg.name === 'metrics');
       for (const e of evs.reverse()) {
         const s = (e.msg as { data: { samples: { environment_id: string }[] } }).data.samples.find((x) => x.environment_id === args.environment_id);
-        if (s) return s as { cpu_usage: number; memory_used: number; memory_limit: number; memory_usage: number; network_in: number; type: string };
+        if (s) return s as unknown as { cpu_usage: number; memory_used: number; memory_limit: number; memory_usage: number; network_in: number; type: string };
       }
       return null;
     }, 15_000, 'a metrics sample');

@@ -109,11 +109,14 @@ export class DockerDriver {
     });
   }
 
-  /** Removes the container and its anonymous volumes; already gone counts as done. */
+  /**
+   * Removes the environment's container and its anonymous volumes; already gone counts as done. The
+   * environment label decides, not the container id: the environment is going away, whatever it runs.
+   */
   async remove(args: ContainerActionArgs): Promise<ActionResult> {
     return this.envLock.run(args.environment_id, async () => {
       const found = await this.findByEnv(args.environment_id);
-      if (!found || (args.container_id && !found.Id.startsWith(args.container_id))) return { state: 'removed', ip: null };
+      if (!found) return { state: 'removed', ip: null };
       const owner = found.Labels[LABEL.owner];
       try {
         await this.o.docker.getContainer(found.Id).remove({ force: true, v: true });

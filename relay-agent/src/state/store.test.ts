@@ -35,7 +35,7 @@ describe('state store', () => {
     expect(b.getResult('cmd1')).toEqual({ name: 'container.create', result: { ok: true, data: { container_id: 'x' } } });
     expect(b.outboxList(10).map((e) => e.id)).toEqual(['e1']);
     b.close();
-  });
+  }, 60_000); // RSA 3072 key generation is slow on a busy machine
 
   it('outbox: ordered, idempotent appends, paging after a sequence, delete acked', () => {
     const s = StateStore.open(':memory:');

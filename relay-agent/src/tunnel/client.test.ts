@@ -148,6 +148,12 @@ describe('tunnel client against a fake edge', () => {
     expect((tunnel as unknown as { queue: string[] }).queue.map((t) => JSON.parse(t).data.n)).toEqual([2, 3, 4]);
   });
 
+  it('an edge that accepts but never welcomes is dropped after the connect timeout and tried again', async () => {
+    const { edge } = await setup({ welcome: false }, { connectTimeoutMs: 50 });
+    await edge.waitFor((m, conn) => conn === 2 && m.type === MSG.hello, 5000);
+    expect(edge.hellos.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('sends the command names the edge uses', () => {
     expect(CMD.containerCreate).toBe('container.create');
   });
