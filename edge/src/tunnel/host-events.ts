@@ -1,6 +1,6 @@
 // What the edge does with a relay's hello (presence, reconciliation, routes) and its events.
 import {
-  AuditEventBatch, CMD, ContainerStateEvent, EVENT, MetricsEvent, PullProgressEvent, tables,
+  AuditEventBatch, ContainerStateEvent, EVENT, MetricsEvent, PullProgressEvent, tables,
   type ContainerReport, type Hello, type Route,
 } from '@remotegpu/schema';
 import { and, eq, inArray } from 'drizzle-orm';
@@ -11,7 +11,6 @@ import { finalizeDeletions } from '../environments/delete.ts';
 import { recordMetrics } from '../metrics/service.ts';
 import { storeRecording } from '../audit/recordings.ts';
 
-type Send = (name: string, args: unknown) => Promise<unknown>;
 type EnvRow = typeof tables.environments.$inferSelect;
 
 export async function touchHost(deps: Deps, hostId: string): Promise<void> {
@@ -23,18 +22,24 @@ export async function markOffline(deps: Deps, hostId: string): Promise<void> {
 }
 
 /** Presence and inventory, drift correction from the containers the relay really has, then its route set. */
-export async function onHello(deps: Deps, hostId: string, hello: Hello, send: Send): Promise<Route[]> {
+export interface HelloOutcome {
+  routes: Route[];
+  /** Containers the relay has whose environment is gone: to remove once the relay is welcomed. */
+  orphans: ContainerReport[];
+}
+
+export async function onHello(deps: Deps, hostId: string, hello: Hello): Promise<HelloOutcome> {
   await deps.db.update(tables.hosts).set({
     status: 'online', last_seen_at: Date.now(), agent_version: hello.agent_version,
     ...(hello.inventory ? { inventory: hello.inventory } : {}),
   }).where(eq(tables.hosts.id, hostId));
-  if (hello.role === 'data') return [];
-  if (hello.containers) await reconcile(deps, hostId, hello.containers, send);
+  if (hello.role === 'data') return { routes: [], orphans: [] };
+  const orphans = hello.containers ? await reconcile(deps, hostId, hello.containers) : [];
   await finalizeDeletions(deps, hostId);
-  return buildRoutes(deps, await servedEnvs(deps, hostId));
+  return { routes: await buildRoutes(deps, await servedEnvs(deps, hostId)), orphans };
 }
 
-async function reconcile(deps: Deps, hostId: string, reported: ContainerReport[], send: Send): Promise<void> {
+async function reconcile(deps: Deps, hostId: string, reported: ContainerReport[]): Promise<ContainerReport[]> {
   const envs = await deps.db.select().from(tables.environments)
     .where(and(eq(tables.environments.host_id, hostId), eq(tables.environments.type, 'container')));
   const byEnv = new Map(reported.map((r) => [r.environment_id, r]));
@@ -48,9 +53,7 @@ async function reconcile(deps: Deps, hostId: string, reported: ContainerReport[]
   }
   // Containers whose environment no longer exists (deleted while the relay was away) are removed.
   const known = new Set(envs.filter((e) => e.status !== 'deleting').map((e) => e.id));
-  for (const r of reported) {
-    if (!known.has(r.environment_id)) void send(CMD.containerRemove, { environment_id: r.environment_id, container_id: r.container_id });
-  }
+  return reported.filter((r) => !known.has(r.environment_id));
 }
 
 function driftPatch(env: EnvRow, r: ContainerReport | undefined): Partial<EnvRow> | null {

@@ -1,7 +1,7 @@
 // HostTunnel: one Durable Object per relay, holding its control WebSocket, commands, presence and events.
 import { DurableObject } from 'cloudflare:workers';
 import {
-  MSG, PROTOCOL_VERSION, HEARTBEAT_MS, decodeControl, encodeControl,
+  CMD, MSG, PROTOCOL_VERSION, HEARTBEAT_MS, decodeControl, encodeControl,
   type ControlMessage, type Hello, type Route, type Result,
 } from '@remotegpu/schema';
 import type { Bindings } from '../env.ts';
@@ -83,9 +83,12 @@ export class HostTunnel extends DurableObject<Bindings> {
           return;
         }
         await ready(this.deps);
-        const routes = await onHello(this.deps, hostId, hello, (name, args) => this.command(name, args, 30_000));
+        const { routes, orphans } = await onHello(this.deps, hostId, hello);
         ws.serializeAttachment({ ...attachment, hello: true });
         ws.send(encodeControl({ type: MSG.welcome, protocol: PROTOCOL_VERSION, host_id: hostId, heartbeat_ms: HEARTBEAT_MS, routes }));
+        for (const o of orphans) {
+          void this.command(CMD.containerRemove, { environment_id: o.environment_id, container_id: o.container_id }, 60_000);
+        }
         return;
       }
       case MSG.ping:
