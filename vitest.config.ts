@@ -24,6 +24,7 @@ export default defineConfig({
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
+              cf: false,
               bindings: {
                 UPSTASH_REDIS_REST_URL: inject('upstashUrl'),
                 UPSTASH_REDIS_REST_TOKEN: inject('upstashToken'),
