@@ -1,0 +1,132 @@
+// `npm start`: the whole platform on one machine: stand-ins, the edge in workerd, a seeded admin, demo data, a relay agent.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join, resolve } from 'node:path';
+import { REPO_ROOT, startEdge } from './edge-server.ts';
+import { startLocalServices } from './local-services.ts';
+import { seedDemo } from './seed-demo.ts';
+
+interface StartConfig {
+  port: number;
+  host: string;
+  stateDir: string;
+  agent: boolean;
+}
+
+function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartConfig {
+  const flag = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const port = Number(flag('port') ?? env.REMOTEGPU_PORT ?? 8787);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${flag('port') ?? env.REMOTEGPU_PORT}`);
+  return {
+    port,
+    host: flag('host') ?? env.REMOTEGPU_HOST ?? '127.0.0.1',
+    stateDir: resolve(flag('state-dir') ?? env.REMOTEGPU_STATE_DIR ?? join(REPO_ROOT, '.state')),
+    agent: !argv.includes('--no-agent') && env.REMOTEGPU_NO_AGENT !== '1',
+  };
+}
+
+async function persistent(file: string, make: () => string): Promise<{ value: string; created: boolean }> {
+  if (existsSync(file)) return { value: (await readFile(file, 'utf8')).trim(), created: false };
+  const value = make();
+  await writeFile(file, `${value}\n`, { mode: 0o600 });
+  return { value, created: true };
+}
+
+/** The Docker engine to use: DOCKER_HOST, the test services' private engine, or the local socket. */
+async function findDocker(env: NodeJS.ProcessEnv): Promise<string | null> {
+  const candidates: string[] = [];
+  if (env.DOCKER_HOST) candidates.push(env.DOCKER_HOST);
+  const services = join(env.REMOTEGPU_SERVICES_DIR ?? '/tmp/remotegpu-services', 'env.json');
+  if (existsSync(services)) {
+    const s = JSON.parse(await readFile(services, 'utf8')) as { DOCKER_HOST?: string };
+    if (s.DOCKER_HOST) candidates.push(s.DOCKER_HOST);
+  }
+  candidates.push('unix:///var/run/docker.sock');
+  for (const c of candidates) {
+    if (!c.startsWith('unix://')) return c;
+    const ok = await new Promise<boolean>((done) => {
+      const req = request({ socketPath: c.slice(7), path: '/_ping', timeout: 1000 }, (res) => { res.resume(); done(res.statusCode === 200); });
+      req.on('error', () => done(false));
+      req.on('timeout', () => { req.destroy(); done(false); });
+      req.end();
+    });
+    if (ok) return c;
+  }
+  return null;
+}
+
+async function main(): Promise<void> {
+  const cfg = readStartConfig(process.argv.slice(2), process.env);
+  await mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
+  const children: ChildProcess[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const c of children) c.kill('SIGTERM');
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  try {
+    const services = await startLocalServices({ dataDir: cfg.stateDir }).catch((err: Error) => {
+      throw new Error(`${err.message} (install it: apt-get install redis-server, or run bash scripts/services.sh up)`);
+    });
+    stops.push(() => services.close());
+    const secret = await persistent(join(cfg.stateDir, 'secret.key'), () => randomBytes(32).toString('hex'));
+    const adminEmail = process.env.REMOTEGPU_ADMIN_EMAIL ?? 'admin@remotegpu.local';
+    const adminPass = process.env.REMOTEGPU_ADMIN_PASSWORD
+      ? { value: process.env.REMOTEGPU_ADMIN_PASSWORD, created: false }
+      : await persistent(join(cfg.stateDir, 'admin-password'), () => randomBytes(12).toString('base64url'));
+    const publicUrl = `http://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${cfg.port}`;
+    const edge = await startEdge({
+      host: cfg.host, port: cfg.port, persistDir: cfg.stateDir, outDir: join(cfg.stateDir, 'edge-build'),
+      bindings: {
+        UPSTASH_REDIS_REST_URL: services.upstashUrl, UPSTASH_REDIS_REST_TOKEN: services.upstashToken,
+        LIBSQL_URL: services.libsqlUrl, LIBSQL_AUTH_TOKEN: services.libsqlToken,
+        REMOTEGPU_SECRET_KEY: secret.value, REMOTEGPU_ADMIN_EMAIL: adminEmail, REMOTEGPU_ADMIN_PASSWORD: adminPass.value,
+        REMOTEGPU_PUBLIC_URL: publicUrl, REMOTEGPU_DOMAIN: 'localhost',
+      },
+    });
+    stops.push(() => edge.close());
+    const health = await (await fetch(`${edge.url}/healthz`)).json() as { redis: string; database: string };
+    const docker = await findDocker(process.env);
+    const demo = await seedDemo(edge.url, adminEmail, adminPass.value);
+
+    if (cfg.agent && docker) {
+      const agent = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay-agent/src/cli.ts'),
+        '--edge', edge.url, '--ssh-listen', '127.0.0.1:2222', '--public-host', '127.0.0.1',
+        '--state-dir', join(cfg.stateDir, 'relay'), '--docker', docker], {
+        stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, REMOTEGPU_TOKEN: demo.hostToken },
+      });
+      children.push(agent);
+      agent.on('exit', (code) => { if (!stopping) console.error(`relay agent exited (${code}); the edge keeps running`); });
+    }
+
+    console.log([
+      '',
+      `RemoteGPU is running: ${edge.url}`,
+      `  console + API    ${edge.url}/   (API docs: ${edge.url}/api/v1/docs)`,
+      `  health           redis=${health.redis} database=${health.database}`,
+      `  admin            ${adminEmail} / ${adminPass.created ? adminPass.value : process.env.REMOTEGPU_ADMIN_PASSWORD ? '(REMOTEGPU_ADMIN_PASSWORD)' : `(in ${join(cfg.stateDir, 'admin-password')})`}`,
+      `  relay agent      ${cfg.agent && docker ? `running on ${docker}, SSH on 127.0.0.1:2222 and 50000-59999` : cfg.agent ? 'not started: no Docker engine (run: bash scripts/services.sh up)' : 'disabled (--no-agent)'}`,
+      `  state            ${cfg.stateDir}`,
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'));
+  } catch (err) {
+    console.error(`npm start failed: ${(err as Error).message}`);
+    await stop(1);
+  }
+}
+
+void main();
