@@ -70,10 +70,17 @@ async function main(): Promise<void> {
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    for (const c of children) c.kill('SIGTERM');
+    // Children first (the agent says goodbye to the edge), then the edge and the stand-ins.
+    await Promise.all(children.filter((c) => c.exitCode === null).map((c) => new Promise<void>((done) => {
+      const t = setTimeout(() => { c.kill('SIGKILL'); done(); }, 5000);
+      c.once('exit', () => { clearTimeout(t); done(); });
+      c.kill('SIGTERM');
+    })));
     for (const s of stops.reverse()) await s().catch(() => undefined);
     process.exit(code);
   };
+  // Never leave an agent behind, however this process ends.
+  process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 
