@@ -43,6 +43,15 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/** How long the hello waits for Docker (inventory, container list) before going without. */
+const HELLO_DOCKER_MS = 10_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms); });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /** Results older than a week are never asked for again. */
 const RESULT_TTL_MS = 7 * 24 * 3600_000;
 
@@ -82,10 +91,11 @@ export async function startAgent(config: AgentConfig, log: Logger, overrides: Ag
   }).filter((k): k is string => k !== null);
 
   const hello = async (): Promise<Hello> => {
+    // A hung engine must not keep the tunnel down: the hello waits a bounded time for Docker.
     const [inv, containers] = await Promise.all([
       inventory(),
       // Without the engine the agent cannot tell: better no report than an empty one (the edge would fail everything).
-      driver.reports().catch((err: unknown) => {
+      withTimeout(driver.reports(), HELLO_DOCKER_MS, 'container list').catch((err: unknown) => {
         log.warn('cannot list containers for the hello: Docker unreachable', { err });
         return undefined;
       }),

@@ -32,11 +32,16 @@ export async function collectInventory(deps: InventoryDeps): Promise<HostInvento
 }
 
 async function dockerFacts(deps: InventoryDeps): Promise<{ version: string | null; nvidia: boolean }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const info = (await deps.docker.info()) as { ServerVersion?: string; Runtimes?: Record<string, unknown> };
+    // A hung engine must not hold up the hello: the inventory then goes without Docker's facts.
+    const hung = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('docker info took over 5 s')), 5000); });
+    const info = (await Promise.race([deps.docker.info(), hung])) as { ServerVersion?: string; Runtimes?: Record<string, unknown> };
     return { version: info.ServerVersion ?? null, nvidia: Boolean(info.Runtimes && 'nvidia' in info.Runtimes) };
   } catch (err) {
     deps.log.warn('Docker engine not reachable for the inventory', { err });
     return { version: null, nvidia: false };
+  } finally {
+    clearTimeout(timer);
   }
 }
