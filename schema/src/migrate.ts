@@ -6,10 +6,12 @@ export interface EmbeddedMigration {
   statements: string[];
 }
 
+export type SqlValue = string | number | null;
+
 /** The slice of `@libsql/client`'s Client this needs (works with the Node and the web client). */
 export interface SqlClient {
-  execute(stmt: { sql: string; args?: unknown[] } | string): Promise<{ rows: ArrayLike<unknown>[] }>;
-  batch(stmts: { sql: string; args?: unknown[] }[], mode?: 'write' | 'read' | 'deferred'): Promise<unknown>;
+  execute(stmt: { sql: string; args?: SqlValue[] } | string): Promise<{ rows: ArrayLike<unknown>[] }>;
+  batch(stmts: { sql: string; args?: SqlValue[] }[], mode?: 'write' | 'read' | 'deferred'): Promise<unknown>;
 }
 
 const TABLE = '__drizzle_migrations';

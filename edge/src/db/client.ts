@@ -25,6 +25,6 @@ const migrated = new Set<string>();
  */
 export async function ensureMigrated(d: Database, key: string): Promise<void> {
   if (migrated.has(key)) return;
-  await applyMigrations(d.client as unknown as Parameters<typeof applyMigrations>[0], MIGRATIONS);
+  await applyMigrations(d.client, MIGRATIONS);
   migrated.add(key);
 }
