@@ -1,0 +1,170 @@
+// SSH relay benchmark (not CI): throughput, login latency, idle-session memory and concurrency, relay vs direct OpenSSH.
+// Run: npx tsx bench/ssh/run.ts   (root, OpenSSH client and sshd installed; loopback only)
+import { fork, spawn } from 'node:child_process';
+import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import type { Route } from '@remotegpu/schema';
+import { hashPassword } from '../../relay-agent/test/ssh/fakes.ts';
+import { startSshd } from './sshd.ts';
+
+const DIR = '/tmp/ssh-bench';
+const MiB = 1024 * 1024;
+const SIZE = Number(process.env.BENCH_MIB ?? 256);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 500);
+const ENV = 'benchenv00000001';
+const SHM = '/dev/shm/ssh-bench';
+
+function sh(cmd: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const c = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'inherit'] });
+    c.on('close', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - t0) / 1e6) : reject(new Error(`${cmd}: exit ${code}`))));
+  });
+}
+
+function firstByte(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const c = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let ms = -1;
+    c.stdout.once('data', () => (ms = Number(process.hrtime.bigint() - t0) / 1e6));
+    c.on('close', (code) => (code === 0 && ms >= 0 ? resolve(ms) : reject(new Error(`ssh exit ${code}`))));
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  rmSync(DIR, { recursive: true, force: true });
+  const relayKeysEd = ssh2.utils.generateKeyPairSync('ed25519');
+  const platform = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'bench-platform' });
+  const sshd = await startSshd(join(DIR, 'sshd'), '127.0.0.3', 2222, [platform.public.trim()]);
+  const big = join(DIR, 'big');
+  const fd = openSync(big, 'w');
+  for (let i = 0; i < SIZE; i++) writeSync(fd, randomBytes(MiB));
+  closeSync(fd);
+  const ownerKey = join(DIR, 'sshd', 'client_ed25519'); // the renter uses the same key on both paths
+  const knownRelay = join(DIR, 'known_relay');
+  (await import('node:fs')).writeFileSync(knownRelay, `* ${relayKeysEd.public.trim()}\n`);
+
+  const route: Route = {
+    environment_id: ENV, type: 'physical', user_id: 'bench', ssh_port: 47_999, ssh_username: 'root', target_ip: sshd.host,
+    target: { kind: 'ssh', ip: sshd.host, port: sshd.port, host_key: sshd.hostKeyLine }, password_hash: hashPassword('bench-password'),
+    owner_keys: [readFileSync(`${ownerKey}.pub`, 'utf8').trim()], recording: false, running: true,
+  };
+  const child = fork(join(import.meta.dirname, 'relay-child.ts'), [], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = <T>(msg: object, type: string) => new Promise<T>((resolve) => {
+    const on = (m: { type: string }) => {
+      if (m.type !== type) return;
+      child.off('message', on);
+      resolve(m as T);
+    };
+    child.on('message', on);
+    child.send(msg);
+  });
+  await ask({ type: 'start', routes: [route], keys: { hostKeys: [relayKeysEd.private], platformPrivateKey: platform.private, platformPublicKey: platform.public }, portRange: [47_000, 47_999] }, 'ready');
+
+  const common = ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', ownerKey, '-o', 'Compression=no', '-c', 'aes128-gcm@openssh.com', '-o', 'StrictHostKeyChecking=yes'];
+  const paths = {
+    direct: { ssh: [...common, '-o', `UserKnownHostsFile=${sshd.knownHosts}`, '-p', String(sshd.port)], host: `root@${sshd.host}` },
+    relay: { ssh: [...common, '-o', `UserKnownHostsFile=${knownRelay}`, '-p', String(route.ssh_port)], host: 'root@127.0.0.1' },
+  };
+  type P = keyof typeof paths;
+  const q = (xs: string[]) => xs.map((x) => `'${x}'`).join(' ');
+  const scpArgs = (p: P) => q(paths[p].ssh.map((o) => (o === '-p' ? '-P' : o)));
+  const sftpBatch = join(DIR, 'batch');
+  const tests: [string, (p: P) => string][] = [
+    ['upload (ssh cat > /dev/null)', (p) => `ssh ${q(paths[p].ssh)} ${paths[p].host} 'cat > /dev/null' < ${big}`],
+    ['download (ssh cat file)', (p) => `ssh ${q(paths[p].ssh)} ${paths[p].host} 'cat ${big}' > /dev/null`],
+    // scp refuses to truncate /dev/null: write to tmpfs instead.
+    ['scp upload (SFTP mode)', (p) => `scp ${scpArgs(p)} ${big} ${paths[p].host}:${SHM}.up`],
+    ['scp download (SFTP mode)', (p) => `scp ${scpArgs(p)} ${paths[p].host}:${big} ${SHM}.down`],
+    ['sftp put', (p) => `printf 'put ${big} /dev/null\\n' > ${sftpBatch}.${p}; sftp ${scpArgs(p)} -b ${sftpBatch}.${p} ${paths[p].host} > /dev/null`],
+    ['sftp get', (p) => `printf 'get ${big} /dev/null\\n' > ${sftpBatch}.${p}g; sftp ${scpArgs(p)} -b ${sftpBatch}.${p}g ${paths[p].host} > /dev/null`],
+  ];
+  const rows: string[][] = [];
+  const mbps = (ms: number, mib = SIZE) => (mib * MiB) / 1e6 / (ms / 1000);
+  for (const [name, cmd] of tests) {
+    const t: Record<P, number[]> = { direct: [], relay: [] };
+    let relayCpuUs = 0;
+    for (let i = 0; i < ROUNDS; i++) {
+      t.direct.push(await sh(cmd('direct')));
+      const c0 = await ask<{ us: number }>({ type: 'cpu' }, 'cpu');
+      t.relay.push(await sh(cmd('relay')));
+      relayCpuUs += (await ask<{ us: number }>({ type: 'cpu' }, 'cpu')).us - c0.us;
+    }
+    const d = mbps(median(t.direct));
+    const r = mbps(median(t.relay));
+    const cpuPerGiB = relayCpuUs / 1e6 / ((ROUNDS * SIZE) / 1024);
+    rows.push([name, `${d.toFixed(0)} MB/s`, `${r.toFixed(0)} MB/s`, (r / d).toFixed(2), `${cpuPerGiB.toFixed(2)} s/GiB`]);
+  }
+
+  // Login to first byte, same key exchange on both paths (ssh2 offers no post-quantum KEX), then OpenSSH's default.
+  const login = async (p: P, extra: string[]) => {
+    const xs: number[] = [];
+    for (let i = 0; i < 10; i++) xs.push(await firstByte([...paths[p].ssh, ...extra, paths[p].host, 'echo x']));
+    return median(xs);
+  };
+  const curve = ['-o', 'KexAlgorithms=curve25519-sha256'];
+  const [ld, lr] = [await login('direct', curve), await login('relay', curve)];
+  rows.push(['login to first byte (curve25519)', `${ld.toFixed(0)} ms`, `${lr.toFixed(0)} ms`, (lr / ld).toFixed(2)]);
+  const ldPq = await login('direct', []);
+  rows.push(['login to first byte (direct: default PQ KEX)', `${ldPq.toFixed(0)} ms`, `${lr.toFixed(0)} ms`, (lr / ldPq).toFixed(2)]);
+
+  // 8 concurrent 64 MiB uploads and downloads.
+  for (const [name, what] of [['8 concurrent uploads', 'up'], ['8 concurrent downloads', 'down']] as const) {
+    const res: Record<P, number> = { direct: 0, relay: 0 };
+    for (const p of ['direct', 'relay'] as P[]) {
+      const t0 = Date.now();
+      await Promise.all(Array.from({ length: 8 }, () => sh(what === 'up'
+        ? `head -c ${64 * MiB} ${big} | ssh ${q(paths[p].ssh)} ${paths[p].host} 'cat > /dev/null'`
+        : `ssh ${q(paths[p].ssh)} ${paths[p].host} 'head -c ${64 * MiB} ${big}' > /dev/null`)));
+      res[p] = mbps(Date.now() - t0, 8 * 64);
+    }
+    rows.push([`${name} (aggregate)`, `${res.direct.toFixed(0)} MB/s`, `${res.relay.toFixed(0)} MB/s`, (res.relay / res.direct).toFixed(2)]);
+  }
+
+  rows.push(...(await idleMemory(route, readFileSync(ownerKey, 'utf8'), ask)));
+  child.send({ type: 'stop' });
+  sshd.stop();
+  for (const f of [big, `${SHM}.up`, `${SHM}.down`]) rmSync(f, { force: true });
+  const w = [64, 14, 22, 6, 16];
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
+  console.log(`\nSSH relay benchmark: ${SIZE} MiB transfers, aes128-gcm, median of ${ROUNDS}; relay in its own process\n`);
+  console.log(line(['', 'direct', 'relay', 'ratio', 'relay CPU']));
+  console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
+  for (const r of rows) console.log(line([...r, '', ''].slice(0, w.length)));
+}
+
+type Ask = <T>(msg: object, type: string) => Promise<T>;
+interface Mem { rss: number; heapUsed: number; external: number }
+
+async function idleMemory(route: Route, key: string, ask: Ask): Promise<string[][]> {
+  const conns: ssh2.Client[] = [];
+  const mem = () => ask<Mem>({ type: 'mem' }, 'mem');
+  const base = await mem();
+  const connect = () => new Promise<ssh2.Client>((resolve, reject) => {
+    const c = new ssh2.Client();
+    c.once('ready', () => resolve(c)).once('error', reject);
+    c.connect({ host: '127.0.0.1', port: route.ssh_port, username: 'root', privateKey: key, readyTimeout: 60_000 });
+  });
+  for (let i = 0; i < SESSIONS; i += 25) conns.push(...(await Promise.all(Array.from({ length: Math.min(25, SESSIONS - i) }, connect))));
+  const afterConn = await mem();
+  for (let i = 0; i < conns.length; i += 25) {
+    // An idle command with a PTY, not a login shell: 500 interactive shells would each run the target's ~/.bashrc.
+    await Promise.all(conns.slice(i, i + 25).map((c) => new Promise<void>((resolve, reject) =>
+      c.exec('sleep 3600', { pty: { rows: 24, cols: 80 } }, (err) => (err ? reject(err) : resolve())))));
+  }
+  const afterShell = await mem();
+  for (const c of conns) c.end();
+  const per = (a: Mem, f: keyof Mem) => `${((a[f] - base[f]) / SESSIONS / 1024).toFixed(1)} KiB`;
+  return [
+    [`memory per idle connection, ${SESSIONS} open (RSS / heap)`, '', `${per(afterConn, 'rss')} / ${per(afterConn, 'heapUsed')}`, ''],
+    [`memory per idle PTY session (connection + channel + upstream leg)`, '', `${per(afterShell, 'rss')} / ${per(afterShell, 'heapUsed')}`, ''],
+  ];
+}
+
+await main();
