@@ -102,6 +102,8 @@ async function main(): Promise<void> {
         LIBSQL_URL: services.libsqlUrl, LIBSQL_AUTH_TOKEN: services.libsqlToken,
         REMOTEGPU_SECRET_KEY: secret.value, REMOTEGPU_ADMIN_EMAIL: adminEmail, REMOTEGPU_ADMIN_PASSWORD: adminPass.value,
         REMOTEGPU_PUBLIC_URL: publicUrl, REMOTEGPU_DOMAIN: 'localhost',
+        // A laptop is not a GPU server: let demo containers share its few cores.
+        REMOTEGPU_CPU_OVERCOMMIT: process.env.REMOTEGPU_CPU_OVERCOMMIT ?? '8',
       },
     });
     stops.push(() => edge.close());

@@ -12,6 +12,10 @@ export interface EdgeConfig {
   adminEmail: string | null;
   adminPassword: string | null;
   commandTimeoutMs: number;
+  /** CPU cores a relay may hand out per physical core (1 = no overcommit). */
+  cpuOvercommit: number;
+  /** App requests whose first response byte takes longer get 504 (no cap once bytes flow). */
+  appFirstByteMs: number;
 }
 
 export class ConfigError extends Error {
@@ -27,7 +31,12 @@ export function readConfig(env: Bindings): EdgeConfig {
   }
   const timeout = Number(env.REMOTEGPU_COMMAND_TIMEOUT_MS ?? 60_000);
   if (!Number.isFinite(timeout) || timeout < 100) throw new ConfigError('REMOTEGPU_COMMAND_TIMEOUT_MS must be >= 100');
+  const overcommit = Number(env.REMOTEGPU_CPU_OVERCOMMIT ?? 1);
+  if (!Number.isFinite(overcommit) || overcommit < 1 || overcommit > 64) throw new ConfigError('REMOTEGPU_CPU_OVERCOMMIT must be 1-64');
+  const firstByte = Number(env.REMOTEGPU_APP_FIRST_BYTE_MS ?? 100_000);
+  if (!Number.isFinite(firstByte) || firstByte < 100) throw new ConfigError('REMOTEGPU_APP_FIRST_BYTE_MS must be >= 100');
   return {
+    cpuOvercommit: overcommit,
     domain: (env.REMOTEGPU_DOMAIN ?? 'localhost').toLowerCase(),
     sshDomain: env.REMOTEGPU_SSH_DOMAIN ? env.REMOTEGPU_SSH_DOMAIN.toLowerCase() : null,
     publicUrl: env.REMOTEGPU_PUBLIC_URL ?? null,
@@ -36,5 +45,6 @@ export function readConfig(env: Bindings): EdgeConfig {
     adminEmail: env.REMOTEGPU_ADMIN_EMAIL ? env.REMOTEGPU_ADMIN_EMAIL.toLowerCase() : null,
     adminPassword: env.REMOTEGPU_ADMIN_PASSWORD ?? null,
     commandTimeoutMs: timeout,
+    appFirstByteMs: firstByte,
   };
 }

@@ -16,4 +16,6 @@ export interface Bindings {
   REMOTEGPU_ADMIN_EMAIL?: string;
   REMOTEGPU_ADMIN_PASSWORD?: string;
   REMOTEGPU_COMMAND_TIMEOUT_MS?: string;
+  REMOTEGPU_APP_FIRST_BYTE_MS?: string;
+  REMOTEGPU_CPU_OVERCOMMIT?: string;
 }

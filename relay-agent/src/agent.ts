@@ -105,6 +105,7 @@ export async function startAgent(config: AgentConfig, log: Logger, overrides: Ag
       inventory: inv, ...(containers ? { containers } : {}),
       ...(config.publicHost ? { public_ssh_host: config.publicHost } : {}),
       ssh_host_keys: hostKeys,
+      platform_public_key: keys.platformPublicKey,
     };
   };
 
@@ -142,6 +143,6 @@ export async function startAgent(config: AgentConfig, log: Logger, overrides: Ag
     })();
     return stopping;
   };
-  log.info('relay agent started', { ssh_ports: gateway.listeningPorts().length });
+  log.info('relay agent started', { ssh_ports: gateway.listeningPorts().length, platform_public_key: keys.platformPublicKey });
   return { tunnel, store, routes, driver, outbox, done, stop };
 }

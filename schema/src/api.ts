@@ -162,6 +162,7 @@ export const Host = z.object({
   id: z.string(), name: z.string(), public_ssh_host: z.string(), shared_ssh_port: z.number().int(),
   status: z.enum(['online', 'offline']), last_seen_at: isoTime.nullable(),
   inventory: HostInventory.nullable(), agent_version: z.string().nullable(), drained: z.boolean(),
+  platform_public_key: z.string().nullable(), ssh_host_keys: z.array(z.string()),
   created_at: isoTime,
 });
 export const CreateHostRequest = z.object({

@@ -43,5 +43,14 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "CREATE TABLE `users` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`email` text NOT NULL,\n\t`password_hash` text NOT NULL,\n\t`role` text DEFAULT 'user' NOT NULL,\n\t`created_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL\n);",
       "CREATE UNIQUE INDEX `users_email_uq` ON `users` (`email`);"
     ]
+  },
+  {
+    "tag": "0001_host_keys",
+    "when": 1795876708268,
+    "hash": "f4fc10076f78d7191e932160448848d4b1e86526f5deebf256bde089502d9908",
+    "statements": [
+      "ALTER TABLE `hosts` ADD `platform_public_key` text;",
+      "ALTER TABLE `hosts` ADD `ssh_host_keys` text;"
+    ]
   }
 ];

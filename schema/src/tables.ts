@@ -43,6 +43,8 @@ export const hosts = sqliteTable('hosts', {
   last_seen_at: integer('last_seen_at'),
   inventory: text('inventory', { mode: 'json' }),
   agent_version: text('agent_version'),
+  platform_public_key: text('platform_public_key'),
+  ssh_host_keys: text('ssh_host_keys', { mode: 'json' }).$type<string[]>(),
   drained: integer('drained', { mode: 'boolean' }).notNull().default(false),
   created_at: integer('created_at').notNull().default(now),
 }, (t) => [uniqueIndex('hosts_name_uq').on(t.name), uniqueIndex('hosts_token_uq').on(t.token_hash)]);

@@ -18,7 +18,8 @@ export const hostJson = (h: HostRow) => {
   return {
     id: h.id, name: h.name, public_ssh_host: h.public_ssh_host, shared_ssh_port: h.shared_ssh_port, status: h.status,
     last_seen_at: iso(h.last_seen_at), inventory: inv.success ? inv.data : null, agent_version: h.agent_version,
-    drained: h.drained, created_at: isoReq(h.created_at),
+    drained: h.drained, platform_public_key: h.platform_public_key, ssh_host_keys: h.ssh_host_keys ?? [],
+    created_at: isoReq(h.created_at),
   };
 };
 

@@ -54,7 +54,7 @@ async function checkCapacity(deps: Deps, env: EnvRow): Promise<void> {
   if (!inv.success) return;
   const used = await usedOn(deps, env.host_id, env.id);
   const devices = env.gpu_devices ?? [];
-  if (devices.some((d) => used.gpus.has(d)) || !fit(inv.data, used, { gpu_count: 0, cpu_cores: env.cpu_cores, memory_gb: env.memory_gb })) {
+  if (devices.some((d) => used.gpus.has(d)) || !fit(inv.data, used, { gpu_count: 0, cpu_cores: env.cpu_cores, memory_gb: env.memory_gb }, deps.config.cpuOvercommit)) {
     throw new ApiError(409, 'no_capacity', 'the relay has no room to start this environment now');
   }
 }

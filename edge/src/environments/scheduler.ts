@@ -33,9 +33,9 @@ export async function usedOn(deps: Deps, hostId: string, excludeEnv?: string) {
   return { cpu, mem, gpus };
 }
 
-export function fit(inventory: HostInventory, used: { cpu: number; mem: number; gpus: Set<number> }, req: Request): number[] | null {
+export function fit(inventory: HostInventory, used: { cpu: number; mem: number; gpus: Set<number> }, req: Request, cpuOvercommit = 1): number[] | null {
   const memGb = Math.floor(inventory.memory_bytes / 1024 ** 3);
-  if (used.cpu + req.cpu_cores > inventory.cpu_cores || used.mem + req.memory_gb > memGb) return null;
+  if (used.cpu + req.cpu_cores > inventory.cpu_cores * cpuOvercommit || used.mem + req.memory_gb > memGb) return null;
   const free = inventory.gpus.map((g) => g.index).filter((i) => !used.gpus.has(i)).sort((a, b) => a - b);
   if (free.length < req.gpu_count) return null;
   return free.slice(0, req.gpu_count);
@@ -51,7 +51,7 @@ export async function pickHost(deps: Deps, req: Request): Promise<Placement> {
     if (!inv.success) continue;
     if (inv.data.gpus.length && inv.data.nvidia_runtime) anyGpuHost = true;
     if (req.gpu_count > 0 && !inv.data.nvidia_runtime) continue;
-    const devices = fit(inv.data, await usedOn(deps, host.id), req);
+    const devices = fit(inv.data, await usedOn(deps, host.id), req, deps.config.cpuOvercommit);
     if (!devices) continue;
     // Best fit for GPUs (keep whole machines free for big requests); otherwise the most free CPU.
     const score = req.gpu_count > 0 ? -inv.data.gpus.length : inv.data.cpu_cores;

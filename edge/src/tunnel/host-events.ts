@@ -32,6 +32,8 @@ export async function onHello(deps: Deps, hostId: string, hello: Hello): Promise
   await deps.db.update(tables.hosts).set({
     status: 'online', last_seen_at: Date.now(), agent_version: hello.agent_version,
     ...(hello.inventory ? { inventory: hello.inventory } : {}),
+    ...(hello.platform_public_key ? { platform_public_key: hello.platform_public_key } : {}),
+    ...(hello.ssh_host_keys ? { ssh_host_keys: hello.ssh_host_keys } : {}),
   }).where(eq(tables.hosts.id, hostId));
   if (hello.role === 'data') return { routes: [], orphans: [] };
   const orphans = hello.containers ? await reconcile(deps, hostId, hello.containers) : [];

@@ -100,6 +100,8 @@ export const Hello = z.object({
   containers: z.array(ContainerReport).max(10_000).optional(),
   public_ssh_host: z.string().max(253).optional(),
   ssh_host_keys: z.array(z.string().max(16384)).max(8).optional(),
+  /** The relay's key towards targets: physical machines authorize it for root. */
+  platform_public_key: z.string().max(16384).optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 

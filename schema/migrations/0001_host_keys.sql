@@ -1,0 +1,2 @@
+ALTER TABLE `hosts` ADD `platform_public_key` text;--> statement-breakpoint
+ALTER TABLE `hosts` ADD `ssh_host_keys` text;

@@ -1,0 +1,193 @@
+// The whole platform, end to end: edge in workerd, real relay agent process, real Docker, the real OpenSSH client.
+import { execFile } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Platform } from '../support/platform.ts';
+import { docker, loadServices, servicesDir } from '../support/services.ts';
+
+const run = promisify(execFile);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Access { ssh_host: string; ssh_port: number; ssh_username: string; ssh_password: string; ssh_command: string }
+
+/** The real ssh client with a password (sshpass), as a renter would log in. */
+async function sshPassword(a: Access, command: string, password = a.ssh_password): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('sshpass', ['-e', 'ssh', '-p', String(a.ssh_port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+      '-o', 'PubkeyAuthentication=no', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', `${a.ssh_username}@${a.ssh_host}`, command], { env: { ...process.env, SSHPASS: password }, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+interface Inspect {
+  State: { Running: boolean; Status: string };
+  Config: { Labels: Record<string, string> };
+  HostConfig: { Memory: number; NanoCpus: number; PidsLimit: number; Init: boolean; Privileged: boolean; SecurityOpt: string[] | null; CapDrop: string[] | null };
+  NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
+}
+const inspect = async (id: string) => (JSON.parse(await docker(['inspect', id])) as Inspect[])[0]!;
+
+describe('the whole platform', () => {
+  let p: Platform;
+  let hostId: string;
+  let busybox: number;
+  const physicalKeys = join(servicesDir(), 'physical', 'authorized_keys');
+  let physicalKeysBefore = '';
+
+  beforeAll(async () => {
+    loadServices();
+    p = await Platform.start();
+    const admin = await p.admin();
+    const host = await p.api<{ host: { id: string }; token: string; install_command: string }>('/api/v1/admin/hosts', { token: admin, body: { name: 'it-relay', public_ssh_host: '127.0.0.1' } });
+    expect(host.status).toBe(201);
+    expect(host.body.install_command).toBe(`npx @remotegpu/relay-agent --edge ${p.edge.url} --token ${host.body.token}`);
+    hostId = host.body.host.id;
+    p.spawnAgent(host.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '50000-59999' });
+    const img = await p.api<{ image: { id: number } }>('/api/v1/admin/images', { token: admin, body: { name: 'busybox:it', docker_ref: loadServices().busyboxImage, hourly_price: 0.5 } });
+    busybox = img.body.image.id;
+  }, 120_000);
+
+  afterAll(async () => {
+    if (physicalKeysBefore) writeFileSync(physicalKeys, physicalKeysBefore);
+    await p?.close();
+  }, 60_000);
+
+  it('an enrolled relay shows online with its inventory, version and keys', async () => {
+    const h = await p.waitFor(async () => {
+      const l = await p.api<{ items: { id: string; status: string; inventory: { cpu_cores: number; docker_version: string | null; nvidia_runtime: boolean } | null; agent_version: string; platform_public_key: string | null }[] }>('/api/v1/admin/hosts', { token: await p.admin() });
+      const x = l.body.items.find((i) => i.id === hostId);
+      return x?.status === 'online' ? x : null;
+    }, 30_000, 'the relay online');
+    expect(h.inventory).toMatchObject({ cpu_cores: expect.any(Number), docker_version: expect.any(String), nvidia_runtime: false });
+    expect(h.agent_version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(h.platform_public_key).toMatch(/^ssh-ed25519 /);
+  });
+
+  it('a renter creates a container; Docker shows its limits, labels and network; SSH works; stop/start/delete act on it', async () => {
+    const renter = await p.renter();
+    const gpu = await p.api<{ error: { code: string; message: string } }>('/api/v1/environments', { token: renter, body: { name: 'gpu', image_id: busybox, gpu_count: 1, cpu_cores: 1, memory_gb: 1 } });
+    expect(gpu.status).toBe(409);
+    expect(gpu.body.error.message).toMatch(/NVIDIA/);
+
+    const created = await p.api<{ environment: { id: string; status: string; container_id: string } }>('/api/v1/environments', { token: renter, body: { name: 'train', image_id: busybox, gpu_count: 0, cpu_cores: 1, memory_gb: 1 } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const env = created.body.environment;
+    expect(env.status).toBe('running');
+    const i = await inspect(env.container_id);
+    expect(i.State.Running).toBe(true);
+    expect(i.Config.Labels['remotegpu.env']).toBe(env.id);
+    expect(i.HostConfig).toMatchObject({ Memory: 1024 ** 3, NanoCpus: 1e9, Init: true, Privileged: false });
+    expect(i.HostConfig.SecurityOpt).toContain('no-new-privileges');
+    expect(i.HostConfig.CapDrop).toContain('NET_RAW');
+    expect(Object.keys(i.NetworkSettings.Networks)).toEqual([expect.stringMatching(/^remotegpu-u-/)]);
+
+    const access = (await p.api<Access>(`/api/v1/environments/${env.id}/access`, { token: renter })).body;
+    const hello = await p.waitFor(async () => {
+      const r = await sshPassword(access, 'echo "hi from $(hostname)"; exit 7');
+      return r.code === 7 ? r : null;
+    }, 20_000, 'ssh into the container');
+    expect(hello.stdout.trim()).toBe(`hi from ${env.id}`);
+    expect((await sshPassword(access, 'true', 'wrong-password-0000000000000000')).code).not.toBe(0);
+
+    const stopped = await p.api<{ environment: { status: string } }>(`/api/v1/environments/${env.id}/stop`, { method: 'POST', token: renter });
+    expect(stopped.body.environment.status).toBe('stopped');
+    expect((await inspect(env.container_id)).State.Running).toBe(false);
+    const started = await p.api<{ environment: { status: string } }>(`/api/v1/environments/${env.id}/start`, { method: 'POST', token: renter });
+    expect(started.body.environment.status).toBe('running');
+    expect((await inspect(env.container_id)).State.Running).toBe(true);
+    await p.waitFor(async () => (await sshPassword(access, 'exit 0')).code === 0, 20_000, 'ssh after start');
+
+    const audit = await p.waitFor(async () => {
+      const r = await p.api<{ items: { event: string; status: string; environment_id: string }[] }>(`/api/v1/audit-events?environment_id=${env.id}&event=ssh_login`, { token: renter });
+      return r.body.items.some((e) => e.status === 'failure') && r.body.items.some((e) => e.status === 'success') ? r.body.items : null;
+    }, 20_000, 'ssh audit events at the edge');
+    expect(audit.length).toBeGreaterThanOrEqual(2);
+
+    expect((await p.api(`/api/v1/environments/${env.id}`, { method: 'DELETE', token: renter })).status).toBe(204);
+    await expect(docker(['inspect', env.container_id])).rejects.toThrow();
+    expect((await sshPassword(access, 'true')).code).toBe(255);
+  }, 120_000);
+
+  it("two renters' containers cannot reach each other; one renter's can", async () => {
+    const [a, b] = [await p.renter(), await p.renter()];
+    const mk = async (token: string, name: string) => {
+      const r = await p.api<{ environment: { id: string; target_ip: string } }>('/api/v1/environments', { token, body: { name, image_id: busybox, gpu_count: 0, cpu_cores: 1, memory_gb: 1 } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      const access = (await p.api<Access>(`/api/v1/environments/${r.body.environment.id}/access`, { token })).body;
+      return { ...r.body.environment, access };
+    };
+    const [a1, a2, b1] = [await mk(a, 'a1'), await mk(a, 'a2'), await mk(b, 'b1')];
+    await p.waitFor(async () => (await sshPassword(a1.access, 'httpd -p 8080 -h /www && echo up')).stdout.includes('up'), 20_000, 'httpd in a1');
+    const fetchFrom = (env: typeof a1) => sshPassword(env.access, `timeout 3 wget -q -O- http://${a1.target_ip}:8080/ || echo unreachable`);
+    expect((await fetchFrom(a2)).stdout).toContain('ok');
+    expect((await fetchFrom(b1)).stdout).toContain('unreachable');
+    for (const [t, e] of [[a, a1], [a, a2], [b, b1]] as const) await p.api(`/api/v1/environments/${e.id}`, { method: 'DELETE', token: t });
+  }, 120_000);
+
+  it('a physical machine: rent it, log in through the relay, release it back to the pool', async () => {
+    const admin = await p.admin();
+    const key = await p.waitFor(async () => {
+      const hosts = await p.api<{ items: { id: string; platform_public_key: string | null }[] }>('/api/v1/admin/hosts', { token: admin });
+      return hosts.body.items.find((h) => h.id === hostId)?.platform_public_key;
+    }, 30_000, "the relay's platform key");
+    // The operator authorizes the relay's platform key on the machine (sshd reads the file at each login).
+    physicalKeysBefore = readFileSync(physicalKeys, 'utf8');
+    appendFileSync(physicalKeys, `\n${key}\n`);
+    const s = loadServices();
+    const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', { token: admin, body: { name: '北京B区-598机', region: '北京B区', gpu_model: 'RTX 5090', gpu_count: 2, gpu_memory: 32, cpu_cores: 16, memory_gb: 90, disk_gb: 5881, target_ip: s.physical.host, ssh_port: s.physical.port, host_id: hostId, monthly_price: 6999 } });
+    expect(m.status).toBe(201);
+    const renter = await p.renter();
+    const rented = await p.api<{ environment: { id: string }; access: Access }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: renter, body: {} });
+    expect(rented.status).toBe(201);
+    let last: unknown = null;
+    const r = await p.waitFor(async () => {
+      const x = await sshPassword(rented.body.access, 'id -un; echo $SSH_CONNECTION');
+      last = x;
+      return x.code === 0 ? x : null;
+    }, 20_000, 'ssh into the physical machine').catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(last)}`); });
+    expect(r.stdout.split('\n')[0]).toBe('root');
+    const usage = await p.api<{ items: { kind: string; unit_price: number }[] }>('/api/v1/usage', { token: renter });
+    expect(usage.body.items).toEqual([expect.objectContaining({ kind: 'monthly', unit_price: 6999 })]);
+    expect((await p.api(`/api/v1/environments/${rented.body.environment.id}`, { method: 'DELETE', token: renter })).status).toBe(204);
+    const market = await p.api<{ items: { id: number; status: string }[] }>('/api/v1/market/machines?page_size=100', { token: renter });
+    expect(market.body.items.find((x) => x.id === m.body.machine.id)?.status).toBe('available');
+    expect((await sshPassword(rented.body.access, 'true')).code).toBe(255);
+  }, 120_000);
+
+  it('with the edge stopped, an existing route still logs in, and those audit events arrive when it is back', async () => {
+    const renter = await p.renter();
+    const r = await p.api<{ environment: { id: string } }>('/api/v1/environments', { token: renter, body: { name: 'outage', image_id: busybox, gpu_count: 0, cpu_cores: 1, memory_gb: 1 } });
+    expect(r.status).toBe(201);
+    const id = r.body.environment.id;
+    const access = (await p.api<Access>(`/api/v1/environments/${id}/access`, { token: renter })).body;
+    await p.waitFor(async () => (await sshPassword(access, 'true')).code === 0, 20_000, 'first login');
+    const port = p.port;
+    await p.edge.close();
+    const during = await sshPassword(access, 'echo during-outage');
+    expect(during.stdout.trim()).toBe('during-outage');
+    await p.startEdge(port);
+    const events = await p.waitFor(async () => {
+      const e = await p.api<{ items: { event: string; status: string; timestamp: string }[] }>(`/api/v1/audit-events?environment_id=${id}&event=ssh_login`, { token: renter });
+      return e.body.items.filter((x) => x.status === 'success').length >= 2 ? e.body.items : null;
+    }, 60_000, 'audit events from the outage');
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    await p.api(`/api/v1/environments/${id}`, { method: 'DELETE', token: renter });
+  }, 150_000);
+});

@@ -1,0 +1,105 @@
+// The whole platform for integration tests: stand-ins, the edge in workerd, an admin, and real relay agent processes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT, startEdge, type EdgeServer } from '../../dev/src/edge-server.ts';
+import { startLocalServices, type LocalServices } from '../../dev/src/local-services.ts';
+import { loadServices } from './services.ts';
+
+export interface ApiResult<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+export class Platform {
+  readonly adminEmail = 'admin@platform.test';
+  readonly adminPassword = randomBytes(12).toString('hex');
+  private adminToken = '';
+  private agents: ChildProcess[] = [];
+  private constructor(readonly dir: string, readonly services: LocalServices, public edge: EdgeServer, private bindings: Record<string, string>) {}
+
+  static async start(): Promise<Platform> {
+    const dir = mkdtempSync(join(tmpdir(), 'platform-'));
+    const services = await startLocalServices({ dataDir: dir });
+    const p = new Platform(dir, services, null as unknown as EdgeServer, {});
+    p.bindings = {
+      UPSTASH_REDIS_REST_URL: services.upstashUrl, UPSTASH_REDIS_REST_TOKEN: services.upstashToken,
+      LIBSQL_URL: services.libsqlUrl, LIBSQL_AUTH_TOKEN: services.libsqlToken,
+      REMOTEGPU_SECRET_KEY: randomBytes(32).toString('hex'), REMOTEGPU_ADMIN_EMAIL: p.adminEmail,
+      REMOTEGPU_ADMIN_PASSWORD: p.adminPassword, REMOTEGPU_COMMAND_TIMEOUT_MS: '60000',
+      // This machine has 2 cores; the tests run a few 1-core containers at once.
+      REMOTEGPU_CPU_OVERCOMMIT: '8',
+    };
+    await p.startEdge();
+    return p;
+  }
+
+  /** (Re)starts the edge; `port` keeps the URL stable across a restart. */
+  async startEdge(port = 0): Promise<void> {
+    this.edge = await startEdge({ port, bindings: this.bindings, persistDir: this.dir, outDir: join(this.dir, 'edge-build') });
+  }
+
+  get port(): number {
+    return Number(new URL(this.edge.url).port);
+  }
+
+  async api<T = Record<string, unknown>>(path: string, o: { method?: string; token?: string; body?: unknown } = {}): Promise<ApiResult<T>> {
+    const res = await fetch(`${this.edge.url}${path}`, {
+      method: o.method ?? (o.body === undefined ? 'GET' : 'POST'),
+      headers: { ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...(o.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: o.body === undefined ? undefined : JSON.stringify(o.body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  }
+
+  async admin(): Promise<string> {
+    if (!this.adminToken) {
+      const r = await this.api<{ token: string }>('/api/v1/auth/login', { body: { email: this.adminEmail, password: this.adminPassword } });
+      if (r.status !== 200) throw new Error(`admin login: ${r.status} ${JSON.stringify(r.body)}`);
+      this.adminToken = r.body.token;
+    }
+    return this.adminToken;
+  }
+
+  async renter(): Promise<string> {
+    const r = await this.api<{ token: string }>('/api/v1/auth/register', { body: { email: `r${randomBytes(6).toString('hex')}@platform.test`, password: 'renter-password-1' } });
+    if (r.status !== 201) throw new Error(`register: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body.token;
+  }
+
+  /** Spawns the real agent CLI (as `npx @remotegpu/relay-agent` would run it) with its own state and ports. */
+  spawnAgent(token: string, o: { stateDir: string; sshListen: string; sshPorts: string; extraEnv?: Record<string, string> }): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay-agent/src/cli.ts'),
+      '--edge', this.edge.url, '--ssh-listen', o.sshListen, '--ssh-ports', o.sshPorts, '--public-host', '127.0.0.1',
+      '--state-dir', o.stateDir, '--docker', loadServices().dockerHost, '--log-level', process.env.AGENT_TEST_LOG ? 'debug' : 'warn'], {
+      stdio: ['ignore', process.env.AGENT_TEST_LOG ? 'inherit' : 'ignore', 'inherit'],
+      env: { ...process.env, REMOTEGPU_TOKEN: token, ...o.extraEnv },
+    });
+    this.agents.push(child);
+    return child;
+  }
+
+  async waitFor<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+    const start = Date.now();
+    for (;;) {
+      const v = await fn();
+      if (v) return v;
+      if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.agents.filter((a) => a.exitCode === null && a.signalCode === null).map((a) => new Promise<void>((done) => {
+      a.once('exit', () => done());
+      a.kill('SIGTERM');
+      setTimeout(() => { a.kill('SIGKILL'); done(); }, 5000);
+    })));
+    await this.edge.close().catch(() => undefined);
+    await this.services.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
