@@ -12,3 +12,12 @@ describe('logger', () => {
     ]);
   });
 });
+
+describe('envelope', () => {
+  it('fields cannot overwrite ts, level or msg', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'debug', write: (l) => lines.push(l), now: () => new Date(0) });
+    log.warn('upstream ssh error', { level: 'client-authentication', msg: 'spoof', ts: 'x', env_id: 'e1' });
+    expect(JSON.parse(lines[0]!)).toEqual({ ts: '1970-01-01T00:00:00.000Z', level: 'warn', msg: 'upstream ssh error', env_id: 'e1' });
+  });
+});

@@ -28,8 +28,11 @@ export function createLogger(opts: LoggerOptions): Logger {
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[level] < min) return;
     const line: Record<string, unknown> = { ts: now().toISOString(), level, msg };
+    const envelope = line['ts'];
     for (const [k, v] of Object.entries(base)) line[k] = plain(v);
     if (fields) for (const [k, v] of Object.entries(fields)) line[k] = plain(v);
+    // Fields never overwrite the envelope (an ssh2 error carries its own `level`, for one).
+    Object.assign(line, { ts: envelope, level, msg });
     let text: string;
     try {
       text = JSON.stringify(line);
