@@ -160,10 +160,11 @@ async function idleMemory(route: Route, key: string, ask: Ask): Promise<string[]
   }
   const afterShell = await mem();
   for (const c of conns) c.end();
-  const per = (a: Mem, f: keyof Mem) => `${((a[f] - base[f]) / SESSIONS / 1024).toFixed(1)} KiB`;
+  // JS heap + external (Buffers, cipher state) after GC; RSS is too coarse here (freed pages are not returned at once).
+  const per = (a: Mem) => `${((a.heapUsed + a.external - base.heapUsed - base.external) / SESSIONS / 1024).toFixed(1)} KiB`;
   return [
-    [`memory per idle connection, ${SESSIONS} open (RSS / heap)`, '', `${per(afterConn, 'rss')} / ${per(afterConn, 'heapUsed')}`, ''],
-    [`memory per idle PTY session (connection + channel + upstream leg)`, '', `${per(afterShell, 'rss')} / ${per(afterShell, 'heapUsed')}`, ''],
+    [`memory per idle connection, ${SESSIONS} open (heap + external)`, '', per(afterConn), ''],
+    [`memory per idle PTY session, ${SESSIONS} open (incl. upstream leg)`, '', per(afterShell), ''],
   ];
 }
 

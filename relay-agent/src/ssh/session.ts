@@ -24,7 +24,10 @@ export interface SessionDeps {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const noop = () => undefined;
 
-/** Refuses every channel with a message: the environment is stopped or has no target yet. */
+/**
+ * Refuses every channel with a message: the environment is stopped or has no target yet. Decided after
+ * authentication on purpose: before it, a stopped environment must look like any other failed login.
+ */
 class UnavailableTarget implements Target {
   constructor(private readonly why: string) {}
   start(): Promise<TargetProcess> {
