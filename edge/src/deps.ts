@@ -4,6 +4,7 @@ import type { Bindings } from './env.ts';
 import { readConfig, type EdgeConfig } from './config.ts';
 import { ensureMigrated, openDatabase, type Database, type Db } from './db/client.ts';
 import { ensureSeeded } from './db/seed.ts';
+import { rebuildRedis } from './routing/sync.ts';
 
 export interface Deps {
   env: Bindings;
@@ -25,4 +26,19 @@ export function buildDeps(env: Bindings): Deps {
 export async function ready(deps: Deps): Promise<void> {
   await ensureMigrated(deps.database, deps.env.LIBSQL_URL);
   await ensureSeeded(deps);
+  await ensureRoutesCached(deps);
+}
+
+const ROUTES_MARKER = 'routes:built';
+const CHECK_EVERY_MS = 30_000;
+let lastCheck = 0;
+
+/** Redis is a cache: when it comes back empty (lost, flushed, new), rebuild the routes from the database. */
+async function ensureRoutesCached(deps: Deps): Promise<void> {
+  if (Date.now() - lastCheck < CHECK_EVERY_MS) return;
+  lastCheck = Date.now();
+  if (await deps.redis.exists(ROUTES_MARKER)) return;
+  const { written } = await rebuildRedis(deps);
+  await deps.redis.set(ROUTES_MARKER, String(Date.now()));
+  console.log(JSON.stringify({ level: 'info', msg: 'routing cache rebuilt from the database', routes: written }));
 }

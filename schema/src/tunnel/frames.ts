@@ -72,7 +72,7 @@ export function decodeFrame(input: ArrayBuffer | ArrayBufferView): FrameResult {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder('utf-8', { fatal: false });
+const dec = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
 
 export function creditPayload(bytes: number): Uint8Array {
   const p = new Uint8Array(4);
