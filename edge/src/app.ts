@@ -3,6 +3,8 @@ import { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { registerCatalogRoutes } from './admin/catalog.ts';
 import { registerHostRoutes } from './admin/hosts.ts';
+import { appHostOf, handleApp } from './apps/handler.ts';
+import { registerAppRoutes } from './apps/routes.ts';
 import { registerAuditRoutes } from './audit/routes.ts';
 import { registerAuthRoutes } from './auth/routes.ts';
 import { SESSION_COOKIE, resolveSecret } from './auth/service.ts';
@@ -19,6 +21,13 @@ import { registerAgentRoutes } from './tunnel/connect.ts';
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(onError);
+
+  // App hosts (`<envid>-<port>.container.<domain>`) never reach the API: they go through the relay's tunnel.
+  app.use('*', async (c, next) => {
+    const target = appHostOf(c.req.raw, c.env);
+    if (!target) return next();
+    return handleApp(c.req.raw, c.env, target);
+  });
 
   app.use('*', async (c, next) => {
     const deps = buildDeps(c.env);
@@ -37,6 +46,7 @@ export function buildApp(): Hono<AppEnv> {
   registerKeyRoutes(app);
   registerMarketRoutes(app);
   registerEnvironmentRoutes(app);
+  registerAppRoutes(app);
   registerAuditRoutes(app);
   registerHostRoutes(app);
   registerCatalogRoutes(app);

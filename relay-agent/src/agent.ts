@@ -2,6 +2,7 @@
 import ssh2 from 'ssh2';
 import { EVENT, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
 import type { Hello } from '@remotegpu/schema';
+import { DataShards } from './apps/data-client.ts';
 import { Outbox } from './audit/outbox.ts';
 import { connectUrl } from './config.ts';
 import type { AgentConfig } from './config.ts';
@@ -34,6 +35,8 @@ export interface AgentOverrides {
 
 export interface RunningAgent {
   tunnel: TunnelClient;
+  /** The K data connections carrying app traffic (`--data-shards`). */
+  data: DataShards;
   store: StateStore;
   routes: MemoryRouteTable;
   driver: DockerDriver;
@@ -131,18 +134,23 @@ export async function startAgent(config: AgentConfig, log: Logger, overrides: Ag
   });
 
   const done = tunnel.start();
+  const data = new DataShards({
+    url: connectUrl(config.edge), token: config.token, shards: config.dataShards, routes, log: log.child({ component: 'apps' }),
+    ...overrides.tunnel,
+  });
+  data.start();
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
       metrics.stop();
       events.stop();
       unsubscribeOutbox();
-      await Promise.allSettled([gateway.close(), tunnel?.stop()]);
+      await Promise.allSettled([gateway.close(), tunnel?.stop(), data.stop()]);
       store.close();
       log.info('relay agent stopped');
     })();
     return stopping;
   };
   log.info('relay agent started', { ssh_ports: gateway.listeningPorts().length, platform_public_key: keys.platformPublicKey });
-  return { tunnel, store, routes, driver, outbox, done, stop };
+  return { tunnel, data, store, routes, driver, outbox, done, stop };
 }

@@ -1,5 +1,6 @@
-// GET /agent/connect: authenticate a relay by its host token and hand the WebSocket to its HostTunnel.
-import { tables } from '@remotegpu/schema';
+// GET /agent/connect: authenticate a relay by its host token and hand the WebSocket to its HostTunnel
+// (`?role=data&shard=i&shards=K`: to the data shard `<hostId>:data:<i>`).
+import { DATA_ROLE, MAX_DATA_SHARDS, dataShardName, dataShardsKey, tables } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { errorBody } from '../errors.ts';
@@ -18,6 +19,18 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
     const headers = new Headers(c.req.raw.headers);
     headers.set('x-remotegpu-host-id', host.id);
     headers.delete('authorization');
+    if (c.req.query('role') === DATA_ROLE) {
+      const shard = Number(c.req.query('shard'));
+      const shards = Number(c.req.query('shards'));
+      if (!Number.isInteger(shard) || !Number.isInteger(shards) || shards < 1 || shards > MAX_DATA_SHARDS || shard < 0 || shard >= shards) {
+        return c.json(errorBody('validation_failed', `shard must be 0..shards-1 and shards 1..${MAX_DATA_SHARDS}`), 400);
+      }
+      // The Worker picks a shard by environment among K: K is what the relay's latest connection says.
+      await deps.redis.set(dataShardsKey(host.id), String(shards));
+      headers.set('x-remotegpu-data-shard', String(shard));
+      const ns = deps.env.HOST_TUNNEL;
+      return ns.get(ns.idFromName(dataShardName(host.id, shard))).fetch(new Request(c.req.url, { headers }));
+    }
     return tunnelStub(deps, host.id).fetch(new Request(c.req.url, { headers }));
   });
 }

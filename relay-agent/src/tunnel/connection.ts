@@ -21,15 +21,24 @@ export interface ConnectionOptions {
   missedHeartbeats: number;
   /** Built at every dial, so the edge always sees current inventory and containers. */
   hello(): Promise<Hello>;
-  /** Welcome received: `send` works until `onClose`. */
-  onOpen(welcome: Welcome, send: (text: string) => boolean): void;
+  /** Welcome received: `send` works until `onClose`; data connections also write binary frames on `ws`. */
+  onOpen(welcome: Welcome, send: (text: string) => boolean, ws: WebSocket): void;
+  /** Binary frames (data connections); without it they are ignored, as on the control connection. */
+  onBinary?(data: Buffer): void;
   /** Every decoded message after the welcome, except ping and pong. */
   onMessage(msg: ControlMessage): void;
   onClose(): void;
 }
 
-/** Zero mask: ws then skips masking (~45 % of CPU on bulk). Fine inside TLS; plain ws:// keeps random masks. */
+/**
+ * Zero mask: ws then skips masking (~45 % of CPU on bulk). Masking protects intermediaries that cannot read
+ * the stream: none sits inside TLS or on loopback. Plain ws:// to any other address keeps random masks.
+ */
 const noMask = (_mask: Buffer) => {};
+function maskFree(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'wss:' || u.hostname === 'localhost' || u.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(u.hostname);
+}
 
 export async function runConnection(opts: ConnectionOptions, ctx: RunContext): Promise<void> {
   const { log, clock } = opts;
@@ -40,7 +49,7 @@ export async function runConnection(opts: ConnectionOptions, ctx: RunContext): P
     handshakeTimeout: opts.connectTimeoutMs,
     maxPayload: Math.max(MAX_CONTROL_BYTES, HEADER_BYTES + MAX_FRAME_PAYLOAD) + 1024,
     perMessageDeflate: false,
-    ...(opts.url.startsWith('wss:') ? { generateMask: noMask } : {}),
+    ...(maskFree(opts.url) ? { generateMask: noMask } : {}),
   });
 
   return new Promise<void>((resolve, reject) => {
@@ -107,7 +116,8 @@ export async function runConnection(opts: ConnectionOptions, ctx: RunContext): P
       if (settled) return; // a closing socket may still deliver frames: this connection is over
       lastSeen = clock.now();
       if (isBinary) {
-        log.debug('binary frame on the control connection ignored');
+        if (opts.onBinary && welcomed) opts.onBinary(data as Buffer);
+        else log.debug('binary frame on the control connection ignored');
         return;
       }
       const decoded = decodeControl(data.toString());
@@ -134,7 +144,7 @@ export async function runConnection(opts: ConnectionOptions, ctx: RunContext): P
         startHeartbeat(msg.heartbeat_ms > 0 ? msg.heartbeat_ms : opts.heartbeatMs);
         ctx.connected();
         log.info('tunnel connected', { host_id: msg.host_id, routes: msg.routes.length });
-        opts.onOpen(msg, send);
+        opts.onOpen(msg, send, ws);
         return;
       }
       // Messages before the welcome are handled too (a command sent during the edge's reconciliation);

@@ -1,3 +1,4 @@
 // The tunnel protocol between HostTunnel (edge) and the relay agent.
 export * from './control.ts';
 export * from './frames.ts';
+export * from './data.ts';

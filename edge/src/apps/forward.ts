@@ -1,0 +1,74 @@
+// Turns a browser's request into the tunnel's OpenHead (hop-by-hop dropped, platform cookies stripped, X-Forwarded-* set) and hands it to the shard.
+import { dataShardName, shardOf, type OpenHead } from '@remotegpu/schema';
+import { SESSION_COOKIE } from '../auth/service.ts';
+import type { Bindings } from '../env.ts';
+import { OPEN_HEADER, type OpenRequest } from '../tunnel/data-plane.ts';
+import { appError } from './pages.ts';
+import type { AppRoute } from './route-lookup.ts';
+import { APP_COOKIE } from './tokens.ts';
+
+/** RFC 9110 §7.6.1 connection-specific fields, plus the WebSocket handshake fields the agent's own client makes anew. */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authorization', 'proxy-authenticate', 'http2-settings',
+  'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-accept',
+]);
+/** Set by us from what we know; a client's own values would be lies. */
+const REPLACED = new Set(['x-forwarded-proto', 'x-forwarded-host', 'x-real-ip']);
+const PLATFORM_COOKIES = new Set([APP_COOKIE, SESSION_COOKIE]);
+
+function stripPlatformCookies(value: string): string {
+  return value.split(';').map((s) => s.trim()).filter((pair) => {
+    const eq = pair.indexOf('=');
+    return pair !== '' && !PLATFORM_COOKIES.has((eq < 0 ? pair : pair.slice(0, eq)).trim());
+  }).join('; ');
+}
+
+export function buildOpenHead(request: Request, envId: string, port: number, clientIp: string): OpenHead {
+  const url = new URL(request.url);
+  const host = request.headers.get('host') ?? url.host;
+  const websocket = request.headers.get('upgrade')?.toLowerCase() === 'websocket';
+  const named = new Set((request.headers.get('connection') ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean));
+  const headers: [string, string][] = [];
+  let forwardedFor: string | null = null;
+  for (const [name, value] of request.headers) {
+    if (HOP_BY_HOP.has(name) || named.has(name) || REPLACED.has(name) || name.startsWith('cf-') || name.startsWith('x-remotegpu-')) continue;
+    if (name === 'x-forwarded-for') { forwardedFor = value; continue; }
+    if (name === 'cookie') {
+      const kept = stripPlatformCookies(value);
+      if (kept) headers.push([name, kept]);
+      continue;
+    }
+    headers.push([name, value]);
+  }
+  if (!request.headers.has('host')) headers.push(['host', host]);
+  headers.push(
+    ['x-forwarded-for', forwardedFor ? `${forwardedFor}, ${clientIp}` : clientIp],
+    ['x-forwarded-proto', url.protocol.replace(':', '')],
+    ['x-forwarded-host', host],
+    ['x-real-ip', clientIp],
+  );
+  const method = request.method.toUpperCase();
+  return {
+    environment_id: envId, port, method, path: `${url.pathname}${url.search}`, headers, websocket,
+    has_body: request.body !== null && method !== 'GET' && method !== 'HEAD',
+  };
+}
+
+/** Sends the request through the environment's data shard; the shard streams the answer back. */
+export async function forwardToShard(request: Request, env: Bindings, route: AppRoute, open: OpenHead, firstByteMs: number): Promise<Response> {
+  const ns = env.HOST_TUNNEL;
+  const stub = ns.get(ns.idFromName(dataShardName(route.hostId, shardOf(route.envId, route.shards))));
+  const meta: OpenRequest = { open, first_byte_ms: firstByteMs };
+  const headers = new Headers({ [OPEN_HEADER]: encodeURIComponent(JSON.stringify(meta)) });
+  if (open.websocket) headers.set('upgrade', 'websocket');
+  const res = await stub.fetch('https://data.tunnel/open', {
+    method: open.has_body ? 'POST' : 'GET', headers, body: open.has_body ? request.body : null,
+  });
+  const code = res.headers.get('x-remotegpu-error');
+  if (code) {
+    const body = await res.json<{ error?: { message?: string } }>().catch(() => null);
+    return appError(request, res.status, code, body?.error?.message ?? code);
+  }
+  return res;
+}

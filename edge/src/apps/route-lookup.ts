@@ -1,0 +1,58 @@
+// Where an app lives and who may open it: Redis (`env:<id>:host`, `env:<id>:public_ports`) and the owner, cached per isolate.
+import { dataShardsKey, redisKeys, tables } from '@remotegpu/schema';
+import { eq } from 'drizzle-orm';
+import type { Deps } from '../deps.ts';
+
+export interface AppRoute {
+  envId: string;
+  hostId: string;
+  ownerId: string;
+  publicPorts: Set<number>;
+  /** Data shards the relay keeps (K); the environment's traffic goes to one of them. */
+  shards: number;
+}
+
+/** Long enough to spare Redis and the database on every request, short enough that a change shows quickly. */
+export const ROUTE_CACHE_MS = 5_000;
+const MAX_ENTRIES = 10_000;
+
+type Entry = { value: AppRoute | null; until: number };
+const cache = new Map<string, Entry>();
+
+/** Forgets a cached route in this isolate (after a change made here; other isolates follow within ROUTE_CACHE_MS). */
+export function forgetAppRoute(envId: string): void {
+  cache.delete(envId);
+}
+
+export async function lookupAppRoute(envId: string, deps: () => Promise<Deps>, now = Date.now()): Promise<AppRoute | null> {
+  const hit = cache.get(envId);
+  if (hit && hit.until > now) return hit.value;
+  const value = await load(envId, await deps());
+  if (cache.size >= MAX_ENTRIES) cache.clear();
+  cache.set(envId, { value, until: now + ROUTE_CACHE_MS });
+  return value;
+}
+
+const SERVED = new Set(['running', 'stopped']);
+
+async function load(envId: string, deps: Deps): Promise<AppRoute | null> {
+  const p = deps.redis.pipeline();
+  p.get(redisKeys.host(envId));
+  p.smembers(redisKeys.publicPorts(envId));
+  const [hostRaw, publicRaw] = (await p.exec()) as [unknown, unknown[] | null];
+  // The owner is not in Redis (no personal data there): one indexed query, cached with the route.
+  const [env] = await deps.db.select({ user_id: tables.environments.user_id, status: tables.environments.status, host_id: tables.environments.host_id })
+    .from(tables.environments).where(eq(tables.environments.id, envId));
+  if (!env || !SERVED.has(env.status)) return null;
+  let hostId = hostRaw == null ? null : String(hostRaw);
+  let publicPorts = new Set((publicRaw ?? []).map((v) => Number(v)));
+  if (hostId === null) {
+    // Redis lost the route (it is a cache): the database still knows.
+    hostId = env.host_id;
+    const rows = await deps.db.select().from(tables.appPorts).where(eq(tables.appPorts.environment_id, envId));
+    publicPorts = new Set(rows.filter((r) => r.public).map((r) => r.port));
+  }
+  const shardsRaw = await deps.redis.get<unknown>(dataShardsKey(hostId));
+  const shards = Number(shardsRaw ?? 1);
+  return { envId, hostId, ownerId: env.user_id, publicPorts, shards: Number.isInteger(shards) && shards >= 1 ? shards : 1 };
+}

@@ -1,0 +1,74 @@
+// /environments/:id/apps: the owner's app links (one-use signed URLs), public/private per port, and the list.
+import { appHostName, redisKeys, tables } from '@remotegpu/schema';
+import { eq } from 'drizzle-orm';
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import { ownedEnv } from '../environments/access.ts';
+import { ApiError, forbidden } from '../errors.ts';
+import { route, type AppEnv, type Ctx } from '../lib/api.ts';
+import type { AuthUser } from '../auth/service.ts';
+import type { Deps } from '../deps.ts';
+import { forgetAppRoute } from './route-lookup.ts';
+import { LINK_PARAM, LINK_TTL_MS, signAppToken } from './tokens.ts';
+
+const AppPort = z.object({ port: z.number().int(), public: z.boolean(), url: z.string() });
+const LinkResponse = z.object({ url: z.string(), expires_at: z.string() });
+const PublicBody = z.object({ public: z.boolean() }).strict();
+const LinkBody = z.object({ path: z.string().startsWith('/').max(2048).optional() }).strict();
+
+function portParam(c: Ctx): number {
+  const raw = c.req.param('port') ?? '';
+  const port = Number(raw);
+  if (!/^[1-9][0-9]{0,4}$/.test(raw) || port > 65535) throw new ApiError(422, 'validation_failed', 'invalid port: must be 1-65535');
+  return port;
+}
+
+/** The app's origin as the caller reaches this edge (scheme and listen port of the API request, so it works locally too). */
+function appOrigin(c: Ctx, envId: string, port: number): string {
+  const u = new URL(c.req.url);
+  return `${u.protocol}//${appHostName(envId, port, c.get('deps').config.domain)}${u.port ? `:${u.port}` : ''}`;
+}
+
+/** Owner only: an admin managing the platform does not get into a renter's apps. */
+async function ownEnv(deps: Deps, user: AuthUser, id: string) {
+  const env = await ownedEnv(deps, user, id);
+  if (env.user_id !== user.id) throw forbidden('only the owner opens or shares this environment\'s apps');
+  return env;
+}
+
+export function registerAppRoutes(app: Hono<AppEnv>): void {
+  route(app, { method: 'get', path: '/api/v1/environments/:id/apps', summary: 'App ports with their sharing and URL', tag: 'apps', auth: 'user', response: z.object({ items: z.array(AppPort) }) }, async (c, { user }) => {
+    const deps = c.get('deps');
+    const env = await ownEnv(deps, user, c.req.param('id') ?? '');
+    const rows = await deps.db.select().from(tables.appPorts).where(eq(tables.appPorts.environment_id, env.id));
+    const ports = new Map(rows.map((r) => [r.port, r.public]));
+    if (!ports.has(8888)) ports.set(8888, false); // Jupyter's port is always listed, as in the access info
+    const items = [...ports].sort((a, b) => a[0] - b[0]).map(([port, pub]) => ({ port, public: pub, url: `${appOrigin(c, env.id, port)}/` }));
+    return c.json({ items });
+  });
+
+  route(app, { method: 'put', path: '/api/v1/environments/:id/apps/:port', summary: 'Make an app port public or private', tag: 'apps', auth: 'user', body: PublicBody, response: AppPort }, async (c, { user, body }) => {
+    const deps = c.get('deps');
+    const env = await ownEnv(deps, user, c.req.param('id') ?? '');
+    const port = portParam(c);
+    await deps.db.insert(tables.appPorts).values({ environment_id: env.id, port, public: body.public })
+      .onConflictDoUpdate({ target: [tables.appPorts.environment_id, tables.appPorts.port], set: { public: body.public } });
+    if (body.public) await deps.redis.sadd(redisKeys.publicPorts(env.id), String(port));
+    else await deps.redis.srem(redisKeys.publicPorts(env.id), String(port));
+    forgetAppRoute(env.id);
+    return c.json({ port, public: body.public, url: `${appOrigin(c, env.id, port)}/` });
+  });
+
+  route(app, { method: 'post', path: '/api/v1/environments/:id/apps/:port/link', summary: 'A one-use link (valid 60 s) that opens a private app in the browser', tag: 'apps', auth: 'user', body: LinkBody, response: LinkResponse }, async (c, { user, body }) => {
+    const deps = c.get('deps');
+    const env = await ownEnv(deps, user, c.req.param('id') ?? '');
+    const port = portParam(c);
+    const expires = Date.now() + LINK_TTL_MS;
+    const token = await signAppToken(deps.config.secretKey, {
+      k: 'link', e: env.id, p: port, u: user.id, c: user.credentialId, v: user.via, x: expires, n: crypto.randomUUID(),
+    });
+    const url = new URL(body.path ?? '/', appOrigin(c, env.id, port));
+    url.searchParams.set(LINK_PARAM, token);
+    return c.json({ url: url.toString(), expires_at: new Date(expires).toISOString() });
+  });
+}

@@ -1,0 +1,252 @@
+// The data side of a HostTunnel shard (`<hostId>:data:<i>`): app streams and bridged WebSockets as binary frames over the agent's data socket.
+import {
+  FLAG_TEXT, FRAME, HEAD_FLAG_COMPLETE, HEARTBEAT_MS, MSG, PROTOCOL_VERSION, RESET, ResponseHead,
+  closePayload, decodeControl, decodeFrame, decodeHead, encodeControl, encodeFrame, encodeJsonPayload, readClose, readCredit,
+  splitCompleteHead, type Frame, type OpenHead,
+} from '@remotegpu/schema';
+import { HttpStream, type HeadOutcome } from './data-stream.ts';
+
+/** The Worker → shard request header carrying the OpenRequest (URI-encoded JSON). */
+export const OPEN_HEADER = 'x-remotegpu-open';
+export interface OpenRequest {
+  open: OpenHead;
+  first_byte_ms: number;
+}
+
+const DATA_TAG = 'data';
+const clientTag = (stream: number) => `client:${stream}`;
+type Attachment =
+  | { role: 'data'; hostId: string; shard: number; hello: boolean }
+  | { role: 'client'; stream: number; closing?: boolean };
+
+const NULL_BODY = new Set([101, 204, 205, 304]);
+const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'trailer']);
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function fail(status: number, code: string, message: string): Response {
+  return Response.json({ error: { code, message } }, { status, headers: { 'x-remotegpu-error': code } });
+}
+
+function attachment(ws: WebSocket): Attachment | null {
+  return ws.deserializeAttachment() as Attachment | null;
+}
+
+export class DataPlane {
+  private readonly streams = new Map<number, HttpStream>();
+  // Random start: WebSocket streams outlive hibernation, this counter does not.
+  private nextId = (crypto.getRandomValues(new Uint32Array(1))[0]! >>> 1) + 1;
+
+  constructor(private readonly ctx: DurableObjectState) {}
+
+  owns(ws: WebSocket): boolean {
+    const role = attachment(ws)?.role;
+    return role === 'data' || role === 'client';
+  }
+
+  acceptAgent(hostId: string, shard: number): Response {
+    for (const old of this.ctx.getWebSockets(DATA_TAG)) {
+      try { old.close(4000, 'replaced by a newer connection'); } catch { /* closing */ }
+      this.agentGone('replaced by a newer data connection');
+    }
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1], [DATA_TAG]);
+    pair[1].serializeAttachment({ role: 'data', hostId, shard, hello: false } satisfies Attachment);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  private agent(): WebSocket | null {
+    for (const ws of this.ctx.getWebSockets(DATA_TAG)) {
+      const a = attachment(ws);
+      if (a?.role === 'data' && a.hello && ws.readyState === WebSocket.OPEN) return ws;
+    }
+    return null;
+  }
+
+  private sender(ws: WebSocket): (frame: Uint8Array) => boolean {
+    return (frame) => {
+      try { ws.send(frame); return true; } catch { return false; }
+    };
+  }
+
+  /** A request from the Worker: open a stream, wait for the head (up to the deadline), answer with the streamed response. */
+  async proxy(request: Request): Promise<Response> {
+    let meta: OpenRequest;
+    try {
+      meta = JSON.parse(decodeURIComponent(request.headers.get(OPEN_HEADER) ?? '')) as OpenRequest;
+    } catch {
+      return fail(400, 'bad_request', 'malformed open header');
+    }
+    const ws = this.agent();
+    if (!ws) return fail(502, 'host_offline', 'the relay serving this environment is not connected');
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xfffffff0 ? 1 : this.nextId + 1;
+    const send = this.sender(ws);
+    const s = new HttpStream(id, send, (done) => { if (this.streams.get(done.id) === done) this.streams.delete(done.id); });
+    this.streams.set(id, s);
+    const head = s.waitHead(meta.first_byte_ms);
+    if (!send(encodeFrame(FRAME.open, id, encodeJsonPayload(meta.open)))) s.settleHead({ kind: 'offline', reason: 'send failed' });
+    else if (meta.open.has_body && request.body) void s.upload(request.body);
+    return this.answer(s, await head, meta);
+  }
+
+  private answer(s: HttpStream, o: HeadOutcome, meta: OpenRequest): Response {
+    if (o.kind === 'timeout') {
+      s.cancel('no response before the deadline', RESET.timeout);
+      return fail(504, 'gateway_timeout', `the app sent no response within ${meta.first_byte_ms} ms`);
+    }
+    if (o.kind === 'offline') {
+      s.fail(o.reason);
+      return fail(502, 'host_offline', `the relay went away: ${o.reason}`);
+    }
+    if (o.kind === 'reset') {
+      s.fail(o.reason);
+      return fail(502, 'bad_gateway', `the app is unreachable: ${o.reason || 'stream reset'}`);
+    }
+    const head = o.head;
+    if (head.websocket && meta.open.websocket) return this.acceptClient(s, head);
+    const headers = new Headers();
+    for (const [k, v] of head.headers) if (!DROP_RESPONSE.has(k.toLowerCase())) headers.append(k, v);
+    // An already-encoded body passes as is; otherwise identity keeps workerd from gzipping (and so buffering) a stream.
+    const encoded = headers.has('content-encoding');
+    const init = { status: head.status, headers, encodeBody: encoded ? 'manual' as const : 'automatic' as const };
+    const noBody = NULL_BODY.has(head.status) || meta.open.method === 'HEAD';
+    if (o.body !== undefined) {
+      s.end();
+      return new Response(noBody ? null : o.body, init);
+    }
+    if (noBody) {
+      s.end();
+      return new Response(null, init);
+    }
+    if (!encoded) headers.set('content-encoding', 'identity');
+    const len = headers.get('content-length');
+    const n = len !== null && /^\d{1,15}$/.test(len) ? Number(len) : null;
+    return new Response(s.body(n), init);
+  }
+
+  private acceptClient(s: HttpStream, head: ResponseHead): Response {
+    s.end(); // the HTTP part is over; frames now go to the client socket by its tag
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1], ['client', clientTag(s.id)]);
+    pair[1].serializeAttachment({ role: 'client', stream: s.id } satisfies Attachment);
+    const headers = new Headers();
+    const protocol = head.headers.find(([k]) => k.toLowerCase() === 'sec-websocket-protocol');
+    if (protocol) headers.set('sec-websocket-protocol', protocol[1]);
+    return new Response(null, { status: 101, webSocket: pair[0], headers });
+  }
+
+  message(ws: WebSocket, message: string | ArrayBuffer): void {
+    const a = attachment(ws);
+    if (a?.role === 'client') return this.fromClient(a.stream, message);
+    if (a?.role !== 'data') return;
+    if (typeof message === 'string') return this.control(ws, a, message);
+    const d = decodeFrame(message);
+    if (!d.ok) {
+      console.log(JSON.stringify({ level: 'warn', msg: 'data frame ignored', error: d.error, host_id: a.hostId, shard: a.shard }));
+      return;
+    }
+    this.frame(d.frame);
+  }
+
+  private control(ws: WebSocket, a: Extract<Attachment, { role: 'data' }>, text: string): void {
+    const d = decodeControl(text);
+    if (!d.ok) return;
+    const m = d.value;
+    if (m.type === MSG.hello) {
+      if (m.protocol !== PROTOCOL_VERSION) {
+        ws.close(4002, `protocol ${m.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
+        return;
+      }
+      ws.serializeAttachment({ ...a, hello: true } satisfies Attachment);
+      ws.send(encodeControl({ type: MSG.welcome, protocol: PROTOCOL_VERSION, host_id: a.hostId, heartbeat_ms: HEARTBEAT_MS, routes: [] }));
+    } else if (m.type === MSG.ping) {
+      ws.send(encodeControl({ type: MSG.pong, ts: m.ts }));
+    }
+  }
+
+  private frame(f: Frame): void {
+    switch (f.kind) {
+      case FRAME.head: {
+        const s = this.streams.get(f.stream);
+        if (!s) return;
+        const complete = (f.flags & HEAD_FLAG_COMPLETE) !== 0 ? splitCompleteHead(f.payload) : null;
+        const head = decodeHead(ResponseHead, complete ? complete.head : f.payload);
+        if (!head.ok) { s.settleHead({ kind: 'reset', code: RESET.error, reason: 'invalid response head from the relay' }); return; }
+        // The frame is a view of a message buffer that is not reused: the body can be handed on without a copy.
+        s.settleHead({ kind: 'head', head: head.value, ...(complete ? { body: complete.body } : {}) });
+        return;
+      }
+      case FRAME.data: this.streams.get(f.stream)?.data(f.payload); return;
+      case FRAME.end: this.streams.get(f.stream)?.end(); return;
+      case FRAME.credit: this.streams.get(f.stream)?.credit(readCredit(f.payload)); return;
+      case FRAME.reset: {
+        const s = this.streams.get(f.stream);
+        const { code, reason } = readClose(f.payload);
+        if (s && !s.settleHead({ kind: 'reset', code, reason })) s.fail(`the app's stream was reset: ${reason}`);
+        for (const c of this.ctx.getWebSockets(clientTag(f.stream))) this.closeClient(c, 1011, 'upstream reset');
+        return;
+      }
+      case FRAME.wsMessage: {
+        for (const c of this.ctx.getWebSockets(clientTag(f.stream))) {
+          try { c.send((f.flags & FLAG_TEXT) !== 0 ? dec.decode(f.payload) : f.payload); } catch { /* closing */ }
+        }
+        return;
+      }
+      case FRAME.wsClose: {
+        const { code, reason } = readClose(f.payload);
+        for (const c of this.ctx.getWebSockets(clientTag(f.stream))) this.closeClient(c, code, reason);
+        return;
+      }
+      default:
+    }
+  }
+
+  private closeClient(c: WebSocket, code: number, reason: string): void {
+    const a = attachment(c);
+    if (a?.role === 'client') c.serializeAttachment({ ...a, closing: true } satisfies Attachment);
+    try {
+      // 1005/1006/1015 describe a close, they cannot be sent: a close without a code says the same.
+      if (code === 1005 || code === 1006 || code === 1015 || code < 1000 || code > 4999) c.close();
+      else c.close(code, reason);
+    } catch { /* already closed */ }
+  }
+
+  private fromClient(stream: number, message: string | ArrayBuffer): void {
+    const ws = this.agent();
+    const text = typeof message === 'string';
+    const payload = text ? enc.encode(message) : new Uint8Array(message);
+    if (!ws) {
+      for (const c of this.ctx.getWebSockets(clientTag(stream))) this.closeClient(c, 1011, 'the relay is not connected');
+      return;
+    }
+    if (payload.byteLength > 1024 * 1024) {
+      for (const c of this.ctx.getWebSockets(clientTag(stream))) this.closeClient(c, 1009, 'message too big');
+      return;
+    }
+    this.sender(ws)(encodeFrame(FRAME.wsMessage, stream, payload, text ? FLAG_TEXT : 0));
+  }
+
+  closed(ws: WebSocket, code: number, reason: string): void {
+    const a = attachment(ws);
+    if (a?.role === 'client') {
+      if (!a.closing) {
+        const agent = this.agent();
+        if (agent) this.sender(agent)(encodeFrame(FRAME.wsClose, a.stream, closePayload(code, reason)));
+      }
+      this.closeClient(ws, code, reason);
+      return;
+    }
+    if (a?.role === 'data') {
+      try { ws.close(1011, 'closing'); } catch { /* closed */ }
+      if (!this.agent()) this.agentGone(`the relay's data connection closed (${code} ${reason})`);
+    }
+  }
+
+  /** The agent is gone: every stream fails cleanly and every bridged WebSocket closes with 1012 (service restart). */
+  private agentGone(reason: string): void {
+    for (const s of [...this.streams.values()]) if (!s.settleHead({ kind: 'offline', reason })) s.fail(reason);
+    this.streams.clear();
+    for (const c of this.ctx.getWebSockets('client')) this.closeClient(c, 1012, 'the relay disconnected');
+  }
+}

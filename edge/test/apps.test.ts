@@ -1,0 +1,214 @@
+// App hosts through the Worker and a data shard: routing, access (owner, link, public, renter B, admin), headers, streaming, WebSockets.
+import { exports as workerExports, env } from 'cloudflare:workers';
+import { dataShardName, shardOf, type OpenHead } from '@remotegpu/schema';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataAgent } from './apps-agent.ts';
+import { admin, createHost, json, registerUser, unique } from './helpers.ts';
+
+const worker = (workerExports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
+const ns = (env as unknown as { HOST_TUNNEL: DurableObjectNamespace }).HOST_TUNNEL;
+
+async function physicalEnv(hostId: string, owner: { token: string }): Promise<string> {
+  const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', { token: await admin(), body: { name: unique('m-'), region: 'r', gpu_model: 'g', gpu_count: 1, gpu_memory: 24, cpu_cores: 8, memory_gb: 32, disk_gb: 100, target_ip: '127.0.0.2', host_id: hostId, monthly_price: 100 } });
+  const e = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: owner.token, body: {} });
+  if (e.status !== 201) throw new Error(`allocate failed ${e.status} ${JSON.stringify(e.body)}`);
+  return e.body.environment.id;
+}
+
+function app(envId: string, path: string, init: RequestInit & { cookie?: string; port?: number } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.cookie) headers.set('cookie', init.cookie);
+  return worker.fetch(new Request(`http://${envId}-${init.port ?? 8888}.container.localhost${path}`, { ...init, headers }));
+}
+
+describe('apps through the tunnel', () => {
+  let owner: { token: string; id: string };
+  let other: { token: string };
+  let hostId: string;
+  let envId: string;
+  let agent: DataAgent;
+
+  beforeAll(async () => {
+    owner = await registerUser();
+    other = await registerUser();
+    const host = await createHost();
+    hostId = host.id;
+    envId = await physicalEnv(host.id, owner);
+    agent = await DataAgent.connect(host.token);
+  });
+  afterAll(() => agent.close());
+
+  it('answers 404 for an unknown environment and leaves other hosts to the API', async () => {
+    const r = await app('zzzzzzzzzzzzzzzz', '/echo', { cookie: `rg_session=${owner.token}` });
+    expect(r.status).toBe(404);
+    expect(await r.json()).toMatchObject({ error: { code: 'not_found' } });
+    expect((await worker.fetch(new Request('http://edge.test/healthz'))).status).toBe(200);
+    expect((await worker.fetch(new Request(`http://${envId}-8888.container.example.org/echo`))).status).not.toBe(403);
+  });
+
+  it('refuses no session, renter B and an admin (403, HTML for browsers), serves the owner session', async () => {
+    const none = await app(envId, '/echo');
+    expect(none.status).toBe(403);
+    expect(await none.json()).toMatchObject({ error: { code: 'forbidden' } });
+    const page = await app(envId, '/echo', { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(403);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('No access to this app');
+    expect((await app(envId, '/echo', { cookie: `rg_session=${other.token}` })).status).toBe(403);
+    expect((await app(envId, '/echo', { cookie: `rg_session=${await admin()}` })).status).toBe(403);
+    const ok = await app(envId, '/echo', { cookie: `rg_session=${owner.token}` });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ environment_id: envId, port: 8888, method: 'GET', path: '/echo' });
+  });
+
+  it('turns a one-use console link into a host-only cookie and strips the token', async () => {
+    expect((await json(`/api/v1/environments/${envId}/apps/8888/link`, { token: other.token, body: {} })).status).toBe(404);
+    expect((await json(`/api/v1/environments/${envId}/apps/8888/link`, { token: await admin(), body: {} })).status).toBe(403);
+    const link = await json<{ url: string }>(`/api/v1/environments/${envId}/apps/8888/link`, { token: owner.token, body: { path: '/echo?x=1' } });
+    expect(link.status).toBe(200);
+    const url = new URL(link.body.url);
+    expect(url.host).toBe(`${envId}-8888.container.localhost`);
+    const r = await worker.fetch(new Request(url, { redirect: 'manual' }));
+    expect(r.status).toBe(302);
+    expect(r.headers.get('location')).toBe('/echo?x=1');
+    const cookie = r.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^rg_app=[^;]+; Path=\/; HttpOnly; SameSite=Lax/);
+    expect(cookie).not.toContain('Domain=');
+    expect((await worker.fetch(new Request(url, { redirect: 'manual' }))).status).toBe(403); // used once
+    const ok = await app(envId, '/echo', { cookie: `${cookie.split(';')[0]}; theme=dark` });
+    expect(ok.status).toBe(200);
+    const open = await ok.json<OpenHead>();
+    expect(open.headers.find(([k]) => k === 'cookie')).toEqual(['cookie', 'theme=dark']); // platform cookies never reach the app
+    expect((await app(envId, '/echo', { port: 6006, cookie: cookie.split(';')[0] })).status).toBe(403); // another port, another grant
+  });
+
+  it('makes a port public and private again through the API', async () => {
+    expect((await json(`/api/v1/environments/${envId}/apps/6006`, { method: 'PUT', token: other.token, body: { public: true } })).status).toBe(404);
+    const put = await json(`/api/v1/environments/${envId}/apps/6006`, { method: 'PUT', token: owner.token, body: { public: true } });
+    expect(put.status).toBe(200);
+    expect((await app(envId, '/echo', { port: 6006 })).status).toBe(200);
+    expect((await app(envId, '/echo')).status).toBe(403);
+    const list = await json<{ items: { port: number; public: boolean; url: string }[] }>(`/api/v1/environments/${envId}/apps`, { token: owner.token });
+    expect(list.body.items).toEqual([
+      { port: 6006, public: true, url: `http://${envId}-6006.container.localhost/` },
+      { port: 8888, public: false, url: `http://${envId}-8888.container.localhost/` },
+    ]);
+    await json(`/api/v1/environments/${envId}/apps/6006`, { method: 'PUT', token: owner.token, body: { public: false } });
+    expect((await app(envId, '/echo', { port: 6006 })).status).toBe(403);
+  });
+
+  it('drops hop-by-hop headers both ways and sets X-Forwarded-* and X-Real-IP', async () => {
+    const r = await app(envId, '/echo', {
+      cookie: `rg_session=${owner.token}`,
+      headers: { connection: 'keep-alive, x-drop-me', 'x-drop-me': '1', 'keep-alive': 'timeout=5', te: 'trailers', 'proxy-authorization': 'Basic eA==', 'x-forwarded-for': '10.0.0.1', 'x-real-ip': '6.6.6.6', 'cf-connecting-ip': '203.0.113.7', 'x-keep': 'yes' },
+    });
+    const open = await r.json<OpenHead>();
+    const h = new Map(open.headers);
+    for (const gone of ['connection', 'x-drop-me', 'keep-alive', 'te', 'proxy-authorization', 'cf-connecting-ip']) expect(h.has(gone)).toBe(false);
+    expect(h.get('x-keep')).toBe('yes');
+    expect(h.get('x-forwarded-for')).toBe('10.0.0.1, 203.0.113.7');
+    expect(h.get('x-real-ip')).toBe('203.0.113.7');
+    expect(h.get('x-forwarded-proto')).toBe('http');
+    expect(h.get('x-forwarded-host')).toBe(`${envId}-8888.container.localhost`);
+    expect(r.headers.get('x-app-hop')).toBe('1'); // named in the app's Connection header, but the edge only drops the fixed set
+    expect(r.headers.get('connection')).toBeNull();
+  });
+
+  it('streams a response as it comes (SSE, no gzip buffering) and uploads under credit', async () => {
+    const r = await app(envId, '/stream', { cookie: `rg_session=${owner.token}`, headers: { 'accept-encoding': 'gzip' } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('text/event-stream');
+    const reader = r.body!.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe('data: one\n\n'); // before the app sent the rest
+    agent.release();
+    let rest = '';
+    for (let c = await reader.read(); !c.done; c = await reader.read()) rest += new TextDecoder().decode(c.value);
+    expect(rest).toBe('data: two\n\n');
+
+    const body = new Uint8Array(6 * 1024 * 1024).map((_, i) => i & 0xff); // past the 4 MiB initial credit
+    let hash = 0;
+    for (const b of body) hash = (hash * 31 + b) >>> 0;
+    const up = await app(envId, '/upload', { method: 'POST', body, cookie: `rg_session=${owner.token}` });
+    expect(await up.json()).toEqual({ bytes: body.byteLength, hash });
+  });
+
+  it('downloads past the credit window, and one unread body does not stall other requests', async () => {
+    const before = agent.credits.length;
+    const big = await app(envId, `/big/${12 * 1024 * 1024}`, { cookie: `rg_session=${owner.token}` });
+    expect(big.headers.get('content-length')).toBe(String(12 * 1024 * 1024));
+    const stalled = await app(envId, `/big/${16 * 1024 * 1024}`, { cookie: `rg_session=${owner.token}` }); // never read
+    const quick = await app(envId, '/echo', { cookie: `rg_session=${owner.token}` });
+    expect(quick.status).toBe(200);
+    expect((await big.arrayBuffer()).byteLength).toBe(12 * 1024 * 1024);
+    expect(agent.credits.length).toBeGreaterThan(before);
+    await stalled.body!.cancel();
+    await expect.poll(() => agent.resets.some((x) => x.code === 4)).toBe(true); // cancelled: the agent frees the stream
+  });
+
+  it('answers 502 for a reset stream and 504 past the first-byte deadline', async () => {
+    const r = await app(envId, '/reset', { cookie: `rg_session=${owner.token}` });
+    expect(r.status).toBe(502);
+    expect(await r.json()).toMatchObject({ error: { code: 'bad_gateway', message: expect.stringContaining('ECONNREFUSED') } });
+    const open: OpenHead = { environment_id: envId, port: 8888, method: 'GET', path: '/hang', headers: [], websocket: false, has_body: false };
+    const stub = ns.get(ns.idFromName(dataShardName(hostId, 0)));
+    const late = await stub.fetch('https://data.tunnel/open', { headers: { 'x-remotegpu-open': encodeURIComponent(JSON.stringify({ open, first_byte_ms: 150 })) } });
+    expect(late.status).toBe(504);
+    await expect.poll(() => agent.resets.some((x) => x.code === 3)).toBe(true);
+  });
+
+  it('bridges a WebSocket: text, binary, and close codes both ways', async () => {
+    const r = await app(envId, '/api/kernels/1/channels', { cookie: `rg_session=${owner.token}`, headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'jupyter' } });
+    expect(r.status).toBe(101);
+    expect(r.headers.get('sec-websocket-protocol')).toBe('jupyter');
+    const ws = r.webSocket!;
+    ws.accept();
+    const got: (string | ArrayBuffer)[] = [];
+    let closed: { code: number; reason: string } | null = null;
+    ws.addEventListener('message', (e) => got.push(e.data as string | ArrayBuffer));
+    ws.addEventListener('close', (e) => { closed = { code: e.code, reason: e.reason }; });
+    ws.send('héllo');
+    ws.send(new Uint8Array([0, 1, 2, 255]));
+    await expect.poll(() => got.length).toBe(2);
+    expect(got[0]).toBe('héllo');
+    const bin = got[1] as ArrayBuffer | Blob; // this client gets binary messages as Blobs
+    expect([...new Uint8Array(bin instanceof Blob ? await bin.arrayBuffer() : bin)]).toEqual([0, 1, 2, 255]);
+    ws.send('close-me');
+    await expect.poll(() => closed).toEqual({ code: 4100, reason: 'app says bye' });
+
+    const r2 = await app(envId, '/ws2', { cookie: `rg_session=${owner.token}`, headers: { upgrade: 'websocket' } });
+    const ws2 = r2.webSocket!;
+    ws2.accept();
+    ws2.close(4321, 'browser leaves');
+    await expect.poll(() => agent.wsCloses.some((c) => c.code === 4321 && c.reason === 'browser leaves')).toBe(true);
+  });
+
+  it('fails streams cleanly when the relay goes away, and answers 502 host_offline while it is gone', async () => {
+    const r = await app(envId, '/stream', { cookie: `rg_session=${owner.token}` });
+    const reader = r.body!.getReader();
+    await reader.read();
+    agent.close();
+    await expect(reader.read()).rejects.toThrow(/data connection closed/);
+    const off = await app(envId, '/echo', { cookie: `rg_session=${owner.token}` });
+    expect(off.status).toBe(502);
+    expect(await off.json()).toMatchObject({ error: { code: 'host_offline' } });
+  });
+});
+
+describe('data shards', () => {
+  it('sends each environment to the shard its id hashes to, and refuses a bad shard query', async () => {
+    const owner = await registerUser();
+    const host = await createHost();
+    expect((await (await import('./helpers.ts')).call('/agent/connect?role=data&shard=2&shards=2', { token: host.token, headers: { upgrade: 'websocket' } })).status).toBe(400);
+    const shards = [await DataAgent.connect(host.token, 0, 2), await DataAgent.connect(host.token, 1, 2)];
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await physicalEnv(host.id, owner));
+    for (const id of ids) {
+      const r = await app(id, '/echo', { cookie: `rg_session=${owner.token}` });
+      expect(r.status).toBe(200);
+      expect(shards[shardOf(id, 2)]!.opens.some((o) => o.environment_id === id)).toBe(true);
+      expect(shards[1 - shardOf(id, 2)]!.opens.some((o) => o.environment_id === id)).toBe(false);
+    }
+    for (const s of shards) s.close();
+  });
+});

@@ -1,0 +1,99 @@
+// The streams of one data connection: OPEN frames become requests to the environment's target from OUR route table.
+import { Agent } from 'node:http';
+import {
+  FLAG_TEXT, FRAME, OpenHead, RESET, closePayload, decodeFrame, decodeHead, encodeFrame, readClose, readCredit,
+} from '@remotegpu/schema';
+import type { Logger, RouteTable } from '../contracts.ts';
+import type { SendFrame } from './frame-out.ts';
+import { HttpUpstream } from './http-upstream.ts';
+import { WsUpstream } from './ws-upstream.ts';
+
+type Upstream = HttpUpstream | WsUpstream;
+
+/** Keep-alive to targets: a new TCP connection per request would cost more than the tunnel itself. */
+export function targetAgent(): Agent {
+  return new Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 64, scheduling: 'lifo' });
+}
+
+export class StreamMux {
+  private readonly streams = new Map<number, Upstream>();
+
+  constructor(private readonly send: SendFrame, private readonly routes: Pick<RouteTable, 'byEnv'>, private readonly agent: Agent, private readonly log: Logger) {}
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  frame(data: Buffer): void {
+    const d = decodeFrame(data);
+    if (!d.ok) {
+      this.log.warn('bad data frame ignored', { error: d.error });
+      return;
+    }
+    const f = d.frame;
+    const s = this.streams.get(f.stream);
+    switch (f.kind) {
+      case FRAME.open: this.open(f.stream, f.payload); return;
+      case FRAME.data: if (s instanceof HttpUpstream) s.data(f.payload); return;
+      case FRAME.end: if (s instanceof HttpUpstream) s.end(); this.sweep(f.stream); return;
+      case FRAME.credit: if (s instanceof HttpUpstream) s.credit(readCredit(f.payload)); this.sweep(f.stream); return;
+      case FRAME.reset: s?.abort(); this.streams.delete(f.stream); return;
+      case FRAME.wsMessage: if (s instanceof WsUpstream) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0); return;
+      case FRAME.wsClose: {
+        if (s instanceof WsUpstream) s.close(readClose(f.payload).code, readClose(f.payload).reason);
+        this.streams.delete(f.stream);
+        return;
+      }
+      default:
+    }
+  }
+
+  private open(id: number, payload: Uint8Array): void {
+    const head = decodeHead(OpenHead, payload);
+    if (!head.ok) {
+      this.send(encodeFrame(FRAME.reset, id, closePayload(RESET.error, `bad open: ${head.error}`)));
+      return;
+    }
+    const open = head.value;
+    // Only our own route table says where an environment lives: the edge names an environment, never an address.
+    const route = this.routes.byEnv(open.environment_id);
+    if (!route || !route.target_ip) {
+      this.send(encodeFrame(FRAME.reset, id, closePayload(RESET.refused, 'this relay has no route to the environment')));
+      return;
+    }
+    if (!route.running) {
+      this.send(encodeFrame(FRAME.reset, id, closePayload(RESET.refused, 'the environment is stopped')));
+      return;
+    }
+    const log = this.log.child({ env_id: open.environment_id, port: open.port });
+    const up = open.websocket ? new WsUpstream(id, this.send, log) : new HttpUpstream(id, this.send, log);
+    this.streams.set(id, up);
+    if (up instanceof WsUpstream) up.start(open, route.target_ip);
+    else up.start(open, route.target_ip, this.agent);
+    this.sweepSoon();
+  }
+
+  private sweep(id: number): void {
+    if (this.streams.get(id)?.closed) this.streams.delete(id);
+  }
+
+  private sweepTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Finished streams leave the map on their next frame or on this periodic sweep (no per-stream callbacks needed). */
+  private sweepSoon(): void {
+    if (this.sweepTimer) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweepTimer = null;
+      for (const [id, s] of this.streams) if (s.closed) this.streams.delete(id);
+      if (this.streams.size) this.sweepSoon();
+    }, 1000);
+    this.sweepTimer.unref();
+  }
+
+  /** The data connection dropped: every target connection is closed, nothing lingers. */
+  closeAll(): void {
+    for (const s of this.streams.values()) s.abort();
+    this.streams.clear();
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+}
