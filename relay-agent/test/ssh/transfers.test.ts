@@ -149,9 +149,15 @@ describe.each(cases)('$name', (c) => {
     expect(await sha256File(local('sftp'))).toBe(bigSha);
   });
 
-  it.runIf(c.rsync)('rsync -e ssh moves 64 MiB both ways', async () => {
+  it(c.rsync ? 'rsync -e ssh moves 64 MiB both ways' : 'rsync fails clearly when the target has no rsync', async () => {
     const e = ['-e', `ssh ${opts().join(' ')}`];
     const up = await run('rsync', [...e, BIG, dst('rsync')], { timeoutMs: 60_000 });
+    if (!c.rsync) {
+      // The target's own shell reports the missing program; rsync passes that on and fails.
+      expect(up.code).not.toBe(0);
+      expect(up.stderr).toMatch(/rsync: (not found|command not found)|rsync.*not found/);
+      return;
+    }
     expect(up.code, up.stderr).toBe(0);
     expect(await remoteSha('rsync')).toBe(bigSha);
     const down = await run('rsync', [...e, dst('rsync'), local('rsync')], { timeoutMs: 60_000 });
