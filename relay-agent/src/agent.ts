@@ -11,6 +11,7 @@ import { registerContainerCommands } from './docker/commands.ts';
 import { dockerFromUrl } from './docker/connect.ts';
 import { DockerDriver } from './docker/driver.ts';
 import { watchContainerEvents } from './docker/events.ts';
+import { relayIdOf } from './docker/labels.ts';
 import { collectInventory } from './inventory/inventory.ts';
 import { runNvidiaSmi } from './inventory/nvidia-smi.ts';
 import type { NvidiaSmi } from './inventory/nvidia-smi.ts';
@@ -76,10 +77,12 @@ export async function startAgent(config: AgentConfig, log: Logger, overrides: Ag
   log.info('local state loaded', { routes: routes.all().length, outbox: store.outboxCount() });
 
   let tunnel: TunnelClient | null = null;
+  const relayId = relayIdOf(keys.platformPublicKey);
   const driver = new DockerDriver({
     docker,
     log: log.child({ component: 'docker' }),
     platformPublicKey: keys.platformPublicKey,
+    relayId,
     gpus: async () => {
       const inv = await inventory();
       return { nvidiaRuntime: inv.nvidia_runtime, indices: inv.gpus.map((g) => g.index) };
@@ -120,7 +123,7 @@ export async function startAgent(config: AgentConfig, log: Logger, overrides: Ag
   const events = watchContainerEvents(docker, (change) => {
     log.info('container state', { env_id: change.environment_id, state: change.state, reason: change.reason });
     tunnel?.emit(EVENT.containerState, change);
-  }, log, systemClock);
+  }, log, systemClock, relayId);
   const metrics = new MetricsCollector({
     docker, routes, nvidiaSmi, log: log.child({ component: 'metrics' }),
     send: (samples) => tunnel?.emit(EVENT.metrics, { samples }, { droppable: true }),

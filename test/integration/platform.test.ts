@@ -62,6 +62,10 @@ describe('the whole platform', () => {
     p.spawnAgent(host.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '50000-59999' });
     const img = await p.api<{ image: { id: number } }>('/api/v1/admin/images', { token: admin, body: { name: 'busybox:it', docker_ref: loadServices().busyboxImage, hourly_price: 0.5 } });
     busybox = img.body.image.id;
+    await p.waitFor(async () => {
+      const l = await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin });
+      return l.body.items.find((i) => i.id === hostId)?.status === 'online';
+    }, 30_000, 'the relay online');
   }, 120_000);
 
   afterAll(async () => {
@@ -105,6 +109,19 @@ describe('the whole platform', () => {
     }, 20_000, 'ssh into the container');
     expect(hello.stdout.trim()).toBe(`hi from ${env.id}`);
     expect((await sshPassword(access, 'true', 'wrong-password-0000000000000000')).code).not.toBe(0);
+
+    // Metrics (every 10 s) reach the API and agree with Docker's own view of the container.
+    const metrics = await p.waitFor(async () => {
+      const m = await p.api<{ latest: { memory_used: number; memory_limit: number; cpu_usage: number; network_in: number; type: string } | null; history: unknown[] }>(`/api/v1/environments/${env.id}/metrics`, { token: renter });
+      return m.body.latest ? m.body : null;
+    }, 30_000, 'metrics at the API');
+    const stats = JSON.parse(await docker(['stats', '--no-stream', '--format', '{{json .}}', env.container_id])) as { MemUsage: string };
+    expect(metrics.latest!.memory_limit).toBe(1024 ** 3);
+    expect(stats.MemUsage).toMatch(/\/ 1GiB$/);
+    expect(metrics.latest!.memory_used).toBeGreaterThan(0);
+    expect(metrics.latest!.memory_used).toBeLessThan(64 * 1024 ** 2);
+    expect(metrics.latest!.type).toBe('container');
+    expect(metrics.history.length).toBeGreaterThanOrEqual(1);
 
     const stopped = await p.api<{ environment: { status: string } }>(`/api/v1/environments/${env.id}/stop`, { method: 'POST', token: renter });
     expect(stopped.body.environment.status).toBe('stopped');
@@ -171,6 +188,35 @@ describe('the whole platform', () => {
     expect((await sshPassword(rented.body.access, 'true')).code).toBe(255);
   }, 120_000);
 
+  it('records shell sessions when asked, uploads them through the tunnel, and lists them for the owner only', async () => {
+    const renter = await p.renter();
+    const r = await p.api<{ environment: { id: string } }>('/api/v1/environments', { token: renter, body: { name: 'rec', image_id: busybox, gpu_count: 0, cpu_cores: 1, memory_gb: 1, recording: true } });
+    expect(r.status).toBe(201);
+    const id = r.body.environment.id;
+    const a = (await p.api<Access>(`/api/v1/environments/${id}/access`, { token: renter })).body;
+    // An interactive shell with a PTY, typed into as a person would.
+    await p.waitFor(async () => {
+      try {
+        await run('bash', ['-c', `(sleep 1; echo 'echo recorded-$((6*7))'; sleep 1; echo exit; sleep 1) | sshpass -e ssh -tt -p ${a.ssh_port} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no -o LogLevel=ERROR root@${a.ssh_host}`], { env: { ...process.env, SSHPASS: a.ssh_password }, timeout: 20_000 });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 30_000, 'an interactive session');
+    const list = await p.waitFor(async () => {
+      const l = await p.api<{ items: { id: string; size: number }[] }>(`/api/v1/environments/${id}/recordings`, { token: renter });
+      return l.body.items.length ? l.body.items : null;
+    }, 30_000, 'the recording at the edge');
+    const res = await fetch(`${p.edge.url}/api/v1/recordings/${encodeURIComponent(list[0]!.id)}`, { headers: { authorization: `Bearer ${renter}` } });
+    expect(res.status).toBe(200);
+    const cast = (await res.text()).split('\n');
+    expect(JSON.parse(cast[0]!)).toMatchObject({ version: 2 });
+    expect(cast.slice(1).join('\n'), cast.join('\n')).toContain('recorded-42');
+    const other = await p.renter();
+    expect((await fetch(`${p.edge.url}/api/v1/recordings/${encodeURIComponent(list[0]!.id)}`, { headers: { authorization: `Bearer ${other}` } })).status).toBe(404);
+    await p.api(`/api/v1/environments/${id}`, { method: 'DELETE', token: renter });
+  }, 120_000);
+
   it('with the edge stopped, an existing route still logs in, and those audit events arrive when it is back', async () => {
     const renter = await p.renter();
     const r = await p.api<{ environment: { id: string } }>('/api/v1/environments', { token: renter, body: { name: 'outage', image_id: busybox, gpu_count: 0, cpu_cores: 1, memory_gb: 1 } });
@@ -190,4 +236,20 @@ describe('the whole platform', () => {
     expect(events.length).toBeGreaterThanOrEqual(2);
     await p.api(`/api/v1/environments/${id}`, { method: 'DELETE', token: renter });
   }, 150_000);
+  it("a second relay on the same Docker engine never lists, reconciles or removes the first one's containers", async () => {
+    const renter = await p.renter();
+    const r = await p.api<{ environment: { id: string; container_id: string } }>('/api/v1/environments', { token: renter, body: { name: 'mine', image_id: busybox, gpu_count: 0, cpu_cores: 1, memory_gb: 1 } });
+    expect(r.status).toBe(201);
+    const second = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', { token: await p.admin(), body: { name: 'it-relay-2', public_ssh_host: '127.0.0.1' } });
+    p.spawnAgent(second.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent2-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '50000-59999' });
+    await p.waitFor(async () => {
+      const l = await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: await p.admin() });
+      return l.body.items.find((i) => i.id === second.body.host.id)?.status === 'online';
+    }, 30_000, 'the second relay online');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await inspect(r.body.environment.container_id)).State.Running).toBe(true);
+    const env = await p.api<{ environment: { status: string } }>(`/api/v1/environments/${r.body.environment.id}`, { token: renter });
+    expect(env.body.environment.status).toBe('running');
+    await p.api(`/api/v1/environments/${r.body.environment.id}`, { method: 'DELETE', token: renter });
+  }, 120_000);
 });

@@ -18,6 +18,8 @@ export interface SpecInput {
   network: string;
   platformPublicKey: string;
   image: ImageConfig;
+  /** Marks the container as this relay's (see relayIdOf). */
+  relayId?: string;
 }
 
 /**
@@ -45,7 +47,7 @@ export function buildCreateOptions(input: SpecInput): Dockerode.ContainerCreateO
       [LABEL.env]: args.environment_id,
       [LABEL.owner]: args.owner_id,
       [LABEL.request]: args.request_id,
-      [LABEL.managed]: '1',
+      [LABEL.managed]: input.relayId ?? '1',
     },
     HostConfig: {
       NetworkMode: network,

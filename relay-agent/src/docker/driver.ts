@@ -9,7 +9,7 @@ import { execCapture } from './exec.ts';
 import { ensureImage } from './image.ts';
 import type { PullProgress } from './image.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
-import { LABEL, containerName, ownerNetworkName } from './labels.ts';
+import { LABEL, containerName, ownFilters, ownerNetworkName } from './labels.ts';
 import { ensureOwnerNetwork, removeOwnerNetworkIfEmpty } from './network.ts';
 
 export interface GpuFacts {
@@ -21,6 +21,8 @@ export interface DriverOptions {
   docker: Dockerode;
   log: Logger;
   platformPublicKey: string;
+  /** This relay's identity on the engine (relayIdOf): only its own containers are listed and acted on. */
+  relayId?: string;
   /** What this host can give (from the inventory). */
   gpus(): Promise<GpuFacts>;
   onPullProgress(environmentId: string, image: string, p: PullProgress): void;
@@ -57,7 +59,7 @@ export class DockerDriver {
     const image = await ensureImage(this.o.docker, args.image, (p) => this.o.onPullProgress(args.environment_id, args.image, p));
     const container = await this.ownerLock.run(args.owner_id, async () => {
       const network = await ensureOwnerNetwork(this.o.docker, args.owner_id, log);
-      const opts = buildCreateOptions({ args, network, platformPublicKey: this.o.platformPublicKey, image });
+      const opts = buildCreateOptions({ args, network, platformPublicKey: this.o.platformPublicKey, image, relayId: this.o.relayId });
       return this.o.docker.createContainer(opts);
     });
     log.info('container created', { container_id: container.id });
@@ -130,7 +132,7 @@ export class DockerDriver {
 
   /** Every container this agent manages, as reported in the hello for reconciliation. */
   async reports(): Promise<ContainerReport[]> {
-    const list = await this.o.docker.listContainers({ all: true, filters: { label: [LABEL.env] } });
+    const list = await this.o.docker.listContainers({ all: true, filters: { label: ownFilters(this.o.relayId) } });
     const out: ContainerReport[] = [];
     for (const c of list) {
       const env = c.Labels[LABEL.env];
@@ -157,7 +159,7 @@ export class DockerDriver {
   }
 
   private async findByEnv(environmentId: string): Promise<Dockerode.ContainerInfo | undefined> {
-    const list = await this.o.docker.listContainers({ all: true, filters: { label: [`${LABEL.env}=${environmentId}`] } });
+    const list = await this.o.docker.listContainers({ all: true, filters: { label: ownFilters(this.o.relayId, [`${LABEL.env}=${environmentId}`]) } });
     return list.find((c) => c.Names.includes(`/${containerName(environmentId)}`)) ?? list[0];
   }
 

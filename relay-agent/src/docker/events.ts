@@ -2,7 +2,7 @@
 import type Dockerode from 'dockerode';
 import type { Logger } from '../contracts.ts';
 import type { Clock } from '../tunnel/clock.ts';
-import { LABEL } from './labels.ts';
+import { LABEL, ownFilters } from './labels.ts';
 
 export interface ContainerStateChange {
   environment_id: string;
@@ -36,13 +36,13 @@ export function stateFromEvent(ev: DockerEvent): ContainerStateChange | null {
 }
 
 /** Follows the event stream until stop(); reconnects after engine restarts. */
-export function watchContainerEvents(docker: Dockerode, onChange: (c: ContainerStateChange) => void, log: Logger, clock: Clock): { stop(): void } {
+export function watchContainerEvents(docker: Dockerode, onChange: (c: ContainerStateChange) => void, log: Logger, clock: Clock, relayId?: string): { stop(): void } {
   const abort = new AbortController();
   const loop = async () => {
     while (!abort.signal.aborted) {
       try {
         const stream = await docker.getEvents({
-          filters: { type: ['container'], label: [LABEL.env], event: ['start', 'die', 'stop', 'oom', 'destroy'] },
+          filters: { type: ['container'], label: ownFilters(relayId), event: ['start', 'die', 'stop', 'oom', 'destroy'] },
           abortSignal: abort.signal,
         } as Dockerode.GetEventsOptions);
         await readLines(stream, abort.signal, (line) => {

@@ -8,6 +8,19 @@ export const LABEL = {
   managed: 'remotegpu.managed',
 } as const;
 
+/**
+ * The relay's identity on a Docker engine (from its platform key): several relays may share one engine
+ * (tests, a gateway next to a GPU agent) and each must only ever see and reconcile its own containers.
+ */
+export function relayIdOf(platformPublicKey: string): string {
+  return createHash('sha256').update(platformPublicKey).digest('hex').slice(0, 16);
+}
+
+/** Label filters that select this relay's environment containers. */
+export function ownFilters(relayId: string | undefined, extra: string[] = []): string[] {
+  return [LABEL.env, ...(relayId ? [`${LABEL.managed}=${relayId}`] : []), ...extra];
+}
+
 /** One container per environment: Docker's unique names turn a racing second create into a 409. */
 export function containerName(environmentId: string): string {
   return `remotegpu-${environmentId}`;
