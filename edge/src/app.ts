@@ -18,6 +18,9 @@ import { registerMarketRoutes } from './market/routes.ts';
 import { registerOpenApiRoutes } from './openapi/routes.ts';
 import { registerAgentRoutes } from './tunnel/connect.ts';
 
+/** Paths the Worker answers on the console's host; everything else there is a static asset. */
+const WORKER_PATHS = /^\/(api|agent)(\/|$)|^\/healthz$/;
+
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(onError);
@@ -25,8 +28,10 @@ export function buildApp(): Hono<AppEnv> {
   // App hosts (`<envid>-<port>.container.<domain>`) never reach the API: they go through the relay's tunnel.
   app.use('*', async (c, next) => {
     const target = appHostOf(c.req.raw, c.env);
-    if (!target) return next();
-    return handleApp(c.req.raw, c.env, target);
+    if (target) return handleApp(c.req.raw, c.env, target);
+    // The console's files (and its SPA fallback) need no session, database or Redis.
+    if (c.env.ASSETS && !WORKER_PATHS.test(c.req.path)) return c.env.ASSETS.fetch(c.req.raw);
+    return next();
   });
 
   app.use('*', async (c, next) => {

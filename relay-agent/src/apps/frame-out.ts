@@ -47,10 +47,8 @@ export class StreamOut {
     const h = this.headFrame;
     this.headFrame = null;
     this.send(encodeFrame(FRAME.head, this.id, h));
-  }
-
-  headNow(head: ResponseHead): void {
-    this.send(encodeFrame(FRAME.head, this.id, encodeJsonPayload(head)));
+    // Body bytes that came with the head (an SSE event) go now, not with the next event.
+    if (this.pendingBytes > 0) this.flush();
   }
 
   data(chunk: Buffer): void {

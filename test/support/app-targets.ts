@@ -1,0 +1,138 @@
+// App servers a "physical" target can run on a loopback address (HTTP bodies, SSE, WebSocket echo), and a client that reaches them through the edge.
+import { createHash } from 'node:crypto';
+import { createServer, request, type Agent, type ClientRequest, type IncomingMessage, type Server } from 'node:http';
+import WebSocket, { WebSocketServer } from 'ws';
+
+/** The body `/bytes/<n>` sends: this 64 KiB block over and over, so a client can check what arrived. */
+export const BLOCK = Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => (i * 7919 + (i >> 8)) & 0xff));
+
+export function expectedSha256(bytes: number): string {
+  const h = createHash('sha256');
+  for (let n = 0; n < bytes; n += BLOCK.length) h.update(n + BLOCK.length <= bytes ? BLOCK : BLOCK.subarray(0, bytes - n));
+  return h.digest('hex');
+}
+
+export interface Targets {
+  host: string;
+  port: number;
+  server: Server;
+  /** Close codes the WebSocket echo server received from clients. */
+  closes: number[];
+  close(): Promise<void>;
+}
+
+/** `/hello` echoes the request head; `/bytes/<n>` a body; `/sink` hashes a body; `/sse` five events 200 ms apart; `/ws` echoes. */
+export async function startTargets(host: string, port = 0): Promise<Targets> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/hello') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers }));
+    } else if (url.pathname.startsWith('/bytes/')) {
+      const total = Number(url.pathname.slice(7));
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+      let sent = 0;
+      const pump = () => {
+        while (sent < total) {
+          const n = Math.min(BLOCK.length, total - sent);
+          sent += n;
+          if (!res.write(n === BLOCK.length ? BLOCK : BLOCK.subarray(0, n))) { res.once('drain', pump); return; }
+        }
+        res.end();
+      };
+      res.on('close', () => { sent = total; });
+      pump();
+    } else if (url.pathname === '/sink') {
+      const h = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (c: Buffer) => { bytes += c.length; h.update(c); });
+      req.on('end', () => res.end(JSON.stringify({ bytes, sha256: h.digest('hex') })));
+    } else if (url.pathname === '/sse') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      let i = 0;
+      const timer = setInterval(() => {
+        res.write(`id: ${i}\ndata: event ${i}\n\n`);
+        if (++i === 5) { clearInterval(timer); res.end(); }
+      }, 200);
+      res.on('close', () => clearInterval(timer));
+    } else {
+      res.writeHead(404).end('not here');
+    }
+  });
+  const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false });
+  const closes: number[] = [];
+  wss.on('connection', (ws) => {
+    ws.on('close', (code) => closes.push(code));
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? null : data.toString();
+      if (text?.startsWith('close:')) ws.close(Number(text.slice(6)), 'closed by the app');
+      else ws.send(isBinary ? data : text ?? '', { binary: isBinary });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return {
+    host, port: (server.address() as { port: number }).port, server, closes,
+    close: () => new Promise<void>((resolve) => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+export const appHost = (envId: string, port: number, edgePort: number, domain = 'localhost') => `${envId}-${port}.container.${domain}:${edgePort}`;
+
+/** A request to an app through the edge: connect to loopback, name the app in Host (Node resolves no *.localhost here). End `req` to send it. */
+export function appRequest(o: { edgePort: number; envId: string; port: number; path: string; method?: string; headers?: Record<string, string>; agent?: Agent }): { req: ClientRequest; res: Promise<IncomingMessage> } {
+  const req = request({
+    host: '127.0.0.1', port: o.edgePort, method: o.method ?? 'GET', path: o.path, agent: o.agent,
+    headers: { host: appHost(o.envId, o.port, o.edgePort), ...o.headers },
+  });
+  const res = new Promise<IncomingMessage>((resolve, reject) => {
+    req.on('response', resolve);
+    req.on('error', reject);
+  });
+  return { req, res };
+}
+
+/** GET through the edge: status, headers and the whole body. */
+export async function appGet(o: Parameters<typeof appRequest>[0]): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+  const { req, res } = appRequest(o);
+  req.end();
+  const r = await res;
+  return { status: r.statusCode ?? 0, headers: r.headers, body: await readAll(r) };
+}
+
+export async function readAll(res: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export function appSocket(o: { edgePort: number; envId: string; port: number; path: string; cookie?: string }): WebSocket {
+  return new WebSocket(`ws://127.0.0.1:${o.edgePort}${o.path}`, {
+    headers: { host: appHost(o.envId, o.port, o.edgePort), ...(o.cookie ? { cookie: o.cookie } : {}) }, perMessageDeflate: false,
+  });
+}
+
+/** Resident memory of a process in bytes (VmRSS), or 0 when it is gone. */
+export async function rssOf(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** The newest `workerd` child of this process (Miniflare's). */
+export async function workerdPid(): Promise<number> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  let best = 0;
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const stat = await readFile(`/proc/${d}/stat`, 'utf8').catch(() => '');
+    const m = /^\d+ \(([^)]*)\) \S (\d+)/.exec(stat);
+    if (m && m[1] === 'workerd' && Number(m[2]) === process.pid && Number(d) > best) best = Number(d);
+  }
+  return best;
+}
