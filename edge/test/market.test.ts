@@ -106,3 +106,34 @@ describe('computing market', () => {
     expect(r.body.error.code).toBe('machine_unavailable');
   });
 });
+
+describe('host key pinning', () => {
+  it("pins a machine's host key through its relay at enrolment and hands it to the relay with the route", async () => {
+    const host = await createHost();
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFr9+iizavZlDdzo/5KuzSzVkG3JgeZGG3iUikPS0AxR';
+    const agent = await TestAgent.connect(host.token, {
+      onCommand: async (cmd) => (cmd.name === 'target.probe' ? { ok: true, data: { host_key: key } } : { ok: true, data: {} }),
+    });
+    await agent.ready();
+    const r = await json<{ machine: { id: number; host_key: string | null } }>('/api/v1/admin/machines', {
+      token: await admin(),
+      body: { name: unique('pin-'), region: 'r', gpu_model: 'g', gpu_count: 1, gpu_memory: 24, cpu_cores: 8, memory_gb: 32, disk_gb: 100, target_ip: '127.0.0.2', ssh_port: 2222, host_id: host.id, monthly_price: 1 },
+    });
+    expect(r.status).toBe(201);
+    expect(r.body.machine.host_key).toBe(key);
+    expect(agent.commands.find((c) => c.name === 'target.probe')?.args).toEqual({ ip: '127.0.0.2', port: 2222 });
+    const user = await registerUser();
+    const env = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${r.body.machine.id}/allocate`, { token: user.token, body: {} });
+    const route = await waitFor(() => agent.routes.get(env.body.environment.id));
+    expect(route.target).toEqual({ kind: 'ssh', ip: '127.0.0.2', port: 2222, host_key: key });
+    // Moving the machine forgets the old pin and pins again.
+    await json(`/api/v1/environments/${env.body.environment.id}`, { method: 'DELETE', token: user.token });
+    agent.onCommand = async () => ({ ok: false, code: 'probe_failed', message: 'connection refused' });
+    const moved = await json<{ machine: { host_key: string | null } }>(`/api/v1/admin/machines/${r.body.machine.id}`, { method: 'PATCH', token: await admin(), body: { target_ip: '127.0.0.3' } });
+    expect(moved.body.machine.host_key).toBeNull();
+    const probe = await json<{ error: { code: string; message: string } }>(`/api/v1/admin/machines/${r.body.machine.id}/probe`, { method: 'POST', token: await admin() });
+    expect(probe.status).toBe(502);
+    expect(probe.body.error).toEqual({ code: 'probe_failed', message: 'connection refused' });
+    agent.close();
+  });
+});

@@ -114,7 +114,7 @@ export const Machine = z.object({
   status: z.enum(['available', 'allocated', 'maintenance']),
 });
 export type Machine = z.infer<typeof Machine>;
-export const AdminMachine = Machine.extend({ target_ip: z.string(), ssh_port: z.number().int(), host_id: z.string() });
+export const AdminMachine = Machine.extend({ target_ip: z.string(), ssh_port: z.number().int(), host_id: z.string(), host_key: z.string().nullable() });
 
 const ip = z.string().trim().min(1).max(64).regex(/^[0-9a-fA-F:.]+$/, 'an IPv4 or IPv6 address');
 export const CreateMachineRequest = z.object({

@@ -170,6 +170,9 @@ describe('the whole platform', () => {
     const s = loadServices();
     const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', { token: admin, body: { name: '北京B区-598机', region: '北京B区', gpu_model: 'RTX 5090', gpu_count: 2, gpu_memory: 32, cpu_cores: 16, memory_gb: 90, disk_gb: 5881, target_ip: s.physical.host, ssh_port: s.physical.port, host_id: hostId, monthly_price: 6999 } });
     expect(m.status).toBe(201);
+    // The relay read the machine's host key at enrolment: the same key OpenSSH pins for it.
+    const known = readFileSync(s.physical.knownHosts, 'utf8').trim().split(/\s+/).slice(1, 3).join(' ');
+    expect((m.body as unknown as { machine: { host_key: string } }).machine.host_key).toBe(known);
     const renter = await p.renter();
     const rented = await p.api<{ environment: { id: string }; access: Access }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: renter, body: {} });
     expect(rented.status).toBe(201);

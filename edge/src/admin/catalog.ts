@@ -12,8 +12,9 @@ import { route, type AppEnv } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { machineJson } from '../market/routes.ts';
 import { rebuildRedis } from '../routing/sync.ts';
+import { pinHostKey } from './probe.ts';
 
-const adminMachineJson = (m: typeof tables.machines.$inferSelect) => ({ ...machineJson(m), target_ip: m.target_ip, ssh_port: m.ssh_port, host_id: m.host_id });
+const adminMachineJson = (m: typeof tables.machines.$inferSelect) => ({ ...machineJson(m), target_ip: m.target_ip, ssh_port: m.ssh_port, host_id: m.host_id, host_key: m.host_key });
 const imageJson = (i: typeof tables.images.$inferSelect) => ({
   id: i.id, name: i.name, docker_ref: i.docker_ref, has_sshd: i.has_sshd, hourly_price: i.hourly_price, description: i.description,
 });
@@ -25,8 +26,10 @@ export function registerCatalogRoutes(app: Hono<AppEnv>): void {
     if (!host) throw new ApiError(422, 'validation_failed', 'invalid body: host_id: no such host');
     const [row] = await deps.db.insert(tables.machines).values(body).onConflictDoNothing().returning();
     if (!row) throw conflict('machine_exists', `a machine named ${body.name} exists`);
-    await recordAudit(deps, { event: 'machine.create', status: 'success', actor_id: user.id, host_id: body.host_id, source_ip: clientIp(c), detail: { machine_id: row.id } });
-    return c.json({ machine: adminMachineJson(row) }, 201);
+    // Pin the machine's host key at enrolment (when its relay is online; else at first rental).
+    const pin = await pinHostKey(deps, row);
+    await recordAudit(deps, { event: 'machine.create', status: 'success', actor_id: user.id, host_id: body.host_id, source_ip: clientIp(c), detail: { machine_id: row.id, host_key_pinned: !!pin.host_key, probe: pin.reason } });
+    return c.json({ machine: adminMachineJson({ ...row, host_key: pin.host_key }), ...(pin.reason ? { host_key_reason: pin.reason } : {}) }, 201);
   });
 
   route(app, { method: 'get', path: '/api/v1/admin/machines', summary: 'The whole pool with LAN addresses', tag: 'admin', auth: 'admin', response: z.object({ items: z.array(AdminMachine) }) }, async (c) => {
@@ -41,9 +44,22 @@ export function registerCatalogRoutes(app: Hono<AppEnv>): void {
     if (!m) throw notFound('machine');
     if (body.status && m.status === 'allocated') throw conflict('machine_allocated', 'release the machine before changing its status');
     if ((body.target_ip || body.host_id || body.ssh_port) && m.status === 'allocated') throw conflict('machine_allocated', 'an allocated machine cannot move');
-    const [row] = await deps.db.update(tables.machines).set({ ...body, updated_at: Date.now() }).where(eq(tables.machines.id, id)).returning();
+    const moved = (body.target_ip && body.target_ip !== m.target_ip) || (body.ssh_port && body.ssh_port !== m.ssh_port) || (body.host_id && body.host_id !== m.host_id);
+    let [row] = await deps.db.update(tables.machines).set({ ...body, ...(moved ? { host_key: null } : {}), updated_at: Date.now() }).where(eq(tables.machines.id, id)).returning();
+    if (moved && row) row = { ...row, host_key: (await pinHostKey(deps, row)).host_key };
     await recordAudit(deps, { event: 'machine.update', status: 'success', actor_id: user.id, source_ip: clientIp(c), detail: { machine_id: id, ...body } });
     return c.json({ machine: adminMachineJson(row!) });
+  });
+
+  route(app, { method: 'post', path: '/api/v1/admin/machines/:id/probe', summary: "Re-read and pin the machine's SSH host key (after a reinstall)", tag: 'admin', auth: 'admin', response: z.object({ machine: AdminMachine }) }, async (c, { user }) => {
+    const deps = c.get('deps');
+    const id = Number(c.req.param('id'));
+    const [m] = Number.isInteger(id) ? await deps.db.select().from(tables.machines).where(eq(tables.machines.id, id)) : [];
+    if (!m) throw notFound('machine');
+    const pin = await pinHostKey(deps, m);
+    if (!pin.host_key) throw new ApiError(502, 'probe_failed', pin.reason ?? 'probe failed');
+    await recordAudit(deps, { event: 'machine.pin_host_key', status: 'success', actor_id: user.id, host_id: m.host_id, source_ip: clientIp(c), detail: { machine_id: id } });
+    return c.json({ machine: adminMachineJson({ ...m, host_key: pin.host_key }) });
   });
 
   route(app, { method: 'post', path: '/api/v1/admin/images', summary: 'Add an image', tag: 'admin', auth: 'admin', body: CreateImageRequest, response: z.object({ image: Image }), status: 201 }, async (c, { body }) => {

@@ -5,6 +5,7 @@ import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
 import { publishRoute } from '../routing/sync.ts';
+import { pinHostKey } from '../admin/probe.ts';
 import { openUsage } from '../usage/service.ts';
 import { sshHostFor } from '../environments/access.ts';
 import { newCredentials, reload } from '../environments/create.ts';
@@ -40,6 +41,8 @@ export async function allocateMachine(deps: Deps, user: AuthUser, machineId: num
     await deps.db.update(tables.machines).set({ status: 'available', updated_at: Date.now() }).where(eq(tables.machines.id, machine.id));
     throw err;
   }
+  // Trust on first use: a machine enrolled while its relay was away is pinned before its first renter logs in.
+  if (!machine.host_key) await pinHostKey(deps, machine);
   const env = await reload(deps, id);
   await openUsage(deps, env, 'monthly', machine.monthly_price, env.created_at);
   await publishRoute(deps, env);

@@ -213,6 +213,9 @@ export const ContainerActionArgs = z.object({
 export type ContainerActionArgs = z.infer<typeof ContainerActionArgs>;
 export const ContainerActionResult = z.object({ state: z.string(), ip: z.string().nullable().optional() });
 
+export const TargetProbeArgs = z.object({ ip: z.string().min(1).max(64), port: z.number().int().min(1).max(65535) });
+export const TargetProbeResult = z.object({ host_key: z.string().min(1).max(16384) });
+
 export const ContainerStateEvent = z.object({
   environment_id: z.string().max(64), container_id: z.string().max(128).nullable(), state: z.string().max(32),
   reason: z.string().max(4096).nullable().optional(),
