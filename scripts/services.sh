@@ -104,7 +104,8 @@ lock_state_dir() {
 
 ensure_packages() {
   local want=("${PACKAGES[@]}") missing=() p
-  [ "${REMOTEGPU_WITH_CHROMIUM:-0}" = 1 ] && want+=(chromium)
+  # The console e2e tests: Chromium, and a CJK font so that Chinese labels do not render as boxes.
+  [ "${REMOTEGPU_WITH_CHROMIUM:-0}" = 1 ] && want+=(chromium fonts-wqy-zenhei)
   [ "${REMOTEGPU_WITH_NGINX:-0}" = 1 ] && want+=(nginx)
   local installed
   installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${want[@]}" 2>/dev/null || true)

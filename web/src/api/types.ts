@@ -1,0 +1,47 @@
+// The API's shapes, taken from @remotegpu/schema as types only (no zod in the bundle; `_output` is zod's inferred type).
+import type {
+  AccessInfo as AccessInfoSchema, ApiToken as ApiTokenSchema, AuditEvent as AuditEventSchema, CreatedHost as CreatedHostSchema,
+  CreatedToken as CreatedTokenSchema, Environment as EnvironmentSchema, Host as HostSchema, Image as ImageSchema,
+  AdminMachine as AdminMachineSchema, Machine as MachineSchema, ResourceMetrics as ResourceMetricsSchema,
+  SshKey as SshKeySchema, UsageRecord as UsageRecordSchema, User as UserSchema,
+} from '@remotegpu/schema';
+
+export type User = (typeof UserSchema)['_output'];
+export type Environment = (typeof EnvironmentSchema)['_output'];
+export type AccessInfo = (typeof AccessInfoSchema)['_output'];
+export type ResourceMetrics = (typeof ResourceMetricsSchema)['_output'];
+export type Machine = (typeof MachineSchema)['_output'];
+export type AdminMachine = (typeof AdminMachineSchema)['_output'];
+export type Image = (typeof ImageSchema)['_output'];
+export type Host = (typeof HostSchema)['_output'];
+export type CreatedHost = (typeof CreatedHostSchema)['_output'];
+export type SshKey = (typeof SshKeySchema)['_output'];
+export type ApiToken = (typeof ApiTokenSchema)['_output'];
+export type CreatedToken = (typeof CreatedTokenSchema)['_output'];
+export type AuditEvent = (typeof AuditEventSchema)['_output'];
+export type UsageRecord = (typeof UsageRecordSchema)['_output'];
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  page_size: number;
+}
+
+export interface Recording {
+  id: string;
+  environment_id: string;
+  username: string | null;
+  source_ip: string | null;
+  started_at: string;
+  ended_at: string | null;
+  size: number;
+}
+
+/** An app port of an environment (the apps API may not exist on an older edge). */
+export interface AppPort {
+  port: number;
+  public: boolean;
+  name?: string;
+  url?: string;
+}
