@@ -171,3 +171,28 @@ describe('a relay that disconnects mid-command', () => {
     expect(again.body.error.code).toBe('host_offline');
   });
 });
+
+describe('a create slower than the deadline (a big image pull)', () => {
+  it('answers 202 creating, and the late result still makes the environment running with its route', async () => {
+    const hosts = await json<{ items: { id: string }[] }>('/api/v1/admin/hosts', { token: await admin() });
+    for (const h of hosts.body.items) await json(`/api/v1/admin/hosts/${h.id}`, { method: 'PATCH', token: await admin(), body: { drained: true } });
+    const host = await createHost();
+    const agent = await TestAgent.connect(host.token, { onCommand: async () => 'hang' });
+    await agent.ready();
+    const img = await json<{ image: { id: number } }>('/api/v1/admin/images', { token: await admin(), body: { name: unique('slow-'), docker_ref: 'huge/image:1', hourly_price: 2 } });
+    const renter = await registerUser();
+    const r = await json<{ environment: { id: string; status: string } }>('/api/v1/environments', { token: renter.token, body: { name: 'slow', image_id: img.body.image.id, gpu_count: 0, cpu_cores: 1, memory_gb: 1 } });
+    expect(r.status).toBe(202);
+    expect(r.body.environment.status).toBe('creating');
+    const cmd = agent.commands.find((c) => c.name === CMD.containerCreate)!;
+    agent.send({ type: 'result', id: cmd.id, ok: true, data: { container_id: 'late-1', ip: '172.31.9.77', host_key: null } });
+    const env = await waitFor(async () => {
+      const e = await json<{ environment: { status: string; target_ip: string; container_id: string } }>(`/api/v1/environments/${r.body.environment.id}`, { token: renter.token });
+      return e.body.environment.status === 'running' ? e.body.environment : null;
+    });
+    expect(env).toMatchObject({ target_ip: '172.31.9.77', container_id: 'late-1' });
+    expect(await waitFor(() => agent.routes.get(r.body.environment.id))).toMatchObject({ running: true, target: { kind: 'docker', container_id: 'late-1' } });
+    expect(await redis.get(`env:${r.body.environment.id}:ip`)).toBe('172.31.9.77');
+    agent.close();
+  });
+});

@@ -3,7 +3,7 @@ import {
   CMD, ContainerCreateResult, generateEnvironmentId, generatePassword, tables,
   type ContainerCreateArgs, type CreateEnvironmentRequest,
 } from '@remotegpu/schema';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
@@ -23,7 +23,7 @@ export async function newCredentials(deps: Deps) {
 
 export async function setFailed(deps: Deps, id: string, reason: string): Promise<void> {
   await deps.db.update(tables.environments).set({ status: 'failed', status_reason: reason.slice(0, 4000), updated_at: Date.now() })
-    .where(eq(tables.environments.id, id));
+    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')));
 }
 
 export async function createEnvironment(deps: Deps, user: AuthUser, body: CreateEnvironmentRequest): Promise<{ env: EnvRow; status: 201 | 202 }> {
@@ -63,20 +63,33 @@ export async function createEnvironment(deps: Deps, user: AuthUser, body: Create
     await setFailed(deps, id, message);
     throw new ApiError(code === 'gpu_unavailable' ? 409 : 502, code === 'gpu_unavailable' ? 'gpu_unavailable' : 'create_failed', message);
   }
-  const result = ContainerCreateResult.safeParse(outcome.data);
+  const env = await applyCreateResult(deps, id, outcome.data);
+  if (!env) throw new ApiError(502, 'create_failed', 'the relay answered create with an invalid result');
+  return { env, status: 201 };
+}
+
+/**
+ * Records a successful create: the container, its address, usage from now, the route at the relay.
+ * Also used for results that arrive after the caller stopped waiting (a slow image pull): only an
+ * environment still `creating` is changed, so a deleted or failed one is left alone.
+ */
+export async function applyCreateResult(deps: Deps, id: string, data: unknown): Promise<EnvRow | null> {
+  const result = ContainerCreateResult.safeParse(data);
   if (!result.success) {
     await setFailed(deps, id, 'the relay answered create with an invalid result');
-    throw new ApiError(502, 'create_failed', 'the relay answered create with an invalid result');
+    return null;
   }
   const now = Date.now();
-  await deps.db.update(tables.environments).set({
+  const updated = await deps.db.update(tables.environments).set({
     status: 'running', status_reason: null, container_id: result.data.container_id, target_ip: result.data.ip,
     target_host_key: result.data.host_key ?? null, started_at: now, updated_at: now,
-  }).where(eq(tables.environments.id, id));
-  const env = await reload(deps, id);
-  await openUsage(deps, env, 'hourly', image.hourly_price, now);
+  }).where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating'))).returning();
+  const env = updated[0];
+  if (!env) return null;
+  const [image] = env.image_id ? await deps.db.select().from(tables.images).where(eq(tables.images.id, env.image_id)) : [];
+  await openUsage(deps, env, 'hourly', image?.hourly_price ?? 0, now);
   await publishRoute(deps, env);
-  return { env, status: 201 };
+  return env;
 }
 
 export async function reload(deps: Deps, id: string): Promise<EnvRow> {

@@ -9,6 +9,7 @@ import type { Bindings } from '../env.ts';
 import { buildDeps, ready, type Deps } from '../deps.ts';
 import { DataPlane, OPEN_HEADER } from './data-plane.ts';
 import { onHello, onEvent, markOffline, touchHost } from './host-events.ts';
+import { applyLateCreate } from './late-results.ts';
 
 export type CommandOutcome =
   | { ok: true; data: unknown }
@@ -113,6 +114,12 @@ export class HostTunnel extends DurableObject<Bindings> {
       case MSG.result: {
         const r = msg as Result;
         const p = this.pending.get(r.id);
+        const late = await this.ctx.storage.get<string>(`late:${r.id}`);
+        if (late) {
+          await this.ctx.storage.delete(`late:${r.id}`);
+          // Nobody waits any more (the create outlived its deadline): record the outcome for the environment.
+          if (!p) await applyLateCreate(this.deps, late, r);
+        }
         if (!p) return;
         clearTimeout(p.timer);
         this.pending.delete(r.id);
@@ -145,6 +152,9 @@ export class HostTunnel extends DurableObject<Bindings> {
     try { ws.close(1011, 'closing'); } catch { /* already closed */ }
     if (others.length) return; // replaced by a newer connection: still online
     this.failPending('host_offline', `the relay disconnected (${why})`);
+    // Results of this connection's commands can no longer arrive; the relay's next hello reconciles.
+    const late = [...(await this.ctx.storage.list({ prefix: 'late:' })).keys()];
+    if (late.length) await this.ctx.storage.delete(late);
     await markOffline(this.deps, hostId);
   }
 
@@ -178,6 +188,8 @@ export class HostTunnel extends DurableObject<Bindings> {
     if (!ws) return { ok: false, error: { code: 'host_offline', message: 'the relay is not connected', retryable: true } };
     const id = crypto.randomUUID();
     const deadline = Date.now() + timeoutMs;
+    const envId = name === CMD.containerCreate ? (args as { environment_id?: unknown }).environment_id : undefined;
+    if (typeof envId === 'string') await this.ctx.storage.put(`late:${id}`, envId);
     return new Promise<CommandOutcome>((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
