@@ -1,5 +1,6 @@
 // The console end to end in Debian's Chromium: a renter registers, rents a machine, creates a container, reads its
 // login, copies the ssh command, opens Jupyter, watches the charts and switches language; an admin sees the hosts.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -118,7 +119,12 @@ describe('the console', () => {
     await pickOption('create-image', 'busybox:demo');
     await fillNumber('create-cpus', 1);
     await fillNumber('create-memory', 1);
-    await shot(page, '04-create-dialog');
+    // The local host has no GPU: asking for one is refused with a clear message, and the form stays.
+    await fillNumber('create-gpus', 1);
+    await page.click(sel('create-submit'));
+    await expect(page.locator(sel('create-error')).textContent()).resolves.toMatch(/no_capacity|GPU/i);
+    await shot(page, '04-create-refused');
+    await fillNumber('create-gpus', 0);
     await page.click(sel('create-submit'));
     await page.locator(`${sel('create-ready')}, ${sel('create-failed')}, ${sel('create-error')}`).first().waitFor({ timeout: 90_000 });
     const failed = await page.locator(`${sel('create-failed')}, ${sel('create-error')}`).count();
@@ -150,10 +156,19 @@ describe('the console', () => {
     await expect(page.locator(sel('ssh-config')).textContent()).resolves.toContain(`Port ${access.ssh_port}`);
     await shot(page, '07-environment');
 
+    // The login works: the copied command with the revealed password starts a web server on Jupyter's port.
+    const password = (await page.locator(sel('ssh-password')).textContent())!;
+    const [, port, user, host] = /^ssh -p (\d+) (\w+)@(\S+)$/.exec(copied)!;
+    execFileSync('sshpass', ['-e', 'ssh', '-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+      '-o', 'LogLevel=ERROR', '-p', port!, `${user}@${host}`, "mkdir -p /www && echo 'hello from e2e-busybox' > /www/index.html && httpd -p 8888 -h /www"],
+    { env: { ...process.env, SSHPASS: password }, timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+
     const [tab] = await Promise.all([context.waitForEvent('page'), page.click(sel('jupyter-link'))]);
     await tab.waitForURL((u) => u.hostname !== '' && u.href !== 'about:blank', { timeout: 20_000 });
     expect(new URL(tab.url()).hostname).toBe(`${envId}-8888.container.localhost`);
     expect(new URL(tab.url()).hostname).toBe(new URL(access.jupyter_url).hostname);
+    await expect.poll(() => tab.locator('body').textContent(), { timeout: 15_000 }).toContain('hello from e2e-busybox');
+    await shot(tab, '08-jupyter-app');
     await tab.close();
   });
 
@@ -166,7 +181,7 @@ describe('the console', () => {
       expect(await paintedPixels(chart)).toBeGreaterThan(500);
     }
     await page.locator(sel('metrics-panel')).scrollIntoViewIfNeeded();
-    await shot(page, '08-monitoring');
+    await shot(page, '09-monitoring');
   });
 
   it('switches the language to English and back, remembered across reloads', async () => {
@@ -176,7 +191,7 @@ describe('the console', () => {
     await expect.poll(() => page.locator(sel('nav-environments')).textContent()).toBe('Environments');
     await page.locator(sel('login-info')).waitFor();
     await expect(page.locator(sel('login-info')).textContent()).resolves.toContain('Host');
-    await shot(page, '09-environment-english');
+    await shot(page, '10-environment-english');
     await pickOption('lang-switch', '简体中文');
     await expect.poll(() => page.locator(sel('nav-environments')).textContent()).toBe('环境管理');
     await page.reload();
@@ -186,31 +201,35 @@ describe('the console', () => {
   it('manages SSH keys and API tokens, and shows usage and the audit log', async () => {
     await page.click(sel('nav-ssh-keys'));
     await page.locator(sel('state-empty')).waitFor();
-    await shot(page, '10-ssh-keys-empty');
+    await shot(page, '11-ssh-keys-empty');
     await page.click(sel('add-key'));
     await field('key-name').fill('e2e laptop');
     await page.locator(`textarea${sel('key-public')}, ${sel('key-public')} textarea`).first().fill(readFileSync(`${loadServices().testKey}.pub`, 'utf8').trim());
     await page.click(sel('key-submit'));
     await page.locator('.el-table__row', { hasText: 'e2e laptop' }).waitFor();
-    await shot(page, '11-ssh-keys');
+    await shot(page, '12-ssh-keys');
 
     await page.click(sel('nav-tokens'));
     await page.click(sel('create-token'));
     await field('token-name').fill('ci');
     await page.click(sel('token-submit'));
     await expect(page.locator(sel('new-token')).textContent()).resolves.toMatch(/^rgt_/);
-    await shot(page, '12-tokens');
+    await shot(page, '13-tokens');
     await page.keyboard.press('Escape');
 
     await page.click(sel('nav-usage'));
     await expect.poll(() => page.locator('.el-table__row').count()).toBeGreaterThanOrEqual(2);
-    await shot(page, '13-usage');
+    await shot(page, '14-usage');
 
     await page.click(sel('nav-audit'));
     const login = page.locator(`${sel('audit-table')} .el-table__row`, { hasText: 'register' });
     await login.first().waitFor();
     await expect(login.first().textContent()).resolves.toContain('127.0.0.1');
-    await shot(page, '14-audit');
+    // The SSH login made above through the relay is there too, with its source address and status.
+    const ssh = page.locator(`${sel('audit-table')} .el-table__row`, { hasText: 'ssh_login' }).first();
+    await expect(ssh.textContent()).resolves.toContain(envId);
+    await expect(ssh.locator('[data-status]').getAttribute('data-status')).resolves.toBe('success');
+    await shot(page, '15-audit');
   });
 
   it('is usable at phone width', async () => {
@@ -218,14 +237,14 @@ describe('the console', () => {
     await page.click(sel('menu-button'));
     await page.locator(`.nav-drawer ${sel('nav-market')}`).click();
     await page.locator('.machine').first().waitFor();
-    await shot(page, '15-phone-market');
+    await shot(page, '16-phone-market');
     await page.goto(`${stack.url}/environments/${envId}`);
     await page.locator(sel('login-info')).waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(1);
-    await shot(page, '16-phone-environment');
+    await shot(page, '17-phone-environment');
     await page.click(sel('menu-button'));
-    await shot(page, '17-phone-menu');
+    await shot(page, '18-phone-menu');
     await page.keyboard.press('Escape');
     await page.setViewportSize(WIDE);
   });
@@ -245,15 +264,15 @@ describe('the console', () => {
     await page.click(sel('nav-admin-hosts'));
     const local = page.locator(`${sel('hosts-table')} .el-table__row`, { hasText: 'local' });
     await expect(local.locator('[data-status]').first().getAttribute('data-status')).resolves.toBe('online');
-    await shot(page, '18-admin-hosts');
+    await shot(page, '19-admin-hosts');
     await page.click(sel('add-host'));
     await field('host-name').fill('gpu-e2e');
     await field('host-public').fill('gpu-e2e.example.test');
     await page.click(sel('host-submit'));
     await expect(page.locator(sel('install-command')).textContent()).resolves.toContain(`npx @remotegpu/relay-agent --edge ${stack.url} --token rgh_`);
-    await shot(page, '19-admin-add-host');
+    await shot(page, '20-admin-add-host');
     await page.keyboard.press('Escape');
-    for (const [nav, name, text] of [['machines', '20-admin-machines', '北京B区-598机'], ['images', '21-admin-images', 'remotegpu/busybox:latest'], ['users', '22-admin-users', RENTER.email]] as const) {
+    for (const [nav, name, text] of [['machines', '21-admin-machines', '北京B区-598机'], ['images', '22-admin-images', 'remotegpu/busybox:latest'], ['users', '23-admin-users', RENTER.email]] as const) {
       await page.click(sel(`nav-admin-${nav}`));
       await page.locator('.el-table__row', { hasText: text }).first().waitFor();
       await shot(page, name);
