@@ -1,0 +1,182 @@
+// App traffic benchmark (not CI): the whole path (workerd edge → data shard DOs → real agent → app) with K = 1, 2, 4
+// data shards, against the app directly and Debian's nginx (plain, and Lua + a Redis lookup per request). One table.
+// Run: npx tsx bench/apps/run.ts   (redis-server and nginx installed; loopback only; BENCH_SECONDS per cell, default 4)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { shardOf } from '@remotegpu/schema';
+import { REPO_ROOT, startEdge } from '../../dev/src/edge-server.ts';
+import { startLocalServices } from '../../dev/src/local-services.ts';
+import { bulk, load, type LoadResult, type Target } from './load.ts';
+import { luaAvailable, startNginx } from './nginx.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const BULK = 100 * 1024 * 1024;
+const APP_IP = '127.0.0.3';
+const ENVS_32 = 8; // 32 clients spread over 8 environments of one relay, balanced over its shards
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+  });
+}
+
+interface Row { path: string; one: LoadResult; many: LoadResult; bulk: number; cpu: string }
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function childNamed(name: string): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const m = /^\d+ \(([^)]*)\) \S (\d+)/.exec(st);
+      if (m && m[1] === name && Number(m[2]) === process.pid) return Number(d);
+    } catch { /* gone */ }
+  }
+  return undefined;
+}
+
+const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'apps-bench-'));
+  const stops: (() => Promise<unknown>)[] = [];
+  const children: ChildProcess[] = [];
+  process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+  try {
+    const services = await startLocalServices({ dataDir: dir });
+    stops.push(() => services.close());
+    const adminPassword = 'bench-admin-password';
+    const edge = await startEdge({
+      outDir: join(dir, 'edge-build'),
+      bindings: {
+        UPSTASH_REDIS_REST_URL: services.upstashUrl, UPSTASH_REDIS_REST_TOKEN: services.upstashToken, LIBSQL_URL: services.libsqlUrl,
+        LIBSQL_AUTH_TOKEN: services.libsqlToken, REMOTEGPU_SECRET_KEY: 'bench-secret-key-0123456789abcdef0123456789',
+        REMOTEGPU_ADMIN_EMAIL: 'admin@bench.test', REMOTEGPU_ADMIN_PASSWORD: adminPassword, REMOTEGPU_DOMAIN: 'localhost',
+      },
+    });
+    stops.push(() => edge.close());
+    const edgePort = Number(new URL(edge.url).port);
+    const api = async <T>(path: string, token: string | null, body?: unknown, method?: string): Promise<T> => {
+      const r = await fetch(`${edge.url}${path}`, {
+        method: method ?? (body === undefined ? 'GET' : 'POST'),
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (r.status >= 300) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+      return r.json() as Promise<T>;
+    };
+    const admin = (await api<{ token: string }>('/api/v1/auth/login', null, { email: 'admin@bench.test', password: adminPassword })).token;
+    const host = await api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', admin, { name: 'bench-relay', public_ssh_host: '127.0.0.1' });
+    const renter = (await api<{ token: string }>('/api/v1/auth/register', null, { email: 'renter@bench.test', password: 'renter-password-1' })).token;
+
+    const target = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench/apps/target.ts'), APP_IP], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(target);
+    const appPort = Number(await firstLine(target));
+
+    const envs: string[] = [];
+    for (let i = 0; i < 32; i++) {
+      const m = await api<{ machine: { id: number } }>('/api/v1/admin/machines', admin, { name: `bench-${i}`, region: 'lo', gpu_model: 'none', gpu_count: 1, gpu_memory: 1, cpu_cores: 1, memory_gb: 1, disk_gb: 1, target_ip: APP_IP, ssh_port: 22, host_id: host.host.id, monthly_price: 1 });
+      envs.push((await api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.machine.id}/allocate`, renter, {})).environment.id);
+    }
+    const cookie = `rg_session=${renter}`;
+    const via = (envId: string, path: string): Target => ({ host: '127.0.0.1', port: edgePort, path, headers: { host: `${envId}-${appPort}.container.localhost:${edgePort}`, cookie } });
+
+    const rows: Row[] = [];
+    const workerd = childNamed('workerd');
+    let agentPid: number | undefined;
+    const measure = async (name: string, one: Target, many: Target[], bulkTarget: Target, tunnel = false) => {
+      const r1 = await load([one], 1, SECONDS * 1000);
+      const c0 = [cpuSeconds(workerd), cpuSeconds(agentPid)];
+      const r32 = await load(many, 32, SECONDS * 1000);
+      const n = r32.rps * (SECONDS + 1); // the warm-up second runs at about the same rate
+      const cpu = tunnel ? `${f((cpuSeconds(workerd) - c0[0]!) / n * 1e6)} / ${f((cpuSeconds(agentPid) - c0[1]!) / n * 1e6)}` : '-';
+      const mbps: number[] = [];
+      for (let i = 0; i < 3; i++) mbps.push(await bulk(bulkTarget, BULK));
+      rows.push({ path: name, one: r1, many: r32, bulk: mbps.sort((a, b) => a - b)[1]!, cpu });
+      console.error(`measured: ${name}`);
+    };
+
+    const only = process.env.BENCH_ONLY_TUNNEL === '1';
+    const direct = (path: string): Target => ({ host: APP_IP, port: appPort, path, headers: { host: 'app' } });
+    await measure('direct to the app', direct('/1k'), [direct('/1k')], direct(`/bytes/${BULK}`));
+    if (!only) {
+
+    const ng = await startNginx(dir, { plainPort: await freePort(), luaPort: await freePort(), target: `${APP_IP}:${appPort}`, redisPort: Number(new URL(services.redisUrl).port) });
+    stops.push(() => ng.stop());
+    const viaNginx = (port: number, path: string): Target => ({ host: '127.0.0.1', port, path, headers: { host: `${envs[0]}-${appPort}.container.localhost` } });
+    await measure('nginx proxy_pass (keepalive)', viaNginx(ng.plainPort, '/1k'), [viaNginx(ng.plainPort, '/1k')], viaNginx(ng.plainPort, `/bytes/${BULK}`));
+    if (ng.luaPort) await measure('nginx + Lua + Redis lookup', viaNginx(ng.luaPort, '/1k'), [viaNginx(ng.luaPort, '/1k')], viaNginx(ng.luaPort, `/bytes/${BULK}`));
+    await ng.stop();
+    }
+
+    const services_ = join(process.env.REMOTEGPU_SERVICES_DIR ?? '/tmp/remotegpu-services', 'env.json');
+    const dockerHost = existsSync(services_) ? (JSON.parse(readFileSync(services_, 'utf8')) as { DOCKER_HOST?: string }).DOCKER_HOST : undefined;
+    for (const k of (process.env.BENCH_K ?? '1,2,4').split(',').map(Number)) {
+      const agent = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay-agent/src/cli.ts'), '--edge', edge.url,
+        '--ssh-listen', `127.0.0.1:${await freePort()}`, '--ssh-ports', '53000-53999', '--public-host', '127.0.0.1',
+        '--state-dir', join(dir, `agent-${k}`), '--log-level', 'error', ...(dockerHost ? ['--docker', dockerHost] : [])], {
+        stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, REMOTEGPU_TOKEN: host.token, REMOTEGPU_DATA_SHARDS: String(k) },
+      });
+      children.push(agent);
+      agentPid = agent.pid;
+      // Up when every shard answers; then past the isolate's 5 s route cache, so K is the new one.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const ok = await Promise.all(envs.map((e) => fetch(`http://127.0.0.1:${edgePort}/1k`, { headers: { host: `${e}-${appPort}.container.localhost`, cookie } }).then((r) => r.status === 200, () => false)))
+          .catch(() => [false]);
+        if (ok.every(Boolean)) break;
+        if (Date.now() > deadline) throw new Error(`agent with ${k} shards did not come up`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      await new Promise((r) => setTimeout(r, 6000));
+      const picked: string[] = [];
+      for (let s = 0; s < k; s++) picked.push(...envs.filter((e) => shardOf(e, k) === s).slice(0, ENVS_32 / k));
+      if (picked.length < ENVS_32) throw new Error(`not enough environments per shard for K=${k}`);
+      await measure(`edge → tunnel → agent, K=${k}`, via(envs[0]!, '/1k'), picked.map((e) => via(e, '/1k')), via(envs[0]!, `/bytes/${BULK}`), true);
+      agent.kill('SIGTERM');
+      await new Promise((r) => agent.once('exit', r));
+    }
+
+    const base = rows[0]!;
+    console.log('\n| path | 1 client: req/s | p50 ms | p99 ms | added p50 ms | 32 clients: req/s | p50 ms | p99 ms | CPU µs/req workerd / agent (32) | 100 MiB MB/s | errors |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      console.log(`| ${r.path} | ${f(r.one.rps)} | ${f(r.one.p50, 3)} | ${f(r.one.p99, 3)} | ${r === base ? '-' : f(r.one.p50 - base.one.p50, 3)} | ${f(r.many.rps)} | ${f(r.many.p50, 2)} | ${f(r.many.p99, 2)} | ${r.cpu} | ${f(r.bulk)} | ${r.one.errors + r.many.errors} |`);
+    }
+    console.log(`\n1 KiB responses, keep-alive, ${SECONDS} s per cell after 1 s warm-up; 32 clients on the tunnel spread over ${ENVS_32} environments balanced over the K shards;`
+      + ` bulk = median of 3. nginx: 1 worker process.${luaAvailable() ? '' : ' nginx Lua/Redis variant skipped: libnginx-mod-http-lua or lua-nginx-redis not installed.'}`);
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
