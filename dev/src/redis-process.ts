@@ -1,6 +1,7 @@
 // Spawns a private, throwaway redis-server on a free loopback port for local runs and tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, createConnection } from 'node:net';
+import { createConnection } from 'node:net';
+import { freePort } from './free-port.ts';
 
 export class RedisServerMissing extends Error {
   override readonly name = 'RedisServerMissing';
@@ -20,18 +21,6 @@ export interface SpawnRedisOptions {
   startTimeoutMs?: number;
 }
 
-/** Asks the kernel for a free port; another process may grab it before redis binds, hence the retry in spawnRedis. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** One raw PING over TCP: avoids pulling a client library into the readiness check. */
 function ping(port: number): Promise<boolean> {

@@ -2,13 +2,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, startEdge, type EdgeServer } from '../../dev/src/edge-server.ts';
 import { startLocalServices, type LocalServices } from '../../dev/src/local-services.ts';
 import { seedDemo } from '../../dev/src/seed-demo.ts';
 import { docker, loadServices } from '../support/services.ts';
+import { freePort } from '../../dev/src/free-port.ts';
 
 export const ADMIN = { email: 'admin@e2e.test', password: 'admin-password-e2e-0123' };
 
@@ -21,16 +21,6 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -3,7 +3,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,19 +11,10 @@ import { docker, loadServices } from '../support/services.ts';
 import {
   BLOCK, appGet, appRequest, appSocket, expectedSha256, readAll, rssOf, startTargets, workerdPid, type Targets,
 } from '../support/app-targets.ts';
+import { freePort } from '../../dev/src/free-port.ts';
 
 const MiB = 1024 * 1024;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('apps through the edge, the real agent and Docker', () => {
   let p: Platform;

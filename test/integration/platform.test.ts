@@ -1,26 +1,16 @@
 // The whole platform, end to end: edge in workerd, real relay agent process, real Docker, the real OpenSSH client.
 import { execFile } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Platform } from '../support/platform.ts';
 import { docker, loadServices, servicesDir } from '../support/services.ts';
+import { freePort } from '../../dev/src/free-port.ts';
 
 const run = promisify(execFile);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Access { ssh_host: string; ssh_port: number; ssh_username: string; ssh_password: string; ssh_command: string }
 
