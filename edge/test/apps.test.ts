@@ -2,6 +2,7 @@
 import { exports as workerExports, env } from 'cloudflare:workers';
 import { dataShardName, shardOf, type OpenHead } from '@remotegpu/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRequestHeaders } from '../src/tunnel/data-plane.ts';
 import { DataAgent } from './apps-agent.ts';
 import { admin, createHost, json, registerUser, unique } from './helpers.ts';
 
@@ -152,7 +153,7 @@ describe('apps through the tunnel', () => {
     expect(await r.json()).toMatchObject({ error: { code: 'bad_gateway', message: expect.stringContaining('ECONNREFUSED') } });
     const open: OpenHead = { environment_id: envId, port: 8888, method: 'GET', path: '/hang', headers: [], websocket: false, has_body: false };
     const stub = ns.get(ns.idFromName(dataShardName(hostId, 0)));
-    const late = await stub.fetch('https://data.tunnel/open', { headers: { 'x-remotegpu-open': encodeURIComponent(JSON.stringify({ open, first_byte_ms: 150 })) } });
+    const late = await stub.fetch('https://data.tunnel/open', { headers: openRequestHeaders(open, 150) });
     expect(late.status).toBe(504);
     await expect.poll(() => agent.resets.some((x) => x.code === 3)).toBe(true);
   });

@@ -3,7 +3,6 @@ import { tables } from '@remotegpu/schema';
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import { SESSION_COOKIE, resolveSecret } from '../auth/service.ts';
 import type { Deps } from '../deps.ts';
-import { sha256Hex } from '../platform/crypto.ts';
 import type { AppRoute } from './route-lookup.ts';
 import { APP_COOKIE, verifyAppToken, type AppClaims } from './tokens.ts';
 
@@ -67,7 +66,8 @@ export async function mayOpen({ request, route, port, secretKey, deps }: AccessI
   }
   const session = readCookie(request, SESSION_COOKIE);
   if (session && session.length <= 200) {
-    const key = `sess:${await sha256Hex(session)}`;
+    // Keyed by the secret itself: this map lives only in the isolate's memory, and hashing per request costs more.
+    const key = `sess:${session}`;
     let hit = cached(key, now);
     if (!hit) {
       const user = await resolveSecret(await deps(), session);

@@ -2,7 +2,7 @@
 import { dataShardName, shardOf, type OpenHead } from '@remotegpu/schema';
 import { SESSION_COOKIE } from '../auth/service.ts';
 import type { Bindings } from '../env.ts';
-import { OPEN_HEADER, type OpenRequest } from '../tunnel/data-plane.ts';
+import { openRequestHeaders } from '../tunnel/data-plane.ts';
 import { appError } from './pages.ts';
 import type { AppRoute } from './route-lookup.ts';
 import { APP_COOKIE } from './tokens.ts';
@@ -55,15 +55,24 @@ export function buildOpenHead(request: Request, envId: string, port: number, cli
   };
 }
 
+// Ids are plain values (stubs are per request): deriving one hashes its name, so the isolate keeps them.
+const shardIds = new Map<string, DurableObjectId>();
+function shardId(ns: Bindings['HOST_TUNNEL'], name: string): DurableObjectId {
+  let id = shardIds.get(name);
+  if (!id) {
+    if (shardIds.size > 10_000) shardIds.clear();
+    id = ns.idFromName(name);
+    shardIds.set(name, id);
+  }
+  return id;
+}
+
 /** Sends the request through the environment's data shard; the shard streams the answer back. */
 export async function forwardToShard(request: Request, env: Bindings, route: AppRoute, open: OpenHead, firstByteMs: number): Promise<Response> {
   const ns = env.HOST_TUNNEL;
-  const stub = ns.get(ns.idFromName(dataShardName(route.hostId, shardOf(route.envId, route.shards))));
-  const meta: OpenRequest = { open, first_byte_ms: firstByteMs };
-  const headers = new Headers({ [OPEN_HEADER]: encodeURIComponent(JSON.stringify(meta)) });
-  if (open.websocket) headers.set('upgrade', 'websocket');
+  const stub = ns.get(shardId(ns, dataShardName(route.hostId, shardOf(route.envId, route.shards))));
   const res = await stub.fetch('https://data.tunnel/open', {
-    method: open.has_body ? 'POST' : 'GET', headers, body: open.has_body ? request.body : null,
+    method: open.has_body ? 'POST' : 'GET', headers: openRequestHeaders(open, firstByteMs), body: open.has_body ? request.body : null,
   });
   const code = res.headers.get('x-remotegpu-error');
   if (code) {

@@ -1,16 +1,60 @@
 // The data side of a HostTunnel shard (`<hostId>:data:<i>`): app streams and bridged WebSockets as binary frames over the agent's data socket.
 import {
-  FLAG_TEXT, FRAME, HEAD_FLAG_COMPLETE, HEARTBEAT_MS, MSG, PROTOCOL_VERSION, RESET, ResponseHead,
-  closePayload, decodeControl, decodeFrame, decodeHead, encodeControl, encodeFrame, encodeJsonPayload, readClose, readCredit,
-  splitCompleteHead, type Frame, type OpenHead,
+  FLAG_TEXT, FRAME, HEAD_FLAG_COMPLETE, HEARTBEAT_MS, MSG, PROTOCOL_VERSION, RESET,
+  closePayload, decodeControl, decodeFrame, encodeControl, encodeFrame, readClose, readCredit,
+  splitCompleteHead, type Frame, type OpenHead, type ResponseHead,
 } from '@remotegpu/schema';
 import { HttpStream, type HeadOutcome } from './data-stream.ts';
 
-/** The Worker → shard request header carrying the OpenRequest (URI-encoded JSON). */
+/** Worker → shard: the OpenHead's JSON (passed on to the agent as is: the shard never re-parses it) and a few facts the shard needs. */
 export const OPEN_HEADER = 'x-remotegpu-open';
-export interface OpenRequest {
-  open: OpenHead;
-  first_byte_ms: number;
+const OPEN_ENC = 'x-remotegpu-open-enc';
+const OPEN_FLAGS = 'x-remotegpu-open-flags';
+const FIRST_BYTE = 'x-remotegpu-first-byte-ms';
+
+interface OpenMeta {
+  json: string;
+  hasBody: boolean;
+  websocket: boolean;
+  headOnly: boolean;
+  firstByteMs: number;
+}
+
+export function openRequestHeaders(open: OpenHead, firstByteMs: number): Headers {
+  const json = JSON.stringify(open);
+  // Header values carry bytes, not text: anything outside printable ASCII travels URI-encoded.
+  const plain = /^[\x20-\x7e]*$/.test(json);
+  const h = new Headers({
+    [OPEN_HEADER]: plain ? json : encodeURIComponent(json),
+    [OPEN_FLAGS]: `${open.has_body ? 'b' : ''}${open.websocket ? 'w' : ''}${open.method === 'HEAD' ? 'h' : ''}`,
+    [FIRST_BYTE]: String(firstByteMs),
+  });
+  if (!plain) h.set(OPEN_ENC, 'uri');
+  if (open.websocket) h.set('upgrade', 'websocket');
+  return h;
+}
+
+function openMeta(headers: Headers): OpenMeta | null {
+  const raw = headers.get(OPEN_HEADER);
+  const flags = headers.get(OPEN_FLAGS) ?? '';
+  const firstByteMs = Number(headers.get(FIRST_BYTE));
+  if (!raw || !(firstByteMs > 0)) return null;
+  let json = raw;
+  if (headers.get(OPEN_ENC) === 'uri') {
+    try { json = decodeURIComponent(raw); } catch { return null; }
+  }
+  return { json, hasBody: flags.includes('b'), websocket: flags.includes('w'), headOnly: flags.includes('h'), firstByteMs };
+}
+
+/** The agent's response head, checked by hand: this runs once per request on the shard's only thread. */
+function parseResponseHead(bytes: Uint8Array): ResponseHead | null {
+  let v: unknown;
+  try { v = JSON.parse(dec.decode(bytes)); } catch { return null; }
+  if (typeof v !== 'object' || v === null) return null;
+  const { status, headers, websocket } = v as Record<string, unknown>;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999 || !Array.isArray(headers)) return null;
+  for (const h of headers) if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') return null;
+  return { status, headers: headers as [string, string][], websocket: websocket === true };
 }
 
 const DATA_TAG = 'data';
@@ -71,12 +115,8 @@ export class DataPlane {
 
   /** A request from the Worker: open a stream, wait for the head (up to the deadline), answer with the streamed response. */
   async proxy(request: Request): Promise<Response> {
-    let meta: OpenRequest;
-    try {
-      meta = JSON.parse(decodeURIComponent(request.headers.get(OPEN_HEADER) ?? '')) as OpenRequest;
-    } catch {
-      return fail(400, 'bad_request', 'malformed open header');
-    }
+    const meta = openMeta(request.headers);
+    if (!meta) return fail(400, 'bad_request', 'malformed open header');
     const ws = this.agent();
     if (!ws) return fail(502, 'host_offline', 'the relay serving this environment is not connected');
     const id = this.nextId;
@@ -84,16 +124,16 @@ export class DataPlane {
     const send = this.sender(ws);
     const s = new HttpStream(id, send, (done) => { if (this.streams.get(done.id) === done) this.streams.delete(done.id); });
     this.streams.set(id, s);
-    const head = s.waitHead(meta.first_byte_ms);
-    if (!send(encodeFrame(FRAME.open, id, encodeJsonPayload(meta.open)))) s.settleHead({ kind: 'offline', reason: 'send failed' });
-    else if (meta.open.has_body && request.body) void s.upload(request.body);
+    const head = s.waitHead(meta.firstByteMs);
+    if (!send(encodeFrame(FRAME.open, id, enc.encode(meta.json)))) s.settleHead({ kind: 'offline', reason: 'send failed' });
+    else if (meta.hasBody && request.body) void s.upload(request.body);
     return this.answer(s, await head, meta);
   }
 
-  private answer(s: HttpStream, o: HeadOutcome, meta: OpenRequest): Response {
+  private answer(s: HttpStream, o: HeadOutcome, meta: OpenMeta): Response {
     if (o.kind === 'timeout') {
       s.cancel('no response before the deadline', RESET.timeout);
-      return fail(504, 'gateway_timeout', `the app sent no response within ${meta.first_byte_ms} ms`);
+      return fail(504, 'gateway_timeout', `the app sent no response within ${meta.firstByteMs} ms`);
     }
     if (o.kind === 'offline') {
       s.fail(o.reason);
@@ -104,13 +144,13 @@ export class DataPlane {
       return fail(502, 'bad_gateway', `the app is unreachable: ${o.reason || 'stream reset'}`);
     }
     const head = o.head;
-    if (head.websocket && meta.open.websocket) return this.acceptClient(s, head);
+    if (head.websocket && meta.websocket) return this.acceptClient(s, head);
     const headers = new Headers();
     for (const [k, v] of head.headers) if (!DROP_RESPONSE.has(k.toLowerCase())) headers.append(k, v);
     // An already-encoded body passes as is; otherwise identity keeps workerd from gzipping (and so buffering) a stream.
     const encoded = headers.has('content-encoding');
     const init = { status: head.status, headers, encodeBody: encoded ? 'manual' as const : 'automatic' as const };
-    const noBody = NULL_BODY.has(head.status) || meta.open.method === 'HEAD';
+    const noBody = NULL_BODY.has(head.status) || meta.headOnly;
     if (o.body !== undefined) {
       s.end();
       return new Response(noBody ? null : o.body, init);
@@ -171,10 +211,10 @@ export class DataPlane {
         const s = this.streams.get(f.stream);
         if (!s) return;
         const complete = (f.flags & HEAD_FLAG_COMPLETE) !== 0 ? splitCompleteHead(f.payload) : null;
-        const head = decodeHead(ResponseHead, complete ? complete.head : f.payload);
-        if (!head.ok) { s.settleHead({ kind: 'reset', code: RESET.error, reason: 'invalid response head from the relay' }); return; }
+        const head = parseResponseHead(complete ? complete.head : f.payload);
+        if (!head) { s.settleHead({ kind: 'reset', code: RESET.error, reason: 'invalid response head from the relay' }); return; }
         // The frame is a view of a message buffer that is not reused: the body can be handed on without a copy.
-        s.settleHead({ kind: 'head', head: head.value, ...(complete ? { body: complete.body } : {}) });
+        s.settleHead({ kind: 'head', head, ...(complete ? { body: complete.body } : {}) });
         return;
       }
       case FRAME.data: this.streams.get(f.stream)?.data(f.payload); return;

@@ -6,8 +6,8 @@ import {
 
 export type SendFrame = (frame: Uint8Array) => boolean;
 
-/** A frame is sent once this much is pending, or after COALESCE_MS: big frames for bulk, prompt ones for SSE. */
-const FRAME_TARGET = 512 * 1024;
+/** A frame is sent once this much is pending, or after COALESCE_MS: 1 MiB frames for bulk, prompt ones for SSE. */
+const FRAME_TARGET = MAX_FRAME_PAYLOAD;
 const COALESCE_MS = 1;
 
 /** Builds one frame straight from the chunks (one copy, not concat + copy). */
