@@ -170,12 +170,18 @@ describe('the console', () => {
     await expect.poll(() => tab.locator('body').textContent(), { timeout: 15_000 }).toContain('hello from e2e-busybox');
     await shot(tab, '08-jupyter-app');
     await tab.close();
+
+    // Reset password: confirmed first, then the new one is shown in place of the old.
+    await page.click(sel('act-rotate'));
+    await confirmBox();
+    await expect.poll(() => page.locator(sel('ssh-password')).textContent()).not.toBe(password);
+    await expect(page.locator(sel('ssh-password')).textContent()).resolves.toMatch(/^[A-Za-z0-9]{32}$/);
   });
 
   it('draws the metrics charts once the agent reports', async () => {
     const points = () => page.locator(sel('chart-cpu')).getAttribute('data-points').then(Number);
     // The agent samples every 10 s and the panel polls every 5 s.
-    await expect.poll(points, { timeout: 60_000, interval: 1000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(points, { timeout: 90_000, interval: 1000 }).toBeGreaterThanOrEqual(2);
     await expect(page.locator(sel('metrics-waiting')).count()).resolves.toBe(0);
     for (const chart of ['chart-gpu', 'chart-cpu', 'chart-memory', 'chart-network']) {
       expect(await paintedPixels(chart)).toBeGreaterThan(500);

@@ -38,10 +38,9 @@ export interface Recording {
   size: number;
 }
 
-/** An app port of an environment (the apps API may not exist on an older edge). */
+/** An app port of an environment (GET /environments/:id/apps); Jupyter's 8888 is always listed. */
 export interface AppPort {
   port: number;
   public: boolean;
-  name?: string;
-  url?: string;
+  url: string;
 }

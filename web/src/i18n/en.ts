@@ -40,7 +40,6 @@ const en: typeof zh = {
   },
   apps: {
     title: 'Apps', jupyter: 'Jupyter', open: 'Open', public: 'Public', port: 'Port', addPort: 'Add port', portHint: 'e.g. 6006',
-    noApi: 'Only the Jupyter link is available on this edge', url: 'URL',
   },
   metrics: {
     title: 'Monitoring', gpu: 'GPU utilisation', gpuMemory: 'GPU memory', cpu: 'CPU usage', memory: 'Memory usage', network: 'Network',
