@@ -3,7 +3,6 @@
 // Run: npx tsx bench/apps/run.ts   (redis-server and nginx installed; loopback only; BENCH_SECONDS per cell, default 4)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shardOf } from '@remotegpu/schema';
@@ -11,21 +10,13 @@ import { REPO_ROOT, startEdge } from '../../dev/src/edge-server.ts';
 import { startLocalServices } from '../../dev/src/local-services.ts';
 import { bulk, load, type LoadResult, type Target } from './load.ts';
 import { luaAvailable, startNginx } from './nginx.ts';
+import { freePort } from '../../dev/src/free-port.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const BULK = 100 * 1024 * 1024;
 const APP_IP = '127.0.0.3';
 const ENVS_32 = 8; // 32 clients spread over 8 environments of one relay, balanced over its shards
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -138,7 +129,7 @@ async function main(): Promise<void> {
     for (const k of (process.env.BENCH_K ?? '1,2,4').split(',').map(Number)) {
       const agent = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay-agent/src/cli.ts'), '--edge', edge.url,
         '--ssh-listen', `127.0.0.1:${await freePort()}`, '--ssh-ports', '53000-53999', '--public-host', '127.0.0.1',
-        '--state-dir', join(dir, `agent-${k}`), '--log-level', 'error', ...(dockerHost ? ['--docker', dockerHost] : [])], {
+        '--state-dir', join(dir, 'agent'), '--log-level', 'error', ...(dockerHost ? ['--docker', dockerHost] : [])], {
         stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, REMOTEGPU_TOKEN: host.token, REMOTEGPU_DATA_SHARDS: String(k) },
       });
       children.push(agent);
@@ -149,6 +140,7 @@ async function main(): Promise<void> {
         const ok = await Promise.all(envs.map((e) => fetch(`http://127.0.0.1:${edgePort}/1k`, { headers: { host: `${e}-${appPort}.container.localhost`, cookie } }).then((r) => r.status === 200, () => false)))
           .catch(() => [false]);
         if (ok.every(Boolean)) break;
+        if (agent.exitCode !== null) throw new Error(`the agent with ${k} shards exited (${agent.exitCode})`);
         if (Date.now() > deadline) throw new Error(`agent with ${k} shards did not come up`);
         await new Promise((r) => setTimeout(r, 250));
       }

@@ -146,7 +146,11 @@ export class DataPlane {
     const head = o.head;
     if (head.websocket && meta.websocket) return this.acceptClient(s, head);
     const headers = new Headers();
-    for (const [k, v] of head.headers) if (!DROP_RESPONSE.has(k.toLowerCase())) headers.append(k, v);
+    const named = head.headers.find(([k]) => k.toLowerCase() === 'connection')?.[1].toLowerCase().split(',').map((t) => t.trim());
+    for (const [k, v] of head.headers) {
+      const name = k.toLowerCase();
+      if (!DROP_RESPONSE.has(name) && !named?.includes(name)) headers.append(k, v);
+    }
     // An already-encoded body passes as is; otherwise identity keeps workerd from gzipping (and so buffering) a stream.
     const encoded = headers.has('content-encoding');
     const init = { status: head.status, headers, encodeBody: encoded ? 'manual' as const : 'automatic' as const };

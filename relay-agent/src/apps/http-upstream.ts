@@ -12,8 +12,11 @@ const GRANT_BATCH = 256 * 1024;
 export function responseHead(res: IncomingMessage, websocket = false): ResponseHead {
   const headers: [string, string][] = [];
   const raw = res.rawHeaders;
+  // Fields the app's Connection header names are hop-by-hop too (RFC 9110 §7.6.1).
+  const named = new Set(String(res.headers.connection ?? '').toLowerCase().split(',').map((t) => t.trim()).filter(Boolean));
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) headers.push([raw[i]!, raw[i + 1]!]);
+    const name = raw[i]!.toLowerCase();
+    if (!HOP_BY_HOP.has(name) && !named.has(name)) headers.push([raw[i]!, raw[i + 1]!]);
   }
   return { status: res.statusCode ?? 502, headers, websocket };
 }
