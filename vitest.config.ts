@@ -16,7 +16,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
-          include: ['{schema,dev,relay-agent,edge}/src/**/*.test.ts'],
+          include: ['{schema,dev,relay-agent,edge,web}/src/**/*.test.ts'],
         },
       },
       {
