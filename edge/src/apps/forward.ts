@@ -12,6 +12,8 @@ const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
   'proxy-authorization', 'proxy-authenticate', 'http2-settings',
   'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-accept',
+  // The edge has already taken the client's body; a 100-continue from the app would have no one to go to.
+  'expect',
 ]);
 /** Set by us from what we know; a client's own values would be lies. */
 const REPLACED = new Set(['x-forwarded-proto', 'x-forwarded-host', 'x-real-ip']);
