@@ -196,3 +196,42 @@ describe('a create slower than the deadline (a big image pull)', () => {
     agent.close();
   });
 });
+
+describe('GPUs go to one environment each', () => {
+  it('of concurrent creates that want the same GPUs, only as many as fit succeed; a stop frees them', async () => {
+    const hosts = await json<{ items: { id: string }[] }>('/api/v1/admin/hosts', { token: await admin() });
+    for (const h of hosts.body.items) await json(`/api/v1/admin/hosts/${h.id}`, { method: 'PATCH', token: await admin(), body: { drained: true } });
+    const host = await createHost();
+    let n = 0;
+    const agent = await TestAgent.connect(host.token, {
+      onCommand: async (cmd) => {
+        if (cmd.name === CMD.containerCreate) {
+          await new Promise((r) => setTimeout(r, 50));
+          n++;
+          return { ok: true, data: { container_id: `g${n}`, ip: `172.31.8.${n}`, host_key: null } };
+        }
+        return { ok: true, data: { state: cmd.name === CMD.containerStop ? 'exited' : 'running' } };
+      },
+    });
+    await agent.ready();
+    const img = await json<{ image: { id: number } }>('/api/v1/admin/images', { token: await admin(), body: { name: unique('gpu-'), docker_ref: 'g:1', hourly_price: 3 } });
+    const renter = await registerUser();
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => json<{ environment?: { id: string }; error?: { code: string } }>('/api/v1/environments', {
+      token: renter.token, body: { name: `g${i}`, image_id: img.body.image.id, gpu_count: 2, cpu_cores: 1, memory_gb: 1 },
+    })));
+    const ok = results.filter((r) => r.status === 201);
+    expect(ok.length).toBe(2); // 4 GPUs, 2 each
+    for (const r of results.filter((x) => x.status !== 201)) expect(r.body.error?.code).toBe('no_capacity');
+    const devices = agent.commands.filter((c) => c.name === CMD.containerCreate).map((c) => (c.args as { gpu_devices: number[] }).gpu_devices);
+    expect(devices.flat().sort()).toEqual([0, 1, 2, 3]);
+    // Stopping one frees its GPUs for a new environment.
+    await json(`/api/v1/environments/${ok[0]!.body.environment!.id}/stop`, { method: 'POST', token: renter.token });
+    const again = await json('/api/v1/environments', { token: renter.token, body: { name: 'again', image_id: img.body.image.id, gpu_count: 2, cpu_cores: 1, memory_gb: 1 } });
+    expect(again.status).toBe(201);
+    // ...and the stopped one cannot start while they are taken.
+    const start = await json<{ error: { code: string } }>(`/api/v1/environments/${ok[0]!.body.environment!.id}/start`, { method: 'POST', token: renter.token });
+    expect(start.status).toBe(409);
+    expect(start.body.error.code).toBe('no_capacity');
+    agent.close();
+  });
+});

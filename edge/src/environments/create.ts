@@ -29,21 +29,8 @@ export async function setFailed(deps: Deps, id: string, reason: string): Promise
 export async function createEnvironment(deps: Deps, user: AuthUser, body: CreateEnvironmentRequest): Promise<{ env: EnvRow; status: 201 | 202 }> {
   const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
   if (!image) throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
-  const placement = await pickHost(deps, body);
-  const id = generateEnvironmentId();
-  const port = await allocatePort(deps, placement.host.id, id);
   const creds = await newCredentials(deps);
-  try {
-    await deps.db.insert(tables.environments).values({
-      id, name: body.name, type: 'container', ssh_host: sshHostFor(deps, id, placement.host), ssh_port: port, ssh_username: 'root',
-      image_id: image.id, user_id: user.id, status: 'creating', host_id: placement.host.id, gpu_count: body.gpu_count,
-      gpu_devices: placement.gpuDevices, cpu_cores: body.cpu_cores, memory_gb: body.memory_gb,
-      password_hash: creds.password_hash, password_enc: creds.password_enc, recording: body.recording ?? false, request_id: id,
-    });
-  } catch (err) {
-    await releasePort(deps, id);
-    throw err;
-  }
+  const { id, placement } = await reserve(deps, user, body, image.id, creds);
   const args: ContainerCreateArgs = {
     environment_id: id, request_id: id, owner_id: user.id, image: image.docker_ref, has_sshd: image.has_sshd,
     gpu_devices: placement.gpuDevices, cpu_cores: body.cpu_cores, memory_gb: body.memory_gb,
@@ -90,6 +77,48 @@ export async function applyCreateResult(deps: Deps, id: string, data: unknown): 
   await openUsage(deps, env, 'hourly', image?.hourly_price ?? 0, now);
   await publishRoute(deps, env);
   return env;
+}
+
+type Creds = Awaited<ReturnType<typeof newCredentials>>;
+
+/** Places the environment and writes its row and port; retried when a concurrent create took the same GPUs. */
+async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentRequest, imageId: number, creds: Creds) {
+  for (let attempt = 0; ; attempt++) {
+    const placement = await pickHost(deps, body);
+    const id = generateEnvironmentId();
+    const port = await allocatePort(deps, placement.host.id, id);
+    try {
+      await deps.db.insert(tables.environments).values({
+        id, name: body.name, type: 'container', ssh_host: sshHostFor(deps, id, placement.host), ssh_port: port, ssh_username: 'root',
+        image_id: imageId, user_id: user.id, status: 'creating', host_id: placement.host.id, gpu_count: body.gpu_count,
+        gpu_devices: placement.gpuDevices, cpu_cores: body.cpu_cores, memory_gb: body.memory_gb,
+        password_hash: creds.password_hash, password_enc: creds.password_enc, recording: body.recording ?? false, request_id: id,
+      });
+    } catch (err) {
+      await releasePort(deps, id);
+      throw err;
+    }
+    if (!placement.gpuDevices.length || !(await lostGpuRace(deps, id, placement.host.id, placement.gpuDevices))) return { id, placement };
+    await deps.db.delete(tables.environments).where(eq(tables.environments.id, id));
+    await releasePort(deps, id);
+    if (attempt >= 4) throw new ApiError(409, 'no_capacity', 'the GPUs this request needs keep being taken; try again');
+  }
+}
+
+/**
+ * Two creates may pick the same free GPUs at once. Both rows are written first; then the one inserted
+ * later (higher rowid) sees the earlier one and yields, so a device never goes to two environments.
+ */
+async function lostGpuRace(deps: Deps, id: string, hostId: string, devices: number[]): Promise<boolean> {
+  const rows = await deps.database.client.execute({
+    sql: `SELECT o.gpu_devices FROM environments o, environments me
+          WHERE me.id = ?1 AND o.host_id = ?2 AND o.id <> me.id AND o.rowid < me.rowid
+            AND o.status IN ('creating', 'running') AND o.gpu_devices IS NOT NULL`,
+    args: [id, hostId],
+  });
+  const taken = new Set<number>();
+  for (const r of rows.rows) for (const d of JSON.parse(String(r[0])) as number[]) taken.add(d);
+  return devices.some((d) => taken.has(d));
 }
 
 export async function reload(deps: Deps, id: string): Promise<EnvRow> {
