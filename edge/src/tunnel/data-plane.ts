@@ -57,11 +57,10 @@ function parseResponseHead(bytes: Uint8Array): ResponseHead | null {
   return { status, headers: headers as [string, string][], websocket: websocket === true };
 }
 
-const DATA_TAG = 'data';
 const clientTag = (stream: number) => `client:${stream}`;
-type Attachment =
-  | { role: 'data'; hostId: string; shard: number; hello: boolean }
-  | { role: 'client'; stream: number; closing?: boolean };
+/** Bridged browser WebSockets are hibernatable and carry this attachment; the agent's socket is not (see acceptAgent). */
+type Attachment = { role: 'client'; stream: number; closing?: boolean };
+interface AgentConn { ws: WebSocket; hostId: string; shard: number; hello: boolean }
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'trailer']);
@@ -84,27 +83,42 @@ export class DataPlane {
   constructor(private readonly ctx: DurableObjectState) {}
 
   owns(ws: WebSocket): boolean {
-    const role = attachment(ws)?.role;
-    return role === 'data' || role === 'client';
+    return attachment(ws)?.role === 'client';
   }
 
+  private conn: AgentConn | null = null;
+
   acceptAgent(hostId: string, shard: number): Response {
-    for (const old of this.ctx.getWebSockets(DATA_TAG)) {
-      try { old.close(4000, 'replaced by a newer connection'); } catch { /* closing */ }
+    const old = this.conn;
+    if (old) {
+      this.conn = null;
+      try { old.ws.close(4000, 'replaced by a newer connection'); } catch { /* closing */ }
       this.agentGone('replaced by a newer data connection');
     }
     const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1], [DATA_TAG]);
-    pair[1].serializeAttachment({ role: 'data', hostId, shard, hello: false } satisfies Attachment);
+    const ws = pair[1];
+    // Not hibernatable on purpose: every hibernation event pays for an attachment and a new context, per frame;
+    // a connected agent pings every 20 s, so the shard would not sleep anyway.
+    ws.accept();
+    ws.binaryType = 'arraybuffer';
+    const conn: AgentConn = { ws, hostId, shard, hello: false };
+    this.conn = conn;
+    ws.addEventListener('message', (e) => this.fromAgent(conn, e.data as string | ArrayBuffer));
+    ws.addEventListener('close', (e) => this.agentClosed(conn, `${e.code} ${e.reason}`));
+    ws.addEventListener('error', () => this.agentClosed(conn, 'socket error'));
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
   private agent(): WebSocket | null {
-    for (const ws of this.ctx.getWebSockets(DATA_TAG)) {
-      const a = attachment(ws);
-      if (a?.role === 'data' && a.hello && ws.readyState === WebSocket.OPEN) return ws;
-    }
-    return null;
+    const c = this.conn;
+    return c && c.hello && c.ws.readyState === WebSocket.OPEN ? c.ws : null;
+  }
+
+  private agentClosed(conn: AgentConn, why: string): void {
+    if (this.conn !== conn) return; // replaced: the newer connection owns the streams now
+    this.conn = null;
+    try { conn.ws.close(1011, 'closing'); } catch { /* closed */ }
+    this.agentGone(`the relay's data connection closed (${why})`);
   }
 
   private sender(ws: WebSocket): (frame: Uint8Array) => boolean {
@@ -180,32 +194,35 @@ export class DataPlane {
     return new Response(null, { status: 101, webSocket: pair[0], headers });
   }
 
+  /** A message from a bridged browser WebSocket (hibernation handler). */
   message(ws: WebSocket, message: string | ArrayBuffer): void {
     const a = attachment(ws);
-    if (a?.role === 'client') return this.fromClient(a.stream, message);
-    if (a?.role !== 'data') return;
-    if (typeof message === 'string') return this.control(ws, a, message);
+    if (a?.role === 'client') this.fromClient(a.stream, message);
+  }
+
+  private fromAgent(conn: AgentConn, message: string | ArrayBuffer): void {
+    if (typeof message === 'string') return this.control(conn, message);
     const d = decodeFrame(message);
     if (!d.ok) {
-      console.log(JSON.stringify({ level: 'warn', msg: 'data frame ignored', error: d.error, host_id: a.hostId, shard: a.shard }));
+      console.log(JSON.stringify({ level: 'warn', msg: 'data frame ignored', error: d.error, host_id: conn.hostId, shard: conn.shard }));
       return;
     }
     this.frame(d.frame);
   }
 
-  private control(ws: WebSocket, a: Extract<Attachment, { role: 'data' }>, text: string): void {
+  private control(conn: AgentConn, text: string): void {
     const d = decodeControl(text);
     if (!d.ok) return;
     const m = d.value;
     if (m.type === MSG.hello) {
       if (m.protocol !== PROTOCOL_VERSION) {
-        ws.close(4002, `protocol ${m.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
+        conn.ws.close(4002, `protocol ${m.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
         return;
       }
-      ws.serializeAttachment({ ...a, hello: true } satisfies Attachment);
-      ws.send(encodeControl({ type: MSG.welcome, protocol: PROTOCOL_VERSION, host_id: a.hostId, heartbeat_ms: HEARTBEAT_MS, routes: [] }));
+      conn.hello = true;
+      conn.ws.send(encodeControl({ type: MSG.welcome, protocol: PROTOCOL_VERSION, host_id: conn.hostId, heartbeat_ms: HEARTBEAT_MS, routes: [] }));
     } else if (m.type === MSG.ping) {
-      ws.send(encodeControl({ type: MSG.pong, ts: m.ts }));
+      conn.ws.send(encodeControl({ type: MSG.pong, ts: m.ts }));
     }
   }
 
@@ -248,7 +265,7 @@ export class DataPlane {
 
   private closeClient(c: WebSocket, code: number, reason: string): void {
     const a = attachment(c);
-    if (a?.role === 'client') c.serializeAttachment({ ...a, closing: true } satisfies Attachment);
+    if (a) c.serializeAttachment({ ...a, closing: true } satisfies Attachment);
     try {
       // 1005/1006/1015 describe a close, they cannot be sent: a close without a code says the same.
       if (code === 1005 || code === 1006 || code === 1015 || code < 1000 || code > 4999) c.close();
@@ -271,20 +288,15 @@ export class DataPlane {
     this.sender(ws)(encodeFrame(FRAME.wsMessage, stream, payload, text ? FLAG_TEXT : 0));
   }
 
+  /** A bridged browser WebSocket closed: the app hears the same code (unless the close came from the app). */
   closed(ws: WebSocket, code: number, reason: string): void {
     const a = attachment(ws);
-    if (a?.role === 'client') {
-      if (!a.closing) {
-        const agent = this.agent();
-        if (agent) this.sender(agent)(encodeFrame(FRAME.wsClose, a.stream, closePayload(code, reason)));
-      }
-      this.closeClient(ws, code, reason);
-      return;
+    if (!a) return;
+    if (!a.closing) {
+      const agent = this.agent();
+      if (agent) this.sender(agent)(encodeFrame(FRAME.wsClose, a.stream, closePayload(code, reason)));
     }
-    if (a?.role === 'data') {
-      try { ws.close(1011, 'closing'); } catch { /* closed */ }
-      if (!this.agent()) this.agentGone(`the relay's data connection closed (${code} ${reason})`);
-    }
+    this.closeClient(ws, code, reason);
   }
 
   /** The agent is gone: every stream fails cleanly and every bridged WebSocket closes with 1012 (service restart). */
