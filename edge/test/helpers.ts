@@ -76,7 +76,7 @@ export class TestAgent {
   private welcomed!: Promise<void>;
   constructor(readonly ws: WebSocket, public onCommand: CommandHandler) {}
 
-  static async connect(token: string, opts: { inventory?: HostInventory; containers?: ContainerReport[]; protocol?: number; onCommand?: CommandHandler } = {}): Promise<TestAgent> {
+  static async connect(token: string, opts: { inventory?: HostInventory; containers?: ContainerReport[]; protocol?: number; onCommand?: CommandHandler; hello?: Record<string, unknown> } = {}): Promise<TestAgent> {
     const res = await call('/agent/connect', { token, headers: { upgrade: 'websocket' } });
     if (res.status !== 101 || !res.webSocket) throw new Error(`agent connect failed: ${res.status} ${await res.text()}`);
     const ws = res.webSocket;
@@ -88,8 +88,8 @@ export class TestAgent {
     ws.addEventListener('close', (e) => { agent.closed = { code: e.code, reason: e.reason }; });
     ws.send(encodeControl({
       type: MSG.hello, protocol: opts.protocol ?? PROTOCOL_VERSION, agent_version: '0.0.0-test', role: 'control',
-      inventory: opts.inventory ?? INVENTORY, containers: opts.containers ?? [],
-    }));
+      inventory: opts.inventory ?? INVENTORY, containers: opts.containers ?? [], ...(opts.hello ?? {}),
+    } as Parameters<typeof encodeControl>[0]));
     return agent;
   }
 

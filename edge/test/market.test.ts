@@ -137,3 +137,26 @@ describe('host key pinning', () => {
     agent.close();
   });
 });
+
+describe("the relay's SSH port range", () => {
+  it('allocates inside the range the relay serves (its --ssh-ports), and says so when it is full', async () => {
+    const host = await createHost();
+    const agent = await TestAgent.connect(host.token, { hello: { ssh_ports: [40000, 40001], shared_ssh_port: 2022 } });
+    await agent.ready();
+    const user = await registerUser();
+    const ports: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = await addMachine(host.id);
+      const r = await json<{ environment?: { ssh_port: number }; error?: { code: string } }>(`/api/v1/market/machines/${id}/allocate`, { token: user.token, body: {} });
+      if (i < 2) ports.push(r.body.environment!.ssh_port);
+      else {
+        expect(r.status).toBe(409);
+        expect(r.body.error?.code).toBe('no_ports');
+      }
+    }
+    expect(ports.sort()).toEqual([40000, 40001]);
+    const hosts = await json<{ items: { id: string; shared_ssh_port: number }[] }>('/api/v1/admin/hosts', { token: await admin() });
+    expect(hosts.body.items.find((h) => h.id === host.id)?.shared_ssh_port).toBe(2022);
+    agent.close();
+  });
+});

@@ -112,6 +112,8 @@ export async function startAgent(config: AgentConfig, log: Logger, overrides: Ag
       ...(config.publicHost ? { public_ssh_host: config.publicHost } : {}),
       ssh_host_keys: hostKeys,
       platform_public_key: keys.platformPublicKey,
+      ssh_ports: config.sshPorts,
+      ...(config.sshListen.port ? { shared_ssh_port: config.sshListen.port } : {}),
     };
   };
 

@@ -52,5 +52,14 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "ALTER TABLE `hosts` ADD `platform_public_key` text;",
       "ALTER TABLE `hosts` ADD `ssh_host_keys` text;"
     ]
+  },
+  {
+    "tag": "0002_host_port_range",
+    "when": 1795879010625,
+    "hash": "b2dc092ef561a2368c210d95133ebf9eba8b9a3fbd4212c6b76b1275d3d163a8",
+    "statements": [
+      "ALTER TABLE `hosts` ADD `ssh_port_min` integer DEFAULT 50000 NOT NULL;",
+      "ALTER TABLE `hosts` ADD `ssh_port_max` integer DEFAULT 59999 NOT NULL;"
+    ]
   }
 ];

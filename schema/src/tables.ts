@@ -44,6 +44,8 @@ export const hosts = sqliteTable('hosts', {
   inventory: text('inventory', { mode: 'json' }),
   agent_version: text('agent_version'),
   platform_public_key: text('platform_public_key'),
+  ssh_port_min: integer('ssh_port_min').notNull().default(50000),
+  ssh_port_max: integer('ssh_port_max').notNull().default(59999),
   ssh_host_keys: text('ssh_host_keys', { mode: 'json' }).$type<string[]>(),
   drained: integer('drained', { mode: 'boolean' }).notNull().default(false),
   created_at: integer('created_at').notNull().default(now),

@@ -34,6 +34,8 @@ export async function onHello(deps: Deps, hostId: string, hello: Hello): Promise
     ...(hello.inventory ? { inventory: hello.inventory } : {}),
     ...(hello.platform_public_key ? { platform_public_key: hello.platform_public_key } : {}),
     ...(hello.ssh_host_keys ? { ssh_host_keys: hello.ssh_host_keys } : {}),
+    ...(hello.ssh_ports && hello.ssh_ports[0] <= hello.ssh_ports[1] ? { ssh_port_min: hello.ssh_ports[0], ssh_port_max: hello.ssh_ports[1] } : {}),
+    ...(hello.shared_ssh_port ? { shared_ssh_port: hello.shared_ssh_port } : {}),
   }).where(eq(tables.hosts.id, hostId));
   if (hello.role === 'data') return { routes: [], orphans: [] };
   const orphans = hello.containers ? await reconcile(deps, hostId, hello.containers) : [];

@@ -102,6 +102,10 @@ export const Hello = z.object({
   ssh_host_keys: z.array(z.string().max(16384)).max(8).optional(),
   /** The relay's key towards targets: physical machines authorize it for root. */
   platform_public_key: z.string().max(16384).optional(),
+  /** The per-environment SSH port range the relay serves (`--ssh-ports`): the edge allocates inside it. */
+  ssh_ports: z.tuple([z.number().int().min(1).max(65535), z.number().int().min(1).max(65535)]).optional(),
+  /** The shared SSH port (`--ssh-listen`) where usernames name environments. */
+  shared_ssh_port: z.number().int().min(1).max(65535).optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
