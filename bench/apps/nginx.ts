@@ -30,6 +30,7 @@ error_log ${join(dir, 'error.log')} warn;
 events { worker_connections 4096; }
 http {
   access_log off;
+  keepalive_requests 1000000; # the default 1000 closes client connections mid-run, which the load generator counts as errors
   upstream direct { server ${o.target}; keepalive 64; }
   server {
     listen 127.0.0.1:${o.plainPort};
