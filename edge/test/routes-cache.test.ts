@@ -12,14 +12,16 @@ describe('routing cache rebuild', () => {
     const user = await registerUser();
     const env = await json<{ environment: { id: string; ssh_port: number } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: user.token, body: {} });
     const id = env.body.environment.id;
+    expect((await json(`/api/v1/environments/${id}/apps/6006`, { method: 'PUT', token: user.token, body: { public: true } })).status).toBe(200);
     const keys = ['ip', 'ssh_port', 'type', 'access_info', 'host'].map((k) => `env:${id}:${k}`);
     expect(await redis.exists(...keys)).toBe(5);
-    await redis.del(...keys);
+    await redis.del(...keys, `env:${id}:public_ports`);
     expect(await redis.exists(...keys)).toBe(0);
     const r = await json<{ written: number }>('/api/v1/admin/routes/rebuild', { method: 'POST', token: await admin() });
     expect(r.status).toBe(200);
     expect(r.body.written).toBeGreaterThanOrEqual(1);
     expect(await redis.get(`env:${id}:ssh_port`)).toBe(String(env.body.environment.ssh_port));
     expect(await redis.exists(...keys)).toBe(5);
+    expect(await redis.smembers(`env:${id}:public_ports`)).toEqual(['6006']);
   });
 });

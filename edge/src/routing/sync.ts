@@ -1,5 +1,5 @@
 // Keeps the routing cache (Redis) and the relay's route set in step with the database.
-import { deleteRoute, tables, writeRoute } from '@remotegpu/schema';
+import { deleteRoute, redisKeys, tables, writeRoute } from '@remotegpu/schema';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { tunnelStub } from '../tunnel/stub.ts';
@@ -26,6 +26,10 @@ export async function unpublishRoute(deps: Deps, env: EnvRow): Promise<boolean> 
 export async function rebuildRedis(deps: Deps): Promise<{ written: number }> {
   const envs = await deps.db.select().from(tables.environments).where(inArray(tables.environments.status, ['running', 'stopped']));
   for (const env of envs) await writeRoute(deps.redis, routeRecord(deps, env));
+  // The public app ports too: without them a lost cache would silently make public apps private.
+  const open = await deps.db.select().from(tables.appPorts).where(eq(tables.appPorts.public, true));
+  const live = new Set(envs.map((e) => e.id));
+  for (const a of open) if (live.has(a.environment_id)) await deps.redis.sadd(redisKeys.publicPorts(a.environment_id), String(a.port));
   return { written: envs.length };
 }
 
