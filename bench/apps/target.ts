@@ -1,5 +1,6 @@
 // The benchmark's app server (run as its own process): `/1k` answers 1 KiB, `/bytes/<n>` streams n bytes. Prints its port.
 import { createServer } from 'node:http';
+import { sendBytes } from '../../test/support/app-targets.ts';
 
 const host = process.argv[2] ?? '127.0.0.3';
 const ONE_K = Buffer.alloc(1024, 'x');
@@ -13,19 +14,7 @@ const server = createServer((req, res) => {
   }
   const m = /^\/bytes\/(\d+)$/.exec(req.url ?? '');
   if (!m) { res.writeHead(404).end(); return; }
-  const total = Number(m[1]);
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
-  let sent = 0;
-  const pump = () => {
-    while (sent < total) {
-      const n = Math.min(BLOCK.length, total - sent);
-      sent += n;
-      if (!res.write(n === BLOCK.length ? BLOCK : BLOCK.subarray(0, n))) { res.once('drain', pump); return; }
-    }
-    res.end();
-  };
-  res.on('close', () => { sent = total; });
-  pump();
+  sendBytes(res, Number(m[1]), BLOCK);
 });
 server.keepAliveTimeout = 60_000;
 server.listen(0, host, () => {

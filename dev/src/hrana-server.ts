@@ -17,6 +17,7 @@ import {
   type HranaStmt,
 } from './hrana-sql.ts';
 import { describe } from './hrana-describe.ts';
+import { readBody, sendJson } from './http-json.ts';
 
 export interface HranaServerOptions {
   file: string;
@@ -51,22 +52,6 @@ type StreamRequest =
 type StreamResult = { type: 'ok'; response: Record<string, unknown> } | { type: 'error'; error: HranaError };
 
 const MAX_IDLE_CONNECTIONS = 4;
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-/** The client only parses error bodies whose content-type is exactly application/json. */
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 export async function startHranaServer(opts: HranaServerOptions): Promise<HranaServer> {
   const { file, authToken, host = '127.0.0.1', port = 0, streamIdleMs = 10_000 } = opts;
@@ -140,11 +125,11 @@ export async function startHranaServer(opts: HranaServerOptions): Promise<HranaS
   }
 
   async function pipeline(body: { baton?: string | null; requests?: StreamRequest[] }, res: ServerResponse): Promise<void> {
-    if (!Array.isArray(body.requests)) return send(res, 400, { message: 'requests must be an array' });
+    if (!Array.isArray(body.requests)) return sendJson(res, 400, { message: 'requests must be an array' });
     let stream: Stream;
     if (body.baton) {
       const existing = streams.get(body.baton);
-      if (!existing) return send(res, 400, { message: 'Stream expired or unknown baton', code: 'STREAM_EXPIRED' });
+      if (!existing) return sendJson(res, 400, { message: 'Stream expired or unknown baton', code: 'STREAM_EXPIRED' });
       // Detach while running: a request reusing this baton concurrently is a client bug and gets rejected.
       streams.delete(body.baton);
       clearTimeout(existing.timer);
@@ -175,7 +160,7 @@ export async function startHranaServer(opts: HranaServerOptions): Promise<HranaS
       stream.timer = setTimeout(() => dropStream(key), streamIdleMs);
       stream.timer.unref();
     }
-    send(res, 200, { baton, base_url: null, results });
+    sendJson(res, 200, { baton, base_url: null, results });
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -185,22 +170,22 @@ export async function startHranaServer(opts: HranaServerOptions): Promise<HranaS
       return void res.end('ok');
     }
     if (authToken !== undefined && req.headers.authorization !== `Bearer ${authToken}`) {
-      return send(res, 401, { message: 'Unauthorized', code: 'UNAUTHORIZED' });
+      return sendJson(res, 401, { message: 'Unauthorized', code: 'UNAUTHORIZED' });
     }
-    if (req.method !== 'POST' || path !== '/v2/pipeline') return send(res, 404, { message: `Not found: ${req.method} ${path}` });
+    if (req.method !== 'POST' || path !== '/v2/pipeline') return sendJson(res, 404, { message: `Not found: ${req.method} ${path}` });
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req));
     } catch {
-      return send(res, 400, { message: 'Request body is not valid JSON' });
+      return sendJson(res, 400, { message: 'Request body is not valid JSON' });
     }
-    if (typeof body !== 'object' || body === null) return send(res, 400, { message: 'Request body must be an object' });
+    if (typeof body !== 'object' || body === null) return sendJson(res, 400, { message: 'Request body must be an object' });
     await pipeline(body as { baton?: string | null; requests?: StreamRequest[] }, res);
   }
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, toHranaError(err));
+      if (!res.headersSent) sendJson(res, 500, toHranaError(err));
       else res.destroy();
     });
   });

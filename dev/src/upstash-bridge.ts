@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient, ErrorReply, MultiErrorReply, RESP_TYPES } from 'redis';
+import { readBody, sendJson } from './http-json.ts';
 
 export interface UpstashBridgeOptions {
   redisUrl: string;
@@ -46,21 +47,6 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<UpstashBridge> {
   const { redisUrl, token, host = '127.0.0.1', port = 0 } = opts;
   // RESP2 so hashes come back as flat arrays like Upstash sends; Buffers so binary values survive base64.
@@ -90,25 +76,25 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.headers.authorization !== `Bearer ${token}`) return send(res, 401, { error: 'Unauthorized' });
-    if (req.method !== 'POST') return send(res, 405, { error: 'ERR only POST is supported' });
+    if (req.headers.authorization !== `Bearer ${token}`) return sendJson(res, 401, { error: 'Unauthorized' });
+    if (req.method !== 'POST') return sendJson(res, 405, { error: 'ERR only POST is supported' });
     const base64 = String(req.headers['upstash-encoding'] ?? '').toLowerCase() === 'base64';
     const path = new URL(req.url ?? '/', 'http://bridge').pathname.replace(/\/+$/, '');
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req));
     } catch {
-      return send(res, 400, { error: 'ERR failed to parse request body as JSON' });
+      return sendJson(res, 400, { error: 'ERR failed to parse request body as JSON' });
     }
     try {
       if (path === '') {
         const result = await run(toCommand(body));
-        return send(res, 200, { result: encodeReply(result, base64) });
+        return sendJson(res, 200, { result: encodeReply(result, base64) });
       }
       if (path === '/pipeline' || path === '/multi-exec') {
         if (!Array.isArray(body)) throw new BadRequest('ERR body must be an array of commands');
         const cmds = body.map(toCommand);
-        if (path === '/multi-exec') return send(res, 200, await multiExec(cmds, base64));
+        if (path === '/multi-exec') return sendJson(res, 200, await multiExec(cmds, base64));
         // Sent concurrently: node-redis pipelines them on one connection in order, like Upstash.
         const entries = await Promise.all(
           cmds.map((cmd) =>
@@ -118,17 +104,17 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
             ),
           ),
         );
-        return send(res, 200, entries);
+        return sendJson(res, 200, entries);
       }
-      return send(res, 404, { error: `ERR unknown endpoint ${path}` });
+      return sendJson(res, 404, { error: `ERR unknown endpoint ${path}` });
     } catch (err) {
-      return send(res, 400, { error: errorText(err) });
+      return sendJson(res, 400, { error: errorText(err) });
     }
   }
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: errorText(err) });
+      if (!res.headersSent) sendJson(res, 500, { error: errorText(err) });
       else res.destroy();
     });
   });

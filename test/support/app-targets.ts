@@ -1,6 +1,6 @@
 // App servers a "physical" target can run on a loopback address (HTTP bodies, SSE, WebSocket echo), and a client that reaches them through the edge.
 import { createHash } from 'node:crypto';
-import { createServer, request, type Agent, type ClientRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request, type Agent, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import WebSocket, { WebSocketServer } from 'ws';
 
 /** The body `/bytes/<n>` sends: this 64 KiB block over and over, so a client can check what arrived. */
@@ -10,6 +10,22 @@ export function expectedSha256(bytes: number): string {
   const h = createHash('sha256');
   for (let n = 0; n < bytes; n += BLOCK.length) h.update(n + BLOCK.length <= bytes ? BLOCK : BLOCK.subarray(0, bytes - n));
   return h.digest('hex');
+}
+
+/** Streams `total` bytes of `block` with backpressure (never more than one block buffered). */
+export function sendBytes(res: ServerResponse, total: number, block: Buffer = BLOCK): void {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+  let sent = 0;
+  const pump = () => {
+    while (sent < total) {
+      const n = Math.min(block.length, total - sent);
+      sent += n;
+      if (!res.write(n === block.length ? block : block.subarray(0, n))) { res.once('drain', pump); return; }
+    }
+    res.end();
+  };
+  res.on('close', () => { sent = total; });
+  pump();
 }
 
 export interface Targets {
@@ -29,19 +45,7 @@ export async function startTargets(host: string, port = 0): Promise<Targets> {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers }));
     } else if (url.pathname.startsWith('/bytes/')) {
-      const total = Number(url.pathname.slice(7));
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
-      let sent = 0;
-      const pump = () => {
-        while (sent < total) {
-          const n = Math.min(BLOCK.length, total - sent);
-          sent += n;
-          if (!res.write(n === BLOCK.length ? BLOCK : BLOCK.subarray(0, n))) { res.once('drain', pump); return; }
-        }
-        res.end();
-      };
-      res.on('close', () => { sent = total; });
-      pump();
+      sendBytes(res, Number(url.pathname.slice(7)));
     } else if (url.pathname === '/sink') {
       const h = createHash('sha256');
       let bytes = 0;
