@@ -6,12 +6,13 @@ export const latestMetricsKey = (id: string) => `env:${id}:metrics`;
 
 export async function recordMetrics(deps: Deps, samples: ResourceMetrics[]): Promise<void> {
   if (!samples.length) return;
-  const p = deps.redis.pipeline();
-  for (const s of samples) p.set(latestMetricsKey(s.environment_id), JSON.stringify(s), { ex: 300 });
-  await p.exec();
   await deps.db.insert(tables.metricSamples).values(samples.map((s) => ({
     environment_id: s.environment_id, ts: Date.parse(s.timestamp) || Date.now(), cpu_usage: s.cpu_usage,
     memory_usage: s.memory_usage, gpu_usage: s.gpu_usage, network_in: Math.round(s.network_in),
     network_out: Math.round(s.network_out), payload: s,
   })));
+  // History first, then the latest: whoever sees a latest sample also finds it in the history.
+  const p = deps.redis.pipeline();
+  for (const s of samples) p.set(latestMetricsKey(s.environment_id), JSON.stringify(s), { ex: 300 });
+  await p.exec();
 }
