@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, startEdge, type EdgeServer } from '../../dev/src/edge-server.ts';
 import { startLocalServices, type LocalServices } from '../../dev/src/local-services.ts';
-import { loadServices } from './services.ts';
+import { ownerNetworkName, relayIdOf } from '../../relay-agent/src/docker/labels.ts';
+import { docker, loadServices } from './services.ts';
 
 export interface ApiResult<T = Record<string, unknown>> {
   status: number;
@@ -92,7 +93,20 @@ export class Platform {
     }
   }
 
+  /** Removes every container (and its owner's network) made by this platform's relays, whatever the tests left. */
+  private async removeContainers(): Promise<void> {
+    const hosts = await this.api<{ items: { platform_public_key: string | null }[] }>('/api/v1/admin/hosts', { token: await this.admin() }).catch(() => null);
+    for (const h of hosts?.body.items ?? []) {
+      if (!h.platform_public_key) continue;
+      const lines = (await docker(['ps', '-a', '--filter', `label=remotegpu.managed=${relayIdOf(h.platform_public_key)}`, '--format', '{{.ID}} {{.Label "remotegpu.owner"}}']).catch(() => ''))
+        .split('\n').filter(Boolean).map((l) => l.split(' '));
+      if (lines.length) await docker(['rm', '-f', ...lines.map((l) => l[0]!)]).catch(() => '');
+      for (const owner of new Set(lines.map((l) => l[1]).filter(Boolean))) await docker(['network', 'rm', ownerNetworkName(owner!)]).catch(() => '');
+    }
+  }
+
   async close(): Promise<void> {
+    await this.removeContainers().catch(() => undefined);
     await Promise.all(this.agents.filter((a) => a.exitCode === null && a.signalCode === null).map((a) => new Promise<void>((done) => {
       a.once('exit', () => done());
       a.kill('SIGTERM');

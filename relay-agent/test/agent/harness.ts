@@ -84,7 +84,7 @@ export async function containersOf(environmentId: string): Promise<string[]> {
 
 /** Removes what this run created: containers and networks of its owners. */
 export async function cleanupRun(): Promise<void> {
-  const ids = (await docker(['ps', '-a', '--filter', 'label=remotegpu.managed=1', '--format', '{{.ID}} {{.Label "remotegpu.owner"}}']))
+  const ids = (await docker(['ps', '-a', '--filter', 'label=remotegpu.managed', '--format', '{{.ID}} {{.Label "remotegpu.owner"}}']))
     .split('\n').filter((l) => l.includes(` ${RUN}`)).map((l) => l.split(' ')[0]!);
   if (ids.length) await docker(['rm', '-f', ...ids]).catch(() => '');
   const nets = (await docker(['network', 'ls', '--filter', 'label=remotegpu.managed=1', '--format', '{{.Name}}'])).split('\n')
