@@ -118,7 +118,9 @@ describe('reconciliation and events', () => {
     const agent = await TestAgent.connect(host.token);
     await agent.ready();
     const sample = (env: string) => ({ environment_id: env, type: 'physical', timestamp: new Date().toISOString(), cpu_usage: 12.5, memory_usage: 40, gpu_usage: 77, network_in: 1000, network_out: 2000, reachable: true, rtt_ms: 0.4 });
-    agent.send({ type: MSG.event, name: 'metrics', data: { samples: [sample(id), sample(foreign)] } });
+    // A week-old sample in the same batch is pruned at once (retention), whatever the query's window.
+    const stale = { ...sample(id), timestamp: new Date(Date.now() - 8 * 86_400_000).toISOString() };
+    agent.send({ type: MSG.event, name: 'metrics', data: { samples: [stale, sample(id), sample(foreign)] } });
     const acks: string[][] = [];
     agent.ws.addEventListener('message', (e) => { const m = JSON.parse(String(e.data)); if (m.type === 'ack') acks.push(m.ids); });
     const line = { timestamp: '2026-02-02T10:30:00Z', type: 'physical', event: 'ssh_login', source_ip: '1.2.3.4', username: 'root', status: 'success' };
@@ -130,7 +132,7 @@ describe('reconciliation and events', () => {
     await waitFor(() => acks.length > 1);
 
     const m = await waitFor(async () => {
-      const r = await json<{ latest: { gpu_usage: number } | null; history: unknown[] }>(`/api/v1/environments/${id}/metrics`, { token: user.token });
+      const r = await json<{ latest: { gpu_usage: number } | null; history: unknown[] }>(`/api/v1/environments/${id}/metrics?since=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`, { token: user.token });
       return r.body.latest ? r.body : null;
     });
     expect(m.latest).toMatchObject({ gpu_usage: 77, cpu_usage: 12.5 });

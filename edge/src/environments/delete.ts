@@ -30,6 +30,8 @@ export async function deleteEnvironment(deps: Deps, env: EnvRow): Promise<boolea
 async function finish(deps: Deps, env: EnvRow): Promise<void> {
   await releasePort(deps, env.id);
   await deps.db.delete(tables.appPorts).where(eq(tables.appPorts.environment_id, env.id));
+  await deps.db.delete(tables.metricSamples).where(eq(tables.metricSamples.environment_id, env.id));
+  await deps.redis.del(`env:${env.id}:metrics`, `env:${env.id}:progress`);
   await deps.db.delete(tables.environments).where(eq(tables.environments.id, env.id));
   if (env.physical_machine_id != null) {
     await deps.db.update(tables.machines).set({ status: 'available', updated_at: Date.now() })
