@@ -8,6 +8,7 @@ import ssh2 from 'ssh2';
 import type { Route } from '@remotegpu/schema';
 import { hashPassword } from '../../relay-agent/test/ssh/fakes.ts';
 import { startSshd } from './sshd.ts';
+import { generateUsableKeyPair } from '../../relay-agent/src/ssh/keys.ts';
 
 const DIR = '/tmp/ssh-bench';
 const MiB = 1024 * 1024;
@@ -39,8 +40,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main() {
   rmSync(DIR, { recursive: true, force: true });
-  const relayKeysEd = ssh2.utils.generateKeyPairSync('ed25519');
-  const platform = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'bench-platform' });
+  const relayKeysEd = generateUsableKeyPair('ed25519');
+  const platform = generateUsableKeyPair('ed25519', { comment: 'bench-platform' });
   const sshd = await startSshd(join(DIR, 'sshd'), '127.0.0.3', 2222, [platform.public.trim()]);
   const big = join(DIR, 'big');
   const fd = openSync(big, 'w');

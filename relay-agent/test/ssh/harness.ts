@@ -5,12 +5,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
-import ssh2 from 'ssh2';
 import type { Route } from '@remotegpu/schema';
 import { startSshGateway } from '../../src/ssh/gateway.ts';
 import type { SshGateway } from '../../src/ssh/gateway.ts';
 import type { GatewayLimits } from '../../src/ssh/limits.ts';
 import { envId, hashPassword, MemoryAudit, MemoryRecordings, MemoryRoutes, testLogger } from './fakes.ts';
+import { generateUsableKeyPair } from '../../src/ssh/keys.ts';
 
 export interface Services {
   DOCKER_HOST: string;
@@ -74,8 +74,8 @@ export class Harness {
   async start(limits: Partial<GatewayLimits> = {}): Promise<void> {
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', this.ownerKey]);
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', this.strangerKey]);
-    const ed = ssh2.utils.generateKeyPairSync('ed25519');
-    const rsa = ssh2.utils.generateKeyPairSync('rsa', { bits: 2048 });
+    const ed = generateUsableKeyPair('ed25519');
+    const rsa = generateUsableKeyPair('rsa', { bits: 2048 });
     writeFileSync(this.knownHosts, `* ${ed.public.trim()}\n`);
     this.gateway = await startSshGateway({
       listen: { host: '127.0.0.1', port: 0 }, portRange: [this.portBase, this.portBase + 99],
