@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
+import { ensureWebBuilt } from './build-web.ts';
 import { REPO_ROOT, startEdge } from './edge-server.ts';
 import { startLocalServices } from './local-services.ts';
 import { seedDemo } from './seed-demo.ts';
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   try {
+    if (ensureWebBuilt()) console.log('built the console into web/dist');
     const services = await startLocalServices({ dataDir: cfg.stateDir }).catch((err: Error) => {
       throw new Error(`${err.message} (install it: apt-get install redis-server, or run bash scripts/services.sh up)`);
     });
