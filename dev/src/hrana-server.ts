@@ -1,7 +1,6 @@
 // libSQL/Turso stand-in: Hrana v2 over HTTP (POST /v2/pipeline) backed by the libsql package on a local file.
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Database from 'libsql';
 import {
   executeBatch,
@@ -17,7 +16,7 @@ import {
   type HranaStmt,
 } from './hrana-sql.ts';
 import { describe } from './hrana-describe.ts';
-import { readBody, sendJson } from './http-json.ts';
+import { readBody, sendJson, serveJson } from './http-json.ts';
 
 export interface HranaServerOptions {
   file: string;
@@ -183,20 +182,10 @@ export async function startHranaServer(opts: HranaServerOptions): Promise<HranaS
     await pipeline(body as { baton?: string | null; requests?: StreamRequest[] }, res);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, toHranaError(err));
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
+  const { server, port: boundPort } = await serveJson(host, port, handle, toHranaError);
 
   return {
-    url: `http://${host}:${addr.port}`,
+    url: `http://${host}:${boundPort}`,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,8 +1,7 @@
 // Upstash REST stand-in: serves the HTTP protocol @upstash/redis speaks, backed by a real redis-server.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createClient, ErrorReply, MultiErrorReply, RESP_TYPES } from 'redis';
-import { readBody, sendJson } from './http-json.ts';
+import { readBody, sendJson, serveJson } from './http-json.ts';
 
 export interface UpstashBridgeOptions {
   redisUrl: string;
@@ -112,20 +111,10 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
     }
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { error: errorText(err) });
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
+  const { server, port: boundPort } = await serveJson(host, port, handle, (err) => ({ error: errorText(err) }));
 
   return {
-    url: `http://${host}:${addr.port}`,
+    url: `http://${host}:${boundPort}`,
     token,
     async close() {
       server.closeAllConnections();

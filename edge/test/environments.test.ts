@@ -2,7 +2,7 @@
 import { Redis } from '@upstash/redis/cloudflare';
 import { CMD } from '@remotegpu/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestAgent, admin, bindings, createHost, json, registerUser, unique, waitFor } from './helpers.ts';
+import { TestAgent, admin, bindings, createHost, drainAllHosts, json, registerUser, unique, waitFor } from './helpers.ts';
 
 const redis = new Redis({ url: bindings.UPSTASH_REDIS_REST_URL, token: bindings.UPSTASH_REDIS_REST_TOKEN, enableTelemetry: false, automaticDeserialization: false });
 
@@ -29,8 +29,7 @@ describe('container environments', () => {
 
   beforeAll(async () => {
     // Drain any hosts other test files left online so placement lands on this file's agent.
-    const hosts = await json<{ items: { id: string }[] }>('/api/v1/admin/hosts', { token: await admin() });
-    for (const h of hosts.body.items) await json(`/api/v1/admin/hosts/${h.id}`, { method: 'PATCH', token: await admin(), body: { drained: true } });
+    await drainAllHosts();
     const host = await createHost();
     agent = await TestAgent.connect(host.token, {
       onCommand: async (cmd) => {
@@ -147,8 +146,7 @@ describe('container environments', () => {
 
 describe('a relay that disconnects mid-command', () => {
   it('gives the caller 503 host_offline within the deadline and the host shows offline', async () => {
-    const hosts = await json<{ items: { id: string }[] }>('/api/v1/admin/hosts', { token: await admin() });
-    for (const h of hosts.body.items) await json(`/api/v1/admin/hosts/${h.id}`, { method: 'PATCH', token: await admin(), body: { drained: true } });
+    await drainAllHosts();
     const host = await createHost();
     const agent = await TestAgent.connect(host.token, { onCommand: async () => 'drop' });
     await agent.ready();
@@ -174,8 +172,7 @@ describe('a relay that disconnects mid-command', () => {
 
 describe('a create slower than the deadline (a big image pull)', () => {
   it('answers 202 creating, and the late result still makes the environment running with its route', async () => {
-    const hosts = await json<{ items: { id: string }[] }>('/api/v1/admin/hosts', { token: await admin() });
-    for (const h of hosts.body.items) await json(`/api/v1/admin/hosts/${h.id}`, { method: 'PATCH', token: await admin(), body: { drained: true } });
+    await drainAllHosts();
     const host = await createHost();
     const agent = await TestAgent.connect(host.token, { onCommand: async () => 'hang' });
     await agent.ready();
@@ -199,8 +196,7 @@ describe('a create slower than the deadline (a big image pull)', () => {
 
 describe('GPUs go to one environment each', () => {
   it('of concurrent creates that want the same GPUs, only as many as fit succeed; a stop frees them', async () => {
-    const hosts = await json<{ items: { id: string }[] }>('/api/v1/admin/hosts', { token: await admin() });
-    for (const h of hosts.body.items) await json(`/api/v1/admin/hosts/${h.id}`, { method: 'PATCH', token: await admin(), body: { drained: true } });
+    await drainAllHosts();
     const host = await createHost();
     let n = 0;
     const agent = await TestAgent.connect(host.token, {

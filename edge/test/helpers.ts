@@ -53,6 +53,12 @@ export async function admin(): Promise<string> {
   return adminToken;
 }
 
+/** Drains every relay other tests left online, so placement lands on the one a test connects next. */
+export async function drainAllHosts(): Promise<void> {
+  const hosts = await json<{ items: { id: string }[] }>('/api/v1/admin/hosts', { token: await admin() });
+  for (const h of hosts.body.items) await json(`/api/v1/admin/hosts/${h.id}`, { method: 'PATCH', token: await admin(), body: { drained: true } });
+}
+
 export async function createHost(): Promise<{ id: string; token: string; install_command: string }> {
   const r = await json<{ host: { id: string }; token: string; install_command: string }>('/api/v1/admin/hosts', {
     token: await admin(), body: { name: unique('host-'), public_ssh_host: '127.0.0.1' },
