@@ -7,3 +7,4 @@ export * from './password-hash.ts';
 export * from './tunnel/index.ts';
 export * as tables from './tables.ts';
 export { MIGRATIONS } from './migrations.gen.ts';
+export * from './address-bucket.ts';

@@ -1,7 +1,7 @@
 // SSH authentication: password, owner public keys (signature verified) and keyboard-interactive, with lockouts and audit.
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ParsedKey, PublicKeyAuthContext } from 'ssh2';
-import type { Route } from '@remotegpu/schema';
+import { addressBucket, type Route } from '@remotegpu/schema';
 import type { AuditSink, Logger, RouteTable } from '../contracts.ts';
 import type { FailureLimiter } from './limiter.ts';
 import { verifyPassword } from './password.ts';
@@ -10,8 +10,10 @@ import { resolve } from './resolve.ts';
 export interface AuthDeps {
   routes: RouteTable;
   audit: AuditSink;
-  ipLimiter: FailureLimiter;
-  envLimiter: FailureLimiter;
+  /** Failures per source (an IPv4 address or an IPv6 /64), over all environments: catches scanning. */
+  sourceLimiter: FailureLimiter;
+  /** Failures per source and environment. Never per environment alone: that would let anyone lock the owner out. */
+  pairLimiter: FailureLimiter;
   log: Logger;
 }
 
@@ -79,8 +81,9 @@ export function handleAuthentication(client: Connection, meta: ConnMeta, deps: A
     if (ctx.method === 'none') return ctx.reject(METHODS);
     if (ctx.method === 'hostbased') return ctx.reject(METHODS);
     const res = resolve(deps.routes, meta.envPort, username);
-    const ipKey = `ip:${meta.sourceIp}`;
-    if (deps.ipLimiter.isLocked(ipKey) || deps.envLimiter.isLocked(res.envKey)) {
+    const sourceKey = addressBucket(meta.sourceIp);
+    const pairKey = `${sourceKey}|${res.envKey}`;
+    if (deps.sourceLimiter.isLocked(sourceKey) || deps.pairLimiter.isLocked(pairKey)) {
       record(res.route, username, 'locked', ctx.method, 'locked');
       return ctx.reject(METHODS);
     }
@@ -88,13 +91,17 @@ export function handleAuthentication(client: Connection, meta: ConnMeta, deps: A
       record(res.route, username, 'failure', ctx.method, reason);
       ctx.reject(METHODS);
       if (!counted) return;
-      deps.ipLimiter.fail(ipKey);
-      deps.envLimiter.fail(res.envKey);
+      const sourceLocked = deps.sourceLimiter.fail(sourceKey);
+      const pairLocked = deps.pairLimiter.fail(pairKey);
+      if (sourceLocked || pairLocked) {
+        deps.log.warn('ssh login locked out', {
+          conn_id: meta.connId, env_id: res.route?.environment_id, source: sourceKey, scope: sourceLocked ? 'source' : 'source+environment',
+        });
+      }
       if (++tries >= MAX_TRIES_PER_CONNECTION) client.end();
     };
     const succeed = (route: Route) => {
-      deps.ipLimiter.succeed(ipKey);
-      deps.envLimiter.succeed(res.envKey);
+      deps.pairLimiter.succeed(pairKey);
       record(route, username, 'success', ctx.method, 'ok');
       // Channel handlers must be in place before accept(): ssh2 emits 'ready' synchronously within it.
       onSuccess({ route, login: res.login, username, method: ctx.method });

@@ -58,8 +58,8 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
     if (k instanceof Error) throw new Error(`invalid SSH host key: ${k.message}`);
     return { key: Array.isArray(k) ? (k[0] as ParsedKey) : k };
   });
-  const ipLimiter = new FailureLimiter(limits.maxFailures, limits.lockMs);
-  const envLimiter = new FailureLimiter(limits.maxFailures, limits.lockMs);
+  const sourceLimiter = new FailureLimiter(limits.maxFailuresPerSource, limits.lockMs);
+  const pairLimiter = new FailureLimiter(limits.maxFailures, limits.lockMs);
   const conns = new Set<ConnState>();
   let unauthenticated = 0;
   let closing = false;
@@ -74,7 +74,7 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
       client.on('error', (err: Error) => log.debug('ssh client error', { conn_id: st?.meta.connId, error: err.message }));
       if (!st) return client.end();
       st.client = client;
-      handleAuthentication(client, st.meta, { routes: opts.routes, audit: opts.audit, ipLimiter, envLimiter, log }, (a) => {
+      handleAuthentication(client, st.meta, { routes: opts.routes, audit: opts.audit, sourceLimiter, pairLimiter, log }, (a) => {
         if (!st.authed) unauthenticated--;
         st.authed = true;
         st.envId = a.route.environment_id;

@@ -1,4 +1,4 @@
-// Brute-force limiter: N failures within the lock window lock a key (source IP or environment) for that window.
+// Brute-force limiter: N failures within the lock window lock a key (a source, or a source and environment) for that window.
 export interface Clock {
   now(): number;
 }

@@ -16,7 +16,7 @@ let fromN = 10;
 const from = () => `127.0.0.${fromN++}`;
 
 beforeAll(async () => {
-  await h.start({ lockMs: LOCK_MS, maxFailures: 5, loginGraceMs: 1500, maxUnauthenticated: 20 });
+  await h.start({ lockMs: LOCK_MS, maxFailures: 5, maxFailuresPerSource: 12, loginGraceMs: 1500, maxUnauthenticated: 20 });
   const s = h.services;
   const target = { kind: 'ssh' as const, ip: s.REMOTEGPU_PHYSICAL_HOST, port: Number(s.REMOTEGPU_PHYSICAL_PORT), host_key: null };
   phys = h.addRoute({ type: 'physical', target });
@@ -71,16 +71,40 @@ describe('authentication', () => {
     h.routes.upsert(phys.route);
   });
 
-  it('locks after 5 failures: the right password is refused until the lock expires', async () => {
+  it('locks after 5 failures from one address: that address is refused until the lock expires', async () => {
     const ip = from();
     for (let i = 0; i < 5; i++) await h.ssh(other.route.ssh_port, 'root', ['true'], { password: `nope-${i}`, from: ip });
     const locked = await h.ssh(other.route.ssh_port, 'root', ['echo in'], { password: other.password, from: ip });
     expect(locked.code).not.toBe(0);
-    expect(lastLogin('root')).toMatchObject({ status: 'locked', environment_id: other.route.environment_id });
-    // The environment is locked too, from any address (per-environment limit).
-    expect((await h.ssh(other.route.ssh_port, 'root', ['echo in'], { password: other.password, from: from() })).code).not.toBe(0);
+    expect(lastLogin('root')).toMatchObject({ status: 'locked', environment_id: other.route.environment_id, source_ip: ip });
     await new Promise((r) => setTimeout(r, LOCK_MS + 200));
     expect((await h.ssh(other.route.ssh_port, 'root', ['echo in'], { password: other.password, from: ip })).stdout).toBe('in\n');
+  });
+
+  it('never locks the owner out: an attack from one address leaves a password and a key from another working', async () => {
+    const attacker = from();
+    const since = h.audit.events.length;
+    for (let i = 0; i < 6; i++) await h.ssh(other.route.ssh_port, 'root', ['true'], { password: `guess-${i}`, from: attacker });
+    expect((await h.ssh(other.route.ssh_port, 'root', ['echo in'], { password: other.password, from: attacker })).code).not.toBe(0);
+    const owner = from();
+    expect((await h.ssh(other.route.ssh_port, 'root', ['echo in'], { password: other.password, from: owner })).stdout).toBe('in\n');
+    expect((await h.ssh(box.route.ssh_port, 'root', ['echo key'], { from: owner })).stdout).toBe('key\n');
+    // The audit trail still shows the attack: five counted failures, then refusals while locked.
+    const trail = h.audit.events.slice(since).filter((e) => e.source_ip === attacker);
+    expect(trail.filter((e) => e.status === 'failure').length).toBe(5);
+    expect(trail.filter((e) => e.status === 'locked').length).toBeGreaterThanOrEqual(2);
+    expect(h.audit.events.slice(since).some((e) => e.source_ip === owner && e.status === 'success' && e.environment_id === other.route.environment_id)).toBe(true);
+  });
+
+  it('locks a source that sprays many environments (per-source limit) without touching those environments', async () => {
+    const scanner = from();
+    for (let i = 0; i < 4; i++) await h.ssh(phys.route.ssh_port, 'root', ['true'], { password: `scan-a-${i}`, from: scanner });
+    for (let i = 0; i < 4; i++) await h.ssh(other.route.ssh_port, 'root', ['true'], { password: `scan-b-${i}`, from: scanner });
+    for (let i = 0; i < 4; i++) await h.ssh(h.sharedPort, `zzzzzzzzzzzzzz${i}${i}`, ['true'], { password: 'scan', from: scanner });
+    // 12 failures here, none reaching 5 on one environment; the per-source budget of this harness is 12.
+    expect((await h.ssh(box.route.ssh_port, 'root', ['echo in'], { from: scanner })).code).not.toBe(0);
+    expect(lastLogin('root')).toMatchObject({ status: 'locked', source_ip: scanner });
+    expect((await h.ssh(phys.route.ssh_port, 'root', ['echo in'], { password: phys.password, from: from() })).stdout).toBe('in\n');
   });
 });
 
