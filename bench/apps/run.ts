@@ -93,8 +93,14 @@ async function main(): Promise<void> {
       const m = await api<{ machine: { id: number } }>('/api/v1/admin/machines', admin, { name: `bench-${i}`, region: 'lo', gpu_model: 'none', gpu_count: 1, gpu_memory: 1, cpu_cores: 1, memory_gb: 1, disk_gb: 1, target_ip: APP_IP, ssh_port: 22, host_id: host.host.id, monthly_price: 1 });
       envs.push((await api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.machine.id}/allocate`, renter, {})).environment.id);
     }
-    const cookie = `rg_session=${renter}`;
-    const via = (envId: string, path: string): Target => ({ host: '127.0.0.1', port: edgePort, path, headers: { host: `${envId}-${appPort}.container.localhost:${edgePort}`, cookie } });
+    // Each app opens with the owner's host-only cookie, got the way a browser gets it: a one-use console link.
+    const cookies = new Map<string, string>();
+    for (const envId of envs) {
+      const link = new URL((await api<{ url: string }>(`/api/v1/environments/${envId}/apps/${appPort}/link`, renter, {})).url);
+      const opened = await fetch(`http://127.0.0.1:${edgePort}${link.pathname}${link.search}`, { redirect: 'manual', headers: { host: `${envId}-${appPort}.container.localhost:${edgePort}` } });
+      cookies.set(envId, (opened.headers.get('set-cookie') ?? '').split(';')[0]!);
+    }
+    const via = (envId: string, path: string): Target => ({ host: '127.0.0.1', port: edgePort, path, headers: { host: `${envId}-${appPort}.container.localhost:${edgePort}`, cookie: cookies.get(envId)! } });
 
     const rows: Row[] = [];
     const workerd = childNamed('workerd');
@@ -137,7 +143,7 @@ async function main(): Promise<void> {
       // Up when every shard answers; then past the isolate's 5 s route cache, so K is the new one.
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const ok = await Promise.all(envs.map((e) => fetch(`http://127.0.0.1:${edgePort}/1k`, { headers: { host: `${e}-${appPort}.container.localhost`, cookie } }).then((r) => r.status === 200, () => false)))
+        const ok = await Promise.all(envs.map((e) => fetch(`http://127.0.0.1:${edgePort}/1k`, { headers: { host: `${e}-${appPort}.container.localhost`, cookie: cookies.get(e)! } }).then((r) => r.status === 200, () => false)))
           .catch(() => [false]);
         if (ok.every(Boolean)) break;
         if (agent.exitCode !== null) throw new Error(`the agent with ${k} shards exited (${agent.exitCode})`);

@@ -1,19 +1,20 @@
 // The Hono app: resolves the caller, mounts every feature's routes, and answers errors in one shape.
 import { Hono } from 'hono';
-import { getCookie } from 'hono/cookie';
 import { registerCatalogRoutes } from './admin/catalog.ts';
 import { registerHostRoutes } from './admin/hosts.ts';
 import { appHostOf, handleApp } from './apps/handler.ts';
 import { registerAppRoutes } from './apps/routes.ts';
 import { registerAuditRoutes } from './audit/routes.ts';
 import { registerAuthRoutes } from './auth/routes.ts';
-import { SESSION_COOKIE, resolveSecret } from './auth/service.ts';
+import { csrfGuard } from './auth/csrf.ts';
+import { resolveSecret, sessionFromCookies } from './auth/service.ts';
 import { buildDeps, ready } from './deps.ts';
 import { registerEnvironmentRoutes } from './environments/routes.ts';
 import { errorBody, onError } from './errors.ts';
 import { registerHealthRoutes } from './health/routes.ts';
 import { registerKeyRoutes } from './keys/routes.ts';
 import type { AppEnv } from './lib/api.ts';
+import { isHttps } from './lib/request.ts';
 import { registerMarketRoutes } from './market/routes.ts';
 import { registerOpenApiRoutes } from './openapi/routes.ts';
 import { registerAgentRoutes } from './tunnel/connect.ts';
@@ -34,13 +35,16 @@ export function buildApp(): Hono<AppEnv> {
     return next();
   });
 
+  // Before anything is read or written: a browser write from another origin changes nothing.
+  app.use('/api/*', csrfGuard);
+
   app.use('*', async (c, next) => {
     const deps = buildDeps(c.env);
     c.set('deps', deps);
     c.set('user', null);
     if (c.req.path !== '/healthz') await ready(deps);
     const bearer = c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    const secret = bearer && !bearer.startsWith('rgh_') ? bearer : getCookie(c, SESSION_COOKIE);
+    const secret = bearer && !bearer.startsWith('rgh_') ? bearer : sessionFromCookies(c.req.header('cookie') ?? null, isHttps(c));
     if (secret) c.set('user', await resolveSecret(deps, secret));
     await next();
   });

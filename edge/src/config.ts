@@ -2,8 +2,13 @@
 import type { Bindings } from './env.ts';
 
 export interface EdgeConfig {
-  /** Apps live at `<envid>-<port>.container.<domain>`. */
+  /** The platform's domain (REMOTEGPU_DOMAIN). */
   domain: string;
+  /**
+   * Apps live at `<envid>-<port>.<appsDomain>` (REMOTEGPU_APPS_DOMAIN, default `container.<domain>`). Apps run
+   * renters' code: on a registrable domain of its own (e.g. `gpu-apps.net`) they are cross-site with the console.
+   */
+  appsDomain: string;
   /** When set, SSH names are `<envid>.ssh.<sshDomain>` (operator runs DNS); else the relay's public host. */
   sshDomain: string | null;
   publicUrl: string | null;
@@ -17,6 +22,9 @@ export interface EdgeConfig {
   /** App requests whose first response byte takes longer get 504 (no cap once bytes flow). */
   appFirstByteMs: number;
 }
+
+/** One or more DNS labels (letters, digits, hyphens), no trailing dot. */
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -35,11 +43,20 @@ export function readConfig(env: Bindings): EdgeConfig {
   if (!Number.isFinite(overcommit) || overcommit < 1 || overcommit > 64) throw new ConfigError('REMOTEGPU_CPU_OVERCOMMIT must be 1-64');
   const firstByte = Number(env.REMOTEGPU_APP_FIRST_BYTE_MS ?? 100_000);
   if (!Number.isFinite(firstByte) || firstByte < 100) throw new ConfigError('REMOTEGPU_APP_FIRST_BYTE_MS must be >= 100');
+  const domain = (env.REMOTEGPU_DOMAIN ?? 'localhost').toLowerCase();
+  if (!HOSTNAME.test(domain)) throw new ConfigError('REMOTEGPU_DOMAIN must be a host name such as gpu.example.com');
+  const appsDomain = (env.REMOTEGPU_APPS_DOMAIN ?? `container.${domain}`).toLowerCase();
+  if (!HOSTNAME.test(appsDomain)) throw new ConfigError('REMOTEGPU_APPS_DOMAIN must be a host name such as gpu-apps.net');
+  const publicUrl = env.REMOTEGPU_PUBLIC_URL ?? null;
+  if (publicUrl !== null && !/^https?:\/\/[^/?#]+\/?$/.test(publicUrl)) {
+    throw new ConfigError('REMOTEGPU_PUBLIC_URL must be the console\'s origin, such as https://gpu.example.com');
+  }
   return {
     cpuOvercommit: overcommit,
-    domain: (env.REMOTEGPU_DOMAIN ?? 'localhost').toLowerCase(),
+    domain,
+    appsDomain,
     sshDomain: env.REMOTEGPU_SSH_DOMAIN ? env.REMOTEGPU_SSH_DOMAIN.toLowerCase() : null,
-    publicUrl: env.REMOTEGPU_PUBLIC_URL ?? null,
+    publicUrl,
     allowRegister: (env.REMOTEGPU_ALLOW_REGISTER ?? 'true') !== 'false',
     secretKey,
     adminEmail: env.REMOTEGPU_ADMIN_EMAIL ? env.REMOTEGPU_ADMIN_EMAIL.toLowerCase() : null,

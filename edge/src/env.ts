@@ -9,6 +9,7 @@ export interface Bindings {
   LIBSQL_URL: string;
   LIBSQL_AUTH_TOKEN?: string;
   REMOTEGPU_DOMAIN?: string;
+  REMOTEGPU_APPS_DOMAIN?: string;
   REMOTEGPU_SSH_DOMAIN?: string;
   REMOTEGPU_PUBLIC_URL?: string;
   REMOTEGPU_ALLOW_REGISTER?: string;

@@ -16,10 +16,28 @@ async function physicalEnv(hostId: string, owner: { token: string }): Promise<st
   return e.body.environment.id;
 }
 
-function app(envId: string, path: string, init: RequestInit & { cookie?: string; port?: number } = {}): Promise<Response> {
+const grants = new Map<string, string>();
+/** The owner's host-only app cookie for one app, the way a browser gets it: a one-use console link, redeemed once. */
+async function grant(user: { token: string }, envId: string, port: number): Promise<string> {
+  const key = `${user.token}|${envId}|${port}`;
+  let cookie = grants.get(key);
+  if (!cookie) {
+    const link = await json<{ url: string }>(`/api/v1/environments/${envId}/apps/${port}/link`, { token: user.token, body: {} });
+    if (link.status !== 200) throw new Error(`link failed ${link.status} ${JSON.stringify(link.body)}`);
+    const r = await worker.fetch(new Request(link.body.url, { redirect: 'manual' }));
+    cookie = r.headers.get('set-cookie')!.split(';')[0]!;
+    grants.set(key, cookie);
+  }
+  return cookie;
+}
+
+/** A request to an app host; `as` sends that user's app cookie for it (before any other `cookie`). */
+async function app(envId: string, path: string, init: RequestInit & { cookie?: string; port?: number; as?: { token: string } } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
-  if (init.cookie) headers.set('cookie', init.cookie);
-  return worker.fetch(new Request(`http://${envId}-${init.port ?? 8888}.container.localhost${path}`, { ...init, headers }));
+  const port = init.port ?? 8888;
+  const cookies = [init.as ? await grant(init.as, envId, port) : '', init.cookie ?? ''].filter(Boolean);
+  if (cookies.length) headers.set('cookie', cookies.join('; '));
+  return worker.fetch(new Request(`http://${envId}-${port}.container.localhost${path}`, { ...init, headers }));
 }
 
 describe('apps through the tunnel', () => {
@@ -40,14 +58,14 @@ describe('apps through the tunnel', () => {
   afterAll(() => agent.close());
 
   it('answers 404 for an unknown environment and leaves other hosts to the API', async () => {
-    const r = await app('zzzzzzzzzzzzzzzz', '/echo', { cookie: `rg_session=${owner.token}` });
+    const r = await app('zzzzzzzzzzzzzzzz', '/echo');
     expect(r.status).toBe(404);
     expect(await r.json()).toMatchObject({ error: { code: 'not_found' } });
     expect((await worker.fetch(new Request('http://edge.test/healthz'))).status).toBe(200);
     expect((await worker.fetch(new Request(`http://${envId}-8888.container.example.org/echo`))).status).not.toBe(403);
   });
 
-  it('refuses no session, renter B and an admin (403, HTML for browsers), serves the owner session', async () => {
+  it("refuses no grant, console sessions and renter B's grant (403, HTML for browsers), serves the owner's app cookie", async () => {
     const none = await app(envId, '/echo');
     expect(none.status).toBe(403);
     expect(await none.json()).toMatchObject({ error: { code: 'forbidden' } });
@@ -55,9 +73,17 @@ describe('apps through the tunnel', () => {
     expect(page.status).toBe(403);
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(await page.text()).toContain('No access to this app');
-    expect((await app(envId, '/echo', { cookie: `rg_session=${other.token}` })).status).toBe(403);
-    expect((await app(envId, '/echo', { cookie: `rg_session=${await admin()}` })).status).toBe(403);
-    const ok = await app(envId, '/echo', { cookie: `rg_session=${owner.token}` });
+    // Console session cookies never open apps (they are host-only and never sent here), not even the owner's.
+    for (const token of [other.token, await admin(), owner.token]) {
+      expect((await app(envId, '/echo', { cookie: `rg_session=${token}` })).status).toBe(403);
+    }
+    // Renter B's own app cookie (as a page of B's app could plant for the parent domain) does not open A's app,
+    // nor does it hide the owner's own cookie sent beside it.
+    const otherEnv = await physicalEnv(hostId, other);
+    const planted = await grant(other, otherEnv, 8888);
+    expect((await app(envId, '/echo', { cookie: planted })).status).toBe(403);
+    expect((await app(envId, '/echo', { cookie: `${planted}; ${await grant(owner, envId, 8888)}` })).status).toBe(200);
+    const ok = await app(envId, '/echo', { as: owner });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ environment_id: envId, port: 8888, method: 'GET', path: '/echo' });
   });
@@ -100,7 +126,7 @@ describe('apps through the tunnel', () => {
 
   it('drops hop-by-hop headers both ways and sets X-Forwarded-* and X-Real-IP', async () => {
     const r = await app(envId, '/echo', {
-      cookie: `rg_session=${owner.token}`,
+      as: owner,
       headers: { connection: 'keep-alive, x-drop-me', 'x-drop-me': '1', 'keep-alive': 'timeout=5', te: 'trailers', 'proxy-authorization': 'Basic eA==', 'x-forwarded-for': '10.0.0.1', 'x-real-ip': '6.6.6.6', 'cf-connecting-ip': '203.0.113.7', 'x-keep': 'yes' },
     });
     const open = await r.json<OpenHead>();
@@ -116,7 +142,7 @@ describe('apps through the tunnel', () => {
   });
 
   it('streams a response as it comes (SSE, no gzip buffering) and uploads under credit', async () => {
-    const r = await app(envId, '/stream', { cookie: `rg_session=${owner.token}`, headers: { 'accept-encoding': 'gzip' } });
+    const r = await app(envId, '/stream', { as: owner, headers: { 'accept-encoding': 'gzip' } });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('text/event-stream');
     const reader = r.body!.getReader();
@@ -130,16 +156,16 @@ describe('apps through the tunnel', () => {
     const body = new Uint8Array(6 * 1024 * 1024).map((_, i) => i & 0xff); // past the 4 MiB initial credit
     let hash = 0;
     for (const b of body) hash = (hash * 31 + b) >>> 0;
-    const up = await app(envId, '/upload', { method: 'POST', body, cookie: `rg_session=${owner.token}` });
+    const up = await app(envId, '/upload', { method: 'POST', body, as: owner });
     expect(await up.json()).toEqual({ bytes: body.byteLength, hash });
   });
 
   it('downloads past the credit window, and one unread body does not stall other requests', async () => {
     const before = agent.credits.length;
-    const big = await app(envId, `/big/${12 * 1024 * 1024}`, { cookie: `rg_session=${owner.token}` });
+    const big = await app(envId, `/big/${12 * 1024 * 1024}`, { as: owner });
     expect(big.headers.get('content-length')).toBe(String(12 * 1024 * 1024));
-    const stalled = await app(envId, `/big/${16 * 1024 * 1024}`, { cookie: `rg_session=${owner.token}` }); // never read
-    const quick = await app(envId, '/echo', { cookie: `rg_session=${owner.token}` });
+    const stalled = await app(envId, `/big/${16 * 1024 * 1024}`, { as: owner }); // never read
+    const quick = await app(envId, '/echo', { as: owner });
     expect(quick.status).toBe(200);
     expect((await big.arrayBuffer()).byteLength).toBe(12 * 1024 * 1024);
     expect(agent.credits.length).toBeGreaterThan(before);
@@ -148,7 +174,7 @@ describe('apps through the tunnel', () => {
   });
 
   it('answers 502 for a reset stream and 504 past the first-byte deadline', async () => {
-    const r = await app(envId, '/reset', { cookie: `rg_session=${owner.token}` });
+    const r = await app(envId, '/reset', { as: owner });
     expect(r.status).toBe(502);
     expect(await r.json()).toMatchObject({ error: { code: 'bad_gateway', message: expect.stringContaining('ECONNREFUSED') } });
     const open: OpenHead = { environment_id: envId, port: 8888, method: 'GET', path: '/hang', headers: [], websocket: false, has_body: false };
@@ -159,7 +185,7 @@ describe('apps through the tunnel', () => {
   });
 
   it('bridges a WebSocket: text, binary, and close codes both ways', async () => {
-    const r = await app(envId, '/api/kernels/1/channels', { cookie: `rg_session=${owner.token}`, headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'jupyter' } });
+    const r = await app(envId, '/api/kernels/1/channels', { as: owner, headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'jupyter' } });
     expect(r.status).toBe(101);
     expect(r.headers.get('sec-websocket-protocol')).toBe('jupyter');
     const ws = r.webSocket!;
@@ -177,7 +203,7 @@ describe('apps through the tunnel', () => {
     ws.send('close-me');
     await expect.poll(() => closed).toEqual({ code: 4100, reason: 'app says bye' });
 
-    const r2 = await app(envId, '/ws2', { cookie: `rg_session=${owner.token}`, headers: { upgrade: 'websocket' } });
+    const r2 = await app(envId, '/ws2', { as: owner, headers: { upgrade: 'websocket' } });
     const ws2 = r2.webSocket!;
     ws2.accept();
     ws2.close(4321, 'browser leaves');
@@ -185,12 +211,12 @@ describe('apps through the tunnel', () => {
   });
 
   it('fails streams cleanly when the relay goes away, and answers 502 host_offline while it is gone', async () => {
-    const r = await app(envId, '/stream', { cookie: `rg_session=${owner.token}` });
+    const r = await app(envId, '/stream', { as: owner });
     const reader = r.body!.getReader();
     await reader.read();
     agent.close();
     await expect(reader.read()).rejects.toThrow(/data connection closed/);
-    const off = await app(envId, '/echo', { cookie: `rg_session=${owner.token}` });
+    const off = await app(envId, '/echo', { as: owner });
     expect(off.status).toBe(502);
     expect(await off.json()).toMatchObject({ error: { code: 'host_offline' } });
   });
@@ -205,7 +231,7 @@ describe('data shards', () => {
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(await physicalEnv(host.id, owner));
     for (const id of ids) {
-      const r = await app(id, '/echo', { cookie: `rg_session=${owner.token}` });
+      const r = await app(id, '/echo', { as: owner });
       expect(r.status).toBe(200);
       expect(shards[shardOf(id, 2)]!.opens.some((o) => o.environment_id === id)).toBe(true);
       expect(shards[1 - shardOf(id, 2)]!.opens.some((o) => o.environment_id === id)).toBe(false);

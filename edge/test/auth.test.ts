@@ -29,19 +29,27 @@ describe('accounts', () => {
     expect((await json('/api/v1/me', { token })).status).toBe(401);
   });
 
-  it('wrong password is 401 and audited; the email is locked out after 10 tries', async () => {
+  it('wrong password is 401 and audited; 10 tries lock that address out for that email, never the owner elsewhere', async () => {
     const user = await registerUser();
-    const bad = await json<{ error: { code: string } }>('/api/v1/auth/login', { body: { email: user.email, password: 'wrong-password' } });
+    const attacker = { 'cf-connecting-ip': '198.51.100.9' };
+    const bad = await json<{ error: { code: string } }>('/api/v1/auth/login', { body: { email: user.email, password: 'wrong-password' }, headers: attacker });
     expect(bad.status).toBe(401);
     expect(bad.body.error.code).toBe('invalid_credentials');
     const unknown = await json<{ error: { code: string } }>('/api/v1/auth/login', { body: { email: `${unique('n')}@example.test`, password: 'whatever1' } });
     expect(unknown.body.error.code).toBe('invalid_credentials');
-    for (let i = 0; i < 9; i++) await json('/api/v1/auth/login', { body: { email: user.email, password: 'wrong-password' } });
-    const locked = await json<{ error: { code: string } }>('/api/v1/auth/login', { body: { email: user.email, password: 'correct horse battery' } });
+    for (let i = 0; i < 9; i++) await json('/api/v1/auth/login', { body: { email: user.email, password: 'wrong-password' }, headers: attacker });
+    const locked = await json<{ error: { code: string } }>('/api/v1/auth/login', { body: { email: user.email, password: 'correct horse battery' }, headers: attacker });
     expect(locked.status).toBe(429);
     expect(locked.body.error.code).toBe('rate_limited');
-    const events = await json<{ items: { event: string; status: string; source_ip: string }[] }>('/api/v1/audit-events?event=login', { token: user.token });
-    expect(events.body.items.filter((e) => e.status === 'failure').length).toBeGreaterThanOrEqual(10);
+    // Another address of the same IPv6 /64 counts as the same source.
+    const v6 = (last: string) => ({ 'cf-connecting-ip': `2001:db8:77:1::${last}` });
+    for (let i = 0; i < 10; i++) await json('/api/v1/auth/login', { body: { email: user.email, password: 'wrong-password' }, headers: v6('a') });
+    expect((await json('/api/v1/auth/login', { body: { email: user.email, password: 'correct horse battery' }, headers: v6('b') })).status).toBe(429);
+    // The owner, from anywhere else, logs in.
+    const owner = await json('/api/v1/auth/login', { body: { email: user.email, password: 'correct horse battery' }, headers: { 'cf-connecting-ip': '203.0.113.50' } });
+    expect(owner.status).toBe(200);
+    const events = await json<{ items: { event: string; status: string; source_ip: string }[] }>('/api/v1/audit-events?event=login&limit=100', { token: user.token });
+    expect(events.body.items.filter((e) => e.status === 'failure' && e.source_ip === '198.51.100.9').length).toBe(10);
   });
 
   it('limits login attempts per source IP', async () => {

@@ -14,6 +14,8 @@ export interface CallOptions {
   body?: unknown;
   raw?: string;
   headers?: Record<string, string>;
+  /** Scheme and host the request is made to (default ORIGIN). */
+  url?: string;
 }
 
 export async function call(path: string, o: CallOptions = {}): Promise<Response> {
@@ -24,8 +26,8 @@ export async function call(path: string, o: CallOptions = {}): Promise<Response>
   let body: string | undefined;
   if (o.raw !== undefined) body = o.raw;
   else if (o.body !== undefined) body = JSON.stringify(o.body);
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  return worker.fetch(new Request(`${ORIGIN}${path}`, { method: o.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }));
+  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  return worker.fetch(new Request(`${o.url ?? ORIGIN}${path}`, { method: o.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }));
 }
 
 export async function json<T = Record<string, unknown>>(path: string, o: CallOptions = {}): Promise<{ status: number; body: T }> {

@@ -47,14 +47,14 @@ describe('host names', () => {
   const id = '6hiflzwte2xnkroq';
   it('builds the seed shapes', () => {
     expect(sshHostName(id, 'x-gpu.com')).toBe('6hiflzwte2xnkroq.ssh.x-gpu.com');
-    expect(appHostName(id, 8888, 'x-gpu.com')).toBe('6hiflzwte2xnkroq-8888.container.x-gpu.com');
+    expect(appHostName(id, 8888, 'container.x-gpu.com')).toBe('6hiflzwte2xnkroq-8888.container.x-gpu.com');
   });
 
   it('parses its own app host names, with or without a listen port', () => {
-    expect(parseAppHost(appHostName(id, 8888, 'x-gpu.com'), 'x-gpu.com')).toEqual({ envId: id, port: 8888 });
-    expect(parseAppHost(`${id}-6006.container.localhost:8787`, 'localhost')).toEqual({ envId: id, port: 6006 });
-    expect(parseAppHost(`${id}-65535.container.localhost`, 'localhost')?.port).toBe(65535);
-    expect(parseAppHost(`${id}-1.container.localhost`, 'localhost')?.port).toBe(1);
+    expect(parseAppHost(appHostName(id, 8888, 'container.x-gpu.com'), 'container.x-gpu.com')).toEqual({ envId: id, port: 8888 });
+    expect(parseAppHost(`${id}-6006.container.localhost:8787`, 'container.localhost')).toEqual({ envId: id, port: 6006 });
+    expect(parseAppHost(`${id}-65535.container.localhost`, 'container.localhost')?.port).toBe(65535);
+    expect(parseAppHost(`${id}-1.container.localhost`, 'container.localhost')?.port).toBe(1);
   });
 
   it.each([
@@ -74,6 +74,13 @@ describe('host names', () => {
     ['underscore', '6hiflzwte2xnkro_-8888.container.x-gpu.com'],
     ['empty', ''],
   ])('rejects %s', (_why, host) => {
-    expect(parseAppHost(host, 'x-gpu.com')).toBeNull();
+    expect(parseAppHost(host, 'container.x-gpu.com')).toBeNull();
+  });
+
+  it('puts apps on a registrable domain of their own when the operator asks', () => {
+    expect(appHostName(id, 8888, 'gpu-apps.net')).toBe('6hiflzwte2xnkroq-8888.gpu-apps.net');
+    expect(parseAppHost('6hiflzwte2xnkroq-8888.gpu-apps.net', 'gpu-apps.net')).toEqual({ envId: id, port: 8888 });
+    expect(parseAppHost('6hiflzwte2xnkroq-8888.container.x-gpu.com', 'gpu-apps.net')).toBeNull();
+    expect(parseAppHost('x.6hiflzwte2xnkroq-8888.gpu-apps.net', 'gpu-apps.net')).toBeNull();
   });
 });

@@ -43,8 +43,9 @@ export function sshHostName(envId: string, domain: string): string {
   return `${envId}.ssh.${domain}`;
 }
 
-export function appHostName(envId: string, port: number, domain: string): string {
-  return `${envId}-${port}.container.${domain}`;
+/** `<envid>-<port>.<appsDomain>`; the apps domain is `container.<domain>` unless the operator gave apps one of their own. */
+export function appHostName(envId: string, port: number, appsDomain: string): string {
+  return `${envId}-${port}.${appsDomain}`;
 }
 
 export interface AppHost {
@@ -55,11 +56,11 @@ export interface AppHost {
 const APP_LABEL = /^([a-z0-9]{16})-([1-9][0-9]{0,4})$/;
 
 /**
- * Parses `<envid>-<port>.container.<domain>` (an optional `:<port>` suffix of a Host header is
+ * Parses `<envid>-<port>.<appsDomain>` (an optional `:<port>` suffix of a Host header is
  * allowed). Returns null for anything else: other domains, extra labels, upper case, bad ports.
  */
-export function parseAppHost(host: string, domain: string): AppHost | null {
-  if (host.length > 300 || domain.length === 0) return null;
+export function parseAppHost(host: string, appsDomain: string): AppHost | null {
+  if (host.length > 300 || appsDomain.length === 0) return null;
   let name = host;
   const colon = name.lastIndexOf(':');
   if (colon !== -1) {
@@ -67,7 +68,7 @@ export function parseAppHost(host: string, domain: string): AppHost | null {
     if (!/^[1-9][0-9]{0,4}$/.test(listen) || Number(listen) > 65535) return null;
     name = name.slice(0, colon);
   }
-  const suffix = `.container.${domain}`;
+  const suffix = `.${appsDomain}`;
   if (!name.endsWith(suffix)) return null;
   const label = name.slice(0, -suffix.length);
   const m = APP_LABEL.exec(label);

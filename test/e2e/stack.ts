@@ -12,8 +12,20 @@ import { freePort } from '../../dev/src/free-port.ts';
 
 export const ADMIN = { email: 'admin@e2e.test', password: 'admin-password-e2e-0123' };
 
+export interface StackOptions {
+  /** REMOTEGPU_DOMAIN (default `localhost`): apps at `*.container.<domain>`. */
+  domain?: string;
+  /** The console's host name as browsers reach it (default 127.0.0.1); REMOTEGPU_PUBLIC_URL is built from it. */
+  consoleHost?: string;
+}
+
 export interface Stack {
+  /** The edge on loopback, for API calls from Node. */
   url: string;
+  /** The console's origin as browsers reach it (REMOTEGPU_PUBLIC_URL). */
+  consoleUrl: string;
+  /** The edge's listen port (console and app hosts alike). */
+  port: number;
   hostId: string;
   dir: string;
   /** JSON API call as the admin (Bearer token). */
@@ -37,7 +49,7 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined | f
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-export async function startStack(): Promise<Stack> {
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const services = loadServices();
   const dir = await mkdtemp(join(tmpdir(), 'remotegpu-e2e-'));
   const stops: (() => Promise<void>)[] = [];
@@ -51,6 +63,7 @@ export async function startStack(): Promise<Stack> {
       await rm(dir, { recursive: true, force: true });
     });
     const port = await freePort();
+    const consoleUrl = `http://${opts.consoleHost ?? '127.0.0.1'}:${port}`;
     const edge: EdgeServer = await startEdge({
       port, outDir: join(dir, 'edge-build'),
       bindings: {
@@ -58,7 +71,7 @@ export async function startStack(): Promise<Stack> {
         LIBSQL_URL: local.libsqlUrl, LIBSQL_AUTH_TOKEN: local.libsqlToken,
         REMOTEGPU_SECRET_KEY: 'e2e-secret-key-0123456789abcdef0123456789abcdef',
         REMOTEGPU_ADMIN_EMAIL: ADMIN.email, REMOTEGPU_ADMIN_PASSWORD: ADMIN.password,
-        REMOTEGPU_PUBLIC_URL: `http://127.0.0.1:${port}`, REMOTEGPU_DOMAIN: 'localhost',
+        REMOTEGPU_PUBLIC_URL: consoleUrl, REMOTEGPU_DOMAIN: opts.domain ?? 'localhost',
       },
     });
     stops.push(() => edge.close());
@@ -117,7 +130,7 @@ export async function startStack(): Promise<Stack> {
         await docker(['network', 'rm', `remotegpu-u-${owner}`]).catch(() => undefined);
       }
     });
-    return { url: edge.url, hostId: demo.hostId, dir, admin, close };
+    return { url: edge.url, consoleUrl, port, hostId: demo.hostId, dir, admin, close };
   } catch (err) {
     await close();
     throw err;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Platform } from '../support/platform.ts';
 import { docker, loadServices } from '../support/services.ts';
 import {
-  BLOCK, appGet, appRequest, appSocket, expectedSha256, readAll, rssOf, startTargets, workerdPid, type Targets,
+  BLOCK, appGet, appGrant, appRequest, appSocket, expectedSha256, readAll, rssOf, startTargets, workerdPid, type Targets,
 } from '../support/app-targets.ts';
 import { freePort } from '../../dev/src/free-port.ts';
 
@@ -30,6 +30,14 @@ describe('apps through the edge, the real agent and Docker', () => {
   const spawn = () => p.spawnAgent(hostToken, { stateDir, sshListen, sshPorts: '52000-52999', extraEnv: { REMOTEGPU_DATA_SHARDS: '2' } });
   const get = (envId: string, port: number, path: string, cookie?: string) =>
     appGet({ edgePort: p.port, envId, port, path, headers: cookie ? { cookie } : {} });
+  const grants = new Map<string, string>();
+  /** The app cookie `token`'s owner gets from a console link for that app (cached per app). */
+  const grant = async (token: string, envId: string, port: number): Promise<string> => {
+    const key = `${token}|${envId}|${port}`;
+    if (!grants.has(key)) grants.set(key, await appGrant({ edgePort: p.port, token, envId, port }));
+    return grants.get(key)!;
+  };
+  let ownerNode = '';
 
   beforeAll(async () => {
     const s = loadServices();
@@ -50,7 +58,8 @@ describe('apps through the edge, the real agent and Docker', () => {
     targets = await startTargets('127.0.0.3');
     const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', { token: admin, body: { name: 'node-box', region: 'lo', gpu_model: 'none', gpu_count: 1, gpu_memory: 1, cpu_cores: 2, memory_gb: 1, disk_gb: 1, target_ip: '127.0.0.3', ssh_port: 22, host_id: host.body.host.id, monthly_price: 1 } });
     nodeEnv = (await p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: owner, body: {} })).body.environment.id;
-    await p.waitFor(async () => (await get(nodeEnv, targets.port, '/hello', `rg_session=${owner}`)).status === 200, 20_000, 'data shards up');
+    ownerNode = await grant(owner, nodeEnv, targets.port);
+    await p.waitFor(async () => (await get(nodeEnv, targets.port, '/hello', ownerNode)).status === 200, 20_000, 'data shards up');
   }, 180_000);
 
   afterAll(async () => {
@@ -59,13 +68,10 @@ describe('apps through the edge, the real agent and Docker', () => {
   }, 60_000);
 
   it('serves the busybox httpd in the container to its owner only; a console link becomes a cookie', async () => {
-    const ok = await get(boxEnv, 8888, '/', `rg_session=${owner}`);
-    expect(ok.status).toBe(200);
-    expect(ok.body.toString()).toBe('hello from busybox\n');
     expect((await get(boxEnv, 8888, '/')).status).toBe(403);
-    expect((await get(boxEnv, 8888, '/', `rg_session=${other}`)).status).toBe(403);
-    expect((await get(boxEnv, 8888, '/', `rg_session=${await p.admin()}`)).status).toBe(403);
-    expect((await get('zzzzzzzzzzzzzzzz', 8888, '/', `rg_session=${owner}`)).status).toBe(404);
+    // Console sessions never open apps (the session cookie is host-only), not the owner's, another renter's or an admin's.
+    for (const token of [owner, other, await p.admin()]) expect((await get(boxEnv, 8888, '/', `rg_session=${token}`)).status).toBe(403);
+    expect((await get('zzzzzzzzzzzzzzzz', 8888, '/')).status).toBe(404);
     const link = await p.api<{ url: string }>(`/api/v1/environments/${boxEnv}/apps/8888/link`, { token: owner, body: {} });
     const u = new URL(link.body.url);
     expect(u.hostname).toBe(`${boxEnv}-8888.container.localhost`);
@@ -83,7 +89,7 @@ describe('apps through the edge, the real agent and Docker', () => {
   });
 
   it('sets X-Forwarded-* and X-Real-IP, drops hop-by-hop headers and platform cookies', async () => {
-    const r = await appGet({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/hello?q=1', headers: { cookie: `rg_session=${owner}; lang=zh`, 'x-drop': '1', connection: 'x-drop', te: 'trailers' } });
+    const r = await appGet({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/hello?q=1', headers: { cookie: `${ownerNode}; lang=zh`, 'x-drop': '1', connection: 'x-drop', te: 'trailers' } });
     const seen = JSON.parse(r.body.toString()) as { url: string; headers: Record<string, string> };
     expect(seen.url).toBe('/hello?q=1');
     expect(seen.headers).toMatchObject({ 'x-forwarded-for': '127.0.0.1', 'x-real-ip': '127.0.0.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': `${nodeEnv}-${targets.port}.container.localhost:${p.port}`, cookie: 'lang=zh' });
@@ -92,7 +98,7 @@ describe('apps through the edge, the real agent and Docker', () => {
   });
 
   it('bridges a WebSocket echo: text, binary, and close codes both ways', async () => {
-    const ws = appSocket({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/ws', cookie: `rg_session=${owner}` });
+    const ws = appSocket({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/ws', cookie: ownerNode });
     const got: { data: Buffer; binary: boolean }[] = [];
     ws.on('message', (data: Buffer, binary: boolean) => got.push({ data, binary }));
     const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
@@ -104,16 +110,16 @@ describe('apps through the edge, the real agent and Docker', () => {
     expect(got[1]).toEqual({ data: Buffer.from([0, 1, 2, 253, 254, 255]), binary: true });
     ws.send('close:4001');
     expect(await closed).toEqual({ code: 4001, reason: 'closed by the app' });
-    const ws2 = appSocket({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/ws', cookie: `rg_session=${owner}` });
+    const ws2 = appSocket({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/ws', cookie: ownerNode });
     await new Promise((r) => ws2.once('open', r));
     ws2.close(4002, 'browser tab closed');
     await p.waitFor(async () => targets.closes.includes(4002), 5000, 'close code at the app');
-    const denied = appSocket({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/ws', cookie: `rg_session=${other}` });
+    const denied = appSocket({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/ws' });
     expect(await new Promise((r) => denied.once('unexpected-response', (_q, res) => r(res.statusCode)))).toBe(403);
   });
 
   it('flushes server-sent events one at a time', async () => {
-    const { req, res } = appRequest({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/sse', headers: { cookie: `rg_session=${owner}`, 'accept-encoding': 'gzip' } });
+    const { req, res } = appRequest({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/sse', headers: { cookie: ownerNode, 'accept-encoding': 'gzip' } });
     req.end();
     const r = await res;
     expect(r.headers['content-type']).toBe('text/event-stream');
@@ -130,7 +136,7 @@ describe('apps through the edge, the real agent and Docker', () => {
     const sampler = setInterval(() => { void Promise.all(pids.map(rssOf)).then((v) => v.forEach((x, i) => { peak[i] = Math.max(peak[i]!, x); })); }, 100);
     try {
       const size = 1024 * MiB;
-      const { req, res } = appRequest({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: `/bytes/${size}`, headers: { cookie: `rg_session=${owner}` } });
+      const { req, res } = appRequest({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: `/bytes/${size}`, headers: { cookie: ownerNode } });
       req.end();
       const r = await res;
       expect(r.headers['content-length']).toBe(String(size));
@@ -143,7 +149,7 @@ describe('apps through the edge, the real agent and Docker', () => {
       expect(h.digest('hex')).toBe(expectedSha256(size));
 
       const upSize = 100 * MiB;
-      const up = appRequest({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/sink', method: 'POST', headers: { cookie: `rg_session=${owner}`, 'content-length': String(upSize) } });
+      const up = appRequest({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/sink', method: 'POST', headers: { cookie: ownerNode, 'content-length': String(upSize) } });
       const uh = createHash('sha256');
       for (let sent = 0; sent < upSize; sent += BLOCK.length) {
         uh.update(BLOCK);
@@ -161,7 +167,7 @@ describe('apps through the edge, the real agent and Docker', () => {
   }, 180_000);
 
   it('the agent killed mid-download: the client sees an aborted stream; after the reconnect the next request works', async () => {
-    const { req, res } = appRequest({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: `/bytes/${4096 * MiB}`, headers: { cookie: `rg_session=${owner}` } });
+    const { req, res } = appRequest({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: `/bytes/${4096 * MiB}`, headers: { cookie: ownerNode } });
     req.end();
     const r = await res;
     let got = 0;
@@ -175,9 +181,9 @@ describe('apps through the edge, the real agent and Docker', () => {
     });
     expect(await outcome).toMatch(/^error: aborted/);
     expect(got).toBeLessThan(4096 * MiB);
-    expect((await get(nodeEnv, targets.port, '/hello', `rg_session=${owner}`)).status).toBe(502);
+    expect((await get(nodeEnv, targets.port, '/hello', ownerNode)).status).toBe(502);
     agent = spawn();
-    await p.waitFor(async () => (await get(nodeEnv, targets.port, '/hello', `rg_session=${owner}`)).status === 200, 30_000, 'requests after the reconnect');
-    expect((await get(boxEnv, 8888, '/', `rg_session=${owner}`)).body.toString()).toBe('hello from busybox\n');
+    await p.waitFor(async () => (await get(nodeEnv, targets.port, '/hello', ownerNode)).status === 200, 30_000, 'requests after the reconnect');
+    expect((await get(boxEnv, 8888, '/', await grant(owner, boxEnv, 8888))).body.toString()).toBe('hello from busybox\n');
   }, 60_000);
 });

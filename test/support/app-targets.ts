@@ -108,6 +108,22 @@ export async function appGet(o: Parameters<typeof appRequest>[0]): Promise<{ sta
   return { status: r.statusCode ?? 0, headers: r.headers, body: await readAll(r) };
 }
 
+/**
+ * The owner's host-only app cookie (`rg_app=…`) for one app, as a browser gets it: ask the API for a one-use link
+ * (`POST /api/v1/environments/:id/apps/:port/link` with `token`) and open it on the app host.
+ */
+export async function appGrant(o: { edgePort: number; token: string; envId: string; port: number }): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${o.edgePort}/api/v1/environments/${o.envId}/apps/${o.port}/link`, {
+    method: 'POST', headers: { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' }, body: '{}',
+  });
+  if (res.status !== 200) throw new Error(`app link: ${res.status} ${await res.text()}`);
+  const link = new URL(((await res.json()) as { url: string }).url);
+  const opened = await appGet({ edgePort: o.edgePort, envId: o.envId, port: o.port, path: `${link.pathname}${link.search}` });
+  const cookie = opened.headers['set-cookie']?.[0];
+  if (opened.status !== 302 || !cookie) throw new Error(`app link answered ${opened.status}`);
+  return cookie.split(';')[0]!;
+}
+
 export async function readAll(res: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of res) chunks.push(c as Buffer);

@@ -1,8 +1,8 @@
-// Who may open an app: a public port, the owner's app cookie (from a console link), or the owner's console session cookie.
+// Who may open an app: a public port, or the owner's host-only app cookie (from a one-use console link).
 import { tables } from '@remotegpu/schema';
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
-import { SESSION_COOKIE, resolveSecret } from '../auth/service.ts';
 import type { Deps } from '../deps.ts';
+import { cookieValues } from '../lib/cookies.ts';
 import type { AppRoute } from './route-lookup.ts';
 import { APP_COOKIE, verifyAppToken, type AppClaims } from './tokens.ts';
 
@@ -16,16 +16,6 @@ function cached(key: string, now: number): { userId: string | null } | undefined
 function remember(key: string, userId: string | null, now: number): void {
   if (grants.size > 10_000) grants.clear();
   grants.set(key, { userId, until: now + GRANT_CACHE_MS });
-}
-
-export function readCookie(request: Request, name: string): string | null {
-  const header = request.headers.get('cookie');
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return null;
 }
 
 /** True while the credential a grant hangs on (a session or an API token) still exists and belongs to the user. */
@@ -56,25 +46,16 @@ export interface AccessInput {
   deps: () => Promise<Deps>;
 }
 
-/** Admins get no silent access: only the owner's own credentials count, whatever the role. */
+/**
+ * Admins get no silent access: only the owner's own grant counts, whatever the role. The console's session cookie
+ * is host-only and never reaches an app host. Every `rg_app` value is tried: one planted by a sibling app host for a
+ * parent domain names another environment and never matches, and must not hide the owner's own.
+ */
 export async function mayOpen({ request, route, port, secretKey, deps }: AccessInput, now = Date.now()): Promise<boolean> {
   if (route.publicPorts.has(port)) return true;
-  const appCookie = readCookie(request, APP_COOKIE);
-  if (appCookie) {
+  for (const appCookie of cookieValues(request.headers.get('cookie'), APP_COOKIE).slice(0, 8)) {
     const claims = await verifyAppToken(secretKey, appCookie, 'app', now);
     if (claims && claims.e === route.envId && claims.p === port && claims.u === route.ownerId && await credentialAlive(await deps(), claims, now)) return true;
-  }
-  const session = readCookie(request, SESSION_COOKIE);
-  if (session && session.length <= 200) {
-    // Keyed by the secret itself: this map lives only in the isolate's memory, and hashing per request costs more.
-    const key = `sess:${session}`;
-    let hit = cached(key, now);
-    if (!hit) {
-      const user = await resolveSecret(await deps(), session);
-      remember(key, user?.id ?? null, now);
-      hit = { userId: user?.id ?? null };
-    }
-    if (hit.userId !== null && hit.userId === route.ownerId) return true;
   }
   return false;
 }

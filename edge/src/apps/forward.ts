@@ -1,6 +1,6 @@
 // Turns a browser's request into the tunnel's OpenHead (hop-by-hop dropped, platform cookies stripped, X-Forwarded-* set) and hands it to the shard.
 import { dataShardName, shardOf, type OpenHead } from '@remotegpu/schema';
-import { SESSION_COOKIE } from '../auth/service.ts';
+import { SECURE_SESSION_COOKIE, SESSION_COOKIE } from '../auth/service.ts';
 import type { Bindings } from '../env.ts';
 import { openRequestHeaders } from '../tunnel/data-plane.ts';
 import { appError } from './pages.ts';
@@ -17,7 +17,7 @@ const HOP_BY_HOP = new Set([
 ]);
 /** Set by us from what we know; a client's own values would be lies. */
 const REPLACED = new Set(['x-forwarded-proto', 'x-forwarded-host', 'x-real-ip']);
-const PLATFORM_COOKIES = new Set([APP_COOKIE, SESSION_COOKIE]);
+const PLATFORM_COOKIES = new Set([APP_COOKIE, SESSION_COOKIE, SECURE_SESSION_COOKIE]);
 
 function stripPlatformCookies(value: string): string {
   return value.split(';').map((s) => s.trim()).filter((pair) => {

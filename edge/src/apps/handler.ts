@@ -1,4 +1,4 @@
-// App hosts `<envid>-<port>.container.<domain>`: route lookup, the link → cookie exchange, access control, then the tunnel.
+// App hosts `<envid>-<port>.<apps domain>`: route lookup, the link → cookie exchange, access control, then the tunnel.
 import { parseAppHost, type AppHost } from '@remotegpu/schema';
 import { readConfig } from '../config.ts';
 import { buildDeps, ready, type Deps } from '../deps.ts';
@@ -11,9 +11,11 @@ import { APP_COOKIE, APP_COOKIE_TTL_MS, LINK_PARAM, LINK_TTL_MS, signAppToken, v
 
 /** The app a request is for, or null when its Host is the console/API (or anything else). */
 export function appHostOf(request: Request, env: Bindings): AppHost | null {
-  const host = request.headers.get('host') ?? new URL(request.url).host;
-  if (!host.includes('.container.')) return null; // the common case (console, API) costs one string search
-  return parseAppHost(host.toLowerCase(), readConfig(env).domain);
+  const host = (request.headers.get('host') ?? new URL(request.url).host).toLowerCase();
+  const appsDomain = readConfig(env).appsDomain;
+  // The common case (console, API) costs one string search.
+  if (!host.includes(`.${appsDomain}`)) return null;
+  return parseAppHost(host, appsDomain);
 }
 
 export async function handleApp(request: Request, env: Bindings, app: AppHost): Promise<Response> {

@@ -26,7 +26,7 @@ function portParam(c: Ctx): number {
 /** The app's origin as the caller reaches this edge (scheme and listen port of the API request, so it works locally too). */
 function appOrigin(c: Ctx, envId: string, port: number): string {
   const u = new URL(c.req.url);
-  return `${u.protocol}//${appHostName(envId, port, c.get('deps').config.domain)}${u.port ? `:${u.port}` : ''}`;
+  return `${u.protocol}//${appHostName(envId, port, c.get('deps').config.appsDomain)}${u.port ? `:${u.port}` : ''}`;
 }
 
 /** Owner only: an admin managing the platform does not get into a renter's apps. */

@@ -20,17 +20,13 @@ import {
 type UserRow = typeof tables.users.$inferSelect;
 export const userJson = (u: UserRow) => ({ id: u.id, email: u.email, role: u.role, created_at: isoReq(u.created_at) });
 
-function cookieDomain(c: Ctx): string | undefined {
-  const domain = c.get('deps').config.domain;
-  const host = new URL(c.req.url).hostname;
-  // Share the session with `*.container.<domain>` apps; browsers refuse Domain= on localhost and IPs.
-  if (domain === 'localhost' || /^[0-9.]+$/.test(domain) || !(host === domain || host.endsWith(`.${domain}`))) return undefined;
-  return domain;
-}
-
+/** Host-only (no Domain): app hosts never receive the console's session; apps open with one-use links instead. */
 function startSession(c: Ctx, token: string): void {
+  const https = isHttps(c);
+  // With prefix 'host' Hono names it `__Host-rg_session` (sessionCookieName) and leaves out Domain.
   setCookie(c, SESSION_COOKIE, token, {
-    path: '/', httpOnly: true, sameSite: 'Lax', secure: isHttps(c), maxAge: SESSION_TTL_MS / 1000, domain: cookieDomain(c),
+    path: '/', httpOnly: true, sameSite: 'Lax', secure: https, maxAge: SESSION_TTL_MS / 1000,
+    ...(https ? { prefix: 'host' as const } : {}),
   });
 }
 
@@ -63,7 +59,7 @@ export function registerAuthRoutes(app: Hono<AppEnv>): void {
       await recordAudit(deps, { event: 'login', status: 'failure', user_id: row?.id ?? null, source_ip: ip, username: body.email });
       throw new ApiError(401, 'invalid_credentials', 'wrong email or password');
     }
-    await clearEmailRate(deps, body.email);
+    await clearEmailRate(deps, ip, body.email);
     const token = await createSession(deps, row.id, ip);
     startSession(c, token);
     await recordAudit(deps, { event: 'login', status: 'success', user_id: row.id, actor_id: row.id, source_ip: ip, username: body.email });
@@ -75,7 +71,8 @@ export function registerAuthRoutes(app: Hono<AppEnv>): void {
     if (user.via === 'session') await deps.db.delete(tables.sessions).where(eq(tables.sessions.id, user.credentialId));
     const bearer = c.req.header('authorization')?.replace(/^Bearer\s+/i, '');
     if (bearer?.startsWith('rgs_')) await deleteSession(deps, bearer);
-    deleteCookie(c, SESSION_COOKIE, { path: '/', domain: cookieDomain(c) });
+    const https = isHttps(c);
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: https, ...(https ? { prefix: 'host' as const } : {}) });
     return c.body(null, 204);
   });
 

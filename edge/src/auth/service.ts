@@ -1,8 +1,9 @@
 // Accounts: users, console sessions and API tokens (secrets stored as SHA-256), login rate limits on Redis.
-import { generateToken, tables } from '@remotegpu/schema';
+import { addressBucket, generateToken, tables } from '@remotegpu/schema';
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
+import { singleCookie } from '../lib/cookies.ts';
 import { sha256Hex } from '../platform/crypto.ts';
 
 export interface AuthUser {
@@ -13,7 +14,25 @@ export interface AuthUser {
   credentialId: string;
 }
 
+/**
+ * The console's session cookie, host-only (never scoped to a parent domain: app hosts must not receive it).
+ * Over HTTPS it is `__Host-rg_session`: browsers refuse a `__Host-` cookie that names a Domain, so a page on an
+ * app host cannot plant one for the console (cookie tossing). Plain HTTP (local development) uses `rg_session`.
+ */
 export const SESSION_COOKIE = 'rg_session';
+export const SECURE_SESSION_COOKIE = '__Host-rg_session';
+
+export function sessionCookieName(https: boolean): string {
+  return https ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+}
+
+/**
+ * The session secret a browser sent: the cookie named for the request's scheme, when sent exactly once. Two
+ * values mean another host planted one beside ours; neither is trusted (the caller is treated as logged out).
+ */
+export function sessionFromCookies(cookieHeader: string | null, https: boolean): string | null {
+  return singleCookie(cookieHeader, sessionCookieName(https));
+}
 export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export async function createSession(deps: Deps, userId: string, sourceIp: string | null): Promise<string> {
@@ -53,21 +72,33 @@ export async function resolveSecret(deps: Deps, secret: string): Promise<AuthUse
 }
 
 const WINDOW_S = 15 * 60;
-const LIMITS = { ip: 30, email: 10 };
+const LIMITS = { address: 30, addressEmail: 10 };
 
-/** Counts a login attempt per IP and per email; throws 429 past the limit. */
+/**
+ * Login attempts count per source (an IPv4 address or an IPv6 /64) and per source and email, never per email alone:
+ * an attacker who knows someone's email must not be able to keep its owner out (the audit trail still shows them).
+ */
+async function loginRateKeys(ip: string, email: string): Promise<{ address: string; addressEmail: string }> {
+  const bucket = addressBucket(ip);
+  return {
+    address: `rl:login:ip:${bucket}`,
+    addressEmail: `rl:login:ip-email:${(await sha256Hex(`${bucket} ${email}`)).slice(0, 32)}`,
+  };
+}
+
+/** Counts a login attempt per source and per (source, email); throws 429 `rate_limited` past either limit. */
 export async function checkLoginRate(deps: Deps, ip: string, email: string): Promise<void> {
-  const emailKey = `rl:login:email:${(await sha256Hex(email)).slice(0, 32)}`;
-  const ipKey = `rl:login:ip:${ip}`;
+  const keys = await loginRateKeys(ip, email);
   const p = deps.redis.pipeline();
-  p.incr(ipKey); p.expire(ipKey, WINDOW_S, 'NX');
-  p.incr(emailKey); p.expire(emailKey, WINDOW_S, 'NX');
-  const [ipCount, , emailCount] = (await p.exec()) as [number, number, number, number];
-  if (ipCount > LIMITS.ip || emailCount > LIMITS.email) {
-    throw new ApiError(429, 'rate_limited', 'too many login attempts; try again in 15 minutes');
+  p.incr(keys.address); p.expire(keys.address, WINDOW_S, 'NX');
+  p.incr(keys.addressEmail); p.expire(keys.addressEmail, WINDOW_S, 'NX');
+  const [addressCount, , addressEmailCount] = (await p.exec()) as [number, number, number, number];
+  if (addressCount > LIMITS.address || addressEmailCount > LIMITS.addressEmail) {
+    throw new ApiError(429, 'rate_limited', 'too many login attempts from your address; try again in 15 minutes');
   }
 }
 
-export async function clearEmailRate(deps: Deps, email: string): Promise<void> {
-  await deps.redis.del(`rl:login:email:${(await sha256Hex(email)).slice(0, 32)}`);
+/** A successful login forgets that source's failures for that email. */
+export async function clearEmailRate(deps: Deps, ip: string, email: string): Promise<void> {
+  await deps.redis.del((await loginRateKeys(ip, email)).addressEmail);
 }

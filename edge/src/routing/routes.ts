@@ -11,8 +11,9 @@ export function sshCommand(env: Pick<EnvRow, 'ssh_host' | 'ssh_port' | 'ssh_user
 }
 
 export function jupyterUrl(deps: Deps, envId: string): string {
-  const host = appHostName(envId, 8888, deps.config.domain);
-  if (deps.config.domain === 'localhost' && deps.config.publicUrl) {
+  const host = appHostName(envId, 8888, deps.config.appsDomain);
+  // Locally (apps under `*.localhost`) the apps share the console's scheme and listen port.
+  if (deps.config.appsDomain.endsWith('localhost') && deps.config.publicUrl) {
     const u = new URL(deps.config.publicUrl);
     return `${u.protocol}//${host}${u.port ? `:${u.port}` : ''}/`;
   }
