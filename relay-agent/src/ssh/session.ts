@@ -61,7 +61,8 @@ function whenEnded(s: Readable | null): Promise<void> {
 }
 
 export function serveConnection(client: Connection, meta: ConnMeta, a: Authenticated, deps: SessionDeps): void {
-  const log = deps.log.child({ env_id: a.route.environment_id, conn_id: meta.connId });
+  // Every failure below is logged once at warn or above, with the environment, the reason and the peer.
+  const log = deps.log.child({ env_id: a.route.environment_id, conn_id: meta.connId, peer: meta.sourceIp });
   const target = makeTarget(a, deps, log);
   const stats = { in: 0, out: 0, started: Date.now() };
   const countIn = (c: Buffer) => void (stats.in += c.length);
@@ -99,7 +100,7 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
         recorder = new AsciicastRecorder(pty?.cols ?? 80, pty?.rows ?? 24, pty?.term ?? 'xterm', deps.limits.maxRecordingBytes);
       }
       void bridge(down, { kind, arg, pty, env }, (p) => (proc = p), recorder).catch((err: unknown) => {
-        log.error('ssh session bridge failed', { error: String(err) });
+        log.error('ssh session bridge failed', { kind, reason: String(err) });
         down.destroy();
       });
     };
@@ -119,7 +120,8 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
       p = await target.start(req);
     } catch (err) {
       const msg = err instanceof TargetError ? err.message : 'internal error';
-      if (!(err instanceof TargetError)) log.error('ssh target start failed', { error: String(err) });
+      if (err instanceof TargetError) log.warn('ssh channel refused: the target did not start it', { kind: req.kind, reason: msg });
+      else log.error('ssh target start failed', { kind: req.kind, reason: String(err) });
       down.stderr.write(`remotegpu: ${msg.replace(/^remotegpu: /, '')}\r\n`);
       down.exit(255);
       down.end();
@@ -169,7 +171,7 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
       down.once('close', () => up.destroy());
       up.once('close', () => down.destroy());
     }, (err: unknown) => {
-      log.debug('direct-tcpip refused', { dest: `${info.destIP}:${info.destPort}`, error: String(err) });
+      log.warn('ssh forward refused', { dest: `${info.destIP}:${info.destPort}`, reason: err instanceof Error ? err.message : String(err) });
       reject();
     });
   });

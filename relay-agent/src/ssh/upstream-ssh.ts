@@ -64,8 +64,11 @@ export class UpstreamSshTarget implements Target {
         resolve(client);
       });
       client.on('error', (err: Error & { level?: string }) => {
-        this.o.log.warn('upstream ssh error', { target: `${this.o.host}:${this.o.port}`, error: err.message, level: err.level });
-        if (settled) return;
+        // Before 'ready' the error becomes the TargetError of the channel that asked, which logs it; after, it is logged here.
+        if (settled) {
+          this.o.log.warn('upstream ssh connection failed', { target: `${this.o.host}:${this.o.port}`, reason: err.message, level: err.level });
+          return;
+        }
         settled = true;
         const why = err.level === 'client-authentication'
           ? 'the target refused the relay key'

@@ -54,10 +54,15 @@ export class MemoryRecordings implements RecordingSink {
   }
 }
 
+/** Every line any testLogger wrote, in order (what an operator would read in the relay's log). */
+export const logLines: Record<string, unknown>[] = [];
+
 export function testLogger(fields: Record<string, unknown> = {}): Logger {
   const quiet = !process.env.SSH_TEST_LOG;
   const out = (level: string) => (msg: string, f?: Record<string, unknown>) => {
-    if (!quiet || level === 'error') console.log(JSON.stringify({ level, msg, ...fields, ...f }));
+    const line = { level, msg, ...fields, ...f };
+    logLines.push(line);
+    if (!quiet || level === 'error') console.log(JSON.stringify(line));
   };
   return { debug: out('debug'), info: out('info'), warn: out('warn'), error: out('error'), child: (f) => testLogger({ ...fields, ...f }) };
 }
