@@ -60,7 +60,8 @@ async function reconcile(deps: Deps, hostId: string, reported: ContainerReport[]
   return reported.filter((r) => !known.has(r.environment_id));
 }
 
-function driftPatch(env: EnvRow, r: ContainerReport | undefined): Partial<EnvRow> | null {
+/** The change that makes a row agree with what its relay reports (null: nothing to change). */
+export function driftPatch(env: EnvRow, r: ContainerReport | undefined): Partial<EnvRow> | null {
   if (env.status === 'deleting') return null;
   const running = r?.state === 'running';
   if (!r) {
