@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/services.sh up|down [--purge]|status|env
+# scripts/services.sh up [--bench]|down [--purge]|status|env
 #
 # Test services for RemoteGPU, no systemd needed:
 #   - a private dockerd (own data-root, exec-root, socket and pidfile under the state dir);
@@ -13,7 +13,9 @@
 #
 # Environment:
 #   REMOTEGPU_SERVICES_DIR     state dir (default /tmp/remotegpu-services)
-#   REMOTEGPU_WITH_CHROMIUM=1  also install chromium;  REMOTEGPU_WITH_NGINX=1  also install nginx
+#   REMOTEGPU_WITH_CHROMIUM=1  also install chromium
+#   REMOTEGPU_WITH_BENCH=1     also install what the benchmarks compare against (nginx and its Lua/Redis modules);
+#                              `up --bench` is the same
 #   EXTRA_AUTHORIZED_KEYS      more public keys (one a line) for root on the physical sshd
 #   REMOTEGPU_PHYSICAL_USE_PAM yes|no (default: no, unless root's password is '!'-locked)
 set -euo pipefail
@@ -106,7 +108,7 @@ ensure_packages() {
   local want=("${PACKAGES[@]}") missing=() p
   # The console e2e tests: Chromium, and a CJK font so that Chinese labels do not render as boxes.
   [ "${REMOTEGPU_WITH_CHROMIUM:-0}" = 1 ] && want+=(chromium fonts-wqy-zenhei)
-  [ "${REMOTEGPU_WITH_NGINX:-0}" = 1 ] && want+=(nginx)
+  [ "${REMOTEGPU_WITH_BENCH:-0}" = 1 ] && want+=(nginx libnginx-mod-http-lua lua-nginx-redis)
   local installed
   installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${want[@]}" 2>/dev/null || true)
   for p in "${want[@]}"; do
@@ -553,12 +555,15 @@ cmd_env() {
 }
 
 case "${1:-}" in
-up) cmd_up ;;
+up)
+  [ "${2:-}" = --bench ] && export REMOTEGPU_WITH_BENCH=1
+  cmd_up
+  ;;
 down) cmd_down "${2:-}" ;;
 status) cmd_status ;;
 env) cmd_env ;;
 *)
-  echo "usage: $0 up|down [--purge]|status|env" >&2
+  echo "usage: $0 up [--bench]|down [--purge]|status|env" >&2
   exit 2
   ;;
 esac
