@@ -117,7 +117,22 @@ export type Machine = z.infer<typeof Machine>;
 export const AdminMachine = Machine.extend({ target_ip: z.string(), ssh_port: z.number().int(), host_id: z.string(), host_key: z.string().nullable() });
 
 const ip = z.string().trim().min(1).max(64).regex(/^[0-9a-fA-F:.]+$/, 'an IPv4 or IPv6 address');
-export const CreateMachineRequest = z.object({
+
+/**
+ * One-time credentials to enrol a machine: the relay logs in with them once, authorizes its platform key for `username`
+ * (default root) and pins the host key. Never stored or logged. Exactly one of `password` / `private_key`.
+ */
+export const MachineEnrolment = z.object({
+  username: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name').optional(),
+  password: z.string().min(1).max(1024).optional(),
+  /** An OpenSSH/PEM private key the machine already trusts (e.g. the installer's key). */
+  private_key: z.string().min(1).max(16384).optional(),
+  passphrase: z.string().min(1).max(1024).optional(),
+}).strict().refine((e) => (e.password === undefined) !== (e.private_key === undefined), 'give exactly one of password and private_key')
+  .refine((e) => e.passphrase === undefined || e.private_key !== undefined, 'passphrase goes with private_key');
+export type MachineEnrolment = z.infer<typeof MachineEnrolment>;
+
+const machineFields = z.object({
   name, region: z.string().trim().min(1).max(64), gpu_model: z.string().trim().min(1).max(64),
   gpu_count: z.number().int().min(0).max(64), gpu_memory: z.number().int().min(0).max(4096),
   cpu_cores: z.number().int().min(1).max(1024), memory_gb: z.number().int().min(1).max(65536),
@@ -125,9 +140,11 @@ export const CreateMachineRequest = z.object({
   ssh_port: z.number().int().min(1).max(65535).optional(), host_id: z.string().min(1).max(64),
   monthly_price: z.number().min(0).max(10_000_000),
   status: z.enum(['available', 'maintenance']).optional(),
-}).strict();
-export const UpdateMachineRequest = CreateMachineRequest.partial()
+});
+export const CreateMachineRequest = machineFields.extend({ enrol: MachineEnrolment.optional() }).strict();
+export const UpdateMachineRequest = machineFields.partial()
   .extend({ status: z.enum(['available', 'maintenance']).optional() }).strict();
+export const EnrolMachineRequest = MachineEnrolment;
 
 export const MarketQuery = z.object({
   region: z.string().max(64).optional(),

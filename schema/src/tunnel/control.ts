@@ -47,6 +47,8 @@ export const CMD = {
   containerRemove: 'container.remove',
   /** Fetch the host key of a target's sshd (pinned at enrolment). */
   targetProbe: 'target.probe',
+  /** Log in to a target once with credentials the admin gave, authorize the relay's platform key, pin the host key. */
+  targetEnrol: 'target.enrol',
 } as const;
 
 export const EVENT = {
@@ -219,6 +221,23 @@ export const ContainerActionResult = z.object({ state: z.string(), ip: z.string(
 
 export const TargetProbeArgs = z.object({ ip: z.string().min(1).max(64), port: z.number().int().min(1).max(65535) });
 export const TargetProbeResult = z.object({ host_key: z.string().min(1).max(16384) });
+
+/**
+ * target.enrol: one-time credentials (a password, or a private key the target already trusts) travel edge → relay inside
+ * this command only; neither side stores or logs them. Exactly one of `password` / `private_key`.
+ */
+export const TargetEnrolArgs = z.object({
+  ip: z.string().min(1).max(64),
+  port: z.number().int().min(1).max(65535),
+  username: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/),
+  password: z.string().min(1).max(1024).optional(),
+  private_key: z.string().min(1).max(16384).optional(),
+  passphrase: z.string().min(1).max(1024).optional(),
+}).strict().refine((a) => (a.password === undefined) !== (a.private_key === undefined), 'exactly one of password and private_key');
+export type TargetEnrolArgs = z.infer<typeof TargetEnrolArgs>;
+/** `installed`: false when the platform key was already authorized (enrolment is idempotent). */
+export const TargetEnrolResult = z.object({ host_key: z.string().min(1).max(16384), installed: z.boolean() });
+export type TargetEnrolResult = z.infer<typeof TargetEnrolResult>;
 
 export const ContainerStateEvent = z.object({
   environment_id: z.string().max(64), container_id: z.string().max(128).nullable(), state: z.string().max(32),
