@@ -7,7 +7,8 @@
 #     and remotegpu/sshd (the host's OpenSSH sshd + sftp-server + scp, root by key only;
 #     SSH_AUTHORIZED_KEYS at run time is appended to root's authorized_keys);
 #   - a "physical machine": the host's sshd on 127.0.0.2:2222 with its own host key, config
-#     and client key pair (plus $EXTRA_AUTHORIZED_KEYS).
+#     and client key pair (plus $EXTRA_AUTHORIZED_KEYS, plus the keys listed in $DIR/physical/enrolled_keys:
+#     `npm start` adds its relay's platform key there, and every `up` keeps it).
 # `up` is idempotent and quick when everything is already up; it writes $DIR/env (shell
 # `export` lines) and $DIR/env.json (same values). `down` stops and cleans what `up` started.
 #
@@ -404,9 +405,11 @@ start_physical() {
   [ -s "$hostkey" ] || { rm -f "$hostkey" "$hostkey.pub"; ssh-keygen -q -t ed25519 -N '' -C remotegpu-physical-host -f "$hostkey"; }
   [ -s "$key" ] && [ -s "$key.pub" ] || { rm -f "$key" "$key.pub"; ssh-keygen -q -t ed25519 -N '' -C remotegpu-physical-client -f "$key"; }
   # Rewritten on every `up`: sshd reads it at each login, so new EXTRA_AUTHORIZED_KEYS apply at once.
+  # enrolled_keys is never rewritten here: relays that `npm start` runs keep their login across `up`s.
   {
     cat "$key.pub"
     [ -n "${EXTRA_AUTHORIZED_KEYS:-}" ] && printf '%s\n' "$EXTRA_AUTHORIZED_KEYS"
+    [ -s "$PHYS_DIR/enrolled_keys" ] && cat "$PHYS_DIR/enrolled_keys"
   } >"$PHYS_DIR/authorized_keys.tmp"
   mv -f "$PHYS_DIR/authorized_keys.tmp" "$PHYS_DIR/authorized_keys"
   echo "[$PHYS_HOST]:$PHYS_PORT $(cut -d' ' -f1,2 "$hostkey.pub")" >"$PHYS_DIR/known_hosts"
