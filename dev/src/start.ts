@@ -107,7 +107,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   try {
-    if (ensureWebBuilt()) console.log('built the console into web/dist');
+    // REMOTEGPU_SKIP_WEB_BUILD=1: API and SSH only (the tests that run this command do not need the console).
+    if (process.env.REMOTEGPU_SKIP_WEB_BUILD !== '1' && ensureWebBuilt()) console.log('built the console into web/dist');
     const services = await startLocalServices({ dataDir: cfg.stateDir }).catch((err: Error) => {
       throw new Error(`${err.message} (install it: apt-get install redis-server, or run bash scripts/services.sh up)`);
     });
