@@ -109,6 +109,8 @@ async function main(): Promise<void> {
   try {
     // REMOTEGPU_SKIP_WEB_BUILD=1: API and SSH only (the tests that run this command do not need the console).
     if (process.env.REMOTEGPU_SKIP_WEB_BUILD !== '1' && ensureWebBuilt()) console.log('built the console into web/dist');
+    // First, as root: on a fresh machine this also installs redis-server, which the stand-ins below need.
+    const servicesNote = cfg.agent ? bringServicesUp(process.env) : 'disabled';
     const services = await startLocalServices({ dataDir: cfg.stateDir }).catch((err: Error) => {
       throw new Error(`${err.message} (install it: apt-get install redis-server, or run bash scripts/services.sh up)`);
     });
@@ -132,7 +134,6 @@ async function main(): Promise<void> {
     });
     stops.push(() => edge.close());
     const health = await (await fetch(`${edge.url}/healthz`)).json() as { redis: string; database: string };
-    const servicesNote = cfg.agent ? bringServicesUp(process.env) : 'disabled';
     const docker = await findDocker(process.env);
     const physical = physicalSshd(servicesDir(process.env));
     const demo = await seedDemo(edge.url, adminEmail, adminPass.value, physical ?? undefined);
