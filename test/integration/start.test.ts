@@ -40,6 +40,12 @@ describe('npm start', () => {
   }, 180_000);
 
   afterAll(async () => {
+    // The relay's key goes off the shared loopback sshd whatever happened above.
+    if (!relayKey && base && child?.exitCode === null) {
+      const admin = (await api<{ token: string }>('/api/v1/auth/login', null, { email: 'admin@remotegpu.local', password: adminPassword }).catch(() => null))?.body.token;
+      const hosts = admin ? await api<{ items: { name: string; platform_public_key: string | null }[] }>('/api/v1/admin/hosts', admin).catch(() => null) : null;
+      relayKey = hosts?.body.items.find((h) => h.name === 'local')?.platform_public_key ?? null;
+    }
     if (child && child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -61,8 +67,8 @@ describe('npm start', () => {
   };
 
   it('starts the relay and readies the demo machines: rented, logged into with ssh through the relay, host key pinned', async () => {
-    expect(out).toMatch(/relay agent {6}running on unix:\/\//);
-    expect(out).toMatch(/demo machines {4}3 on 127\.0\.0\.2:2222: relay key authorized, host key pinned/);
+    expect(out, out).toMatch(/relay agent {6}running on unix:\/\//);
+    expect(out, out).toMatch(/demo machines {4}3 on 127\.0\.0\.2:2222: relay key authorized, host key pinned/);
     const admin = (await api<{ token: string }>('/api/v1/auth/login', null, { email: 'admin@remotegpu.local', password: adminPassword })).body.token;
     let local: { name: string; status: string; platform_public_key: string } | undefined;
     for (let i = 0; i < 150 && local?.status !== 'online'; i++) {
@@ -91,7 +97,7 @@ describe('npm start', () => {
       who = await login();
       if (who !== 'root') await new Promise((r) => setTimeout(r, 200));
     }
-    expect(who).toBe('root');
+    expect(who, out).toBe('root');
     expect((await api(`/api/v1/environments/${rented.body.environment.id}`, renter, undefined, 'DELETE')).status).toBe(204);
   }, 120_000);
 });
