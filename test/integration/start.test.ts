@@ -2,6 +2,7 @@
 // machine is rentable and loginable with the real ssh through it, its host key pinned.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +12,22 @@ import { freePort } from '../../dev/src/free-port.ts';
 import { physicalSshd, revokeOnPhysical, servicesDir } from '../../dev/src/physical-keys.ts';
 
 const run = promisify(execFile);
+
+/**
+ * The environment's SSH port, bound by the relay only when the machine is rented: taken below Linux's ephemeral range
+ * (32768+) so that no outgoing connection made meanwhile can be handed the same port.
+ */
+async function portBelowEphemeral(): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    const free = await new Promise<boolean>((done) => {
+      const srv = createServer();
+      srv.once('error', () => done(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => done(true)));
+    });
+    if (free) return port;
+  }
+}
 
 describe('npm start', () => {
   let child: ChildProcess;
@@ -22,7 +39,7 @@ describe('npm start', () => {
 
   beforeAll(async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'npm-start-'));
-    const [port, sshPort, envPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, sshPort, envPort] = [await freePort(), await freePort(), await portBelowEphemeral()];
     base = `http://127.0.0.1:${port}`;
     const env: NodeJS.ProcessEnv = { ...process.env, REMOTEGPU_ADMIN_PASSWORD: adminPassword, REMOTEGPU_SKIP_WEB_BUILD: '1' };
     // As on a fresh machine: no engine named; `npm start` (root here) brings up its own and the demo machine.
