@@ -72,13 +72,24 @@ export class Platform {
   }
 
   /** Spawns the real agent CLI (as `npx @remotegpu/relay-agent` would run it) with its own state and ports. */
-  spawnAgent(token: string, o: { stateDir: string; sshListen: string; sshPorts: string; extraEnv?: Record<string, string> }): ChildProcess {
+  /** `logLines` collects the agent's log (JSON lines on stderr, at its default level unless AGENT_TEST_LOG is set). */
+  spawnAgent(token: string, o: { stateDir: string; sshListen: string; sshPorts: string; extraEnv?: Record<string, string>; logLines?: string[] }): ChildProcess {
+    const level = process.env.AGENT_TEST_LOG ? ['--log-level', 'debug'] : o.logLines ? [] : ['--log-level', 'warn'];
     const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay-agent/src/cli.ts'),
       '--edge', this.edge.url, '--ssh-listen', o.sshListen, '--ssh-ports', o.sshPorts, '--public-host', '127.0.0.1',
-      '--state-dir', o.stateDir, '--docker', loadServices().dockerHost, '--log-level', process.env.AGENT_TEST_LOG ? 'debug' : 'warn'], {
-      stdio: ['ignore', process.env.AGENT_TEST_LOG ? 'inherit' : 'ignore', 'inherit'],
+      '--state-dir', o.stateDir, '--docker', loadServices().dockerHost, ...level], {
+      stdio: ['ignore', process.env.AGENT_TEST_LOG ? 'inherit' : 'ignore', o.logLines ? 'pipe' : 'inherit'],
       env: { ...process.env, REMOTEGPU_TOKEN: token, ...o.extraEnv },
     });
+    const lines = o.logLines;
+    if (lines && child.stderr) {
+      let rest = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        const parts = (rest + chunk).split('\n');
+        rest = parts.pop() ?? '';
+        lines.push(...parts.filter(Boolean));
+      });
+    }
     this.agents.push(child);
     return child;
   }
