@@ -320,6 +320,16 @@ export class DataPlane {
     for (const frame of wsMessageFrames(stream, payload, text)) send(frame);
   }
 
+  /**
+   * A bridged browser WebSocket failed. workerd refuses a message over its 32 MiB limit this way (and closes the browser
+   * with 1009) but hands us only the error's text: the app then hears 1009 too, anything else is 1006.
+   */
+  errored(ws: WebSocket, error: unknown): void {
+    const text = String(error);
+    const tooBig = /message is too large/i.test(text);
+    this.closed(ws, tooBig ? 1009 : 1006, tooBig ? 'message too big' : text.slice(0, 120));
+  }
+
   /** A bridged browser WebSocket closed: the app hears the same code (unless the close came from the app). */
   closed(ws: WebSocket, code: number, reason: string): void {
     const a = attachment(ws);
