@@ -6,9 +6,11 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 /** Connection-level fields each hop sets for itself; `expect` is answered here. */
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'expect']);
 
+/** The fields that go on to the next hop: not the hop-by-hop ones, nor those the Connection header names (RFC 9110 §7.6.1). */
 function forwardable(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const named = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((t) => t.trim()).filter(Boolean));
   const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP.has(k)) out[k] = v;
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP.has(k) && !named.has(k)) out[k] = v;
   return out;
 }
 
