@@ -23,7 +23,9 @@ export interface EdgeFront {
 export async function startEdgeFront(o: { host: string; port: number; target: URL }): Promise<EdgeFront> {
   const targetHost = o.target.hostname;
   const targetPort = Number(o.target.port);
-  const agent = new Agent({ keepAlive: true, maxFreeSockets: 256 });
+  // A new loopback connection per request: a pooled one can be closed by workerd's idle timer just as it is reused
+  // (the very race the relay avoids towards apps), and loopback connections cost next to nothing.
+  const agent = new Agent({ keepAlive: false });
   const sockets = new Set<Socket>();
   // No request deadline: a long upload is the client's business (Node's default would cut it at 300 s).
   const server: Server = createServer({ requestTimeout: 0 }, (req, res) => {
@@ -39,6 +41,8 @@ export async function startEdgeFront(o: { host: string; port: number; target: UR
       res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'bad_gateway', message: `local edge unreachable: ${err.message}` } }));
     });
     res.on('close', () => { if (!res.writableFinished) up.destroy(); });
+    // The head goes at once, whenever the body starts (a slow client, curl after its 100 Continue).
+    up.flushHeaders();
     req.pipe(up);
   });
   server.on('connection', (s: Socket) => {
