@@ -130,6 +130,8 @@ async function main(): Promise<void> {
         REMOTEGPU_PUBLIC_URL: publicUrl, REMOTEGPU_DOMAIN: 'localhost',
         // A laptop is not a GPU server: let demo containers share its few cores.
         REMOTEGPU_CPU_OVERCOMMIT: process.env.REMOTEGPU_CPU_OVERCOMMIT ?? '8',
+        // Optional operator-wide cap on an app's first response byte; unset = none (owners set per-port deadlines).
+        ...(process.env.REMOTEGPU_APP_FIRST_BYTE_MS ? { REMOTEGPU_APP_FIRST_BYTE_MS: process.env.REMOTEGPU_APP_FIRST_BYTE_MS } : {}),
       },
     });
     stops.push(() => edge.close());

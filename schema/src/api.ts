@@ -206,4 +206,15 @@ export const UsageRecord = z.object({
   period_end: isoTime.nullable(), unit_price: z.number(), units: z.number(), amount: z.number(),
 });
 
-export const AppPortRequest = z.object({ public: z.boolean() }).strict();
+/** Bounds of an owner's first-byte deadline for an app port: 1 s to 24 h (null or absent row: no deadline). */
+export const APP_FIRST_BYTE_MIN_MS = 1_000;
+export const APP_FIRST_BYTE_MAX_MS = 86_400_000;
+const FirstByteTimeout = z.number().int().min(APP_FIRST_BYTE_MIN_MS).max(APP_FIRST_BYTE_MAX_MS).nullable();
+
+/** PUT /environments/:id/apps/:port: sharing and/or the first-byte deadline; what is left out stays as it was. */
+export const AppPortRequest = z.object({ public: z.boolean().optional(), first_byte_timeout_ms: FirstByteTimeout.optional() }).strict()
+  .refine((b) => b.public !== undefined || b.first_byte_timeout_ms !== undefined, { message: 'give public and/or first_byte_timeout_ms' });
+export type AppPortRequest = z.infer<typeof AppPortRequest>;
+
+export const AppPort = z.object({ port: z.number().int(), public: z.boolean(), first_byte_timeout_ms: z.number().int().nullable(), url: z.string() });
+export type AppPort = z.infer<typeof AppPort>;

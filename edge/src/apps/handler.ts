@@ -37,7 +37,13 @@ export async function handleApp(request: Request, env: Bindings, app: AppHost): 
     return appError(request, 403, 'forbidden', 'this app is private to the owner of the environment: open it from the console', consoleUrl);
   }
   const clientIp = request.headers.get('cf-connecting-ip') ?? '127.0.0.1';
-  return forwardToShard(request, env, route, buildOpenHead(request, app.envId, app.port, clientIp), config.appFirstByteMs);
+  return forwardToShard(request, env, route, buildOpenHead(request, app.envId, app.port, clientIp), firstByteDeadline(route.firstByteMs.get(app.port), config.appFirstByteMs));
+}
+
+/** The shorter of the owner's per-port deadline and the operator's cap; 0 (no deadline) when neither is set. */
+export function firstByteDeadline(owner: number | undefined, operator: number | null): number {
+  const caps = [owner, operator].filter((v): v is number => typeof v === 'number' && v > 0);
+  return caps.length ? Math.min(...caps) : 0;
 }
 
 /** A one-use link token from the console becomes a host-only cookie; the redirect takes the token out of the URL (and history). */

@@ -42,5 +42,7 @@ export interface Recording {
 export interface AppPort {
   port: number;
   public: boolean;
+  /** The owner's deadline for the first response byte (504 after it); null = none. */
+  first_byte_timeout_ms: number | null;
   url: string;
 }

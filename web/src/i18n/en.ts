@@ -40,6 +40,7 @@ const en: typeof zh = {
   },
   apps: {
     title: 'Apps', jupyter: 'Jupyter', open: 'Open', public: 'Public', port: 'Port', addPort: 'Add port', portHint: 'e.g. 6006',
+    firstByte: 'First-byte limit', firstByteNone: 'none', firstByteSeconds: '{s} s',
   },
   metrics: {
     title: 'Monitoring', gpu: 'GPU utilisation', gpuMemory: 'GPU memory', cpu: 'CPU usage', memory: 'Memory usage', network: 'Network',

@@ -38,6 +38,7 @@ export default {
   },
   apps: {
     title: '应用访问', jupyter: 'Jupyter', open: '打开', public: '公开访问', port: '端口', addPort: '添加端口', portHint: '例如 6006',
+    firstByte: '首字节超时', firstByteNone: '不限', firstByteSeconds: '{s} 秒',
   },
   metrics: {
     title: '资源监控', gpu: 'GPU 利用率', gpuMemory: '显存', cpu: 'CPU 使用率', memory: '内存使用率', network: '网络',
