@@ -1,5 +1,5 @@
 // App hosts `<envid>-<port>.<apps domain>`: route lookup, the link → cookie exchange, access control, then the tunnel.
-import { parseAppHost, type AppHost } from '@remotegpu/schema';
+import { parseAppHost, redisKeys, type AppHost } from '@remotegpu/schema';
 import { readConfig } from '../config.ts';
 import { buildDeps, ready, type Deps } from '../deps.ts';
 import type { Bindings } from '../env.ts';
@@ -55,7 +55,7 @@ async function redeemLink(
   if (!claims || claims.e !== route.envId || claims.p !== port || claims.u !== route.ownerId || !claims.n) return denied();
   const d = await deps();
   if (!(await credentialAlive(d, claims))) return denied();
-  const first = await d.redis.set(`applink:${claims.n}`, '1', { nx: true, px: LINK_TTL_MS * 2 });
+  const first = await d.redis.set(redisKeys.appLinkUsed(claims.n), '1', { nx: true, px: LINK_TTL_MS * 2 });
   if (first !== 'OK') return denied();
   const cookie = await signAppToken(secret, { ...claims, k: 'app', x: Date.now() + APP_COOKIE_TTL_MS, n: undefined });
   url.searchParams.delete(LINK_PARAM);

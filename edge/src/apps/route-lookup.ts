@@ -1,5 +1,5 @@
 // Where an app lives and who may open it: Redis (`env:<id>:host`, `env:<id>:public_ports`) and the owner, cached per isolate.
-import { dataShardsKey, redisKeys, tables } from '@remotegpu/schema';
+import { redisKeys, tables } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 
@@ -58,7 +58,7 @@ async function load(envId: string, deps: Deps): Promise<AppRoute | null> {
     hostId = env.host_id;
     publicPorts = new Set(ports.filter((r) => r.public).map((r) => r.port));
   }
-  const shardsRaw = await deps.redis.get<unknown>(dataShardsKey(hostId));
+  const shardsRaw = await deps.redis.get<unknown>(redisKeys.dataShards(hostId));
   const shards = Number(shardsRaw ?? 1);
   return { envId, hostId, ownerId: env.user_id, publicPorts, shards: Number.isInteger(shards) && shards >= 1 ? shards : 1, firstByteMs };
 }

@@ -1,7 +1,7 @@
 // The data side of a HostTunnel shard (`<hostId>:data:<i>`): app streams and bridged WebSockets as binary frames over the agent's data socket.
 import {
-  FLAG_TEXT, FRAME, HEAD_FLAG_COMPLETE, HEARTBEAT_MS, MAX_WS_MESSAGE, MSG, PROTOCOL_VERSION, RESET, WsJoiner,
-  closePayload, creditPayload, decodeControl, decodeFrame, encodeControl, encodeFrame, readClose, readCredit,
+  FLAG_TEXT, FRAME, HEAD_FLAG_COMPLETE, HEARTBEAT_MS, HOP_BY_HOP_HEADERS, MAX_WS_MESSAGE, MSG, PROTOCOL_VERSION, RESET, WsJoiner,
+  closePayload, connectionNamed, creditPayload, decodeControl, decodeFrame, encodeControl, encodeFrame, readClose, readCredit,
   splitCompleteHead, wsMessageFrames, type Frame, type OpenHead, type ResponseHead,
 } from '@remotegpu/schema';
 import { HttpStream, type HeadOutcome } from './data-stream.ts';
@@ -69,7 +69,6 @@ interface AgentConn { ws: WebSocket; hostId: string; shard: number; hello: boole
 /** Credit for WebSocket parts goes back to the agent per this many bytes received. */
 const WS_CREDIT_BATCH = 256 * 1024;
 const NULL_BODY = new Set([101, 204, 205, 304]);
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'trailer']);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -167,10 +166,10 @@ export class DataPlane {
     const head = o.head;
     if (head.websocket && meta.websocket) return this.acceptClient(s, head);
     const headers = new Headers();
-    const named = head.headers.find(([k]) => k.toLowerCase() === 'connection')?.[1].toLowerCase().split(',').map((t) => t.trim());
+    const named = connectionNamed(head.headers.find(([k]) => k.toLowerCase() === 'connection')?.[1]);
     for (const [k, v] of head.headers) {
       const name = k.toLowerCase();
-      if (!DROP_RESPONSE.has(name) && !named?.includes(name)) headers.append(k, v);
+      if (!HOP_BY_HOP_HEADERS.has(name) && !named.has(name)) headers.append(k, v);
     }
     // An already-encoded body passes as is; otherwise identity keeps workerd from gzipping (and so buffering) a stream.
     const encoded = headers.has('content-encoding');

@@ -1,11 +1,11 @@
 // One tunnelled HTTP request to `target_ip:port` with node:http: head sent at once, body under our credit grants, response through StreamOut.
 import { request, type Agent, type ClientRequest, type IncomingMessage } from 'node:http';
-import { FRAME, RESET, creditPayload, encodeFrame, type OpenHead, type ResponseHead } from '@remotegpu/schema';
+import {
+  FRAME, HOP_BY_HOP_HEADERS, RESET, connectionNamed, creditPayload, encodeFrame, type OpenHead, type ResponseHead,
+} from '@remotegpu/schema';
 import type { Logger } from '../contracts.ts';
 import { StreamOut, type SendFrame } from './frame-out.ts';
 
-/** Connection-specific response fields never cross the tunnel (the edge speaks its own HTTP to the client). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer', 'te']);
 /** Credit for the request body goes back in batches, as the bytes reach the target's socket. */
 const GRANT_BATCH = 256 * 1024;
 /** Safe to send twice (RFC 9110 §9.2.2): retried once when a kept-alive socket dies under them. */
@@ -14,11 +14,11 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 export function responseHead(res: IncomingMessage, websocket = false): ResponseHead {
   const headers: [string, string][] = [];
   const raw = res.rawHeaders;
-  // Fields the app's Connection header names are hop-by-hop too (RFC 9110 §7.6.1).
-  const named = new Set(String(res.headers.connection ?? '').toLowerCase().split(',').map((t) => t.trim()).filter(Boolean));
+  // Connection-specific response fields never cross the tunnel (the edge speaks its own HTTP to the client).
+  const named = connectionNamed(res.headers.connection);
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (!HOP_BY_HOP.has(name) && !named.has(name)) headers.push([raw[i]!, raw[i + 1]!]);
+    if (!HOP_BY_HOP_HEADERS.has(name) && !named.has(name)) headers.push([raw[i]!, raw[i + 1]!]);
   }
   return { status: res.statusCode ?? 502, headers, websocket };
 }

@@ -2,6 +2,7 @@
 // Type strings never change once shipped; add new ones. Unknown types decode to `unknown_type` and are ignored.
 import { z } from 'zod';
 import { HostInventory, ResourceMetrics } from '../api.ts';
+import { ENV_ID_PATTERN } from '../ids.ts';
 
 export const PROTOCOL_VERSION = 1;
 export const HEARTBEAT_MS = 20_000;
@@ -69,7 +70,7 @@ export type RouteTarget = z.infer<typeof RouteTarget>;
 
 /** What a relay needs to serve one environment: never a plaintext password. */
 export const Route = z.object({
-  environment_id: z.string().regex(/^[a-z0-9]{16}$/),
+  environment_id: z.string().regex(ENV_ID_PATTERN),
   type: z.enum(['physical', 'container']),
   user_id: z.string().max(128),
   ssh_port: z.number().int().min(1).max(65535),
@@ -199,7 +200,7 @@ export function encodeControl(msg: ControlMessage): string {
 // ---- command arguments, shared by the edge (sender) and the agent (executor) ----
 
 export const ContainerCreateArgs = z.object({
-  environment_id: z.string().regex(/^[a-z0-9]{16}$/),
+  environment_id: z.string().regex(ENV_ID_PATTERN),
   request_id: z.string().max(128),
   owner_id: z.string().max(128),
   image: z.string().max(255),
@@ -213,7 +214,7 @@ export const ContainerCreateResult = z.object({ container_id: z.string(), ip: z.
 export type ContainerCreateResult = z.infer<typeof ContainerCreateResult>;
 
 export const ContainerActionArgs = z.object({
-  environment_id: z.string().regex(/^[a-z0-9]{16}$/),
+  environment_id: z.string().regex(ENV_ID_PATTERN),
   container_id: z.string().max(128).nullable(),
 });
 export type ContainerActionArgs = z.infer<typeof ContainerActionArgs>;

@@ -1,5 +1,6 @@
 // Binary stream frames of the tunnel: [kind u8][flags u8][stream id u32 BE][payload]. Decoding never throws.
 import { z } from 'zod';
+import { ENV_ID_PATTERN } from '../ids.ts';
 
 export const FRAME = {
   /** edge → agent: open a stream; payload = JSON OpenHead. */
@@ -109,7 +110,7 @@ const header = z.tuple([z.string().max(8192), z.string().max(65536)]);
 
 /** The request an edge stream opens: the agent resolves the target from its own route table. */
 export const OpenHead = z.object({
-  environment_id: z.string().regex(/^[a-z0-9]{16}$/),
+  environment_id: z.string().regex(ENV_ID_PATTERN),
   port: z.number().int().min(1).max(65535),
   method: z.string().min(1).max(32).regex(/^[A-Z!#$%&'*+.^_`|~0-9-]+$/i),
   path: z.string().min(1).max(16384),
