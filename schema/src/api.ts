@@ -218,3 +218,15 @@ export type AppPortRequest = z.infer<typeof AppPortRequest>;
 
 export const AppPort = z.object({ port: z.number().int(), public: z.boolean(), first_byte_timeout_ms: z.number().int().nullable(), url: z.string() });
 export type AppPort = z.infer<typeof AppPort>;
+
+/** A one-use link that opens an app as its owner (POST /environments/:id/apps/:port/link). */
+export const AppLink = z.object({ url: z.string(), expires_at: isoTime });
+export type AppLink = z.infer<typeof AppLink>;
+export const AppLinkRequest = z.object({ path: z.string().startsWith('/').max(2048).optional() }).strict();
+
+/** A recorded SSH session (asciicast v2), listed per environment; `size` in bytes. */
+export const Recording = z.object({
+  id: z.string(), environment_id: z.string(), username: z.string().nullable(), source_ip: z.string().nullable(),
+  started_at: isoTime, ended_at: isoTime.nullable(), size: z.number().int(),
+});
+export type Recording = z.infer<typeof Recording>;

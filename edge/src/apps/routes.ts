@@ -1,5 +1,5 @@
 // /environments/:id/apps: the owner's app links (one-use signed URLs), public/private per port, and the list.
-import { AppPort, AppPortRequest, appHostName, redisKeys, tables } from '@remotegpu/schema';
+import { AppLink, AppLinkRequest, AppPort, AppPortRequest, appHostName, redisKeys, tables } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -11,8 +11,6 @@ import type { Deps } from '../deps.ts';
 import { forgetAppRoute } from './route-lookup.ts';
 import { LINK_PARAM, LINK_TTL_MS, signAppToken } from './tokens.ts';
 
-const LinkResponse = z.object({ url: z.string(), expires_at: z.string() });
-const LinkBody = z.object({ path: z.string().startsWith('/').max(2048).optional() }).strict();
 
 function portParam(c: Ctx): number {
   const raw = c.req.param('port') ?? '';
@@ -66,7 +64,7 @@ export function registerAppRoutes(app: Hono<AppEnv>): void {
     return c.json({ port, public: row.public, first_byte_timeout_ms: row.first_byte_timeout_ms, url: `${appOrigin(c, env.id, port)}/` });
   });
 
-  route(app, { method: 'post', path: '/api/v1/environments/:id/apps/:port/link', summary: 'A one-use link (valid 60 s) that opens a private app in the browser', tag: 'apps', auth: 'user', body: LinkBody, response: LinkResponse }, async (c, { user, body }) => {
+  route(app, { method: 'post', path: '/api/v1/environments/:id/apps/:port/link', summary: 'A one-use link (valid 60 s) that opens a private app in the browser', tag: 'apps', auth: 'user', body: AppLinkRequest, response: AppLink }, async (c, { user, body }) => {
     const deps = c.get('deps');
     const env = await ownEnv(deps, user, c.req.param('id') ?? '');
     const port = portParam(c);
