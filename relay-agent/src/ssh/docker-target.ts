@@ -5,10 +5,11 @@ import type Dockerode from 'dockerode';
 import type { Logger } from '../contracts.ts';
 import { demux } from './demux.ts';
 import type { ExitInfo, StartRequest, Target, TargetProcess } from './target.ts';
+import type { ToolInstaller } from './tool-bundle.ts';
+import { BUNDLE_BIN, IMAGE_SFTP_SERVERS, toolFor } from './tool-bundle.ts';
 import { TargetError } from './target.ts';
 
-const SFTP_SERVERS = ['/usr/lib/openssh/sftp-server', '/usr/lib/sftp-server', '/usr/libexec/openssh/sftp-server', '/usr/libexec/sftp-server'];
-const NO_SFTP = 'remotegpu: this environment has no sftp-server: install openssh-sftp-server in its image to use sftp and scp';
+const NO_SFTP = 'remotegpu: this environment has no sftp-server and the relay could not bring one: install openssh-sftp-server in its image to use sftp and scp';
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
 
 /** Quotes a string for /bin/sh. */
@@ -18,10 +19,12 @@ function sq(s: string): string {
 
 function command(req: StartRequest): string[] {
   const home = 'cd "$HOME" 2>/dev/null; ';
-  if (req.kind === 'exec') return ['/bin/sh', '-c', `${home}exec /bin/sh -c ${sq(req.arg)}`];
+  // scp -t/-f and rsync --server find the relay's bundle when the image has none (the image's own come first).
+  const path = toolFor(req.kind, req.arg) ? `PATH="\${PATH:-/usr/bin:/bin}:${BUNDLE_BIN}" ` : '';
+  if (req.kind === 'exec') return ['/bin/sh', '-c', `${home}${path}exec /bin/sh -c ${sq(req.arg)}`];
   if (req.kind === 'shell') return ['/bin/sh', '-c', `${home}if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l`];
   if (req.arg !== 'sftp') throw new TargetError(`remotegpu: subsystem ${req.arg} is not available`);
-  const tries = SFTP_SERVERS.map((p) => `[ -x ${p} ] && exec ${p}`).join('; ');
+  const tries = [...IMAGE_SFTP_SERVERS, `${BUNDLE_BIN}/sftp-server`].map((p) => `[ -x ${p} ] && exec ${p}`).join('; ');
   return ['/bin/sh', '-c', `${home}${tries}; echo ${sq(NO_SFTP)} >&2; exit 1`];
 }
 
@@ -32,6 +35,8 @@ export interface DockerTargetOptions {
   ip: string | null;
   user: string;
   log: Logger;
+  /** Brings sftp-server/scp/rsync into images without them; absent: only the image's own tools. */
+  tools?: ToolInstaller;
 }
 
 export class DockerExecTarget implements Target {
@@ -42,6 +47,7 @@ export class DockerExecTarget implements Target {
     const tty = req.pty !== null && req.kind !== 'subsystem';
     const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
     if (tty) env.push(`TERM=${req.pty?.term || 'xterm'}`);
+    await this.ensureTool(req);
     let exec: Dockerode.Exec;
     try {
       exec = await container.exec({
@@ -83,6 +89,15 @@ export class DockerExecTarget implements Target {
       },
       close: () => sock.destroy(),
     };
+  }
+
+  private async ensureTool(req: StartRequest): Promise<void> {
+    const tool = toolFor(req.kind, req.arg);
+    if (!tool || !this.o.tools) return;
+    // On failure the command runs anyway and the renter sees the image's own "not found".
+    await this.o.tools.ensure(this.o.containerId, tool, this.o.log).catch((err: unknown) => {
+      this.o.log.warn('ssh tools could not be brought into the environment', { container: this.o.containerId, tool, reason: String(err) });
+    });
   }
 
   async forward(destHost: string, destPort: number): Promise<Duplex> {

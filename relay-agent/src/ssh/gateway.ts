@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS } from './limits.ts';
 import type { GatewayLimits } from './limits.ts';
 import { hasNativeCrypto } from './native.ts';
 import { serveConnection } from './session.ts';
+import { ToolInstaller } from './tool-bundle.ts';
 
 export interface SshGatewayOptions {
   /** The shared port, where the username names the environment; environment ports bind on the same host. */
@@ -60,6 +61,8 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
   });
   const sourceLimiter = new FailureLimiter(limits.maxFailuresPerSource, limits.lockMs);
   const pairLimiter = new FailureLimiter(limits.maxFailures, limits.lockMs);
+  // One per relay: the bundle is read from the host once and uploaded once per container.
+  const tools = new ToolInstaller({ docker: opts.docker });
   const conns = new Set<ConnState>();
   let unauthenticated = 0;
   let closing = false;
@@ -79,7 +82,7 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
         st.authed = true;
         st.envId = a.route.environment_id;
         serveConnection(client, st.meta, a, {
-          docker: opts.docker, keys: opts.keys, audit: opts.audit, recordings: opts.recordings, limits, log,
+          docker: opts.docker, keys: opts.keys, audit: opts.audit, recordings: opts.recordings, limits, log, tools,
         });
       });
     });

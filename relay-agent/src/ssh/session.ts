@@ -8,6 +8,7 @@ import type { RelayKeys } from './keys.ts';
 import type { GatewayLimits } from './limits.ts';
 import { DockerExecTarget } from './docker-target.ts';
 import { AsciicastRecorder } from './recording.ts';
+import type { ToolInstaller } from './tool-bundle.ts';
 import type { PtyRequest, StartRequest, Target, TargetProcess } from './target.ts';
 import { TargetError } from './target.ts';
 import { UpstreamSshTarget } from './upstream-ssh.ts';
@@ -19,6 +20,7 @@ export interface SessionDeps {
   recordings: RecordingSink;
   limits: GatewayLimits;
   log: Logger;
+  tools?: ToolInstaller;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -44,7 +46,7 @@ function makeTarget(a: Authenticated, deps: SessionDeps, log: Logger): Target {
   if (!r.running) return new UnavailableTarget(`environment ${r.environment_id} is not running: start it from the console`);
   const t = r.target;
   if (!t) return new UnavailableTarget(`environment ${r.environment_id} is not ready yet`);
-  if (t.kind === 'docker') return new DockerExecTarget({ docker: deps.docker, containerId: t.container_id, ip: r.target_ip || null, user: a.login, log });
+  if (t.kind === 'docker') return new DockerExecTarget({ docker: deps.docker, containerId: t.container_id, ip: r.target_ip || null, user: a.login, log, ...(deps.tools ? { tools: deps.tools } : {}) });
   return new UpstreamSshTarget({
     host: t.ip, port: t.port, username: a.login, privateKey: deps.keys.platformPrivateKey, hostKey: t.host_key,
     keepaliveMs: deps.limits.keepaliveMs, keepaliveCountMax: deps.limits.keepaliveCountMax, log,
