@@ -5,12 +5,27 @@ import type Dockerode from 'dockerode';
 import type { Logger } from '../contracts.ts';
 import { demux } from './demux.ts';
 import type { ExitInfo, StartRequest, Target, TargetProcess } from './target.ts';
+import type { NetnsListener, NetnsPool, OnConnection } from './netns.ts';
 import type { ToolInstaller } from './tool-bundle.ts';
 import { BUNDLE_BIN, IMAGE_SFTP_SERVERS, toolFor } from './tool-bundle.ts';
 import { TargetError } from './target.ts';
 
 const NO_SFTP = 'remotegpu: this environment has no sftp-server and the relay could not bring one: install openssh-sftp-server in its image to use sftp and scp';
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
+/** Where `ssh -L`/`-D` may go, seen from inside the container: its loopback and its own addresses, never the relay host. */
+async function destination(host: string, ips: () => Promise<string[]>): Promise<string | null> {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost') return '127.0.0.1';
+  if (h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return h;
+  return (await ips()).includes(h) ? h : null;
+}
+
+/** Where `ssh -R` may listen inside the container: loopback by default, every interface of the container on request. */
+function bindAddress(addr: string): string | null {
+  if (addr === '' || addr === '*' || addr === '0.0.0.0') return '0.0.0.0';
+  if (addr === 'localhost') return '127.0.0.1';
+  if (addr === '::1' || addr === '::' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(addr)) return addr;
+  return null;
+}
 
 /** Quotes a string for /bin/sh. */
 function sq(s: string): string {
@@ -37,6 +52,8 @@ export interface DockerTargetOptions {
   log: Logger;
   /** Brings sftp-server/scp/rsync into images without them; absent: only the image's own tools. */
   tools?: ToolInstaller;
+  /** Connects and listens inside the container's network namespace; absent: -L reaches only the container's IP. */
+  netns?: NetnsPool;
 }
 
 export class DockerExecTarget implements Target {
@@ -101,24 +118,38 @@ export class DockerExecTarget implements Target {
   }
 
   async forward(destHost: string, destPort: number): Promise<Duplex> {
-    const ip = await this.ip();
-    // Only the container itself: the relay host's network must not become reachable through -L.
-    if (!LOOPBACK.has(destHost) && destHost !== ip) throw new TargetError('forwarding is limited to the environment itself');
+    // Only the container itself: the relay host's network must not become reachable through -L or -D.
+    const dest = await destination(destHost, () => this.ips());
+    if (!dest) throw new TargetError('forwarding is limited to the environment itself');
+    if (this.o.netns) {
+      // From inside the container's network namespace: its loopback is the one VS Code's server binds.
+      return this.o.netns.connect(this.o.containerId, dest, destPort).catch((err: unknown) => {
+        throw new TargetError(`connect to ${destHost}:${destPort} inside the environment failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
+    // Without the helper, loopback means the container's IP as seen from the host (services bound to 0.0.0.0).
+    const host = /^(127\.|::1$)/.test(dest) ? (await this.ips())[0]! : dest;
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host: ip, port: destPort });
+      const s = net.connect({ host, port: destPort });
       s.setNoDelay(true);
       s.once('connect', () => resolve(s));
       s.once('error', reject);
     });
   }
 
-  private async ip(): Promise<string> {
-    if (this.o.ip) return this.o.ip;
-    const info = await this.o.docker.getContainer(this.o.containerId).inspect();
-    const nets = Object.values(info.NetworkSettings.Networks ?? {});
-    const ip = nets.map((n) => n.IPAddress).find((a) => a);
-    if (!ip) throw new TargetError('the environment has no IP address');
-    return ip;
+  async listen(bindAddr: string, bindPort: number, on: OnConnection): Promise<NetnsListener> {
+    const host = bindAddress(bindAddr);
+    if (!host) throw new TargetError(`cannot listen on ${bindAddr} inside the environment`);
+    if (!this.o.netns) throw new TargetError('remote forwarding is not available on this relay');
+    return this.o.netns.listen(this.o.containerId, host, bindPort, on);
+  }
+
+  private async ips(): Promise<string[]> {
+    const info = await this.o.docker.getContainer(this.o.containerId).inspect().catch(() => null);
+    const ips = Object.values(info?.NetworkSettings.Networks ?? {}).map((n) => n.IPAddress).filter((a) => a);
+    if (this.o.ip && !ips.includes(this.o.ip)) ips.unshift(this.o.ip);
+    if (!ips.length) throw new TargetError('the environment has no IP address');
+    return ips;
   }
 
   close(): void {}

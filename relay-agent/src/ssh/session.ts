@@ -8,6 +8,8 @@ import type { RelayKeys } from './keys.ts';
 import type { GatewayLimits } from './limits.ts';
 import { DockerExecTarget } from './docker-target.ts';
 import { AsciicastRecorder } from './recording.ts';
+import { serveRemoteForwards } from './remote-forward.ts';
+import type { NetnsPool } from './netns.ts';
 import type { ToolInstaller } from './tool-bundle.ts';
 import type { PtyRequest, StartRequest, Target, TargetProcess } from './target.ts';
 import { TargetError } from './target.ts';
@@ -21,6 +23,7 @@ export interface SessionDeps {
   limits: GatewayLimits;
   log: Logger;
   tools?: ToolInstaller;
+  netns?: NetnsPool;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -38,6 +41,9 @@ class UnavailableTarget implements Target {
   forward(): Promise<never> {
     return Promise.reject(new TargetError(this.why));
   }
+  listen(): Promise<never> {
+    return Promise.reject(new TargetError(this.why));
+  }
   close(): void {}
 }
 
@@ -46,7 +52,9 @@ function makeTarget(a: Authenticated, deps: SessionDeps, log: Logger): Target {
   if (!r.running) return new UnavailableTarget(`environment ${r.environment_id} is not running: start it from the console`);
   const t = r.target;
   if (!t) return new UnavailableTarget(`environment ${r.environment_id} is not ready yet`);
-  if (t.kind === 'docker') return new DockerExecTarget({ docker: deps.docker, containerId: t.container_id, ip: r.target_ip || null, user: a.login, log, ...(deps.tools ? { tools: deps.tools } : {}) });
+  if (t.kind === 'docker') return new DockerExecTarget({ docker: deps.docker, containerId: t.container_id, ip: r.target_ip || null, user: a.login, log,
+    ...(deps.tools ? { tools: deps.tools } : {}), ...(deps.netns ? { netns: deps.netns } : {}),
+  });
   return new UpstreamSshTarget({
     host: t.ip, port: t.port, username: a.login, privateKey: deps.keys.platformPrivateKey, hostKey: t.host_key,
     keepaliveMs: deps.limits.keepaliveMs, keepaliveCountMax: deps.limits.keepaliveCountMax, log,
@@ -177,6 +185,8 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
       reject();
     });
   });
+
+  serveRemoteForwards(client, target, log, { in: countIn, out: countOut });
 
   client.once('close', () => {
     target.close();

@@ -32,10 +32,21 @@ export interface TargetProcess {
   close(): void;
 }
 
+/** A listener opened for `ssh -R` inside the environment. */
+export interface RemoteListener {
+  /** The port it listens on (chosen by the target when 0 was asked). */
+  port: number;
+  close(): void;
+}
+
+export type OnRemoteConnection = (sock: Duplex, src: { ip: string; port: number }) => void;
+
 export interface Target {
   start(req: StartRequest): Promise<TargetProcess>;
   /** A TCP stream to destHost:destPort as seen from the target (`ssh -L`). */
   forward(destHost: string, destPort: number, srcIp: string, srcPort: number): Promise<Duplex>;
+  /** Listens inside the environment (`ssh -R`); each connection is handed to `on`. */
+  listen(bindAddr: string, bindPort: number, on: OnRemoteConnection): Promise<RemoteListener>;
   close(): void;
 }
 

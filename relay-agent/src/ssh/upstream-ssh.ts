@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig } from 'ssh2';
 import type { Logger } from '../contracts.ts';
-import type { ExitInfo, StartRequest, Target, TargetProcess } from './target.ts';
+import type { ExitInfo, OnRemoteConnection, RemoteListener, StartRequest, Target, TargetProcess } from './target.ts';
 import { TargetError } from './target.ts';
 
 export interface UpstreamOptions {
@@ -36,6 +36,8 @@ export function hostKeyMatcher(pinned: string): (key: Buffer) => boolean {
 export class UpstreamSshTarget implements Target {
   private client: ssh2.Client | null = null;
   private ready: Promise<ssh2.Client> | null = null;
+  /** `ssh -R` listeners on the target's sshd, by bound port. */
+  private readonly remote = new Map<number, OnRemoteConnection>();
 
   constructor(private readonly o: UpstreamOptions) {}
 
@@ -80,6 +82,13 @@ export class UpstreamSshTarget implements Target {
         settled = true;
       });
       sock.on('error', () => undefined); // reported through the client
+      client.on('tcp connection', (info, accept, reject) => {
+        const on = this.remote.get(info.destPort);
+        if (!on) return reject();
+        const ch = accept();
+        ch.on('error', () => undefined);
+        on(ch, { ip: info.srcIP, port: info.srcPort });
+      });
       client.connect(cfg);
     });
     return this.ready;
@@ -106,6 +115,26 @@ export class UpstreamSshTarget implements Target {
     return new Promise((resolve, reject) => {
       client.forwardOut(srcIp, srcPort, destHost, destPort, (err, ch) => (err ? reject(err) : resolve(ch)));
     });
+  }
+
+  async listen(bindAddr: string, bindPort: number, on: OnRemoteConnection): Promise<RemoteListener> {
+    const client = await this.connect();
+    // The target's sshd listens (its GatewayPorts decides which addresses) and opens forwarded-tcpip to us.
+    const port = await new Promise<number>((resolve, reject) => {
+      client.forwardIn(bindAddr, bindPort, (err, p) => (err ? reject(new TargetError(`the target refused to listen on ${bindAddr}:${bindPort}`)) : resolve(p || bindPort)));
+    });
+    this.remote.set(port, on);
+    return {
+      port,
+      close: () => {
+        this.remote.delete(port);
+        try {
+          client.unforwardIn(bindAddr, port, () => undefined);
+        } catch {
+          // the upstream connection is already gone, and its listeners with it
+        }
+      },
+    };
   }
 
   close(): void {

@@ -27,7 +27,9 @@ export interface Services {
 /** Written by `scripts/services.sh up`. */
 export function loadServices(): Services {
   const file = process.env.REMOTEGPU_SERVICES_ENV ?? '/tmp/remotegpu-services/env.json';
-  return JSON.parse(readFileSync(file, 'utf8')) as Services;
+  const s = JSON.parse(readFileSync(file, 'utf8')) as Services;
+  if (!s.REMOTEGPU_TEST_STOCK_IMAGE) throw new Error(`${file} has no REMOTEGPU_TEST_STOCK_IMAGE: run \`bash scripts/services.sh up\``);
+  return s;
 }
 
 export interface Run {
