@@ -5,6 +5,7 @@ import type Dockerode from 'dockerode';
 import type { Logger } from '../contracts.ts';
 import { demux } from './demux.ts';
 import type { ExitInfo, StartRequest, Target, TargetProcess } from './target.ts';
+import { ContainerAgentSocket } from './docker-agent.ts';
 import type { NetnsListener, NetnsPool, OnConnection } from './netns.ts';
 import type { ToolInstaller } from './tool-bundle.ts';
 import { BUNDLE_BIN, IMAGE_SFTP_SERVERS, toolFor } from './tool-bundle.ts';
@@ -57,14 +58,16 @@ export interface DockerTargetOptions {
 }
 
 export class DockerExecTarget implements Target {
+  private agent: ContainerAgentSocket | null = null;
+
   constructor(private readonly o: DockerTargetOptions) {}
 
   async start(req: StartRequest): Promise<TargetProcess> {
+    req = await this.prepare(req);
     const container = this.o.docker.getContainer(this.o.containerId);
     const tty = req.pty !== null && req.kind !== 'subsystem';
     const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
     if (tty) env.push(`TERM=${req.pty?.term || 'xterm'}`);
-    await this.ensureTool(req);
     let exec: Dockerode.Exec;
     try {
       exec = await container.exec({
@@ -108,13 +111,24 @@ export class DockerExecTarget implements Target {
     };
   }
 
-  private async ensureTool(req: StartRequest): Promise<void> {
+  /** What a request needs before its exec: a tool from the bundle, the agent socket (`ssh -A`). */
+  private async prepare(req: StartRequest): Promise<StartRequest> {
     const tool = toolFor(req.kind, req.arg);
-    if (!tool || !this.o.tools) return;
-    // On failure the command runs anyway and the renter sees the image's own "not found".
-    await this.o.tools.ensure(this.o.containerId, tool, this.o.log).catch((err: unknown) => {
-      this.o.log.warn('ssh tools could not be brought into the environment', { container: this.o.containerId, tool, reason: String(err) });
-    });
+    if (tool && this.o.tools) {
+      // On failure the command runs anyway and the renter sees the image's own "not found".
+      await this.o.tools.ensure(this.o.containerId, tool, this.o.log).catch((err: unknown) => {
+        this.o.log.warn('ssh tools could not be brought into the environment', { container: this.o.containerId, tool, reason: String(err) });
+      });
+    }
+    if (!req.agent || !this.o.tools || !this.o.netns) return req;
+    this.agent ??= new ContainerAgentSocket({ docker: this.o.docker, containerId: this.o.containerId, user: this.o.user, netns: this.o.netns, tools: this.o.tools, log: this.o.log });
+    try {
+      return { ...req, env: { ...req.env, SSH_AUTH_SOCK: await this.agent.socketPath(req.agent) } };
+    } catch (err) {
+      // Like sshd when it cannot make the socket: the session runs without an agent.
+      this.o.log.warn('ssh agent forwarding unavailable in the environment', { container: this.o.containerId, reason: String(err) });
+      return req;
+    }
   }
 
   async forward(destHost: string, destPort: number): Promise<Duplex> {
@@ -152,7 +166,9 @@ export class DockerExecTarget implements Target {
     return ips;
   }
 
-  close(): void {}
+  close(): void {
+    this.agent?.close();
+  }
 }
 
 async function exitOf(exec: Dockerode.Exec): Promise<ExitInfo> {

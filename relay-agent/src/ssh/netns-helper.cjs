@@ -1,4 +1,4 @@
-// Runs inside a container's network namespace (nsenter --net): opens and accepts TCP there, hands each socket to the relay over IPC.
+// Runs inside a container's network namespace (nsenter --net): opens and accepts TCP (and abstract unix sockets) there, hands each socket to the relay over IPC.
 'use strict';
 const net = require('node:net');
 
@@ -23,9 +23,12 @@ process.on('message', (m) => {
       if (process.connected) process.send({ op: 'conn', lid, srcIP: s.remoteAddress || '', srcPort: s.remotePort || 0 }, s);
     });
     srv.once('error', (err) => reply(m.id, { ok: false, error: err.code || err.message }));
-    srv.listen({ host: m.host, port: m.port, exclusive: true }, () => {
+    // `path` is an abstract unix socket name ("\0..."): it lives in this network namespace, not in any file system.
+    const at = m.path ? { path: m.path, exclusive: true } : { host: m.host, port: m.port, exclusive: true };
+    srv.listen(at, () => {
       listeners.set(lid, srv);
-      reply(m.id, { ok: true, lid, port: srv.address().port });
+      const a = srv.address();
+      reply(m.id, { ok: true, lid, port: typeof a === 'object' && a ? a.port : 0 });
     });
   } else if (m.op === 'unlisten') {
     listeners.get(m.lid)?.close();

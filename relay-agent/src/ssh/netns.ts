@@ -90,12 +90,12 @@ class Helper {
     return handle;
   }
 
-  async listen(host: string, port: number, on: OnConnection): Promise<NetnsListener> {
-    const { reply } = await this.request({ op: 'listen', host, port });
+  async listen(at: { host: string; port: number } | { path: string }, on: OnConnection): Promise<NetnsListener> {
+    const { reply } = await this.request({ op: 'listen', ...at });
     if (!reply.ok || reply.lid === undefined || reply.port === undefined) throw new Error(reply.error ?? 'listen failed');
     const lid = reply.lid;
     this.accepting.set(lid, (sock, src) => {
-      sock.setNoDelay(true);
+      if ('host' in at) sock.setNoDelay(true);
       on(sock, src);
     });
     this.touch();
@@ -161,6 +161,11 @@ export class NetnsPool {
   }
 
   async listen(containerId: string, host: string, port: number, on: OnConnection): Promise<NetnsListener> {
-    return (await this.helper(containerId)).listen(host, port, on);
+    return (await this.helper(containerId)).listen({ host, port }, on);
+  }
+
+  /** An abstract unix socket (`name` without the leading NUL) in the container's network namespace. */
+  async listenAbstract(containerId: string, name: string, on: OnConnection): Promise<NetnsListener> {
+    return (await this.helper(containerId)).listen({ path: `\0${name}` }, on);
   }
 }

@@ -7,6 +7,7 @@ import type { Authenticated, ConnMeta } from './auth.ts';
 import type { RelayKeys } from './keys.ts';
 import type { GatewayLimits } from './limits.ts';
 import { DockerExecTarget } from './docker-target.ts';
+import { renterAgent } from './agent-channel.ts';
 import { AsciicastRecorder } from './recording.ts';
 import { serveRemoteForwards } from './remote-forward.ts';
 import type { NetnsPool } from './netns.ts';
@@ -77,6 +78,7 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
   const stats = { in: 0, out: 0, started: Date.now() };
   const countIn = (c: Buffer) => void (stats.in += c.length);
   const countOut = (c: Buffer) => void (stats.out += c.length);
+  const agent = renterAgent(client);
 
   client.on('session', (acceptSession) => {
     const session: Session = acceptSession();
@@ -84,6 +86,7 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
     const env: Record<string, string> = {};
     let proc: TargetProcess | null = null;
     let recorder: AsciicastRecorder | null = null;
+    let agentForward = false;
 
     session.on('pty', (accept, _reject, info) => {
       pty = { term: info.term, rows: info.rows, cols: info.cols, width: info.width, height: info.height, modes: info.modes as Record<string, number> };
@@ -101,6 +104,10 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
       recorder?.resize(info.cols, info.rows);
       accept?.();
     });
+    session.on('auth-agent', (accept) => {
+      agentForward = true;
+      accept?.();
+    });
     session.on('signal', (accept, _reject, info) => {
       proc?.signal(info.name);
       accept?.();
@@ -109,7 +116,7 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
       if (kind === 'shell' && a.route.recording) {
         recorder = new AsciicastRecorder(pty?.cols ?? 80, pty?.rows ?? 24, pty?.term ?? 'xterm', deps.limits.maxRecordingBytes);
       }
-      void bridge(down, { kind, arg, pty, env }, (p) => (proc = p), recorder).catch((err: unknown) => {
+      void bridge(down, { kind, arg, pty, env, ...(agentForward ? { agent } : {}) }, (p) => (proc = p), recorder).catch((err: unknown) => {
         log.error('ssh session bridge failed', { kind, reason: String(err) });
         down.destroy();
       });

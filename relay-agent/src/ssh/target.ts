@@ -10,12 +10,19 @@ export interface PtyRequest {
   modes: Record<string, number>;
 }
 
+/** The renter's agent (`ssh -A`): each call opens one auth-agent@openssh.com channel back to the renter. */
+export interface AgentSource {
+  open(): Promise<Duplex>;
+}
+
 export interface StartRequest {
   kind: 'shell' | 'exec' | 'subsystem';
   /** The command for exec, the subsystem name for subsystem. */
   arg: string;
   pty: PtyRequest | null;
   env: Record<string, string>;
+  /** Set when the renter asked for agent forwarding on this session. */
+  agent?: AgentSource;
 }
 
 export type ExitInfo = { code: number } | { signal: string; coreDumped: boolean; message: string };

@@ -13,7 +13,8 @@ export const BUNDLE_DIR = '/.remotegpu';
 /** Appended at the END of PATH for tool commands, so the image's own tools always win. */
 export const BUNDLE_BIN = `${BUNDLE_DIR}/bin`;
 
-export type Tool = 'sftp-server' | 'scp' | 'rsync';
+/** socat is not for renters: it makes the `ssh -A` socket inside the container (docker-agent.ts). */
+export type Tool = 'sftp-server' | 'scp' | 'rsync' | 'socat';
 
 /** Where images keep sftp-server (tried in this order before the bundle's). */
 export const IMAGE_SFTP_SERVERS = ['/usr/lib/openssh/sftp-server', '/usr/lib/sftp-server', '/usr/libexec/openssh/sftp-server', '/usr/libexec/sftp-server'];
@@ -22,6 +23,7 @@ const HOST_TOOLS: Record<Tool, string[]> = {
   'sftp-server': IMAGE_SFTP_SERVERS,
   scp: ['/usr/bin/scp'],
   rsync: ['/usr/bin/rsync'],
+  socat: ['/usr/bin/socat'],
 };
 
 /** Which tool an SSH request runs on the server side, if it is one the bundle can bring. */
@@ -36,10 +38,10 @@ export function toolFor(kind: 'shell' | 'exec' | 'subsystem', arg: string): Tool
 
 /** The shell test that succeeds when the image has its own `tool` or the bundle is already there. */
 export function presenceScript(tool: Tool): string {
-  const own = tool === 'sftp-server'
-    ? IMAGE_SFTP_SERVERS.map((p) => `[ -x ${p} ] && exit 0`).join('; ')
-    : `command -v ${tool} >/dev/null 2>&1 && exit 0`;
-  return `${own}; [ -x ${BUNDLE_BIN}/${tool} ] && exit 0; exit 3`;
+  const own = tool === 'sftp-server' ? IMAGE_SFTP_SERVERS.map((p) => `[ -x ${p} ] && exit 0`).join('; ') + '; '
+    : tool === 'socat' ? '' // always the bundle's: its options are known
+      : `command -v ${tool} >/dev/null 2>&1 && exit 0; `;
+  return `${own}[ -x ${BUNDLE_BIN}/${tool} ] && exit 0; exit 3`;
 }
 
 export interface HostFile {
@@ -159,6 +161,7 @@ export class ToolInstaller {
       up.catch(() => this.uploads.delete(containerId));
     }
     await up;
+    if (!(await this.bundle)?.tools.includes(tool)) throw new Error(`the relay host has no ${tool} to bring`);
   }
 
   private async upload(container: Dockerode.Container, log: Logger): Promise<void> {
@@ -168,7 +171,7 @@ export class ToolInstaller {
       this.bundle = null;
       throw err;
     });
-    if (!b.tools.length) throw new Error('the relay host has none of sftp-server, scp, rsync to bring');
+    if (!b.tools.length) throw new Error('the relay host has none of sftp-server, scp, rsync, socat to bring');
     await container.putArchive(b.tar, { path: '/' });
     log.info('ssh tools installed into the environment (its image has none)', {
       container: container.id, path: BUNDLE_DIR, tools: b.tools, bytes: b.tar.length, ms: Date.now() - t0,

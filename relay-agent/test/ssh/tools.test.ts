@@ -82,7 +82,7 @@ describe.each(images)('$name', ({ key }) => {
 
   it('keeps the bundle under /.remotegpu, leaves the shell PATH alone, and tells the operator once', async () => {
     const r = await h.ssh(port(), 'root', ['ls /.remotegpu/bin; echo "PATH=$PATH"']);
-    expect(r.stdout).toMatch(/^rsync\nscp\nsftp-server\nPATH=/);
+    expect(r.stdout).toMatch(/^rsync\nscp\nsftp-server\n(socat\n)?PATH=/);
     expect(r.stdout.split('PATH=')[1]).not.toContain('remotegpu');
     const installed = logLines.filter((l) => l.msg === 'ssh tools installed into the environment (its image has none)' && l.container === ids[key]);
     expect(installed).toHaveLength(1);
