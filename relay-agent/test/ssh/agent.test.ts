@@ -42,13 +42,15 @@ beforeAll(async () => {
   expect(add.code, add.stderr).toBe(0);
   ownerBlob = readFileSync(`${h.ownerKey}.pub`, 'utf8').split(' ')[1]!;
   const s = h.services;
-  const [sshd, stock] = await Promise.all([
+  const [sshd, stock, busybox] = await Promise.all([
     h.container(s.REMOTEGPU_TEST_SSHD_IMAGE, { env: [`SSH_AUTHORIZED_KEYS=${h.platformPublic}`], readyPort: 22 }),
     h.container(s.REMOTEGPU_TEST_STOCK_IMAGE, { cmd: ['sleep', '100000'] }),
+    h.container(s.REMOTEGPU_TEST_BUSYBOX_IMAGE, { cmd: ['sleep', '100000'] }),
   ]);
   const imageKey = readFileSync(s.REMOTEGPU_TEST_KNOWN_HOSTS, 'utf8').trim();
   routes.sshd = h.addRoute({ type: 'container', target: { kind: 'ssh', ip: sshd.ip, port: 22, host_key: imageKey }, target_ip: sshd.ip }).route;
   routes.exec = h.addRoute({ type: 'container', target: { kind: 'docker', container_id: sshd.id }, target_ip: sshd.ip }).route;
+  routes.busybox = h.addRoute({ type: 'container', target: { kind: 'docker', container_id: busybox.id }, target_ip: busybox.ip }).route;
   routes.stock = h.addRoute({ type: 'container', target: { kind: 'docker', container_id: stock.id }, target_ip: stock.ip }).route;
   routes.physical = h.addRoute({
     type: 'physical',
@@ -88,6 +90,19 @@ describe('stock image via docker exec (no OpenSSH inside)', () => {
     const r = await withAgent(routes.stock!, `stat -c '%a %U' "$SSH_AUTH_SOCK" "$(dirname "$SSH_AUTH_SOCK")"; ${PY_LIST}`);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`600 root\n700 root\n${ownerBlob}\n`);
+  });
+});
+
+describe('busybox image via docker exec (no agent client inside)', () => {
+  it('ssh -A: the agent socket answers a request-identities with the renter key', async () => {
+    // SSH2_AGENTC_REQUEST_IDENTITIES by hand, through the relay's own socat (busybox nc has no unix sockets);
+    // stdin stays open a moment: agents may drop a client that half-closes before the answer.
+    const ask = `(printf '\\000\\000\\000\\001\\013'; sleep 1) | /.remotegpu/bin/socat -t2 - "UNIX-CONNECT:$SSH_AUTH_SOCK" | base64 | tr -d '\\n'`;
+    const r = await withAgent(routes.busybox!, ask);
+    expect(r.code, r.stderr).toBe(0);
+    const answer = Buffer.from(r.stdout, 'base64');
+    expect(answer[4]).toBe(12); // SSH2_AGENT_IDENTITIES_ANSWER
+    expect(answer.includes(Buffer.from(ownerBlob, 'base64'))).toBe(true);
   });
 });
 
