@@ -25,6 +25,7 @@ const MACHINES = [
 const IMAGES = [
   { name: 'ubuntu-sshd:demo', docker_ref: 'remotegpu/sshd:latest', has_sshd: true, hourly_price: 1.2, description: 'OpenSSH server image (demo stand-in for pytorch:2.0-cuda11.8)' },
   { name: 'busybox:demo', docker_ref: 'remotegpu/busybox:latest', has_sshd: false, hourly_price: 0.5, description: 'A minimal image without sshd: SSH goes through docker exec' },
+  { name: 'stock-ml:demo', docker_ref: 'remotegpu/stock:latest', has_sshd: false, hourly_price: 0.8, description: 'Like a stock ML image (bash, python3, git, no OpenSSH): SSH, scp and rsync go through docker exec' },
 ];
 
 /** Seeds once (idempotent) and returns a fresh token for the local relay. */

@@ -16,6 +16,7 @@ export interface Services {
   DOCKER_HOST: string;
   REMOTEGPU_TEST_SSHD_IMAGE: string;
   REMOTEGPU_TEST_BUSYBOX_IMAGE: string;
+  REMOTEGPU_TEST_STOCK_IMAGE: string;
   REMOTEGPU_TEST_KNOWN_HOSTS: string;
   REMOTEGPU_PHYSICAL_HOST: string;
   REMOTEGPU_PHYSICAL_PORT: string;
@@ -26,7 +27,9 @@ export interface Services {
 /** Written by `scripts/services.sh up`. */
 export function loadServices(): Services {
   const file = process.env.REMOTEGPU_SERVICES_ENV ?? '/tmp/remotegpu-services/env.json';
-  return JSON.parse(readFileSync(file, 'utf8')) as Services;
+  const s = JSON.parse(readFileSync(file, 'utf8')) as Services;
+  if (!s.REMOTEGPU_TEST_STOCK_IMAGE) throw new Error(`${file} has no REMOTEGPU_TEST_STOCK_IMAGE: run \`bash scripts/services.sh up\``);
+  return s;
 }
 
 export interface Run {
