@@ -39,7 +39,7 @@ describe('app proxy faults, reproduced as users hit them', () => {
     const admin = await p.admin();
     const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', { token: admin, body: { name: 'faults-relay', public_ssh_host: '127.0.0.1' } });
     // Default log level: what an operator sees without asking for more.
-    agent = p.spawnAgent(host.body.token, { stateDir: dir, sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '53000-53999', logLines: logs });
+    agent = p.spawnAgent(host.body.token, { stateDir: dir, sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '21000-21999', logLines: logs });
     await p.waitFor(async () => (await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin })).body.items.find((h) => h.id === host.body.host.id)?.status === 'online', 30_000, 'relay online');
     owner = await p.renter();
     targets = await startTargets('127.0.0.4');

@@ -72,7 +72,7 @@ describe('enrolling a machine with a one-time root password', () => {
     agentState = mkdtempSync(join(tmpdir(), 'enrol-agent-'));
     agentLog = join(agentState, 'agent.log');
     const port = await freePort();
-    p.spawnAgent(host.body.token, { stateDir: agentState, sshListen: `127.0.0.1:${port}`, sshPorts: '50000-59999', logFile: agentLog });
+    p.spawnAgent(host.body.token, { stateDir: agentState, sshListen: `127.0.0.1:${port}`, sshPorts: '23000-23999', logFile: agentLog });
     await p.waitFor(async () => {
       const l = await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin });
       return l.body.items.find((i) => i.id === hostId)?.status === 'online';

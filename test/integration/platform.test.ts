@@ -49,7 +49,7 @@ describe('the whole platform', () => {
     expect(host.status).toBe(201);
     expect(host.body.install_command).toBe(`npx @remotegpu/relay-agent --edge ${p.edge.url} --token ${host.body.token}`);
     hostId = host.body.host.id;
-    p.spawnAgent(host.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '50000-59999' });
+    p.spawnAgent(host.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '23000-23999' });
     const img = await p.api<{ image: { id: number } }>('/api/v1/admin/images', { token: admin, body: { name: 'busybox:it', docker_ref: loadServices().busyboxImage, hourly_price: 0.5 } });
     busybox = img.body.image.id;
     await p.waitFor(async () => {
@@ -236,7 +236,7 @@ describe('the whole platform', () => {
     const r = await p.api<{ environment: { id: string; container_id: string } }>('/api/v1/environments', { token: renter, body: { name: 'mine', image_id: busybox, gpu_count: 0, cpu_cores: 1, memory_gb: 1 } });
     expect(r.status).toBe(201);
     const second = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', { token: await p.admin(), body: { name: 'it-relay-2', public_ssh_host: '127.0.0.1' } });
-    p.spawnAgent(second.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent2-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '50000-59999' });
+    p.spawnAgent(second.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent2-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '23000-23999' });
     await p.waitFor(async () => {
       const l = await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: await p.admin() });
       return l.body.items.find((i) => i.id === second.body.host.id)?.status === 'online';

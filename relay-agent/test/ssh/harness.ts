@@ -68,7 +68,9 @@ export class Harness {
   readonly knownHosts = join(this.dir, 'known_hosts');
   readonly platformKey = readFileSync(this.services.REMOTEGPU_PHYSICAL_KEY, 'utf8');
   readonly platformPublic = readFileSync(`${this.services.REMOTEGPU_PHYSICAL_KEY}.pub`, 'utf8').trim();
-  readonly portBase = 40_000 + Math.floor(Math.random() * 200) * 100;
+  // Environment ports come from below Linux's ephemeral range (32768-60999): an outgoing connection of any other test
+  // could hold a port in that range just as the gateway binds it (seen in CI: `connection refused`).
+  readonly portBase = 20_000 + Math.floor(Math.random() * 120) * 100;
   gateway!: SshGateway;
   sharedPort = 0;
   private readonly containers: string[] = [];
