@@ -1,23 +1,24 @@
 // The Hono app: resolves the caller, mounts every feature's routes, and answers errors in one shape.
 import { Hono } from 'hono';
-import { registerCatalogRoutes } from './admin/catalog.ts';
-import { registerHostRoutes } from './admin/hosts.ts';
+import { registerCatalogEndpoints } from './admin/catalog.ts';
+import { registerHostEndpoints } from './admin/hosts.ts';
 import { appHostOf, handleApp } from './apps/handler.ts';
-import { registerAppRoutes } from './apps/routes.ts';
-import { registerAuditRoutes } from './audit/routes.ts';
-import { registerAuthRoutes } from './auth/routes.ts';
+import { registerAppEndpoints } from './apps/endpoints.ts';
+import { registerAuditEndpoints } from './audit/endpoints.ts';
+import { registerAuthEndpoints } from './auth/endpoints.ts';
 import { csrfGuard } from './auth/csrf.ts';
 import { resolveSecret, sessionFromCookies } from './auth/service.ts';
-import { buildDeps, ready } from './deps.ts';
-import { registerEnvironmentRoutes } from './environments/routes.ts';
+import { ready } from './boot.ts';
+import { buildDeps } from './deps.ts';
+import { registerEnvironmentEndpoints } from './environments/endpoints.ts';
 import { errorBody, onError } from './errors.ts';
-import { registerHealthRoutes } from './health/routes.ts';
-import { registerKeyRoutes } from './keys/routes.ts';
+import { registerHealthEndpoints } from './health/endpoints.ts';
+import { registerKeyEndpoints } from './keys/endpoints.ts';
 import type { AppEnv } from './lib/api.ts';
 import { isHttps } from './lib/request.ts';
-import { registerMarketRoutes } from './market/routes.ts';
-import { registerOpenApiRoutes } from './openapi/routes.ts';
-import { registerAgentRoutes } from './tunnel/connect.ts';
+import { registerMarketEndpoints } from './market/endpoints.ts';
+import { registerOpenApiEndpoints } from './openapi/endpoints.ts';
+import { registerAgentEndpoints } from './tunnel/connect.ts';
 
 /** Paths the Worker answers on the console's host; everything else there is a static asset. */
 const WORKER_PATHS = /^\/(api|agent)(\/|$)|^\/healthz$/;
@@ -49,17 +50,17 @@ export function buildApp(): Hono<AppEnv> {
     await next();
   });
 
-  registerHealthRoutes(app);
-  registerAgentRoutes(app);
-  registerAuthRoutes(app);
-  registerKeyRoutes(app);
-  registerMarketRoutes(app);
-  registerEnvironmentRoutes(app);
-  registerAppRoutes(app);
-  registerAuditRoutes(app);
-  registerHostRoutes(app);
-  registerCatalogRoutes(app);
-  registerOpenApiRoutes(app);
+  registerHealthEndpoints(app);
+  registerAgentEndpoints(app);
+  registerAuthEndpoints(app);
+  registerKeyEndpoints(app);
+  registerMarketEndpoints(app);
+  registerEnvironmentEndpoints(app);
+  registerAppEndpoints(app);
+  registerAuditEndpoints(app);
+  registerHostEndpoints(app);
+  registerCatalogEndpoints(app);
+  registerOpenApiEndpoints(app);
 
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
   app.all('*', async (c) => (c.env.ASSETS ? c.env.ASSETS.fetch(c.req.raw) : c.json(errorBody('not_found', 'not found'), 404)));

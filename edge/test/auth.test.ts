@@ -1,6 +1,6 @@
 // Accounts: register, login (cookie), logout, API tokens, rate limits, and what a renter may not see.
 import { describe, expect, it } from 'vitest';
-import { registry } from '../src/lib/api.ts';
+import { endpoints } from '../src/lib/api.ts';
 import { buildApp } from '../src/app.ts';
 import { TestAgent, admin, call, createHost, json, registerUser, unique } from './helpers.ts';
 
@@ -112,7 +112,7 @@ describe("renters only see their own things", () => {
   it('renters get 403 on every admin route', async () => {
     buildApp();
     const user = await registerUser();
-    const adminRoutes = registry.filter((r) => r.auth === 'admin');
+    const adminRoutes = endpoints.filter((r) => r.auth === 'admin');
     expect(adminRoutes.length).toBeGreaterThanOrEqual(12);
     for (const r of adminRoutes) {
       const path = r.path.replace(/:id/g, 'xyz');

@@ -6,11 +6,11 @@ import { and, asc, eq, ne, notExists } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
-import { userJson } from '../auth/routes.ts';
+import { userJson } from '../auth/endpoints.ts';
 import { ApiError, conflict, notFound } from '../errors.ts';
-import { route, type AppEnv, type Ctx } from '../lib/api.ts';
+import { endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
-import { machineJson } from '../market/routes.ts';
+import { machineJson } from '../market/endpoints.ts';
 import { rebuildRedis } from '../routing/sync.ts';
 import { enrolMachine, pinHostKey } from './probe.ts';
 
@@ -19,15 +19,15 @@ const imageJson = (i: typeof tables.images.$inferSelect) => ({
   id: i.id, name: i.name, docker_ref: i.docker_ref, has_sshd: i.has_sshd, hourly_price: i.hourly_price, description: i.description,
 });
 
-async function machineOr404(c: Ctx): Promise<typeof tables.machines.$inferSelect> {
-  const id = Number(c.req.param('id'));
+async function machineOr404(c: Ctx, param: string): Promise<typeof tables.machines.$inferSelect> {
+  const id = Number(param);
   const [m] = Number.isInteger(id) && id > 0 ? await c.get('deps').db.select().from(tables.machines).where(eq(tables.machines.id, id)) : [];
   if (!m) throw notFound('machine');
   return m;
 }
 
-export function registerCatalogRoutes(app: Hono<AppEnv>): void {
-  route(app, { method: 'post', path: '/api/v1/admin/machines', summary: 'Add a machine to the pool', tag: 'admin', auth: 'admin', body: CreateMachineRequest, response: z.object({ machine: AdminMachine }), status: 201 }, async (c, { body, user }) => {
+export function registerCatalogEndpoints(app: Hono<AppEnv>): void {
+  endpoint(app, { method: 'post', path: '/api/v1/admin/machines', summary: 'Add a machine to the pool', tag: 'admin', auth: 'admin', body: CreateMachineRequest, response: z.object({ machine: AdminMachine }), status: 201 }, async (c, { body, user }) => {
     const deps = c.get('deps');
     const [host] = await deps.db.select({ id: tables.hosts.id }).from(tables.hosts).where(eq(tables.hosts.id, body.host_id));
     if (!host) throw new ApiError(422, 'validation_failed', 'invalid body: host_id: no such host');
@@ -50,14 +50,14 @@ export function registerCatalogRoutes(app: Hono<AppEnv>): void {
     return c.json({ machine: adminMachineJson({ ...row, host_key: pin.host_key }), ...(pin.reason ? { host_key_reason: pin.reason } : {}) }, 201);
   });
 
-  route(app, { method: 'get', path: '/api/v1/admin/machines', summary: 'The whole pool with LAN addresses', tag: 'admin', auth: 'admin', response: z.object({ items: z.array(AdminMachine) }) }, async (c) => {
+  endpoint(app, { method: 'get', path: '/api/v1/admin/machines', summary: 'The whole pool with LAN addresses', tag: 'admin', auth: 'admin', response: z.object({ items: z.array(AdminMachine) }) }, async (c) => {
     const rows = await c.get('deps').db.select().from(tables.machines).orderBy(asc(tables.machines.id));
     return c.json({ items: rows.map(adminMachineJson) });
   });
 
-  route(app, { method: 'patch', path: '/api/v1/admin/machines/:id', summary: 'Change a machine (maintenance, price, address)', tag: 'admin', auth: 'admin', body: UpdateMachineRequest, response: z.object({ machine: AdminMachine }) }, async (c, { body, user }) => {
+  endpoint(app, { method: 'patch', path: '/api/v1/admin/machines/:id', summary: 'Change a machine (maintenance, price, address)', tag: 'admin', auth: 'admin', body: UpdateMachineRequest, response: z.object({ machine: AdminMachine }) }, async (c, { body, user, params }) => {
     const deps = c.get('deps');
-    const id = Number(c.req.param('id'));
+    const id = Number(params.id);
     const [m] = Number.isInteger(id) ? await deps.db.select().from(tables.machines).where(eq(tables.machines.id, id)) : [];
     if (!m) throw notFound('machine');
     if (body.status && m.status === 'allocated') throw conflict('machine_allocated', 'release the machine before changing its status');
@@ -69,9 +69,9 @@ export function registerCatalogRoutes(app: Hono<AppEnv>): void {
     return c.json({ machine: adminMachineJson(row!) });
   });
 
-  route(app, { method: 'post', path: '/api/v1/admin/machines/:id/probe', summary: "Re-read and pin the machine's SSH host key (after a reinstall)", tag: 'admin', auth: 'admin', response: z.object({ machine: AdminMachine }) }, async (c, { user }) => {
+  endpoint(app, { method: 'post', path: '/api/v1/admin/machines/:id/probe', summary: "Re-read and pin the machine's SSH host key (after a reinstall)", tag: 'admin', auth: 'admin', response: z.object({ machine: AdminMachine }) }, async (c, { user, params }) => {
     const deps = c.get('deps');
-    const id = Number(c.req.param('id'));
+    const id = Number(params.id);
     const [m] = Number.isInteger(id) ? await deps.db.select().from(tables.machines).where(eq(tables.machines.id, id)) : [];
     if (!m) throw notFound('machine');
     const pin = await pinHostKey(deps, m);
@@ -80,18 +80,18 @@ export function registerCatalogRoutes(app: Hono<AppEnv>): void {
     return c.json({ machine: adminMachineJson({ ...m, host_key: pin.host_key }) });
   });
 
-  route(app, { method: 'post', path: '/api/v1/admin/machines/:id/enrol', summary: "Enrol with one-time credentials: the relay authorizes its platform key and pins the host key (never stored)", tag: 'admin', auth: 'admin', body: EnrolMachineRequest, response: z.object({ machine: AdminMachine }) }, async (c, { body, user }) => {
+  endpoint(app, { method: 'post', path: '/api/v1/admin/machines/:id/enrol', summary: "Enrol with one-time credentials: the relay authorizes its platform key and pins the host key (never stored)", tag: 'admin', auth: 'admin', body: EnrolMachineRequest, response: z.object({ machine: AdminMachine }) }, async (c, { body, user, params }) => {
     const deps = c.get('deps');
-    const m = await machineOr404(c);
+    const m = await machineOr404(c, params.id);
     if (m.status === 'allocated') throw conflict('machine_allocated', 'release the machine before enrolling it again');
     const done = await enrolMachine(deps, m, body);
     await recordAudit(deps, { event: 'machine.enrol', status: 'success', actor_id: user.id, host_id: m.host_id, source_ip: clientIp(c), detail: { machine_id: m.id, key_installed: done.installed } });
     return c.json({ machine: adminMachineJson({ ...m, host_key: done.host_key }) });
   });
 
-  route(app, { method: 'delete', path: '/api/v1/admin/machines/:id', summary: 'Remove a machine from the pool (refused while it is rented)', tag: 'admin', auth: 'admin' }, async (c, { user }) => {
+  endpoint(app, { method: 'delete', path: '/api/v1/admin/machines/:id', summary: 'Remove a machine from the pool (refused while it is rented)', tag: 'admin', auth: 'admin' }, async (c, { user, params }) => {
     const deps = c.get('deps');
-    const m = await machineOr404(c);
+    const m = await machineOr404(c, params.id);
     // One statement: a rental that claims the machine meanwhile makes this delete a no-op, never a dangling environment.
     const gone = await deps.db.delete(tables.machines).where(and(
       eq(tables.machines.id, m.id), ne(tables.machines.status, 'allocated'),
@@ -102,25 +102,25 @@ export function registerCatalogRoutes(app: Hono<AppEnv>): void {
     return c.body(null, 204);
   });
 
-  route(app, { method: 'post', path: '/api/v1/admin/images', summary: 'Add an image', tag: 'admin', auth: 'admin', body: CreateImageRequest, response: z.object({ image: Image }), status: 201 }, async (c, { body }) => {
+  endpoint(app, { method: 'post', path: '/api/v1/admin/images', summary: 'Add an image', tag: 'admin', auth: 'admin', body: CreateImageRequest, response: z.object({ image: Image }), status: 201 }, async (c, { body }) => {
     const [row] = await c.get('deps').db.insert(tables.images).values(body).onConflictDoNothing().returning();
     if (!row) throw conflict('image_exists', `an image named ${body.name} exists`);
     return c.json({ image: imageJson(row) }, 201);
   });
 
   for (const [path, auth] of [['/api/v1/admin/images', 'admin'], ['/api/v1/images', 'user']] as const) {
-    route(app, { method: 'get', path, summary: 'Images to create environments from', tag: auth === 'admin' ? 'admin' : 'environments', auth, response: z.object({ items: z.array(Image) }) }, async (c) => {
+    endpoint(app, { method: 'get', path, summary: 'Images to create environments from', tag: auth === 'admin' ? 'admin' : 'environments', auth, response: z.object({ items: z.array(Image) }) }, async (c) => {
       const rows = await c.get('deps').db.select().from(tables.images).orderBy(asc(tables.images.id));
       return c.json({ items: rows.map(imageJson) });
     });
   }
 
-  route(app, { method: 'get', path: '/api/v1/admin/users', summary: 'All accounts', tag: 'admin', auth: 'admin', response: z.object({ items: z.array(User) }) }, async (c) => {
+  endpoint(app, { method: 'get', path: '/api/v1/admin/users', summary: 'All accounts', tag: 'admin', auth: 'admin', response: z.object({ items: z.array(User) }) }, async (c) => {
     const rows = await c.get('deps').db.select().from(tables.users).orderBy(asc(tables.users.created_at));
     return c.json({ items: rows.map(userJson) });
   });
 
-  route(app, { method: 'post', path: '/api/v1/admin/routes/rebuild', summary: 'Rebuild the Redis routing cache from the database', tag: 'admin', auth: 'admin', response: z.object({ written: z.number() }) }, async (c) => {
+  endpoint(app, { method: 'post', path: '/api/v1/admin/routes/rebuild', summary: 'Rebuild the Redis routing cache from the database', tag: 'admin', auth: 'admin', response: z.object({ written: z.number() }) }, async (c) => {
     return c.json(await rebuildRedis(c.get('deps')));
   });
 }

@@ -5,7 +5,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
 import { conflict, notFound } from '../errors.ts';
-import { route, type AppEnv, type Ctx } from '../lib/api.ts';
+import { endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { newId } from '../lib/ids.ts';
 import { clientIp } from '../lib/request.ts';
 import { iso, isoReq } from '../lib/time.ts';
@@ -28,14 +28,14 @@ function installCommand(c: Ctx, token: string): string {
   return `npx @remotegpu/relay-agent --edge ${edge} --token ${token}`;
 }
 
-async function hostOr404(c: Ctx): Promise<HostRow> {
-  const [h] = await c.get('deps').db.select().from(tables.hosts).where(eq(tables.hosts.id, c.req.param('id') ?? ''));
+async function hostOr404(c: Ctx, id: string): Promise<HostRow> {
+  const [h] = await c.get('deps').db.select().from(tables.hosts).where(eq(tables.hosts.id, id));
   if (!h) throw notFound('host');
   return h;
 }
 
-export function registerHostRoutes(app: Hono<AppEnv>): void {
-  route(app, { method: 'post', path: '/api/v1/admin/hosts', summary: 'Enrol a relay; returns its one-time token and install command', tag: 'admin', auth: 'admin', body: CreateHostRequest, response: CreatedHost, status: 201 }, async (c, { body, user }) => {
+export function registerHostEndpoints(app: Hono<AppEnv>): void {
+  endpoint(app, { method: 'post', path: '/api/v1/admin/hosts', summary: 'Enrol a relay; returns its one-time token and install command', tag: 'admin', auth: 'admin', body: CreateHostRequest, response: CreatedHost, status: 201 }, async (c, { body, user }) => {
     const deps = c.get('deps');
     const token = generateToken('rgh');
     const id = newId('host');
@@ -47,14 +47,14 @@ export function registerHostRoutes(app: Hono<AppEnv>): void {
     return c.json({ host: hostJson(inserted[0]), token, install_command: installCommand(c, token) }, 201);
   });
 
-  route(app, { method: 'get', path: '/api/v1/admin/hosts', summary: 'Relays with presence, inventory and agent version', tag: 'admin', auth: 'admin', response: z.object({ items: z.array(Host) }) }, async (c) => {
+  endpoint(app, { method: 'get', path: '/api/v1/admin/hosts', summary: 'Relays with presence, inventory and agent version', tag: 'admin', auth: 'admin', response: z.object({ items: z.array(Host) }) }, async (c) => {
     const rows = await c.get('deps').db.select().from(tables.hosts).orderBy(asc(tables.hosts.created_at));
     return c.json({ items: rows.map(hostJson) });
   });
 
-  route(app, { method: 'post', path: '/api/v1/admin/hosts/:id/rotate-token', summary: 'Replace the host token (the old one stops working at once)', tag: 'admin', auth: 'admin', response: CreatedHost }, async (c, { user }) => {
+  endpoint(app, { method: 'post', path: '/api/v1/admin/hosts/:id/rotate-token', summary: 'Replace the host token (the old one stops working at once)', tag: 'admin', auth: 'admin', response: CreatedHost }, async (c, { user, params }) => {
     const deps = c.get('deps');
-    const host = await hostOr404(c);
+    const host = await hostOr404(c, params.id);
     const token = generateToken('rgh');
     await deps.db.update(tables.hosts).set({ token_hash: await sha256Hex(token) }).where(eq(tables.hosts.id, host.id));
     await tunnelStub(deps, host.id).kick('host token rotated');
@@ -62,15 +62,15 @@ export function registerHostRoutes(app: Hono<AppEnv>): void {
     return c.json({ host: hostJson(host), token, install_command: installCommand(c, token) });
   });
 
-  route(app, { method: 'patch', path: '/api/v1/admin/hosts/:id', summary: 'Drain a relay (no new containers) or undrain it', tag: 'admin', auth: 'admin', body: z.object({ drained: z.boolean() }).strict(), response: z.object({ host: Host }) }, async (c, { body }) => {
-    const host = await hostOr404(c);
+  endpoint(app, { method: 'patch', path: '/api/v1/admin/hosts/:id', summary: 'Drain a relay (no new containers) or undrain it', tag: 'admin', auth: 'admin', body: z.object({ drained: z.boolean() }).strict(), response: z.object({ host: Host }) }, async (c, { body, params }) => {
+    const host = await hostOr404(c, params.id);
     const [row] = await c.get('deps').db.update(tables.hosts).set({ drained: body.drained }).where(eq(tables.hosts.id, host.id)).returning();
     return c.json({ host: hostJson(row!) });
   });
 
-  route(app, { method: 'delete', path: '/api/v1/admin/hosts/:id', summary: 'Remove a relay (refused while environments or machines use it)', tag: 'admin', auth: 'admin' }, async (c, { user }) => {
+  endpoint(app, { method: 'delete', path: '/api/v1/admin/hosts/:id', summary: 'Remove a relay (refused while environments or machines use it)', tag: 'admin', auth: 'admin' }, async (c, { user, params }) => {
     const deps = c.get('deps');
-    const host = await hostOr404(c);
+    const host = await hostOr404(c, params.id);
     const [[envs], [machines]] = await Promise.all([
       deps.db.select({ n: count() }).from(tables.environments).where(eq(tables.environments.host_id, host.id)),
       deps.db.select({ n: count() }).from(tables.machines).where(eq(tables.machines.host_id, host.id)),

@@ -4,6 +4,7 @@ import type { MachineEnrolment } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
+import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 
 type MachineRow = typeof tables.machines.$inferSelect;
@@ -18,14 +19,6 @@ export async function pinHostKey(deps: Deps, m: MachineRow): Promise<{ host_key:
   return { host_key: r.data.host_key, reason: null };
 }
 
-/** The relay's enrolment failures as API errors: wrong credentials are the admin's to fix (422), an offline relay is 503. */
-function enrolError(code: string, message: string): ApiError {
-  if (code === 'enrol_auth_failed') return new ApiError(422, 'enrol_auth_failed', message);
-  if (code === 'host_offline') return new ApiError(503, 'host_offline', `cannot enrol: ${message}`);
-  if (code === 'timeout') return new ApiError(504, 'enrol_timeout', message);
-  return new ApiError(502, code.startsWith('enrol_') ? code : 'enrol_failed', message);
-}
-
 /**
  * Enrols a machine: its relay logs in once with the admin's one-time credentials, authorizes its platform key and reads
  * the host key, which is pinned here. The credentials go to the relay inside the command and nowhere else.
@@ -34,7 +27,8 @@ export async function enrolMachine(deps: Deps, m: MachineRow, creds: MachineEnro
   const args = { ip: m.target_ip, port: m.ssh_port, username: creds.username ?? 'root', ...(creds.password !== undefined ? { password: creds.password } : {}),
     ...(creds.private_key !== undefined ? { private_key: creds.private_key } : {}), ...(creds.passphrase !== undefined ? { passphrase: creds.passphrase } : {}) };
   const outcome = await sendCommand(deps, m.host_id, CMD.targetEnrol, args, 45_000);
-  if (!outcome.ok) throw enrolError(outcome.error.code, outcome.error.message);
+  // Wrong credentials are the admin's to fix (422), an offline relay is 503 (tunnel/command-errors.ts).
+  if (!outcome.ok) throw commandError('enrol', outcome.error);
   const r = TargetEnrolResult.safeParse(outcome.data);
   if (!r.success) throw new ApiError(502, 'enrol_failed', 'the relay answered the enrolment with an invalid result');
   await deps.db.update(tables.machines).set({ host_key: r.data.host_key, updated_at: Date.now() }).where(eq(tables.machines.id, m.id));

@@ -3,7 +3,7 @@ import { tables } from '@remotegpu/schema';
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { cookieValues } from '../lib/cookies.ts';
-import type { AppRoute } from './route-lookup.ts';
+import type { AppTarget } from './app-target.ts';
 import { APP_COOKIE, verifyAppToken, type AppClaims } from './tokens.ts';
 
 const GRANT_CACHE_MS = 5_000;
@@ -40,7 +40,7 @@ export async function credentialAlive(deps: Deps, claims: Pick<AppClaims, 'c' | 
 
 export interface AccessInput {
   request: Request;
-  route: AppRoute;
+  route: AppTarget;
   port: number;
   secretKey: string;
   deps: () => Promise<Deps>;

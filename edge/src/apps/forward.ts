@@ -4,7 +4,7 @@ import { SECURE_SESSION_COOKIE, SESSION_COOKIE } from '../auth/service.ts';
 import type { Bindings } from '../env.ts';
 import { openRequestHeaders } from '../tunnel/data-plane.ts';
 import { appError } from './pages.ts';
-import type { AppRoute } from './route-lookup.ts';
+import type { AppTarget } from './app-target.ts';
 import { APP_COOKIE } from './tokens.ts';
 
 /** Hop-by-hop fields, plus proxy credentials and the WebSocket handshake fields the agent's own client makes anew. */
@@ -70,7 +70,7 @@ function shardId(ns: Bindings['HOST_TUNNEL'], name: string): DurableObjectId {
 }
 
 /** Sends the request through the environment's data shard; the shard streams the answer back. */
-export async function forwardToShard(request: Request, env: Bindings, route: AppRoute, open: OpenHead, firstByteMs: number): Promise<Response> {
+export async function forwardToShard(request: Request, env: Bindings, route: AppTarget, open: OpenHead, firstByteMs: number): Promise<Response> {
   const ns = env.HOST_TUNNEL;
   const stub = ns.get(shardId(ns, dataShardName(route.hostId, shardOf(route.envId, route.shards))));
   const res = await stub.fetch('https://data.tunnel/open', {

@@ -1,12 +1,13 @@
 // App hosts `<envid>-<port>.<apps domain>`: route lookup, the link → cookie exchange, access control, then the tunnel.
 import { parseAppHost, redisKeys, type AppHost } from '@remotegpu/schema';
 import { readConfig } from '../config.ts';
-import { buildDeps, ready, type Deps } from '../deps.ts';
+import { ready } from '../boot.ts';
+import { buildDeps, type Deps } from '../deps.ts';
 import type { Bindings } from '../env.ts';
 import { credentialAlive, mayOpen } from './access.ts';
 import { buildOpenHead, forwardToShard } from './forward.ts';
 import { appError } from './pages.ts';
-import { lookupAppRoute, type AppRoute } from './route-lookup.ts';
+import { lookupAppTarget, type AppTarget } from './app-target.ts';
 import { APP_COOKIE, APP_COOKIE_TTL_MS, LINK_PARAM, LINK_TTL_MS, signAppToken, verifyAppToken } from './tokens.ts';
 
 /** The app a request is for, or null when its Host is the console/API (or anything else). */
@@ -28,7 +29,7 @@ export async function handleApp(request: Request, env: Bindings, app: AppHost): 
     return d;
   })());
   const consoleUrl = config.publicUrl;
-  const route = await lookupAppRoute(app.envId, deps);
+  const route = await lookupAppTarget(app.envId, deps);
   if (!route) return appError(request, 404, 'not_found', `no running environment ${app.envId}`, consoleUrl);
   const url = new URL(request.url);
   const link = url.searchParams.get(LINK_PARAM);
@@ -48,7 +49,7 @@ export function firstByteDeadline(owner: number | undefined, operator: number | 
 
 /** A one-use link token from the console becomes a host-only cookie; the redirect takes the token out of the URL (and history). */
 async function redeemLink(
-  request: Request, url: URL, token: string, route: AppRoute, port: number, secret: string, deps: () => Promise<Deps>, consoleUrl: string | null,
+  request: Request, url: URL, token: string, route: AppTarget, port: number, secret: string, deps: () => Promise<Deps>, consoleUrl: string | null,
 ): Promise<Response> {
   const claims = await verifyAppToken(secret, token, 'link');
   const denied = () => appError(request, 403, 'forbidden', 'this app link is invalid, expired or already used: open the app again from the console', consoleUrl);

@@ -5,7 +5,7 @@ import type { Deps } from '../deps.ts';
 import { notFound } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
 import { decryptSecret } from '../platform/crypto.ts';
-import { publicAccessInfo } from '../routing/routes.ts';
+import { publicAccessInfo } from '../routing/relay-routes.ts';
 import type { EnvRow } from './serialize.ts';
 
 /** The environment if the user may see it (owner, or admin); 404 otherwise so ids reveal nothing. */

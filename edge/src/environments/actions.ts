@@ -4,6 +4,7 @@ import { eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { publishRoute } from '../routing/sync.ts';
+import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { closeUsage, openUsage } from '../usage/service.ts';
 import { newCredentials, reload } from './create.ts';
@@ -25,10 +26,7 @@ export async function runAction(deps: Deps, env: EnvRow, action: Action): Promis
   if (action !== 'stop' && env.status !== 'running') await checkCapacity(deps, env);
   const name = action === 'start' ? CMD.containerStart : action === 'stop' ? CMD.containerStop : CMD.containerRestart;
   const outcome = await sendCommand(deps, env.host_id, name, { environment_id: env.id, container_id: env.container_id }, deps.config.commandTimeoutMs);
-  if (!outcome.ok) {
-    const status = outcome.error.code === 'host_offline' ? 503 : outcome.error.code === 'timeout' ? 504 : 502;
-    throw new ApiError(status, outcome.error.code === 'host_offline' ? 'host_offline' : `${action}_failed`, outcome.error.message);
-  }
+  if (!outcome.ok) throw commandError(action, outcome.error);
   const result = ContainerActionResult.safeParse(outcome.data);
   const now = Date.now();
   const running = action !== 'stop';

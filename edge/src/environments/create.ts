@@ -1,6 +1,6 @@
 // Creating a container environment: place it, claim a port, ask the relay, and record the outcome.
 import {
-  CMD, ContainerCreateResult, generateEnvironmentId, generatePassword, tables,
+  CMD, COMMAND_ERROR, ContainerCreateResult, generateEnvironmentId, generatePassword, tables,
   type ContainerCreateArgs, type CreateEnvironmentRequest,
 } from '@remotegpu/schema';
 import { and, eq } from 'drizzle-orm';
@@ -9,6 +9,7 @@ import { ApiError, notFound } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
 import { encryptSecret, hashPassword } from '../platform/crypto.ts';
 import { publishRoute } from '../routing/sync.ts';
+import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { openUsage } from '../usage/service.ts';
 import { sshHostFor } from './access.ts';
@@ -38,17 +39,17 @@ export async function createEnvironment(deps: Deps, user: AuthUser, body: Create
   const outcome = await sendCommand(deps, placement.host.id, CMD.containerCreate, args, deps.config.commandTimeoutMs);
   if (!outcome.ok) {
     const { code, message } = outcome.error;
-    if (code === 'host_offline') {
+    if (code === COMMAND_ERROR.hostOffline) {
       await setFailed(deps, id, `the relay went offline during create: ${message}`);
-      throw new ApiError(503, 'host_offline', `the relay is offline: ${message}`);
+      throw commandError('create', outcome.error);
     }
-    if (code === 'timeout') {
+    if (code === COMMAND_ERROR.timeout) {
       // The relay may still finish (a slow image pull): the environment stays `creating`, reconciled by its events.
       const env = await reload(deps, id);
       return { env, status: 202 };
     }
     await setFailed(deps, id, message);
-    throw new ApiError(code === 'gpu_unavailable' ? 409 : 502, code === 'gpu_unavailable' ? 'gpu_unavailable' : 'create_failed', message);
+    throw commandError('create', outcome.error);
   }
   const env = await applyCreateResult(deps, id, outcome.data);
   if (!env) throw new ApiError(502, 'create_failed', 'the relay answered create with an invalid result');

@@ -1,9 +1,10 @@
 // Deleting an environment: the container goes, the route goes, then the rows; a physical machine returns to the pool.
-import { CMD, redisKeys, tables } from '@remotegpu/schema';
+import { CMD, COMMAND_ERROR, redisKeys, tables } from '@remotegpu/schema';
 import { and, eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { unpublishRoute } from '../routing/sync.ts';
+import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { closeUsage } from '../usage/service.ts';
 import { releasePort } from './ports.ts';
@@ -13,9 +14,8 @@ import type { EnvRow } from './serialize.ts';
 export async function deleteEnvironment(deps: Deps, env: EnvRow): Promise<boolean> {
   if (env.type === 'container' && env.container_id) {
     const outcome = await sendCommand(deps, env.host_id, CMD.containerRemove, { environment_id: env.id, container_id: env.container_id }, deps.config.commandTimeoutMs);
-    if (!outcome.ok && outcome.error.code !== 'host_offline') {
-      throw new ApiError(502, 'delete_failed', outcome.error.message);
-    }
+    // An offline relay removes the container when it reconnects (reconciliation); anything else is the caller's to see.
+    if (!outcome.ok && outcome.error.code !== COMMAND_ERROR.hostOffline) throw commandError('delete', outcome.error);
   }
   await deps.db.update(tables.environments).set({ status: 'deleting', updated_at: Date.now() }).where(eq(tables.environments.id, env.id));
   await closeUsage(deps, env.id);

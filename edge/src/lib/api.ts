@@ -1,4 +1,4 @@
-// Route definition with validation, auth and OpenAPI registration from the same zod schemas.
+// API endpoints: one spec per method and path gives validation (path, query, body), auth and the OpenAPI entry.
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { Bindings } from '../env.ts';
@@ -9,9 +9,19 @@ import type { AuthUser } from '../auth/service.ts';
 export type AppEnv = { Bindings: Bindings; Variables: { deps: Deps; user: AuthUser | null } };
 export type Ctx = Context<AppEnv>;
 
-export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined> {
+/** The `:name` parameters of a path, as a union of names. */
+type ParamNames<S extends string> = S extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | ParamNames<`/${Rest}`>
+  : S extends `${string}:${infer Name}` ? Name : never;
+
+export interface EndpointSpec<
+  B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined = undefined, Path extends string = string,
+> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
-  path: string;
+  /** Hono path with `:name` parameters. */
+  path: Path;
+  /** Parses the path parameters (default: each `:name` as a string of 1-128 characters). */
+  params?: P;
   summary: string;
   tag: string;
   auth: 'none' | 'user' | 'admin';
@@ -21,14 +31,28 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   status?: number;
 }
 
-export type AnySpec = RouteSpec<z.ZodType | undefined, z.ZodType | undefined>;
-export const registry: AnySpec[] = [];
+export type AnySpec = EndpointSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
+/** Every endpoint registered so far, in order (the OpenAPI document and the isolation tests iterate it). */
+export const endpoints: AnySpec[] = [];
 
 type In<T> = T extends z.ZodType ? z.infer<T> : undefined;
-export interface Input<B, Q> {
+export interface Input<B, Q, P, Path extends string = string> {
   body: In<B>;
   query: In<Q>;
+  /** The parsed path parameters. */
+  params: P extends z.ZodType ? z.infer<P> : { [K in ParamNames<Path>]: string };
   user: AuthUser;
+}
+
+/** A path parameter naming a row: ids are opaque strings. */
+export const IdParam = z.string().min(1).max(128);
+/** A TCP port in a path: 1-65535, decimal, no leading zero. */
+export const PortParam = z.string().regex(/^[1-9][0-9]{0,4}$/, 'must be 1-65535').transform(Number)
+  .refine((n) => n <= 65535, 'must be 1-65535');
+
+/** The default parameter schema of a path: every `:name` an IdParam. */
+export function pathParams(path: string): z.ZodObject {
+  return z.object(Object.fromEntries([...path.matchAll(/:([A-Za-z_]+)/g)].map((m) => [m[1]!, IdParam])));
 }
 
 const MAX_BODY = 64 * 1024;
@@ -56,18 +80,27 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where:
   return r.data;
 }
 
-export function route<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(
+/**
+ * Registers an endpoint: auth (401/403), then path parameters, query and JSON body parsed by their zod schemas
+ * (422 `validation_failed` naming the field), then the handler with the parsed input.
+ */
+export function endpoint<
+  B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined,
+  P extends z.ZodType | undefined = undefined, Path extends string = string,
+>(
   app: Hono<AppEnv>,
-  spec: RouteSpec<B, Q>,
-  handler: (c: Ctx, input: Input<B, Q>) => Promise<Response> | Response,
+  spec: EndpointSpec<B, Q, P, Path>,
+  handler: (c: Ctx, input: Input<B, Q, P, Path>) => Promise<Response> | Response,
 ): void {
-  registry.push(spec as AnySpec);
+  const paramsSchema = spec.params ?? pathParams(spec.path);
+  endpoints.push({ ...spec, params: paramsSchema } as AnySpec);
   app.on(spec.method.toUpperCase(), spec.path, async (c) => {
     const user = c.get('user');
     if (spec.auth !== 'none' && !user) throw unauthorized();
     if (spec.auth === 'admin' && user?.role !== 'admin') throw forbidden();
+    const params = parseWith(paramsSchema, c.req.param(), 'path');
     const body = spec.body ? parseWith(spec.body, await readJson(c), 'body') : undefined;
     const query = spec.query ? parseWith(spec.query, c.req.query(), 'query') : undefined;
-    return handler(c, { body, query, user: user as AuthUser } as Input<B, Q>);
+    return handler(c, { body, query, params, user: user as AuthUser } as Input<B, Q, P, Path>);
   });
 }

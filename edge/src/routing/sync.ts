@@ -3,7 +3,7 @@ import { deleteRoute, redisKeys, tables, writeRoute } from '@remotegpu/schema';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { tunnelStub } from '../tunnel/stub.ts';
-import { buildRoutes, loadEnv, routeRecord, SERVED_STATUSES } from './routes.ts';
+import { buildRoutes, loadEnv, routeRecord, SERVED_STATUSES } from './relay-routes.ts';
 
 type EnvRow = typeof tables.environments.$inferSelect;
 

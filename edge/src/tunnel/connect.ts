@@ -8,7 +8,7 @@ import type { AppEnv } from '../lib/api.ts';
 import { sha256Hex } from '../platform/crypto.ts';
 import { tunnelStub } from './stub.ts';
 
-export function registerAgentRoutes(app: Hono<AppEnv>): void {
+export function registerAgentEndpoints(app: Hono<AppEnv>): void {
   app.get('/agent/connect', async (c) => {
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return c.json(errorBody('upgrade_required', 'expected a WebSocket upgrade'), 426);
     const token = c.req.header('authorization')?.match(/^Bearer\s+(rgh_[A-Za-z0-9]{20,100})$/)?.[1];

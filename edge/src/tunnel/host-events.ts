@@ -5,7 +5,7 @@ import {
 } from '@remotegpu/schema';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
-import { buildRoutes } from '../routing/routes.ts';
+import { buildRoutes } from '../routing/relay-routes.ts';
 import { publishRoute, servedEnvs } from '../routing/sync.ts';
 import { finalizeDeletions } from '../environments/delete.ts';
 import { recordMetrics } from '../metrics/service.ts';

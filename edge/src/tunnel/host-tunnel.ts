@@ -6,7 +6,8 @@ import {
   type ControlMessage, type Hello, type Route, type Result,
 } from '@remotegpu/schema';
 import type { Bindings } from '../env.ts';
-import { buildDeps, ready, type Deps } from '../deps.ts';
+import { ready } from '../boot.ts';
+import { buildDeps, type Deps } from '../deps.ts';
 import { DataPlane, OPEN_HEADER } from './data-plane.ts';
 import { onHello, onEvent, markOffline, touchHost } from './host-events.ts';
 import { applyLateCreate } from './late-results.ts';

@@ -1,5 +1,5 @@
 // The container.* command handlers: validate the arguments from the schema, then call the driver.
-import { CMD, ContainerActionArgs, ContainerCreateArgs } from '@remotegpu/schema';
+import { CMD, COMMAND_ERROR, ContainerActionArgs, ContainerCreateArgs } from '@remotegpu/schema';
 import { CommandFailure } from '../tunnel/dispatcher.ts';
 import type { CommandDispatcher } from '../tunnel/dispatcher.ts';
 import type { DockerDriver } from './driver.ts';
@@ -14,7 +14,7 @@ export function parse<T>(schema: Schema<T>, args: unknown): T {
   const r = schema.safeParse(args);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new CommandFailure('invalid_args', `invalid arguments${issue ? `: ${issue.path.map(String).join('.')} ${issue.message}` : ''}`);
+    throw new CommandFailure(COMMAND_ERROR.invalidArgs, `invalid arguments${issue ? `: ${issue.path.map(String).join('.')} ${issue.message}` : ''}`);
   }
   return r.data;
 }

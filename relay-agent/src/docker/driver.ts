@@ -1,6 +1,6 @@
 // The Docker driver: create/start/stop/restart/remove of environment containers, idempotent by request id.
 import type Dockerode from 'dockerode';
-import type { ContainerActionArgs, ContainerCreateArgs, ContainerCreateResult, ContainerReport } from '@remotegpu/schema';
+import { COMMAND_ERROR, type ContainerActionArgs, type ContainerCreateArgs, type ContainerCreateResult, type ContainerReport } from '@remotegpu/schema';
 import type { Logger } from '../contracts.ts';
 import { CommandFailure } from '../tunnel/dispatcher.ts';
 import { buildCreateOptions } from './container-spec.ts';
@@ -150,11 +150,11 @@ export class DockerDriver {
     if (devices.length === 0) return;
     const facts = await this.o.gpus();
     if (!facts.nvidiaRuntime) {
-      throw new CommandFailure('gpu_unavailable', `GPUs ${devices.join(',')} requested, but this host's Docker has no NVIDIA runtime (install the NVIDIA Container Toolkit)`);
+      throw new CommandFailure(COMMAND_ERROR.gpuUnavailable, `GPUs ${devices.join(',')} requested, but this host's Docker has no NVIDIA runtime (install the NVIDIA Container Toolkit)`);
     }
     const missing = devices.filter((d) => !facts.indices.includes(d));
     if (missing.length > 0) {
-      throw new CommandFailure('gpu_unavailable', `GPU ${missing.join(',')} requested, but this host has ${facts.indices.length === 0 ? 'no GPUs' : `GPUs ${facts.indices.join(',')}`}`);
+      throw new CommandFailure(COMMAND_ERROR.gpuUnavailable, `GPU ${missing.join(',')} requested, but this host has ${facts.indices.length === 0 ? 'no GPUs' : `GPUs ${facts.indices.join(',')}`}`);
     }
   }
 

@@ -2,6 +2,7 @@
 import net from 'node:net';
 import ssh2 from 'ssh2';
 import type { ConnectConfig } from 'ssh2';
+import { COMMAND_ERROR } from '@remotegpu/schema';
 import { keyLine } from './probe.ts';
 import { hostKeyMatcher } from './upstream-ssh.ts';
 
@@ -22,7 +23,7 @@ export interface PlatformKey {
 /** Why enrolment failed; `retryable` says whether the same credentials may work later (the machine was unreachable). */
 export class EnrolError extends Error {
   override name = 'EnrolError';
-  constructor(readonly code: 'enrol_auth_failed' | 'enrol_unreachable' | 'enrol_install_failed' | 'enrol_verify_failed', message: string, readonly retryable = false) {
+  constructor(readonly code: typeof COMMAND_ERROR[`enrol${'AuthFailed' | 'Unreachable' | 'InstallFailed' | 'VerifyFailed'}`], message: string, readonly retryable = false) {
     super(message);
   }
 }
@@ -32,7 +33,7 @@ const TIMEOUT_MS = 15_000;
 /** `<type> <base64>` of the platform key; refuses anything that could not sit inside single quotes in a shell. */
 function keyBody(publicKey: string): string {
   const m = /^([a-z0-9@.-]+) ([A-Za-z0-9+/=]+)(?: .*)?$/.exec(publicKey.trim());
-  if (!m) throw new EnrolError('enrol_install_failed', 'the platform public key is not an OpenSSH key line');
+  if (!m) throw new EnrolError(COMMAND_ERROR.enrolInstallFailed, 'the platform public key is not an OpenSSH key line');
   return `${m[1]} ${m[2]}`;
 }
 
@@ -64,10 +65,10 @@ function connect(ip: string, port: number, cfg: ConnectConfig, onAuth?: (c: ssh2
       sock.destroy();
       reject(err);
     };
-    sock.on('error', (err) => fail(new EnrolError('enrol_unreachable', `cannot reach ${ip}:${port}: ${err.message}`, true)));
+    sock.on('error', (err) => fail(new EnrolError(COMMAND_ERROR.enrolUnreachable, `cannot reach ${ip}:${port}: ${err.message}`, true)));
     client.on('error', (err: Error & { level?: string }) => {
-      if (err.level === 'client-authentication') fail(new EnrolError('enrol_auth_failed', `${ip}:${port} refused the credentials for ${cfg.username}`));
-      else fail(new EnrolError('enrol_unreachable', `SSH to ${ip}:${port} failed: ${err.message}`, true));
+      if (err.level === 'client-authentication') fail(new EnrolError(COMMAND_ERROR.enrolAuthFailed, `${ip}:${port} refused the credentials for ${cfg.username}`));
+      else fail(new EnrolError(COMMAND_ERROR.enrolUnreachable, `SSH to ${ip}:${port} failed: ${err.message}`, true));
     });
     client.on('ready', () => {
       settled = true;
@@ -79,11 +80,11 @@ function connect(ip: string, port: number, cfg: ConnectConfig, onAuth?: (c: ssh2
 
 function exec(client: ssh2.Client, command: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new EnrolError('enrol_install_failed', `the install command did not finish within ${TIMEOUT_MS} ms`, true)), TIMEOUT_MS);
+    const timer = setTimeout(() => reject(new EnrolError(COMMAND_ERROR.enrolInstallFailed, `the install command did not finish within ${TIMEOUT_MS} ms`, true)), TIMEOUT_MS);
     client.exec(command, (err, ch) => {
       if (err) {
         clearTimeout(timer);
-        reject(new EnrolError('enrol_install_failed', `cannot run the install command: ${err.message}`));
+        reject(new EnrolError(COMMAND_ERROR.enrolInstallFailed, `cannot run the install command: ${err.message}`));
         return;
       }
       let stdout = '';
@@ -122,24 +123,24 @@ export async function enrolTarget(req: EnrolRequest, platform: PlatformKey): Pro
     if (password !== undefined) c.on('keyboard-interactive', (_n, _i, _l, prompts, finish) => finish(prompts.map(() => password)));
   }).catch((err: unknown) => {
     if (err instanceof EnrolError) throw err;
-    throw new EnrolError('enrol_unreachable', `SSH to ${req.ip}:${req.port} failed: ${(err as Error).message}`, true);
+    throw new EnrolError(COMMAND_ERROR.enrolUnreachable, `SSH to ${req.ip}:${req.port} failed: ${(err as Error).message}`, true);
   });
   let installed: boolean;
   try {
     const r = await exec(first, script);
     if (r.code !== 0 || !/^(installed|present)$/m.test(r.stdout)) {
-      throw new EnrolError('enrol_install_failed', `installing the platform key failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim() || 'no output'}`);
+      throw new EnrolError(COMMAND_ERROR.enrolInstallFailed, `installing the platform key failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim() || 'no output'}`);
     }
     installed = /^installed$/m.test(r.stdout);
   } finally {
     first.end();
   }
   const pinned = hostKey as string | null;
-  if (!pinned) throw new EnrolError('enrol_unreachable', 'the machine offered no host key', true);
+  if (!pinned) throw new EnrolError(COMMAND_ERROR.enrolUnreachable, 'the machine offered no host key', true);
   const matches = hostKeyMatcher(pinned);
   const second = await connect(req.ip, req.port, { username: req.username, privateKey: platform.privateKey, hostVerifier: (k: Buffer) => matches(k) }).catch((err: unknown) => {
     const why = err instanceof Error ? err.message : String(err);
-    throw new EnrolError('enrol_verify_failed', `the platform key was installed for ${req.username} but logging in with it failed (does sshd read ~/.ssh/authorized_keys and permit ${req.username}?): ${why}`);
+    throw new EnrolError(COMMAND_ERROR.enrolVerifyFailed, `the platform key was installed for ${req.username} but logging in with it failed (does sshd read ~/.ssh/authorized_keys and permit ${req.username}?): ${why}`);
   });
   second.end();
   return { host_key: pinned, installed };

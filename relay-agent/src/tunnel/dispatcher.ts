@@ -1,6 +1,6 @@
 // Runs edge commands by name: at most once per command id (stored results answer retries), typed errors with `retryable`.
 import type { Command, Result } from '@remotegpu/schema';
-import { MSG } from '@remotegpu/schema';
+import { COMMAND_ERROR, MSG } from '@remotegpu/schema';
 import type { Logger } from '../contracts.ts';
 
 /** A failure the edge should see as is: its code, and whether the same command may succeed later. */
@@ -45,8 +45,8 @@ export class CommandDispatcher {
     const stored = this.store.getResult(cmd.id);
     if (stored) return { ...(stored.result as Result), id: cmd.id };
     const handler = this.handlers.get(cmd.name);
-    if (!handler) return fail(cmd.id, 'unknown_command', `this agent does not know the command "${cmd.name}"`, false);
-    if (cmd.deadline < this.now()) return fail(cmd.id, 'deadline_exceeded', 'the command arrived after its deadline', true);
+    if (!handler) return fail(cmd.id, COMMAND_ERROR.unknownCommand, `this agent does not know the command "${cmd.name}"`, false);
+    if (cmd.deadline < this.now()) return fail(cmd.id, COMMAND_ERROR.deadlineExceeded, 'the command arrived after its deadline', true);
     const log = this.log.child({ cmd_id: cmd.id, cmd: cmd.name });
     const started = this.now();
     let result: Result;
@@ -55,7 +55,7 @@ export class CommandDispatcher {
       result = data === undefined ? { type: MSG.result, id: cmd.id, ok: true } : { type: MSG.result, id: cmd.id, ok: true, data };
     } catch (err) {
       if (err instanceof CommandFailure) result = fail(cmd.id, err.code, err.message, err.retryable);
-      else result = fail(cmd.id, 'internal', `${cmd.name} failed: ${err instanceof Error ? err.message : String(err)}`, true);
+      else result = fail(cmd.id, COMMAND_ERROR.internal, `${cmd.name} failed: ${err instanceof Error ? err.message : String(err)}`, true);
     }
     log.info('command done', { ok: result.ok, ms: this.now() - started, ...(result.ok ? {} : { error: result.error }) });
     // A retryable failure is not final: the same id may be tried again.

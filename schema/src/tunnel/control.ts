@@ -134,6 +134,36 @@ export const Command = z.object({
 });
 export type Command = z.infer<typeof Command>;
 
+/**
+ * The codes of failed command results (`result.error.code`). The relay sends all but the last two, which the edge's
+ * HostTunnel makes itself when the relay cannot answer. Codes never change once shipped; add new ones.
+ */
+export const COMMAND_ERROR = {
+  /** The relay does not know the command (an older agent). */
+  unknownCommand: 'unknown_command',
+  /** The command reached the relay after its deadline; nothing was done. */
+  deadlineExceeded: 'deadline_exceeded',
+  /** The arguments did not parse on the relay. */
+  invalidArgs: 'invalid_args',
+  /** The handler failed unexpectedly (the message says how). */
+  internal: 'internal',
+  /** The requested GPUs are not on this host, or its engine has no NVIDIA runtime. */
+  gpuUnavailable: 'gpu_unavailable',
+  /** Enrolment: the machine refused the one-time credentials. */
+  enrolAuthFailed: 'enrol_auth_failed',
+  /** Enrolment: the machine's sshd could not be reached or offered no host key. */
+  enrolUnreachable: 'enrol_unreachable',
+  /** Enrolment: the platform key could not be installed. */
+  enrolInstallFailed: 'enrol_install_failed',
+  /** Enrolment: the key was installed but logging in with it failed. */
+  enrolVerifyFailed: 'enrol_verify_failed',
+  /** Edge-made: the relay is not connected, or went away before answering. */
+  hostOffline: 'host_offline',
+  /** Edge-made: no answer within the command's deadline (the relay may still finish). */
+  timeout: 'timeout',
+} as const;
+export type CommandErrorCode = (typeof COMMAND_ERROR)[keyof typeof COMMAND_ERROR];
+
 export const CommandError = z.object({
   code: z.string().max(64),
   message: z.string().max(8192),

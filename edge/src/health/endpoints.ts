@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import type { AppEnv } from '../lib/api.ts';
 import { ensureMigrated } from '../db/client.ts';
 
-export function registerHealthRoutes(app: Hono<AppEnv>): void {
+export function registerHealthEndpoints(app: Hono<AppEnv>): void {
   app.get('/healthz', async (c) => {
     const deps = c.get('deps');
     const check = async (fn: () => Promise<unknown>) => {

@@ -8,7 +8,7 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
 import { ApiError, conflict, notFound } from '../errors.ts';
-import { route, type AppEnv, type Ctx } from '../lib/api.ts';
+import { endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { newId } from '../lib/ids.ts';
 import { clientIp, isHttps } from '../lib/request.ts';
 import { iso, isoReq } from '../lib/time.ts';
@@ -30,8 +30,8 @@ function startSession(c: Ctx, token: string): void {
   });
 }
 
-export function registerAuthRoutes(app: Hono<AppEnv>): void {
-  route(app, { method: 'post', path: '/api/v1/auth/register', summary: 'Create an account', tag: 'auth', auth: 'none', body: RegisterRequest, response: LoginResponse, status: 201 }, async (c, { body }) => {
+export function registerAuthEndpoints(app: Hono<AppEnv>): void {
+  endpoint(app, { method: 'post', path: '/api/v1/auth/register', summary: 'Create an account', tag: 'auth', auth: 'none', body: RegisterRequest, response: LoginResponse, status: 201 }, async (c, { body }) => {
     const deps = c.get('deps');
     if (!deps.config.allowRegister) throw new ApiError(403, 'registration_disabled', 'registration is turned off');
     const existing = await deps.db.select({ id: tables.users.id }).from(tables.users).where(eq(tables.users.email, body.email));
@@ -49,7 +49,7 @@ export function registerAuthRoutes(app: Hono<AppEnv>): void {
     return c.json({ token, user: userJson(row!) }, 201);
   });
 
-  route(app, { method: 'post', path: '/api/v1/auth/login', summary: 'Log in; returns a token and sets the session cookie', tag: 'auth', auth: 'none', body: LoginRequest, response: LoginResponse }, async (c, { body }) => {
+  endpoint(app, { method: 'post', path: '/api/v1/auth/login', summary: 'Log in; returns a token and sets the session cookie', tag: 'auth', auth: 'none', body: LoginRequest, response: LoginResponse }, async (c, { body }) => {
     const deps = c.get('deps');
     const ip = clientIp(c);
     await checkLoginRate(deps, ip, body.email);
@@ -66,7 +66,7 @@ export function registerAuthRoutes(app: Hono<AppEnv>): void {
     return c.json({ token, user: userJson(row) });
   });
 
-  route(app, { method: 'post', path: '/api/v1/auth/logout', summary: 'End this session', tag: 'auth', auth: 'user' }, async (c, { user }) => {
+  endpoint(app, { method: 'post', path: '/api/v1/auth/logout', summary: 'End this session', tag: 'auth', auth: 'user' }, async (c, { user }) => {
     const deps = c.get('deps');
     if (user.via === 'session') await deps.db.delete(tables.sessions).where(eq(tables.sessions.id, user.credentialId));
     const bearer = c.req.header('authorization')?.replace(/^Bearer\s+/i, '');
@@ -76,7 +76,7 @@ export function registerAuthRoutes(app: Hono<AppEnv>): void {
     return c.body(null, 204);
   });
 
-  route(app, { method: 'get', path: '/api/v1/me', summary: 'The current user', tag: 'auth', auth: 'user', response: z.object({ user: User }) }, async (c, { user }) => {
+  endpoint(app, { method: 'get', path: '/api/v1/me', summary: 'The current user', tag: 'auth', auth: 'user', response: z.object({ user: User }) }, async (c, { user }) => {
     const [row] = await c.get('deps').db.select().from(tables.users).where(eq(tables.users.id, user.id));
     return c.json({ user: userJson(row!) });
   });
@@ -85,12 +85,12 @@ export function registerAuthRoutes(app: Hono<AppEnv>): void {
     id: t.id, name: t.name, prefix: t.prefix, created_at: isoReq(t.created_at), last_used_at: iso(t.last_used_at), expires_at: iso(t.expires_at),
   });
 
-  route(app, { method: 'get', path: '/api/v1/tokens', summary: 'Your API tokens', tag: 'auth', auth: 'user', response: z.object({ items: z.array(ApiToken) }) }, async (c, { user }) => {
+  endpoint(app, { method: 'get', path: '/api/v1/tokens', summary: 'Your API tokens', tag: 'auth', auth: 'user', response: z.object({ items: z.array(ApiToken) }) }, async (c, { user }) => {
     const rows = await c.get('deps').db.select().from(tables.apiTokens).where(eq(tables.apiTokens.user_id, user.id)).orderBy(desc(tables.apiTokens.created_at));
     return c.json({ items: rows.map(tokenJson) });
   });
 
-  route(app, { method: 'post', path: '/api/v1/tokens', summary: 'Create an API token (shown once)', tag: 'auth', auth: 'user', body: CreateTokenRequest, response: CreatedToken, status: 201 }, async (c, { body, user }) => {
+  endpoint(app, { method: 'post', path: '/api/v1/tokens', summary: 'Create an API token (shown once)', tag: 'auth', auth: 'user', body: CreateTokenRequest, response: CreatedToken, status: 201 }, async (c, { body, user }) => {
     const deps = c.get('deps');
     const token = generateToken('rgt');
     const row = {
@@ -102,9 +102,9 @@ export function registerAuthRoutes(app: Hono<AppEnv>): void {
     return c.json({ ...tokenJson({ ...row, last_used_at: null }), token }, 201);
   });
 
-  route(app, { method: 'delete', path: '/api/v1/tokens/:id', summary: 'Revoke an API token', tag: 'auth', auth: 'user' }, async (c, { user }) => {
+  endpoint(app, { method: 'delete', path: '/api/v1/tokens/:id', summary: 'Revoke an API token', tag: 'auth', auth: 'user' }, async (c, { user, params }) => {
     const deps = c.get('deps');
-    const id = c.req.param('id') ?? '';
+    const id = params.id;
     const res = await deps.db.delete(tables.apiTokens).where(and(eq(tables.apiTokens.id, id), eq(tables.apiTokens.user_id, user.id))).returning({ id: tables.apiTokens.id });
     if (!res.length) throw notFound('token');
     await recordAudit(deps, { event: 'token.revoke', status: 'success', user_id: user.id, actor_id: user.id, source_ip: clientIp(c), detail: { token_id: id } });

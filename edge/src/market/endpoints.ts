@@ -5,7 +5,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
 import { notFound } from '../errors.ts';
-import { route, type AppEnv } from '../lib/api.ts';
+import { endpoint, type AppEnv } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { accessInfo } from '../environments/access.ts';
 import { environmentJson } from '../environments/serialize.ts';
@@ -16,8 +16,8 @@ export const machineJson = (m: typeof tables.machines.$inferSelect) => ({
   cpu_cores: m.cpu_cores, memory_gb: m.memory_gb, disk_gb: m.disk_gb, monthly_price: m.monthly_price, status: m.status,
 });
 
-export function registerMarketRoutes(app: Hono<AppEnv>): void {
-  route(app, { method: 'get', path: '/api/v1/market/machines', summary: 'Browse the physical pool', tag: 'market', auth: 'user', query: MarketQuery, response: z.object({ items: z.array(Machine), total: z.number(), page: z.number(), page_size: z.number() }) }, async (c, { query }) => {
+export function registerMarketEndpoints(app: Hono<AppEnv>): void {
+  endpoint(app, { method: 'get', path: '/api/v1/market/machines', summary: 'Browse the physical pool', tag: 'market', auth: 'user', query: MarketQuery, response: z.object({ items: z.array(Machine), total: z.number(), page: z.number(), page_size: z.number() }) }, async (c, { query }) => {
     const t = tables.machines;
     const where: SQL[] = [];
     if (query.region) where.push(eq(t.region, query.region));
@@ -32,9 +32,9 @@ export function registerMarketRoutes(app: Hono<AppEnv>): void {
     return c.json({ items: rows.map(machineJson), total: total?.n ?? 0, page: query.page, page_size: query.page_size });
   });
 
-  route(app, { method: 'post', path: '/api/v1/market/machines/:id/allocate', summary: 'Rent a machine: returns the environment and its login', tag: 'market', auth: 'user', body: AllocateMachineRequest, response: z.object({ environment: Environment, access: AccessInfo }), status: 201 }, async (c, { body, user }) => {
+  endpoint(app, { method: 'post', path: '/api/v1/market/machines/:id/allocate', summary: 'Rent a machine: returns the environment and its login', tag: 'market', auth: 'user', body: AllocateMachineRequest, response: z.object({ environment: Environment, access: AccessInfo }), status: 201 }, async (c, { body, user, params }) => {
     const deps = c.get('deps');
-    const raw = c.req.param('id') ?? '';
+    const raw = params.id;
     if (!/^[1-9][0-9]{0,15}$/.test(raw)) throw notFound('machine');
     const machineId = Number(raw);
     try {

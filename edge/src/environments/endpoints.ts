@@ -7,7 +7,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
 import { forbidden } from '../errors.ts';
-import { route, type AppEnv, type Ctx } from '../lib/api.ts';
+import { IdParam, endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { accessInfo, ownedEnv } from './access.ts';
 import { rotatePassword, runAction, type Action } from './actions.ts';
@@ -26,8 +26,8 @@ const ListQuery = z.object({
 const audit = (c: Ctx, user: { id: string }, env: { id: string; type: string; user_id: string }, event: string, status = 'success', detail?: unknown) =>
   recordAudit(c.get('deps'), { event, status, user_id: env.user_id, actor_id: user.id, environment_id: env.id, type: env.type, source_ip: clientIp(c), detail });
 
-export function registerEnvironmentRoutes(app: Hono<AppEnv>): void {
-  route(app, { method: 'post', path: '/api/v1/environments', summary: 'Create a container environment', tag: 'environments', auth: 'user', body: CreateEnvironmentRequest, response: EnvResponse, status: 201 }, async (c, { body, user }) => {
+export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
+  endpoint(app, { method: 'post', path: '/api/v1/environments', summary: 'Create a container environment', tag: 'environments', auth: 'user', body: CreateEnvironmentRequest, response: EnvResponse, status: 201 }, async (c, { body, user }) => {
     const deps = c.get('deps');
     try {
       const { env, status } = await createEnvironment(deps, user, body);
@@ -39,7 +39,7 @@ export function registerEnvironmentRoutes(app: Hono<AppEnv>): void {
     }
   });
 
-  route(app, { method: 'get', path: '/api/v1/environments', summary: 'Your environments (admins: all, with ?all=true or ?user_id=)', tag: 'environments', auth: 'user', query: ListQuery, response: z.object({ items: z.array(Environment) }) }, async (c, { query, user }) => {
+  endpoint(app, { method: 'get', path: '/api/v1/environments', summary: 'Your environments (admins: all, with ?all=true or ?user_id=)', tag: 'environments', auth: 'user', query: ListQuery, response: z.object({ items: z.array(Environment) }) }, async (c, { query, user }) => {
     const t = tables.environments;
     const where: SQL[] = [];
     if (user.role !== 'admin' || (query.all !== 'true' && !query.user_id)) where.push(eq(t.user_id, user.id));
@@ -50,16 +50,16 @@ export function registerEnvironmentRoutes(app: Hono<AppEnv>): void {
     return c.json({ items: rows.map(environmentJson) });
   });
 
-  route(app, { method: 'get', path: '/api/v1/environments/:id', summary: 'One environment', tag: 'environments', auth: 'user', response: EnvResponse }, async (c, { user }) => {
-    const env = await ownedEnv(c.get('deps'), user, c.req.param('id') ?? '');
+  endpoint(app, { method: 'get', path: '/api/v1/environments/:id', summary: 'One environment', tag: 'environments', auth: 'user', response: EnvResponse }, async (c, { user, params }) => {
+    const env = await ownedEnv(c.get('deps'), user, params.id);
     const progress = env.status === 'creating' ? await c.get('deps').redis.get(redisKeys.progress(env.id)) : null;
     return c.json({ environment: environmentJson(env), ...(progress ? { progress } : {}) });
   });
 
   for (const action of ['start', 'stop', 'restart'] as Action[]) {
-    route(app, { method: 'post', path: `/api/v1/environments/:id/${action}`, summary: `${action} a container environment`, tag: 'environments', auth: 'user', response: EnvResponse }, async (c, { user }) => {
+    endpoint(app, { method: 'post', path: `/api/v1/environments/:id/${action}`, params: z.object({ id: IdParam }), summary: `${action} a container environment`, tag: 'environments', auth: 'user', response: EnvResponse }, async (c, { user, params }) => {
       const deps = c.get('deps');
-      const env = await ownedEnv(deps, user, c.req.param('id') ?? '');
+      const env = await ownedEnv(deps, user, params.id);
       try {
         const fresh = await runAction(deps, env, action);
         await audit(c, user, env, `environment.${action}`);
@@ -71,33 +71,33 @@ export function registerEnvironmentRoutes(app: Hono<AppEnv>): void {
     });
   }
 
-  route(app, { method: 'post', path: '/api/v1/environments/:id/rotate-password', summary: 'Generate a new SSH password (effective at the next login)', tag: 'environments', auth: 'user', response: AccessInfo }, async (c, { user }) => {
+  endpoint(app, { method: 'post', path: '/api/v1/environments/:id/rotate-password', summary: 'Generate a new SSH password (effective at the next login)', tag: 'environments', auth: 'user', response: AccessInfo }, async (c, { user, params }) => {
     const deps = c.get('deps');
-    const env = await ownedEnv(deps, user, c.req.param('id') ?? '');
+    const env = await ownedEnv(deps, user, params.id);
     const fresh = await rotatePassword(deps, env);
     await audit(c, user, env, 'environment.rotate_password');
     return c.json(await accessInfo(deps, fresh));
   });
 
-  route(app, { method: 'delete', path: '/api/v1/environments/:id', summary: 'Delete an environment (a physical machine returns to the pool)', tag: 'environments', auth: 'user' }, async (c, { user }) => {
+  endpoint(app, { method: 'delete', path: '/api/v1/environments/:id', summary: 'Delete an environment (a physical machine returns to the pool)', tag: 'environments', auth: 'user' }, async (c, { user, params }) => {
     const deps = c.get('deps');
-    const env = await ownedEnv(deps, user, c.req.param('id') ?? '');
+    const env = await ownedEnv(deps, user, params.id);
     const done = await deleteEnvironment(deps, env);
     await audit(c, user, env, env.type === 'physical' ? 'machine.release' : 'environment.delete', 'success', { completed: done });
     return done ? c.body(null, 204) : c.json({ status: 'deleting' }, 202);
   });
 
-  route(app, { method: 'get', path: '/api/v1/environments/:id/access', summary: "The owner's SSH login and app links", tag: 'environments', auth: 'user', response: AccessInfo }, async (c, { user }) => {
+  endpoint(app, { method: 'get', path: '/api/v1/environments/:id/access', summary: "The owner's SSH login and app links", tag: 'environments', auth: 'user', response: AccessInfo }, async (c, { user, params }) => {
     const deps = c.get('deps');
-    const env = await ownedEnv(deps, user, c.req.param('id') ?? '');
+    const env = await ownedEnv(deps, user, params.id);
     if (env.user_id !== user.id) throw forbidden('only the owner sees the login');
     return c.json(await accessInfo(deps, env));
   });
 
   const MetricsQuery = z.object({ since: z.string().max(40).optional(), limit: z.coerce.number().int().min(1).max(5000).default(360) }).strict();
-  route(app, { method: 'get', path: '/api/v1/environments/:id/metrics', summary: 'Latest metrics and history since a time', tag: 'environments', auth: 'user', query: MetricsQuery, response: z.object({ latest: ResourceMetrics.nullable(), history: z.array(ResourceMetrics) }) }, async (c, { user, query }) => {
+  endpoint(app, { method: 'get', path: '/api/v1/environments/:id/metrics', summary: 'Latest metrics and history since a time', tag: 'environments', auth: 'user', query: MetricsQuery, response: z.object({ latest: ResourceMetrics.nullable(), history: z.array(ResourceMetrics) }) }, async (c, { user, query, params }) => {
     const deps = c.get('deps');
-    const env = await ownedEnv(deps, user, c.req.param('id') ?? '');
+    const env = await ownedEnv(deps, user, params.id);
     const since = query.since ? Date.parse(query.since) : Date.now() - 3600_000;
     const t = tables.metricSamples;
     const rows = await deps.db.select().from(t).where(and(eq(t.environment_id, env.id), gte(t.ts, Number.isFinite(since) ? since : 0)))

@@ -3,7 +3,7 @@ import { redisKeys, tables } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 
-export interface AppRoute {
+export interface AppTarget {
   envId: string;
   hostId: string;
   ownerId: string;
@@ -18,15 +18,15 @@ export interface AppRoute {
 export const ROUTE_CACHE_MS = 5_000;
 const MAX_ENTRIES = 10_000;
 
-type Entry = { value: AppRoute | null; until: number };
+type Entry = { value: AppTarget | null; until: number };
 const cache = new Map<string, Entry>();
 
 /** Forgets a cached route in this isolate (after a change made here; other isolates follow within ROUTE_CACHE_MS). */
-export function forgetAppRoute(envId: string): void {
+export function forgetAppTarget(envId: string): void {
   cache.delete(envId);
 }
 
-export async function lookupAppRoute(envId: string, deps: () => Promise<Deps>, now = Date.now()): Promise<AppRoute | null> {
+export async function lookupAppTarget(envId: string, deps: () => Promise<Deps>, now = Date.now()): Promise<AppTarget | null> {
   const hit = cache.get(envId);
   if (hit && hit.until > now) return hit.value;
   const value = await load(envId, await deps());
@@ -37,7 +37,7 @@ export async function lookupAppRoute(envId: string, deps: () => Promise<Deps>, n
 
 const SERVED = new Set(['running', 'stopped']);
 
-async function load(envId: string, deps: Deps): Promise<AppRoute | null> {
+async function load(envId: string, deps: Deps): Promise<AppTarget | null> {
   const p = deps.redis.pipeline();
   p.get(redisKeys.host(envId));
   p.smembers(redisKeys.publicPorts(envId));

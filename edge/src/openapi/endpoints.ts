@@ -1,8 +1,8 @@
-// GET /api/v1/openapi.json built from the route registry's zod schemas, and a docs page that renders it.
+// GET /api/v1/openapi.json built from the endpoint specs' zod schemas, and a docs page that renders it.
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { ErrorBody } from '@remotegpu/schema';
-import { registry, type AppEnv } from '../lib/api.ts';
+import { endpoints, type AppEnv } from '../lib/api.ts';
 
 function schema(s: z.ZodType, io: 'input' | 'output'): unknown {
   try {
@@ -14,9 +14,12 @@ function schema(s: z.ZodType, io: 'input' | 'output'): unknown {
 
 export function buildOpenApi(): unknown {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of registry) {
+  for (const r of endpoints) {
     const path = r.path.replace(/:([A-Za-z_]+)/g, '{$1}');
-    const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const pathJs = r.params ? (schema(r.params, 'input') as { properties?: Record<string, unknown> }) : {};
+    const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
+      name: m[1], in: 'path', required: true, schema: (pathJs.properties?.[m[1]!] ?? { type: 'string' }) as { type: string },
+    }));
     if (r.query) {
       const js = schema(r.query, 'input') as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, s] of Object.entries(js.properties ?? {})) params.push({ name, in: 'query', required: (js.required ?? []).includes(name), schema: s as { type: string } });
@@ -60,7 +63,7 @@ for(const [p,ms] of Object.entries(d.paths))for(const [m,op] of Object.entries(m
 const s=document.createElement('summary');s.innerHTML='<span class="m"></span><code></code> ';s.querySelector('.m').textContent=m;s.querySelector('code').textContent=p;s.append(op.summary||'');div.append(s);
 const pre=document.createElement('pre');pre.textContent=JSON.stringify({parameters:op.parameters,requestBody:op.requestBody,responses:op.responses},null,2);div.append(pre);el.append(div);}});</script></body></html>`;
 
-export function registerOpenApiRoutes(app: Hono<AppEnv>): void {
+export function registerOpenApiEndpoints(app: Hono<AppEnv>): void {
   let cached: unknown = null;
   app.get('/api/v1/openapi.json', (c) => c.json((cached ??= buildOpenApi())));
   app.get('/api/v1/docs', (c) => c.html(DOCS));

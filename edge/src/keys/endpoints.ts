@@ -5,11 +5,11 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { ApiError, conflict, notFound } from '../errors.ts';
-import { route, type AppEnv } from '../lib/api.ts';
+import { endpoint, type AppEnv } from '../lib/api.ts';
 import { newId } from '../lib/ids.ts';
 import { isoReq } from '../lib/time.ts';
 import { publishRoute } from '../routing/sync.ts';
-import { SERVED_STATUSES } from '../routing/routes.ts';
+import { SERVED_STATUSES } from '../routing/relay-routes.ts';
 
 const KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Za-z0-9+/]+={0,2})(?: ([^\r\n]{0,200}))?$/;
 
@@ -39,13 +39,13 @@ async function republishOwned(deps: Deps, userId: string): Promise<void> {
 
 const keyJson = (k: typeof tables.sshKeys.$inferSelect) => ({ id: k.id, name: k.name, public_key: k.public_key, fingerprint: k.fingerprint, created_at: isoReq(k.created_at) });
 
-export function registerKeyRoutes(app: Hono<AppEnv>): void {
-  route(app, { method: 'get', path: '/api/v1/ssh-keys', summary: 'Your SSH public keys', tag: 'keys', auth: 'user', response: z.object({ items: z.array(SshKey) }) }, async (c, { user }) => {
+export function registerKeyEndpoints(app: Hono<AppEnv>): void {
+  endpoint(app, { method: 'get', path: '/api/v1/ssh-keys', summary: 'Your SSH public keys', tag: 'keys', auth: 'user', response: z.object({ items: z.array(SshKey) }) }, async (c, { user }) => {
     const rows = await c.get('deps').db.select().from(tables.sshKeys).where(eq(tables.sshKeys.user_id, user.id)).orderBy(desc(tables.sshKeys.created_at));
     return c.json({ items: rows.map(keyJson) });
   });
 
-  route(app, { method: 'post', path: '/api/v1/ssh-keys', summary: 'Add an SSH public key', tag: 'keys', auth: 'user', body: CreateSshKeyRequest, response: z.object({ key: SshKey }), status: 201 }, async (c, { body, user }) => {
+  endpoint(app, { method: 'post', path: '/api/v1/ssh-keys', summary: 'Add an SSH public key', tag: 'keys', auth: 'user', body: CreateSshKeyRequest, response: z.object({ key: SshKey }), status: 201 }, async (c, { body, user }) => {
     const deps = c.get('deps');
     const parsed = await parsePublicKey(body.public_key);
     if (!parsed) throw new ApiError(422, 'validation_failed', 'invalid body: public_key: not an OpenSSH public key line');
@@ -56,9 +56,9 @@ export function registerKeyRoutes(app: Hono<AppEnv>): void {
     return c.json({ key: keyJson(row) }, 201);
   });
 
-  route(app, { method: 'delete', path: '/api/v1/ssh-keys/:id', summary: 'Remove an SSH public key', tag: 'keys', auth: 'user' }, async (c, { user }) => {
+  endpoint(app, { method: 'delete', path: '/api/v1/ssh-keys/:id', summary: 'Remove an SSH public key', tag: 'keys', auth: 'user' }, async (c, { user, params }) => {
     const deps = c.get('deps');
-    const res = await deps.db.delete(tables.sshKeys).where(and(eq(tables.sshKeys.id, c.req.param('id') ?? ''), eq(tables.sshKeys.user_id, user.id))).returning();
+    const res = await deps.db.delete(tables.sshKeys).where(and(eq(tables.sshKeys.id, params.id), eq(tables.sshKeys.user_id, user.id))).returning();
     if (!res.length) throw notFound('key');
     await republishOwned(deps, user.id);
     return c.body(null, 204);

@@ -4,20 +4,15 @@ import { eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { ownedEnv } from '../environments/access.ts';
-import { ApiError, forbidden } from '../errors.ts';
-import { route, type AppEnv, type Ctx } from '../lib/api.ts';
+import { forbidden } from '../errors.ts';
+import { IdParam, PortParam, endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import type { AuthUser } from '../auth/service.ts';
 import type { Deps } from '../deps.ts';
-import { forgetAppRoute } from './route-lookup.ts';
+import { forgetAppTarget } from './app-target.ts';
 import { LINK_PARAM, LINK_TTL_MS, signAppToken } from './tokens.ts';
 
-
-function portParam(c: Ctx): number {
-  const raw = c.req.param('port') ?? '';
-  const port = Number(raw);
-  if (!/^[1-9][0-9]{0,4}$/.test(raw) || port > 65535) throw new ApiError(422, 'validation_failed', 'invalid port: must be 1-65535');
-  return port;
-}
+/** `:id` and `:port` of the per-port endpoints. */
+const AppPortParams = z.object({ id: IdParam, port: PortParam });
 
 /** The app's origin as the caller reaches this edge (scheme and listen port of the API request, so it works locally too). */
 function appOrigin(c: Ctx, envId: string, port: number): string {
@@ -32,10 +27,10 @@ async function ownEnv(deps: Deps, user: AuthUser, id: string) {
   return env;
 }
 
-export function registerAppRoutes(app: Hono<AppEnv>): void {
-  route(app, { method: 'get', path: '/api/v1/environments/:id/apps', summary: 'App ports with their sharing and URL', tag: 'apps', auth: 'user', response: z.object({ items: z.array(AppPort) }) }, async (c, { user }) => {
+export function registerAppEndpoints(app: Hono<AppEnv>): void {
+  endpoint(app, { method: 'get', path: '/api/v1/environments/:id/apps', summary: 'App ports with their sharing and URL', tag: 'apps', auth: 'user', response: z.object({ items: z.array(AppPort) }) }, async (c, { user, params }) => {
     const deps = c.get('deps');
-    const env = await ownEnv(deps, user, c.req.param('id') ?? '');
+    const env = await ownEnv(deps, user, params.id);
     const rows = await deps.db.select().from(tables.appPorts).where(eq(tables.appPorts.environment_id, env.id));
     const ports = new Map(rows.map((r) => [r.port, { public: r.public, first_byte_timeout_ms: r.first_byte_timeout_ms }]));
     if (!ports.has(8888)) ports.set(8888, { public: false, first_byte_timeout_ms: null }); // Jupyter's port is always listed, as in the access info
@@ -43,13 +38,13 @@ export function registerAppRoutes(app: Hono<AppEnv>): void {
     return c.json({ items });
   });
 
-  route(app, {
-    method: 'put', path: '/api/v1/environments/:id/apps/:port', tag: 'apps', auth: 'user', body: AppPortRequest, response: AppPort,
+  endpoint(app, {
+    method: 'put', path: '/api/v1/environments/:id/apps/:port', params: AppPortParams, tag: 'apps', auth: 'user', body: AppPortRequest, response: AppPort,
     summary: 'Make an app port public or private, and/or set its first-byte deadline (first_byte_timeout_ms, 1000-86400000; null = none)',
-  }, async (c, { user, body }) => {
+  }, async (c, { user, body, params }) => {
     const deps = c.get('deps');
-    const env = await ownEnv(deps, user, c.req.param('id') ?? '');
-    const port = portParam(c);
+    const env = await ownEnv(deps, user, params.id);
+    const { port } = params;
     const set = {
       ...(body.public !== undefined ? { public: body.public } : {}),
       ...(body.first_byte_timeout_ms !== undefined ? { first_byte_timeout_ms: body.first_byte_timeout_ms } : {}),
@@ -60,14 +55,14 @@ export function registerAppRoutes(app: Hono<AppEnv>): void {
     if (body.public === true) await deps.redis.sadd(redisKeys.publicPorts(env.id), String(port));
     else if (body.public === false) await deps.redis.srem(redisKeys.publicPorts(env.id), String(port));
     // Other isolates follow within ROUTE_CACHE_MS (5 s), as for sharing.
-    forgetAppRoute(env.id);
+    forgetAppTarget(env.id);
     return c.json({ port, public: row.public, first_byte_timeout_ms: row.first_byte_timeout_ms, url: `${appOrigin(c, env.id, port)}/` });
   });
 
-  route(app, { method: 'post', path: '/api/v1/environments/:id/apps/:port/link', summary: 'A one-use link (valid 60 s) that opens a private app in the browser', tag: 'apps', auth: 'user', body: AppLinkRequest, response: AppLink }, async (c, { user, body }) => {
+  endpoint(app, { method: 'post', path: '/api/v1/environments/:id/apps/:port/link', params: AppPortParams, summary: 'A one-use link (valid 60 s) that opens a private app in the browser', tag: 'apps', auth: 'user', body: AppLinkRequest, response: AppLink }, async (c, { user, body, params }) => {
     const deps = c.get('deps');
-    const env = await ownEnv(deps, user, c.req.param('id') ?? '');
-    const port = portParam(c);
+    const env = await ownEnv(deps, user, params.id);
+    const { port } = params;
     const expires = Date.now() + LINK_TTL_MS;
     const token = await signAppToken(deps.config.secretKey, {
       k: 'link', e: env.id, p: port, u: user.id, c: user.credentialId, v: user.via, x: expires, n: crypto.randomUUID(),
