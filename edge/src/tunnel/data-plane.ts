@@ -1,6 +1,6 @@
 // The data side of a HostTunnel shard (`<hostId>:data:<i>`): app streams and bridged WebSockets as binary frames over the agent's data socket.
 import {
-  FLAG_TEXT, FRAME, HEAD_FLAG_COMPLETE, HEARTBEAT_MS, MAX_WS_MESSAGE, MSG, PROTOCOL_VERSION, RESET, WsJoiner,
+  CLOSE_CODE, CREDIT_GRANT_BATCH, FLAG_TEXT, FRAME, HEAD_FLAG_COMPLETE, HEARTBEAT_MS, MAX_WS_MESSAGE, MSG, PROTOCOL_VERSION, RESET, WsJoiner,
   closePayload, creditPayload, decodeControl, decodeFrame, encodeControl, encodeFrame, readClose, readCredit,
   splitCompleteHead, wsMessageFrames, type Frame, type OpenHead, type ResponseHead,
 } from '@remotegpu/schema';
@@ -66,8 +66,6 @@ type Attachment = { role: 'client'; stream: number; closing?: boolean };
 interface WsIn { joiner: WsJoiner; ungranted: number }
 interface AgentConn { ws: WebSocket; hostId: string; shard: number; hello: boolean }
 
-/** Credit for WebSocket parts goes back to the agent per this many bytes received. */
-const WS_CREDIT_BATCH = 256 * 1024;
 const NULL_BODY = new Set([101, 204, 205, 304]);
 const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'trailer']);
 const enc = new TextEncoder();
@@ -99,7 +97,7 @@ export class DataPlane {
     const old = this.conn;
     if (old) {
       this.conn = null;
-      try { old.ws.close(4000, 'replaced by a newer connection'); } catch { /* closing */ }
+      try { old.ws.close(CLOSE_CODE.replaced, 'replaced by a newer connection'); } catch { /* closing */ }
       this.agentGone('replaced by a newer data connection');
     }
     const pair = new WebSocketPair();
@@ -124,7 +122,7 @@ export class DataPlane {
   private agentClosed(conn: AgentConn, why: string): void {
     if (this.conn !== conn) return; // replaced: the newer connection owns the streams now
     this.conn = null;
-    try { conn.ws.close(1011, 'closing'); } catch { /* closed */ }
+    try { conn.ws.close(CLOSE_CODE.closing, 'closing'); } catch { /* closed */ }
     this.agentGone(`the relay's data connection closed (${why})`);
   }
 
@@ -223,7 +221,7 @@ export class DataPlane {
     const m = d.value;
     if (m.type === MSG.hello) {
       if (m.protocol !== PROTOCOL_VERSION) {
-        conn.ws.close(4002, `protocol ${m.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
+        conn.ws.close(CLOSE_CODE.protocolMismatch, `protocol ${m.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
         return;
       }
       conn.hello = true;
@@ -275,7 +273,7 @@ export class DataPlane {
     const j = w.joiner.push(f.payload, (f.flags & FLAG_TEXT) !== 0, f.kind === FRAME.wsMessage);
     w.ungranted += f.payload.byteLength;
     const agent = this.agent();
-    if (agent && (w.ungranted >= WS_CREDIT_BATCH || j.kind !== 'partial')) {
+    if (agent && (w.ungranted >= CREDIT_GRANT_BATCH || j.kind !== 'partial')) {
       this.sender(agent)(encodeFrame(FRAME.credit, f.stream, creditPayload(w.ungranted)));
       w.ungranted = 0;
     }

@@ -2,7 +2,7 @@
 // instances named `<hostId>:data:<i>` are the relay's data shards (app traffic, see data-plane.ts).
 import { DurableObject } from 'cloudflare:workers';
 import {
-  CMD, MSG, PROTOCOL_VERSION, HEARTBEAT_MS, decodeControl, encodeControl,
+  CLOSE_CODE, CMD, MSG, PROTOCOL_VERSION, HEARTBEAT_MS, decodeControl, encodeControl,
   type ControlMessage, type Hello, type Route, type Result,
 } from '@remotegpu/schema';
 import type { Bindings } from '../env.ts';
@@ -58,7 +58,7 @@ export class HostTunnel extends DurableObject<Bindings> {
     }
     // A newer connection replaces an older one (the agent reconnected before the old socket timed out).
     for (const old of this.ctx.getWebSockets(AGENT_TAG)) {
-      try { old.close(4000, 'replaced by a newer connection'); } catch { /* already closing */ }
+      try { old.close(CLOSE_CODE.replaced, 'replaced by a newer connection'); } catch { /* already closing */ }
     }
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
@@ -90,7 +90,7 @@ export class HostTunnel extends DurableObject<Bindings> {
       case MSG.hello: {
         const hello = msg as Hello;
         if (hello.protocol !== PROTOCOL_VERSION) {
-          ws.close(4002, `protocol ${hello.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
+          ws.close(CLOSE_CODE.protocolMismatch, `protocol ${hello.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
           return;
         }
         await ready(this.deps);
@@ -149,7 +149,7 @@ export class HostTunnel extends DurableObject<Bindings> {
   private async disconnected(ws: WebSocket, why: string): Promise<void> {
     const hostId = this.hostId(ws);
     const others = this.ctx.getWebSockets(AGENT_TAG).filter((w) => w !== ws && w.readyState === WebSocket.OPEN);
-    try { ws.close(1011, 'closing'); } catch { /* already closed */ }
+    try { ws.close(CLOSE_CODE.closing, 'closing'); } catch { /* already closed */ }
     if (others.length) return; // replaced by a newer connection: still online
     this.failPending('host_offline', `the relay disconnected (${why})`);
     // Results of this connection's commands can no longer arrive; the relay's next hello reconciles.
@@ -209,7 +209,7 @@ export class HostTunnel extends DurableObject<Bindings> {
   /** Closes the agent's connection (token rotated or host deleted); it must reconnect with a valid token. */
   async kick(reason: string): Promise<void> {
     for (const ws of this.ctx.getWebSockets(AGENT_TAG)) {
-      try { ws.close(4001, reason); } catch { /* already closed */ }
+      try { ws.close(CLOSE_CODE.kicked, reason); } catch { /* already closed */ }
     }
     this.failPending('host_offline', reason);
     const hostId = await this.ctx.storage.get<string>('hostId');
