@@ -1,5 +1,5 @@
-// HostTunnel: one Durable Object per relay, holding its control WebSocket, commands, presence and events;
-// instances named `<hostId>:data:<i>` are the relay's data shards (app traffic, see data-plane.ts).
+// HostTunnel: one Durable Object per relay, holding its control WebSocket, commands, presence and events
+// (app traffic goes through the relay's data shards instead, see data-shard.ts).
 import { DurableObject } from 'cloudflare:workers';
 import {
   CLOSE_CODE, CMD, MSG, PROTOCOL_VERSION, HEARTBEAT_MS, decodeControl, encodeControl,
@@ -7,7 +7,6 @@ import {
 } from '@remotegpu/schema';
 import type { Bindings } from '../env.ts';
 import { buildDeps, ready, type Deps } from '../deps.ts';
-import { DataPlane, OPEN_HEADER } from './data-plane.ts';
 import { onHello, onEvent, markOffline, touchHost } from './host-events.ts';
 import { applyLateCreate } from './late-results.ts';
 
@@ -26,10 +25,6 @@ const DEAD_AFTER_MS = 3 * HEARTBEAT_MS;
 export class HostTunnel extends DurableObject<Bindings> {
   private pending = new Map<string, Pending>();
   private lastSeen = Date.now();
-  private dataPlane: DataPlane | null = null;
-  private get data(): DataPlane {
-    return (this.dataPlane ??= new DataPlane(this.ctx));
-  }
   /** Fresh clients per use: a Durable Object's requests are separate I/O contexts too. */
   private get deps(): Deps {
     return buildDeps(this.env);
@@ -49,10 +44,7 @@ export class HostTunnel extends DurableObject<Bindings> {
 
   /** The Worker forwards an authenticated `/agent/connect` upgrade here. */
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.has(OPEN_HEADER)) return this.data.proxy(request);
     const hostId = request.headers.get('x-remotegpu-host-id');
-    const shard = request.headers.get('x-remotegpu-data-shard');
-    if (hostId && shard !== null && request.headers.get('upgrade')?.toLowerCase() === 'websocket') return this.data.acceptAgent(hostId, Number(shard));
     if (!hostId || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected an agent WebSocket', { status: 400 });
     }
@@ -71,9 +63,8 @@ export class HostTunnel extends DurableObject<Bindings> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (this.data.owns(ws)) return this.data.message(ws, message);
     this.lastSeen = Date.now();
-    if (typeof message !== 'string') return; // binary stream frames belong to the data shards
+    if (typeof message !== 'string') return; // binary stream frames belong to the data shards' connections
     const decoded = decodeControl(message);
     if (!decoded.ok) {
       console.log(JSON.stringify({ level: 'warn', msg: 'tunnel frame ignored', error: decoded.error, type: decoded.type, host_id: this.hostId(ws) }));
@@ -137,12 +128,10 @@ export class HostTunnel extends DurableObject<Bindings> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    if (this.data.owns(ws)) return this.data.closed(ws, code, reason);
     await this.disconnected(ws, `closed ${code} ${reason}`);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    if (this.data.owns(ws)) return this.data.errored(ws, error);
     await this.disconnected(ws, `error ${String(error)}`);
   }
 
