@@ -53,7 +53,9 @@ export class DataShard extends DurableObject<Bindings> {
     if (new URL(request.url).pathname !== '/agent/connect') return this.proxy(request);
     const hostId = request.headers.get('x-remotegpu-host-id');
     const shard = Number(request.headers.get('x-remotegpu-data-shard'));
-    if (!hostId || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected an agent WebSocket', { status: 400 });
+    if (!hostId || !Number.isInteger(shard) || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+      return new Response('expected an agent WebSocket', { status: 400 });
+    }
     return this.acceptAgent(hostId, shard);
   }
 
