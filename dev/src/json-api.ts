@@ -1,4 +1,5 @@
 // The JSON API helper for the edge used by the stack kit, the demo seeding, the tests and the benchmarks: bearer token in, {status, body} out.
+// Runtime-free (no node:*): the workerd tests read their in-process answers with `readResult` too.
 
 export interface ApiResult<T> {
   status: number;
@@ -25,14 +26,18 @@ export function jsonApi(base: string | (() => string)): Api {
     };
     const url = `${origin()}${path}`;
     // workerd may close an idle keep-alive socket just as undici reuses it: such a request is retried once.
-    const res = await fetch(url, init).catch(() => fetch(url, init));
-    const text = await res.text();
-    let body: unknown = null;
-    if (text) {
-      try { body = JSON.parse(text); } catch { body = text; }
-    }
-    return { status: res.status, body: body as T };
+    return readResult<T>(await fetch(url, init).catch(() => fetch(url, init)));
   };
+}
+
+/** A response as `{status, body}`: parsed JSON, null when empty, the text when it is not JSON. */
+export async function readResult<T>(res: Response): Promise<ApiResult<T>> {
+  const text = await res.text();
+  let body: unknown = null;
+  if (text) {
+    try { body = JSON.parse(text); } catch { body = text; }
+  }
+  return { status: res.status, body: body as T };
 }
 
 /** The body of a 2xx answer; anything else throws with the status and the body (for set-up code, not for assertions). */
