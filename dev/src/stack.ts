@@ -1,5 +1,4 @@
-// The stack kit: the stand-ins, the edge in workerd with its bindings, the admin's API access and relay agent processes,
-// started one way for `npm start`, the integration and e2e tests and the app benchmark.
+// The stack kit: stand-ins, the edge in workerd, admin API access and relay processes, for npm start, the tests and bench.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
