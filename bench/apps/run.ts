@@ -3,12 +3,14 @@
 // Run: npm run bench (all benchmarks) or npx tsx bench/apps/run.ts, after `bash scripts/services.sh up --bench`;
 // loopback only; BENCH_SECONDS per cell, default 4.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shardOf } from '@remotegpu/schema';
-import { REPO_ROOT, startEdge } from '../../dev/src/edge-server.ts';
-import { startLocalServices } from '../../dev/src/local-services.ts';
+import { REPO_ROOT } from '../../dev/src/edge-server.ts';
+import { ok } from '../../dev/src/json-api.ts';
+import { readServicesEnv } from '../../dev/src/services-env.ts';
+import { startStack } from '../../dev/src/stack.ts';
+import { until } from '../../dev/src/until.ts';
 import { bulk, load, type LoadResult, type Target } from './load.ts';
 import { luaAvailable, startNginx } from './nginx.ts';
 import { freePort } from '../../dev/src/free-port.ts';
@@ -61,34 +63,15 @@ function childNamed(name: string): number | undefined {
 const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'apps-bench-'));
+  const stack = await startStack();
+  const dir = stack.dir;
   const stops: (() => Promise<unknown>)[] = [];
   const children: ChildProcess[] = [];
   process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
   try {
-    const services = await startLocalServices({ dataDir: dir });
-    stops.push(() => services.close());
-    const adminPassword = 'bench-admin-password';
-    const edge = await startEdge({
-      outDir: join(dir, 'edge-build'),
-      bindings: {
-        UPSTASH_REDIS_REST_URL: services.upstashUrl, UPSTASH_REDIS_REST_TOKEN: services.upstashToken, LIBSQL_URL: services.libsqlUrl,
-        LIBSQL_AUTH_TOKEN: services.libsqlToken, REMOTEGPU_SECRET_KEY: 'bench-secret-key-0123456789abcdef0123456789',
-        REMOTEGPU_ADMIN_EMAIL: 'admin@bench.test', REMOTEGPU_ADMIN_PASSWORD: adminPassword, REMOTEGPU_DOMAIN: 'localhost',
-      },
-    });
-    stops.push(() => edge.close());
-    const edgePort = Number(new URL(edge.url).port);
-    const api = async <T>(path: string, token: string | null, body?: unknown, method?: string): Promise<T> => {
-      const r = await fetch(`${edge.url}${path}`, {
-        method: method ?? (body === undefined ? 'GET' : 'POST'),
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      if (r.status >= 300) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-      return r.json() as Promise<T>;
-    };
-    const admin = (await api<{ token: string }>('/api/v1/auth/login', null, { email: 'admin@bench.test', password: adminPassword })).token;
+    const edgePort = stack.port;
+    const api = async <T>(path: string, token: string | null, body?: unknown): Promise<T> => ok(path, await stack.api<T>(path, { token, body }));
+    const admin = await stack.admin();
     const host = await api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', admin, { name: 'bench-relay', public_ssh_host: '127.0.0.1' });
     const renter = (await api<{ token: string }>('/api/v1/auth/register', null, { email: 'renter@bench.test', password: 'renter-password-1' })).token;
 
@@ -130,7 +113,7 @@ async function main(): Promise<void> {
     await measure('direct to the app', direct('/1k'), [direct('/1k')], direct(`/bytes/${BULK}`));
     if (!only) {
 
-    const ng = await startNginx(dir, { plainPort: await freePort(), luaPort: await freePort(), target: `${APP_IP}:${appPort}`, redisPort: Number(new URL(services.redisUrl).port) });
+    const ng = await startNginx(dir, { plainPort: await freePort(), luaPort: await freePort(), target: `${APP_IP}:${appPort}`, redisPort: Number(new URL(stack.services.redisUrl).port) });
     stops.push(() => ng.stop());
     const viaNginx = (port: number, path: string): Target => ({ host: '127.0.0.1', port, path, headers: { host: `${envs[0]}-${appPort}.container.localhost` } });
     await measure('nginx proxy_pass (keepalive)', viaNginx(ng.plainPort, '/1k'), [viaNginx(ng.plainPort, '/1k')], viaNginx(ng.plainPort, `/bytes/${BULK}`));
@@ -138,26 +121,19 @@ async function main(): Promise<void> {
     await ng.stop();
     }
 
-    const services_ = join(process.env.REMOTEGPU_SERVICES_DIR ?? '/tmp/remotegpu-services', 'env.json');
-    const dockerHost = existsSync(services_) ? (JSON.parse(readFileSync(services_, 'utf8')) as { DOCKER_HOST?: string }).DOCKER_HOST : undefined;
+    const dockerHost = readServicesEnv()?.DOCKER_HOST;
     for (const k of (process.env.BENCH_K ?? '1,2,4').split(',').map(Number)) {
-      const agent = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay-agent/src/cli.ts'), '--edge', edge.url,
-        '--ssh-listen', `127.0.0.1:${await freePort()}`, '--ssh-ports', '53000-53999', '--public-host', '127.0.0.1',
-        '--state-dir', join(dir, 'agent'), '--log-level', 'error', ...(dockerHost ? ['--docker', dockerHost] : [])], {
-        stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, REMOTEGPU_TOKEN: host.token, REMOTEGPU_DATA_SHARDS: String(k) },
+      const agent = stack.startRelay({
+        token: host.token, sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '53000-53999', stateDir: join(dir, 'agent'),
+        logLevel: 'error', ...(dockerHost ? { docker: dockerHost } : {}), env: { REMOTEGPU_DATA_SHARDS: String(k) }, stdio: ['ignore', 'ignore', 'inherit'],
       });
-      children.push(agent);
       agentPid = agent.pid;
       // Up when every shard answers; then past the isolate's 5 s route cache, so K is the new one.
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const ok = await Promise.all(envs.map((e) => fetch(`http://127.0.0.1:${edgePort}/1k`, { headers: { host: `${e}-${appPort}.container.localhost`, cookie: cookies.get(e)! } }).then((r) => r.status === 200, () => false)))
-          .catch(() => [false]);
-        if (ok.every(Boolean)) break;
+      await until(`the agent with ${k} shards to serve every environment`, async () => {
         if (agent.exitCode !== null) throw new Error(`the agent with ${k} shards exited (${agent.exitCode})`);
-        if (Date.now() > deadline) throw new Error(`agent with ${k} shards did not come up`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
+        const up = await Promise.all(envs.map((e) => fetch(`http://127.0.0.1:${edgePort}/1k`, { headers: { host: `${e}-${appPort}.container.localhost`, cookie: cookies.get(e)! } }).then((r) => r.status === 200, () => false)));
+        return up.every(Boolean);
+      }, { timeout: 30_000, interval: 250 });
       await new Promise((r) => setTimeout(r, 6000));
       const picked: string[] = [];
       for (let s = 0; s < k; s++) picked.push(...envs.filter((e) => shardOf(e, k) === s).slice(0, ENVS_32 / k));
@@ -178,7 +154,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     for (const s of stops.reverse()) await s().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    await stack.close();
   }
 }
 

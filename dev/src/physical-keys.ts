@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readServicesEnv, servicesDir } from './services-env.ts';
 
 export interface PhysicalSshd {
   dir: string;
@@ -11,16 +12,12 @@ export interface PhysicalSshd {
   knownHosts: string;
 }
 
-export function servicesDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.REMOTEGPU_SERVICES_DIR || '/tmp/remotegpu-services';
-}
+export { servicesDir };
 
 /** The physical sshd from `$REMOTEGPU_SERVICES_DIR/env.json`, or null when the test services were never brought up. */
 export function physicalSshd(dir = servicesDir()): PhysicalSshd | null {
-  const file = join(dir, 'env.json');
-  if (!existsSync(file)) return null;
-  const env = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string | undefined>;
-  if (!env.REMOTEGPU_PHYSICAL_HOST || !env.REMOTEGPU_PHYSICAL_PORT || !env.REMOTEGPU_PHYSICAL_KNOWN_HOSTS) return null;
+  const env = readServicesEnv(dir);
+  if (!env?.REMOTEGPU_PHYSICAL_HOST || !env.REMOTEGPU_PHYSICAL_PORT || !env.REMOTEGPU_PHYSICAL_KNOWN_HOSTS) return null;
   return {
     dir: join(dir, 'physical'), host: env.REMOTEGPU_PHYSICAL_HOST, port: Number(env.REMOTEGPU_PHYSICAL_PORT),
     knownHosts: env.REMOTEGPU_PHYSICAL_KNOWN_HOSTS,

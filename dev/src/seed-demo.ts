@@ -1,19 +1,16 @@
 // Demo data for `npm start`, made through the public API as an operator would: a relay, images, machines.
+import { jsonApi, ok } from './json-api.ts';
 import { authorizeOnPhysical, type PhysicalSshd } from './physical-keys.ts';
+import { until } from './until.ts';
 
 interface Json {
   [k: string]: unknown;
 }
 
-export async function api(base: string, path: string, token: string | null, body?: unknown, method?: string): Promise<Json> {
-  const res = await fetch(`${base}${path}`, {
-    method: method ?? (body === undefined ? 'GET' : 'POST'),
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await res.json().catch(() => ({}))) as Json;
-  if (!res.ok) throw new Error(`${method ?? 'POST'} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
+/** A set-up call: the JSON body of a 2xx answer, or an error with the status. */
+async function api(base: string, path: string, token: string | null, body?: unknown, method?: string): Promise<Json> {
+  const r = await jsonApi(base)<Json>(path, { token, body, ...(method ? { method } : {}) });
+  return ok(`${method ?? (body === undefined ? 'GET' : 'POST')} ${path}`, r);
 }
 
 const MACHINES = [
@@ -60,15 +57,11 @@ export async function seedDemo(base: string, email: string, password: string, ta
  */
 export async function readyDemoMachines(base: string, email: string, password: string, hostId: string, physical: PhysicalSshd, timeoutMs = 60_000): Promise<{ pinned: number }> {
   const admin = (await api(base, '/api/v1/auth/login', null, { email, password })).token as string;
-  const deadline = Date.now() + timeoutMs;
-  let key: string | null = null;
-  while (!key) {
+  const key = await until('the local relay to come online', async () => {
     const hosts = (await api(base, '/api/v1/admin/hosts', admin)).items as { id: string; status: string; platform_public_key: string | null }[];
     const h = hosts.find((x) => x.id === hostId);
-    if (h?.status === 'online' && h.platform_public_key) key = h.platform_public_key;
-    else if (Date.now() > deadline) throw new Error(`the local relay did not come online within ${timeoutMs} ms`);
-    else await new Promise((r) => setTimeout(r, 200));
-  }
+    return h?.status === 'online' && h.platform_public_key;
+  }, { timeout: timeoutMs, interval: 200 });
   await authorizeOnPhysical(physical, key);
   const machines = (await api(base, '/api/v1/admin/machines', admin)).items as { id: number; host_id: string; target_ip: string; ssh_port: number }[];
   let pinned = 0;

@@ -1,15 +1,16 @@
 // `npm start`: the whole platform on one machine: stand-ins, the edge in workerd, a seeded admin, demo data, a relay agent.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { ensureWebBuilt } from './build-web.ts';
-import { REPO_ROOT, startEdge } from './edge-server.ts';
-import { startLocalServices } from './local-services.ts';
-import { physicalSshd, servicesDir } from './physical-keys.ts';
+import { REPO_ROOT } from './edge-server.ts';
+import { physicalSshd } from './physical-keys.ts';
+import { readServicesEnv, servicesDir } from './services-env.ts';
 import { readyDemoMachines, seedDemo } from './seed-demo.ts';
+import { startStack, type Stack } from './stack.ts';
 
 interface StartConfig {
   port: number;
@@ -64,11 +65,8 @@ function bringServicesUp(env: NodeJS.ProcessEnv): string | null {
 async function findDocker(env: NodeJS.ProcessEnv): Promise<string | null> {
   const candidates: string[] = [];
   if (env.DOCKER_HOST) candidates.push(env.DOCKER_HOST);
-  const services = join(servicesDir(env), 'env.json');
-  if (existsSync(services)) {
-    const s = JSON.parse(await readFile(services, 'utf8')) as { DOCKER_HOST?: string };
-    if (s.DOCKER_HOST) candidates.push(s.DOCKER_HOST);
-  }
+  const fromServices = readServicesEnv(servicesDir(env))?.DOCKER_HOST;
+  if (fromServices) candidates.push(fromServices);
   candidates.push('unix:///var/run/docker.sock');
   for (const c of candidates) {
     if (!c.startsWith('unix://')) return c;
@@ -86,23 +84,15 @@ async function findDocker(env: NodeJS.ProcessEnv): Promise<string | null> {
 async function main(): Promise<void> {
   const cfg = readStartConfig(process.argv.slice(2), process.env);
   await mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
-  const children: ChildProcess[] = [];
-  const stops: (() => Promise<void>)[] = [];
+  let stack: Stack | null = null;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    // Children first (the agent says goodbye to the edge), then the edge and the stand-ins.
-    await Promise.all(children.filter((c) => c.exitCode === null).map((c) => new Promise<void>((done) => {
-      const t = setTimeout(() => { c.kill('SIGKILL'); done(); }, 5000);
-      c.once('exit', () => { clearTimeout(t); done(); });
-      c.kill('SIGTERM');
-    })));
-    for (const s of stops.reverse()) await s().catch(() => undefined);
+    // The agent first (it says goodbye to the edge), then the edge and the stand-ins.
+    await stack?.close();
     process.exit(code);
   };
-  // Never leave an agent behind, however this process ends.
-  process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 
@@ -111,46 +101,37 @@ async function main(): Promise<void> {
     if (process.env.REMOTEGPU_SKIP_WEB_BUILD !== '1' && ensureWebBuilt()) console.log('built the console into web/dist');
     // First, as root: on a fresh machine this also installs redis-server, which the stand-ins below need.
     const servicesNote = cfg.agent ? bringServicesUp(process.env) : 'disabled';
-    const services = await startLocalServices({ dataDir: cfg.stateDir }).catch((err: Error) => {
-      throw new Error(`${err.message} (install it: apt-get install redis-server, or run bash scripts/services.sh up)`);
-    });
-    stops.push(() => services.close());
     const secret = await persistent(join(cfg.stateDir, 'secret.key'), () => randomBytes(32).toString('hex'));
     const adminEmail = process.env.REMOTEGPU_ADMIN_EMAIL ?? 'admin@remotegpu.local';
     const adminPass = process.env.REMOTEGPU_ADMIN_PASSWORD
       ? { value: process.env.REMOTEGPU_ADMIN_PASSWORD, created: false }
       : await persistent(join(cfg.stateDir, 'admin-password'), () => randomBytes(12).toString('base64url'));
     const publicUrl = `http://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${cfg.port}`;
-    const edge = await startEdge({
-      host: cfg.host, port: cfg.port, persistDir: cfg.stateDir, outDir: join(cfg.stateDir, 'edge-build'),
-      bindings: {
-        UPSTASH_REDIS_REST_URL: services.upstashUrl, UPSTASH_REDIS_REST_TOKEN: services.upstashToken,
-        LIBSQL_URL: services.libsqlUrl, LIBSQL_AUTH_TOKEN: services.libsqlToken,
-        REMOTEGPU_SECRET_KEY: secret.value, REMOTEGPU_ADMIN_EMAIL: adminEmail, REMOTEGPU_ADMIN_PASSWORD: adminPass.value,
-        REMOTEGPU_PUBLIC_URL: publicUrl, REMOTEGPU_DOMAIN: 'localhost',
+    stack = await startStack({
+      dir: cfg.stateDir, persist: true, host: cfg.host, port: cfg.port,
+      admin: { email: adminEmail, password: adminPass.value }, secretKey: secret.value,
+      vars: {
+        REMOTEGPU_PUBLIC_URL: publicUrl,
         // A laptop is not a GPU server: let demo containers share its few cores.
         REMOTEGPU_CPU_OVERCOMMIT: process.env.REMOTEGPU_CPU_OVERCOMMIT ?? '8',
         // Optional operator-wide cap on an app's first response byte; unset = none (owners set per-port deadlines).
         ...(process.env.REMOTEGPU_APP_FIRST_BYTE_MS ? { REMOTEGPU_APP_FIRST_BYTE_MS: process.env.REMOTEGPU_APP_FIRST_BYTE_MS } : {}),
       },
     });
-    stops.push(() => edge.close());
-    const health = await (await fetch(`${edge.url}/healthz`)).json() as { redis: string; database: string };
+    const health = (await stack.api<{ redis: string; database: string }>('/healthz')).body;
     const docker = await findDocker(process.env);
     const physical = physicalSshd(servicesDir(process.env));
-    const demo = await seedDemo(edge.url, adminEmail, adminPass.value, physical ?? undefined);
+    const demo = await seedDemo(stack.url, adminEmail, adminPass.value, physical ?? undefined);
 
     let demoLine = 'no loopback sshd (run as root, or: bash scripts/services.sh up)';
     if (cfg.agent && docker) {
-      const agent = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay-agent/src/cli.ts'),
-        '--edge', edge.url, '--ssh-listen', `127.0.0.1:${cfg.sshPort}`, '--ssh-ports', cfg.sshPorts, '--public-host', '127.0.0.1',
-        '--state-dir', join(cfg.stateDir, 'relay'), '--docker', docker], {
-        stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, REMOTEGPU_TOKEN: demo.hostToken },
+      const agent = stack.startRelay({
+        token: demo.hostToken, sshListen: `127.0.0.1:${cfg.sshPort}`, sshPorts: cfg.sshPorts,
+        stateDir: join(cfg.stateDir, 'relay'), docker,
       });
-      children.push(agent);
       agent.on('exit', (code) => { if (!stopping) console.error(`relay agent exited (${code}); the edge keeps running`); });
       if (physical) {
-        demoLine = await readyDemoMachines(edge.url, adminEmail, adminPass.value, demo.hostId, physical)
+        demoLine = await readyDemoMachines(stack.url, adminEmail, adminPass.value, demo.hostId, physical)
           .then((r) => `${r.pinned} on ${physical.host}:${physical.port}: relay key authorized, host key pinned`)
           .catch((err: Error) => `not ready: ${err.message}`);
       }
@@ -158,8 +139,8 @@ async function main(): Promise<void> {
 
     console.log([
       '',
-      `RemoteGPU is running: ${edge.url}`,
-      `  console + API    ${edge.url}/   (API docs: ${edge.url}/api/v1/docs)`,
+      `RemoteGPU is running: ${stack.url}`,
+      `  console + API    ${stack.url}/   (API docs: ${stack.url}/api/v1/docs)`,
       `  health           redis=${health.redis} database=${health.database}`,
       `  admin            ${adminEmail} / ${adminPass.created ? adminPass.value : process.env.REMOTEGPU_ADMIN_PASSWORD ? '(REMOTEGPU_ADMIN_PASSWORD)' : `(in ${join(cfg.stateDir, 'admin-password')})`}`,
       `  relay agent      ${cfg.agent && docker ? `running on ${docker}, SSH on 127.0.0.1:${cfg.sshPort} and ${cfg.sshPorts}` : cfg.agent ? `not started: no Docker engine (${servicesNote ?? 'services.sh up gave none'}; run as root, or set DOCKER_HOST)` : 'disabled (--no-agent)'}`,

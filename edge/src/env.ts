@@ -1,8 +1,12 @@
 // The Worker's bindings and variables (wrangler.toml [vars], secrets, Durable Objects, assets).
+import type { DataShard } from './tunnel/data-shard.ts';
 import type { HostTunnel } from './tunnel/host-tunnel.ts';
 
 export interface Bindings {
+  /** One per relay: its control connection (`tunnel/host-tunnel.ts`). */
   HOST_TUNNEL: DurableObjectNamespace<HostTunnel>;
+  /** K per relay, named `<hostId>:data:<i>`: its app traffic (`tunnel/data-shard.ts`). */
+  DATA_SHARD: DurableObjectNamespace<DataShard>;
   ASSETS?: Fetcher;
   UPSTASH_REDIS_REST_URL: string;
   UPSTASH_REDIS_REST_TOKEN: string;

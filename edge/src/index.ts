@@ -1,8 +1,9 @@
-// The edge Worker's entry: the Hono app for API, agent and console requests; the HostTunnel Durable Object.
+// The edge Worker's entry: the Hono app for API, agent and console requests; the HostTunnel and DataShard Durable Objects.
 import { buildApp } from './app.ts';
 import type { Bindings } from './env.ts';
 import { drainUnread } from './lib/drain.ts';
 
+export { DataShard } from './tunnel/data-shard.ts';
 export { HostTunnel } from './tunnel/host-tunnel.ts';
 
 const app = buildApp();

@@ -2,12 +2,12 @@
 import { exports as workerExports, env } from 'cloudflare:workers';
 import { dataShardName, shardOf, type OpenHead } from '@remotegpu/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRequestHeaders } from '../src/tunnel/data-plane.ts';
+import { openRequestHeaders } from '../src/tunnel/shard-request.ts';
 import { DataAgent } from './apps-agent.ts';
-import { admin, createHost, json, registerUser, unique } from './helpers.ts';
+import { TestAgent, admin, createHost, json, registerUser, unique } from './helpers.ts';
 
 const worker = (workerExports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
-const ns = (env as unknown as { HOST_TUNNEL: DurableObjectNamespace }).HOST_TUNNEL;
+const ns = (env as unknown as { DATA_SHARD: DurableObjectNamespace }).DATA_SHARD;
 
 async function physicalEnv(hostId: string, owner: { token: string }): Promise<string> {
   const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', { token: await admin(), body: { name: unique('m-'), region: 'r', gpu_model: 'g', gpu_count: 1, gpu_memory: 24, cpu_cores: 8, memory_gb: 32, disk_gb: 100, target_ip: '127.0.0.2', host_id: hostId, monthly_price: 100 } });
@@ -258,4 +258,35 @@ describe('data shards', () => {
     }
     for (const s of shards) s.close();
   });
+
+  // Decides whether a shard's browser WebSockets can hibernate (workerd evicts an idle object after 10 s when all its
+  // sockets are hibernatable). The control tunnel beside it shows the eviction does happen in this runtime.
+  it("never hibernates while the agent's data socket is open, so browser sockets need no attachment; an idle control tunnel does hibernate", async () => {
+    const { runInDurableObject } = await import('cloudflare:test');
+    const owner = await registerUser();
+    const host = await createHost();
+    const envId = await physicalEnv(host.id, owner);
+    const data = await DataAgent.connect(host.token);
+    const control = await TestAgent.connect(host.token);
+    await control.ready();
+    const browser = (await app(envId, '/idle', { as: owner, headers: { upgrade: 'websocket' } })).webSocket!;
+    browser.accept();
+    const got: unknown[] = [];
+    browser.addEventListener('message', (e) => { got.push(e.data); });
+    const hostNs = (env as unknown as { HOST_TUNNEL: DurableObjectNamespace }).HOST_TUNNEL;
+    const shard = ns.get(ns.idFromName(dataShardName(host.id, 0)));
+    const tunnel = hostNs.get(hostNs.idFromName(host.id));
+    const mark = (i: unknown) => { (i as { probe?: number }).probe = 1; };
+    const probe = (i: unknown) => (i as { probe?: number }).probe;
+    await runInDurableObject(shard, mark);
+    await runInDurableObject(tunnel, mark);
+    await new Promise((r) => setTimeout(r, 12_000)); // all idle: no pings, no frames
+    expect(await runInDurableObject(tunnel, probe)).toBeUndefined(); // evicted: a fresh instance
+    expect(await runInDurableObject(shard, probe)).toBe(1); // the same instance, in memory all along
+    browser.send('still here');
+    await expect.poll(() => got).toEqual(['still here']);
+    browser.close(1000, 'done');
+    data.close();
+    control.close();
+  }, 30_000);
 });

@@ -2,7 +2,8 @@
 import { Redis } from '@upstash/redis/cloudflare';
 import { CMD, redisKeyFamily } from '@remotegpu/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestAgent, admin, bindings, createHost, drainAllHosts, json, registerUser, unique, waitFor } from './helpers.ts';
+import { TestAgent, admin, bindings, createHost, drainAllHosts, json, registerUser, unique } from './helpers.ts';
+import { until } from '../../dev/src/until.ts';
 
 const redis = new Redis({ url: bindings.UPSTASH_REDIS_REST_URL, token: bindings.UPSTASH_REDIS_REST_TOKEN, enableTelemetry: false, automaticDeserialization: false });
 
@@ -78,7 +79,7 @@ describe('container environments', () => {
     expect(access.body.jupyter_url).toContain(`${env.id}-8888.container.`);
 
     // The relay got the route with the hash, never the password.
-    const route = await waitFor(() => agent.routes.get(env.id));
+    const route = await until('the route at the agent', () => agent.routes.get(env.id), { timeout: 5000 });
     expect(route).toMatchObject({ ssh_port: env.ssh_port, running: true, target: { kind: 'docker', container_id: env.container_id } });
     expect(route.password_hash).toMatch(/^scrypt\$/);
     expect(JSON.stringify(route)).not.toContain(password);
@@ -111,7 +112,7 @@ describe('container environments', () => {
     // Rotation: a new password, a new hash at the relay.
     const rotated = await json<{ ssh_password: string }>(`/api/v1/environments/${env.id}/rotate-password`, { method: 'POST', token: renter.token });
     expect(rotated.body.ssh_password).not.toBe(password);
-    await waitFor(() => agent.routes.get(env.id)?.password_hash !== route.password_hash);
+    await until('the new password hash at the agent', () => agent.routes.get(env.id)?.password_hash !== route.password_hash, { timeout: 5000 });
 
     const del = await json(`/api/v1/environments/${env.id}`, { method: 'DELETE', token: renter.token });
     expect(del.status).toBe(204);
@@ -159,11 +160,11 @@ describe('a relay that disconnects mid-command', () => {
     expect(r.status).toBe(503);
     expect(r.body.error.code).toBe('host_offline');
     expect(Date.now() - t0).toBeLessThan(4000);
-    const list = await waitFor(async () => {
+    const list = await until('the environments list', async () => {
       const l = await json<{ items: { id: string; status: string; last_seen_at: string | null }[] }>('/api/v1/admin/hosts', { token: await admin() });
       const h = l.body.items.find((x) => x.id === host.id);
       return h?.status === 'offline' ? h : null;
-    });
+    }, { timeout: 5000 });
     expect(list.last_seen_at).not.toBeNull();
     // With no relay online at all, a create is refused up front.
     const again = await json<{ error: { code: string } }>('/api/v1/environments', { token: renter.token, body: { name: 'none', image_id: img.body.image.id, gpu_count: 0, cpu_cores: 1, memory_gb: 1 } });
@@ -185,12 +186,12 @@ describe('a create slower than the deadline (a big image pull)', () => {
     expect(r.body.environment.status).toBe('creating');
     const cmd = agent.commands.find((c) => c.name === CMD.containerCreate)!;
     agent.send({ type: 'result', id: cmd.id, ok: true, data: { container_id: 'late-1', ip: '172.31.9.77', host_key: null } });
-    const env = await waitFor(async () => {
+    const env = await until('the environment', async () => {
       const e = await json<{ environment: { status: string; target_ip: string; container_id: string } }>(`/api/v1/environments/${r.body.environment.id}`, { token: renter.token });
       return e.body.environment.status === 'running' ? e.body.environment : null;
-    });
+    }, { timeout: 5000 });
     expect(env).toMatchObject({ target_ip: '172.31.9.77', container_id: 'late-1' });
-    expect(await waitFor(() => agent.routes.get(r.body.environment.id))).toMatchObject({ running: true, target: { kind: 'docker', container_id: 'late-1' } });
+    expect(await until('the late route at the agent', () => agent.routes.get(r.body.environment.id), { timeout: 5000 })).toMatchObject({ running: true, target: { kind: 'docker', container_id: 'late-1' } });
     expect(await redis.get(`env:${r.body.environment.id}:ip`)).toBe('172.31.9.77');
     agent.close();
   });

@@ -3,6 +3,7 @@ import { exports as workerExports, env } from 'cloudflare:workers';
 import {
   MSG, PROTOCOL_VERSION, decodeControl, encodeControl, type Command, type ContainerReport, type HostInventory, type Route,
 } from '@remotegpu/schema';
+import { readResult, type ApiResult } from '../../dev/src/json-api.ts';
 
 export const ORIGIN = 'http://edge.test';
 const worker = (workerExports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
@@ -30,10 +31,9 @@ export async function call(path: string, o: CallOptions = {}): Promise<Response>
   return worker.fetch(new Request(`${o.url ?? ORIGIN}${path}`, { method: o.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }));
 }
 
-export async function json<T = Record<string, unknown>>(path: string, o: CallOptions = {}): Promise<{ status: number; body: T }> {
-  const res = await call(path, o);
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+/** `call` read as `{status, body}` (the Worker is driven in-process here, so the stack kit's `jsonApi` cannot make the call). */
+export async function json<T = Record<string, unknown>>(path: string, o: CallOptions = {}): Promise<ApiResult<T>> {
+  return readResult<T>(await call(path, o));
 }
 
 let n = 0;
@@ -133,15 +133,5 @@ export class TestAgent {
 
   close(): void {
     try { this.ws.close(1000, 'test done'); } catch { /* closed */ }
-  }
-}
-
-export async function waitFor<T>(fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 5000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) throw new Error('waitFor timed out');
-    await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -2,7 +2,8 @@
 import { Redis } from '@upstash/redis/cloudflare';
 import { createClient } from '@libsql/client/web';
 import { describe, expect, it } from 'vitest';
-import { TestAgent, admin, bindings, createHost, json, registerUser, unique, waitFor } from './helpers.ts';
+import { TestAgent, admin, bindings, createHost, json, registerUser, unique } from './helpers.ts';
+import { until } from '../../dev/src/until.ts';
 
 const redis = new Redis({ url: bindings.UPSTASH_REDIS_REST_URL, token: bindings.UPSTASH_REDIS_REST_TOKEN, enableTelemetry: false });
 const sql = createClient({ url: bindings.LIBSQL_URL, authToken: bindings.LIBSQL_AUTH_TOKEN });
@@ -58,7 +59,7 @@ describe('computing market', () => {
     const mine = [];
     for (const k of keys) if ((await redis.get(k)) === host.id) mine.push(k);
     expect(mine).toEqual([`env:${env.id}:host`]);
-    const route = await waitFor(() => agent.routes.get(env.id));
+    const route = await until('the route at the agent', () => agent.routes.get(env.id), { timeout: 5000 });
     expect(route).toMatchObject({ type: 'physical', target: { kind: 'ssh', ip: '127.0.0.2', port: 2222 } });
 
     const market = await json<{ items: { id: number; status: string }[] }>(`/api/v1/market/machines?status=allocated&page_size=100`, { token: a.token });
@@ -124,7 +125,7 @@ describe('host key pinning', () => {
     expect(agent.commands.find((c) => c.name === 'target.probe')?.args).toEqual({ ip: '127.0.0.2', port: 2222 });
     const user = await registerUser();
     const env = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${r.body.machine.id}/allocate`, { token: user.token, body: {} });
-    const route = await waitFor(() => agent.routes.get(env.body.environment.id));
+    const route = await until('the route at the agent', () => agent.routes.get(env.body.environment.id), { timeout: 5000 });
     expect(route.target).toEqual({ kind: 'ssh', ip: '127.0.0.2', port: 2222, host_key: key });
     // Moving the machine forgets the old pin and pins again.
     await json(`/api/v1/environments/${env.body.environment.id}`, { method: 'DELETE', token: user.token });

@@ -3,7 +3,8 @@ import { createClient } from '@libsql/client/web';
 import { env } from 'cloudflare:workers';
 import { HEARTBEAT_MS, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
 import { describe, expect, it } from 'vitest';
-import { TestAgent, admin, bindings, call, createHost, json, registerUser, unique, waitFor } from './helpers.ts';
+import { TestAgent, admin, bindings, call, createHost, json, registerUser, unique } from './helpers.ts';
+import { until } from '../../dev/src/until.ts';
 
 const sql = createClient({ url: bindings.LIBSQL_URL, authToken: bindings.LIBSQL_AUTH_TOKEN });
 
@@ -30,7 +31,7 @@ describe('agent connection', () => {
   it('closes with a clear reason on a protocol version mismatch', async () => {
     const host = await createHost();
     const agent = await TestAgent.connect(host.token, { protocol: PROTOCOL_VERSION + 41 });
-    const closed = await waitFor(() => agent.closed);
+    const closed = await until('the agent closed', () => agent.closed, { timeout: 5000 });
     expect(closed.code).toBe(4002);
     expect(closed.reason).toContain(`protocol ${PROTOCOL_VERSION + 41} not supported`);
   });
@@ -50,7 +51,7 @@ describe('agent connection', () => {
     agent.send({ type: MSG.ping, ts: 42 });
     expect(await pong).toEqual({ type: 'pong', ts: 42 });
     agent.close();
-    await waitFor(async () => (await hostStatus(host.id)).status === 'offline');
+    await until('the host offline', async () => (await hostStatus(host.id)).status === 'offline', { timeout: 5000 });
   });
 
   it('rotating the token disconnects the agent and the old token stops working', async () => {
@@ -59,7 +60,7 @@ describe('agent connection', () => {
     await agent.ready();
     const rotated = await json<{ token: string }>(`/api/v1/admin/hosts/${host.id}/rotate-token`, { method: 'POST', token: await admin() });
     expect(rotated.status).toBe(200);
-    const closed = await waitFor(() => agent.closed);
+    const closed = await until('the agent closed', () => agent.closed, { timeout: 5000 });
     expect(closed.code).toBe(4001);
     expect((await call('/agent/connect', { token: host.token, headers: { upgrade: 'websocket' } })).status).toBe(401);
     const again = await TestAgent.connect(rotated.body.token);
@@ -106,7 +107,7 @@ describe('reconciliation and events', () => {
     expect(String((await status(ids[1]!))[1])).toContain('137');
     expect((await status(ids[2]!))[0]).toBe('failed');
     // The orphan (no environment) is removed.
-    await waitFor(() => agent.commands.find((c) => c.name === 'container.remove' && (c.args as { container_id: string }).container_id === 'orphan'));
+    await until('the orphan removed', () => agent.commands.find((c) => c.name === 'container.remove' && (c.args as { container_id: string }).container_id === 'orphan'), { timeout: 5000 });
     agent.close();
   });
 
@@ -126,16 +127,16 @@ describe('reconciliation and events', () => {
     agent.ws.addEventListener('message', (e) => { const m = JSON.parse(String(e.data)); if (m.type === 'ack') acks.push(m.ids); });
     const line = { timestamp: '2026-02-02T10:30:00Z', type: 'physical', event: 'ssh_login', source_ip: '1.2.3.4', username: 'root', status: 'success' };
     agent.send({ type: MSG.event, name: 'audit', data: { events: [{ ...line, id: 'o1', environment_id: id }, { ...line, id: 'o2', environment_id: foreign }] } });
-    await waitFor(() => acks.length > 0);
+    await until('an ack', () => acks.length > 0, { timeout: 5000 });
     expect(acks[0]).toEqual(['o1', 'o2']);
     // A resend (the ack was lost) stores nothing twice.
     agent.send({ type: MSG.event, name: 'audit', data: { events: [{ ...line, id: 'o1', environment_id: id }] } });
-    await waitFor(() => acks.length > 1);
+    await until('a second ack', () => acks.length > 1, { timeout: 5000 });
 
-    const m = await waitFor(async () => {
+    const m = await until('the metrics', async () => {
       const r = await json<{ latest: { gpu_usage: number } | null; history: unknown[] }>(`/api/v1/environments/${id}/metrics?since=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`, { token: user.token });
       return r.body.latest ? r.body : null;
-    });
+    }, { timeout: 5000 });
     expect(m.latest).toMatchObject({ gpu_usage: 77, cpu_usage: 12.5 });
     expect(m.history.length).toBe(1);
     const f = await json<{ latest: unknown; history: unknown[] }>(`/api/v1/environments/${foreign}/metrics`, { token: user.token });
@@ -164,7 +165,7 @@ describe('heartbeats', () => {
       (instance as { lastSeen: number }).lastSeen = Date.now() - 3 * HEARTBEAT_MS - 1000;
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    await waitFor(async () => (await hostStatus(host.id)).status === 'offline');
-    await waitFor(() => agent.closed);
+    await until('the host offline', async () => (await hostStatus(host.id)).status === 'offline', { timeout: 5000 });
+    await until('the agent closed', () => agent.closed, { timeout: 5000 });
   });
 });

@@ -9,7 +9,8 @@ import { CMD, MSG } from '@remotegpu/schema';
 import type { ContainerCreateArgs, ContainerCreateResult, Hello } from '@remotegpu/schema';
 import { loadServices } from '../../test/support/services.ts';
 import { FakeEdge } from '../src/testing/fake-edge.ts';
-import { RUN, cleanupRun, containersOf, envId, inspect, ok, until } from './agent/harness.ts';
+import { RUN, cleanupRun, containersOf, envId, inspect, ok } from './agent/harness.ts';
+import { until } from '../../dev/src/until.ts';
 
 const services = loadServices();
 const root = join(import.meta.dirname, '..');
@@ -53,7 +54,7 @@ describe('the agent process', () => {
       };
       edge.send({ type: MSG.cmd, id: 'first-try', name: CMD.containerCreate, deadline: Date.now() + 30_000, args });
       // Kill it the moment the container exists: it is then starting it or reading its host key.
-      await until(async () => (await containersOf(args.environment_id)).length > 0, 20_000, 'the container to appear');
+      await until('the container to appear', async () => (await containersOf(args.environment_id)).length > 0, { timeout: 20_000 });
       first.proc.kill('SIGKILL');
       await first.exited;
       const answeredBeforeKill = edge.received.some((r) => r.msg.type === MSG.result && r.msg.id === 'first-try');

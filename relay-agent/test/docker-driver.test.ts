@@ -6,7 +6,8 @@ import { CMD, MSG } from '@remotegpu/schema';
 import type { ContainerCreateArgs, ContainerCreateResult, Hello } from '@remotegpu/schema';
 import { docker, loadServices } from '../../test/support/services.ts';
 import { KEEPALIVE_CMD } from '../src/docker/container-spec.ts';
-import { RUN, cleanupRun, containersOf, envId, inspect, ok, startHarness, until } from './agent/harness.ts';
+import { RUN, cleanupRun, containersOf, envId, inspect, ok, startHarness } from './agent/harness.ts';
+import { until } from '../../dev/src/until.ts';
 import type { Harness } from './agent/harness.ts';
 
 let h: Harness;
@@ -123,10 +124,10 @@ describe('container lifecycle through the tunnel', () => {
     const { res } = await create({ image: services.sshdImage, has_sshd: true });
     const expected = readFileSync(join(services.dir, 'images', 'ssh_host_ed25519_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
     expect(res.host_key).toBe(expected);
-    const keys = await until(async () => {
+    const keys = await until('the relay key in authorized_keys', async () => {
       const k = await docker(['exec', res.container_id, 'cat', '/root/.ssh/authorized_keys']);
       return k.includes('remotegpu-relay') ? k : null;
-    }, 5000, 'the relay key in authorized_keys');
+    }, { timeout: 5000 });
     expect(keys).toContain(h.agent.store.getSync('platform_ed25519.public')!.trim().split(' ').slice(0, 2).join(' '));
   });
 
@@ -149,14 +150,14 @@ describe('container lifecycle through the tunnel', () => {
     await new Promise((r) => setTimeout(r, 2500));
     const stats = JSON.parse(await docker(['stats', '--no-stream', '--format', '{{json .}}', res.container_id])) as { CPUPerc: string; MemUsage: string };
     const since = h.edge.received.length;
-    const sample = await until(async () => {
+    const sample = await until('a metrics sample', async () => {
       const evs = h.edge.received.slice(since).filter((r) => r.msg.type === MSG.event && r.msg.name === 'metrics');
       for (const e of evs.reverse()) {
         const s = (e.msg as { data: { samples: { environment_id: string }[] } }).data.samples.find((x) => x.environment_id === args.environment_id);
         if (s) return s as unknown as { cpu_usage: number; memory_used: number; memory_limit: number; memory_usage: number; network_in: number; type: string };
       }
       return null;
-    }, 15_000, 'a metrics sample');
+    }, { timeout: 15_000 });
     const dockerCpu = Number.parseFloat(stats.CPUPerc);
     const [usedText, limitText] = stats.MemUsage.split(' / ');
     expect(sample.type).toBe('container');

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CMD, MSG } from '@remotegpu/schema';
 import type { ContainerCreateResult } from '@remotegpu/schema';
 import { docker, loadServices } from '../../test/support/services.ts';
-import { RUN, cleanupRun, envId, ok, startHarness, until } from './agent/harness.ts';
+import { RUN, cleanupRun, envId, ok, startHarness } from './agent/harness.ts';
+import { until } from '../../dev/src/until.ts';
 import type { Harness } from './agent/harness.ts';
 
 const services = loadServices();
@@ -35,7 +36,7 @@ beforeAll(async () => {
     'http:', `  addr: 127.0.0.1:${port}`, '',
   ].join('\n'));
   registry = spawn('docker-registry', ['serve', join(work, 'config.yml')], { stdio: 'ignore' });
-  await until(async () => (await fetch(`http://127.0.0.1:${port}/v2/`)).ok, 15_000, 'the registry');
+  await until('the registry', async () => (await fetch(`http://127.0.0.1:${port}/v2/`)).ok, { timeout: 15_000 });
   repo = `127.0.0.1:${port}/${RUN}`;
   // A small image of our own (busybox + 4 MiB of noise) so that the pull really downloads a layer.
   const rootfs = join(work, 'rootfs');

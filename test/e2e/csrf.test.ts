@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './browser.ts';
+import { ok, type ApiCall, type ApiResult } from '../../dev/src/json-api.ts';
 import { startStack, type Stack } from './stack.ts';
 
 const DOMAIN = 'remotegpu.test';
@@ -21,14 +22,9 @@ let victim: { email: string; password: string; token: string };
 let attackerEnv = '';
 let appPort = 0;
 
-async function api<T>(path: string, init: { token?: string; body?: unknown; method?: string } = {}): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${stack.url}/api/v1${path}`, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+/** The stack's JSON API helper, under /api/v1. */
+function api<T>(path: string, init: ApiCall = {}): Promise<ApiResult<T>> {
+  return stack.api<T>(`/api/v1${path}`, init);
 }
 
 async function register(email: string, password: string): Promise<string> {
@@ -68,10 +64,10 @@ beforeAll(async () => {
   attackerSession = attackerToken;
   victim = { email: 'victim@csrf.test', password: 'victim-password-0123', token: '' };
   victim.token = await register(victim.email, victim.password);
-  const machine = await stack.admin<{ machine: { id: number } }>('/admin/machines', {
+  const machine = ok('add machine', await api<{ machine: { id: number } }>('/admin/machines', { token: await stack.admin(), body: {
     name: 'attacker-box', region: 'lo', gpu_model: 'none', gpu_count: 1, gpu_memory: 1, cpu_cores: 1, memory_gb: 1, disk_gb: 1,
     target_ip: APP_IP, ssh_port: 22, host_id: stack.hostId, monthly_price: 1,
-  });
+  } }));
   const env = await api<{ environment: { id: string } }>(`/market/machines/${machine.machine.id}/allocate`, { token: attackerToken, body: {} });
   if (env.status !== 201) throw new Error(`allocate: ${env.status} ${JSON.stringify(env.body)}`);
   attackerEnv = env.body.environment.id;

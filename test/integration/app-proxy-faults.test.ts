@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/src/free-port.ts';
-import { Platform } from '../support/platform.ts';
+import { startPlatform, type Platform } from '../support/platform.ts';
+import { until } from '../../dev/src/until.ts';
 import { appGet, appGrant, appHost, appRequest, appSocket, expectedSha256, readAll, startTargets, type Targets } from '../support/app-targets.ts';
 
 const MiB = 1024 * 1024;
@@ -35,18 +36,18 @@ describe('app proxy faults, reproduced as users hit them', () => {
     .filter((l) => l['msg'] === 'app proxy failure');
 
   beforeAll(async () => {
-    p = await Platform.start();
+    p = await startPlatform();
     const admin = await p.admin();
     const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', { token: admin, body: { name: 'faults-relay', public_ssh_host: '127.0.0.1' } });
     // Default log level: what an operator sees without asking for more.
     agent = p.spawnAgent(host.body.token, { stateDir: dir, sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '21000-21999', logLines: logs });
-    await p.waitFor(async () => (await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin })).body.items.find((h) => h.id === host.body.host.id)?.status === 'online', 30_000, 'relay online');
+    await until('relay online', async () => (await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin })).body.items.find((h) => h.id === host.body.host.id)?.status === 'online', { timeout: 30_000 });
     owner = await p.renter();
     targets = await startTargets('127.0.0.4');
     const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', { token: admin, body: { name: 'faults-box', region: 'lo', gpu_model: 'none', gpu_count: 1, gpu_memory: 1, cpu_cores: 2, memory_gb: 1, disk_gb: 1, target_ip: '127.0.0.4', ssh_port: 22, host_id: host.body.host.id, monthly_price: 1 } });
     env = (await p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: owner, body: {} })).body.environment.id;
     grant = await appGrant({ edgePort: p.port, token: owner, envId: env, port: targets.port });
-    await p.waitFor(async () => (await get('/hello')).status === 200, 20_000, 'data shard up');
+    await until('data shard up', async () => (await get('/hello')).status === 200, { timeout: 20_000 });
   }, 180_000);
 
   afterAll(async () => {
@@ -71,7 +72,7 @@ describe('app proxy faults, reproduced as users hit them', () => {
     ws.send(big, { binary: true });
     ws.send(`send:${64 * MiB}`);
     ws.send('after');
-    await p.waitFor(async () => got.length === 5 || closed !== null, 60_000, 'five messages');
+    await until('five messages', async () => got.length === 5 || closed !== null, { timeout: 60_000 });
     expect(closed).toBeNull();
     expect(got.map((g) => g.binary)).toEqual([false, true, true, true, false]);
     expect(got[0]!.data.toString('utf8') === text).toBe(true);
@@ -90,8 +91,8 @@ describe('app proxy faults, reproduced as users hit them', () => {
     await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
     ws.send(Buffer.alloc(33 * MiB), { binary: true });
     expect(await closed).toBe(1009);
-    await p.waitFor(async () => targets.closes.includes(1009), 10_000, '1009 at the app');
-    await p.waitFor(async () => failures(from).some((l) => l['code'] === 1009), 5000, 'a log line');
+    await until('1009 at the app', async () => targets.closes.includes(1009), { timeout: 10_000 });
+    await until('a log line', async () => failures(from).some((l) => l['code'] === 1009), { timeout: 5000 });
     expect(failures(from).filter((l) => l['kind'] === 'websocket')).toHaveLength(1);
     expect(failures(from)[0]).toMatchObject({ level: 'warn', env_id: env, peer: `127.0.0.4:${targets.port}` });
   }, 60_000);
@@ -183,13 +184,13 @@ describe('app proxy faults, reproduced as users hit them', () => {
     expect(list.body.items.find((i) => i.port === targets.port)).toMatchObject({ public: false, first_byte_timeout_ms: 1000 });
     expect((await p.api(`/api/v1/environments/${env}/apps/${targets.port}`, { method: 'PUT', token: owner, body: { first_byte_timeout_ms: 5 } })).status).toBe(422);
     const from = logs.length;
-    await p.waitFor(async () => (await get('/slow/3000')).status === 504, 20_000, '504 under the cap');
-    await p.waitFor(async () => failures(from).length > 0, 5000, 'a log line');
+    await until('504 under the cap', async () => (await get('/slow/3000')).status === 504, { timeout: 20_000 });
+    await until('a log line', async () => failures(from).length > 0, { timeout: 5000 });
     const line = failures(from)[0]!;
     expect(line).toMatchObject({ level: 'warn', env_id: env, peer: `127.0.0.4:${targets.port}` });
     expect(String(line['reason'])).toMatch(/no response|deadline|1000 ms/);
     await p.api(`/api/v1/environments/${env}/apps/${targets.port}`, { method: 'PUT', token: owner, body: { first_byte_timeout_ms: null } });
-    await p.waitFor(async () => (await get('/slow/1500')).status === 200, 20_000, 'cap removed');
+    await until('cap removed', async () => (await get('/slow/1500')).status === 200, { timeout: 20_000 });
   }, 60_000);
 
   it('a 502 (the app refuses the connection) is one warn line in the relay log, with env_id, reason and peer', async () => {
@@ -197,7 +198,7 @@ describe('app proxy faults, reproduced as users hit them', () => {
     const portOne = await appGrant({ edgePort: p.port, token: owner, envId: env, port: 1 });
     const refused = await appGet({ edgePort: p.port, envId: env, port: 1, path: '/', headers: { cookie: portOne } });
     expect(refused.status).toBe(502);
-    await p.waitFor(async () => failures(from).length >= 1, 5000, 'log lines');
+    await until('log lines', async () => failures(from).length >= 1, { timeout: 5000 });
     const lines = failures(from);
     expect(lines.find((l) => l['peer'] === '127.0.0.4:1')).toMatchObject({ level: 'warn', env_id: env, reason: expect.stringMatching(/ECONNREFUSED/) });
     expect(lines.filter((l) => l['peer'] === '127.0.0.4:1')).toHaveLength(1);

@@ -6,7 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Platform } from '../support/platform.ts';
+import { startPlatform, type Platform } from '../support/platform.ts';
+import { until } from '../../dev/src/until.ts';
 import { docker, loadServices } from '../support/services.ts';
 import {
   BLOCK, appGet, appGrant, appRequest, appSocket, expectedSha256, readAll, rssOf, startTargets, workerdPid, type Targets,
@@ -41,13 +42,13 @@ describe('apps through the edge, the real agent and Docker', () => {
 
   beforeAll(async () => {
     const s = loadServices();
-    p = await Platform.start();
+    p = await startPlatform();
     const admin = await p.admin();
     const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', { token: admin, body: { name: 'apps-relay', public_ssh_host: '127.0.0.1' } });
     hostToken = host.body.token;
     sshListen = `127.0.0.1:${await freePort()}`;
     agent = spawn();
-    await p.waitFor(async () => (await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin })).body.items.find((h) => h.id === host.body.host.id)?.status === 'online', 30_000, 'relay online');
+    await until('relay online', async () => (await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin })).body.items.find((h) => h.id === host.body.host.id)?.status === 'online', { timeout: 30_000 });
     owner = await p.renter();
     other = await p.renter();
     const img = await p.api<{ image: { id: number } }>('/api/v1/admin/images', { token: admin, body: { name: 'busybox:apps', docker_ref: s.busyboxImage, hourly_price: 0.5 } });
@@ -59,7 +60,7 @@ describe('apps through the edge, the real agent and Docker', () => {
     const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', { token: admin, body: { name: 'node-box', region: 'lo', gpu_model: 'none', gpu_count: 1, gpu_memory: 1, cpu_cores: 2, memory_gb: 1, disk_gb: 1, target_ip: '127.0.0.3', ssh_port: 22, host_id: host.body.host.id, monthly_price: 1 } });
     nodeEnv = (await p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: owner, body: {} })).body.environment.id;
     ownerNode = await grant(owner, nodeEnv, targets.port);
-    await p.waitFor(async () => (await get(nodeEnv, targets.port, '/hello', ownerNode)).status === 200, 20_000, 'data shards up');
+    await until('data shards up', async () => (await get(nodeEnv, targets.port, '/hello', ownerNode)).status === 200, { timeout: 20_000 });
   }, 180_000);
 
   afterAll(async () => {
@@ -83,9 +84,9 @@ describe('apps through the edge, the real agent and Docker', () => {
 
   it('a public port answers without a session, and goes private again', async () => {
     expect((await p.api(`/api/v1/environments/${boxEnv}/apps/8888`, { method: 'PUT', token: owner, body: { public: true } })).status).toBe(200);
-    await p.waitFor(async () => (await get(boxEnv, 8888, '/')).status === 200, 10_000, 'public port');
+    await until('public port', async () => (await get(boxEnv, 8888, '/')).status === 200, { timeout: 10_000 });
     await p.api(`/api/v1/environments/${boxEnv}/apps/8888`, { method: 'PUT', token: owner, body: { public: false } });
-    await p.waitFor(async () => (await get(boxEnv, 8888, '/')).status === 403, 10_000, 'private again');
+    await until('private again', async () => (await get(boxEnv, 8888, '/')).status === 403, { timeout: 10_000 });
   });
 
   it('sets X-Forwarded-* and X-Real-IP, drops hop-by-hop headers and platform cookies', async () => {
@@ -105,7 +106,7 @@ describe('apps through the edge, the real agent and Docker', () => {
     await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
     ws.send('héllo jupyter');
     ws.send(Buffer.from([0, 1, 2, 253, 254, 255]), { binary: true });
-    await p.waitFor(async () => got.length === 2, 5000, 'echoes');
+    await until('echoes', async () => got.length === 2, { timeout: 5000 });
     expect(got[0]).toEqual({ data: Buffer.from('héllo jupyter'), binary: false });
     expect(got[1]).toEqual({ data: Buffer.from([0, 1, 2, 253, 254, 255]), binary: true });
     ws.send('close:4001');
@@ -113,7 +114,7 @@ describe('apps through the edge, the real agent and Docker', () => {
     const ws2 = appSocket({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/ws', cookie: ownerNode });
     await new Promise((r) => ws2.once('open', r));
     ws2.close(4002, 'browser tab closed');
-    await p.waitFor(async () => targets.closes.includes(4002), 5000, 'close code at the app');
+    await until('close code at the app', async () => targets.closes.includes(4002), { timeout: 5000 });
     const denied = appSocket({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/ws' });
     expect(await new Promise((r) => denied.once('unexpected-response', (_q, res) => r(res.statusCode)))).toBe(403);
   });
@@ -183,7 +184,7 @@ describe('apps through the edge, the real agent and Docker', () => {
     expect(got).toBeLessThan(4096 * MiB);
     expect((await get(nodeEnv, targets.port, '/hello', ownerNode)).status).toBe(502);
     agent = spawn();
-    await p.waitFor(async () => (await get(nodeEnv, targets.port, '/hello', ownerNode)).status === 200, 30_000, 'requests after the reconnect');
+    await until('requests after the reconnect', async () => (await get(nodeEnv, targets.port, '/hello', ownerNode)).status === 200, { timeout: 30_000 });
     expect((await get(boxEnv, 8888, '/', await grant(owner, boxEnv, 8888))).body.toString()).toBe('hello from busybox\n');
   }, 60_000);
 });

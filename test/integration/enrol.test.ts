@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/src/free-port.ts';
-import { Platform } from '../support/platform.ts';
+import { startPlatform, type Platform } from '../support/platform.ts';
+import { until } from '../../dev/src/until.ts';
 import { containerIp, docker, loadServices } from '../support/services.ts';
 
 const run = promisify(execFile);
@@ -65,7 +66,7 @@ describe('enrolling a machine with a one-time root password', () => {
       'sed -i "s|^root:[^:]*:|root:$ROOT_HASH:|" /etc/shadow && exec /usr/local/bin/start-sshd -o PasswordAuthentication=yes -o PermitRootLogin=yes']);
     ip = await containerIp(machineName);
 
-    p = await Platform.start();
+    p = await startPlatform();
     const admin = await p.admin();
     const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', { token: admin, body: { name: 'enrol-relay', public_ssh_host: '127.0.0.1' } });
     hostId = host.body.host.id;
@@ -73,10 +74,10 @@ describe('enrolling a machine with a one-time root password', () => {
     agentLog = join(agentState, 'agent.log');
     const port = await freePort();
     p.spawnAgent(host.body.token, { stateDir: agentState, sshListen: `127.0.0.1:${port}`, sshPorts: '23000-23999', logFile: agentLog });
-    await p.waitFor(async () => {
+    await until('the relay online', async () => {
       const l = await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin });
       return l.body.items.find((i) => i.id === hostId)?.status === 'online';
-    }, 30_000, 'the relay online');
+    }, { timeout: 30_000 });
   }, 120_000);
 
   afterAll(async () => {
@@ -114,11 +115,11 @@ describe('enrolling a machine with a one-time root password', () => {
     const rented = await p.api<{ environment: { id: string }; access: Access }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: renter, body: {} });
     expect(rented.status).toBe(201);
     let last: unknown = null;
-    const r = await p.waitFor(async () => {
+    const r = await until('ssh into the enrolled machine', async () => {
       const x = await sshPassword(rented.body.access, 'id -un; hostname');
       last = x;
       return x.code === 0 ? x : null;
-    }, 20_000, 'ssh into the enrolled machine').catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(last)}`); });
+    }, { timeout: 20_000 }).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(last)}`); });
     expect(r.stdout.split('\n')[0]).toBe('root');
     expect(r.stdout.split('\n')[1]).toBe((await docker(['inspect', '-f', '{{.Config.Hostname}}', machineName])).trim());
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Platform } from '../support/platform.ts';
+import { startPlatform, type Platform } from '../support/platform.ts';
+import { until } from '../../dev/src/until.ts';
 import { docker, loadServices, servicesDir } from '../support/services.ts';
 import { freePort } from '../../dev/src/free-port.ts';
 import { authorizeOnPhysical, physicalSshd, revokeOnPhysical } from '../../dev/src/physical-keys.ts';
@@ -43,7 +44,7 @@ describe('the whole platform', () => {
 
   beforeAll(async () => {
     loadServices();
-    p = await Platform.start();
+    p = await startPlatform();
     const admin = await p.admin();
     const host = await p.api<{ host: { id: string }; token: string; install_command: string }>('/api/v1/admin/hosts', { token: admin, body: { name: 'it-relay', public_ssh_host: '127.0.0.1' } });
     expect(host.status).toBe(201);
@@ -52,10 +53,10 @@ describe('the whole platform', () => {
     p.spawnAgent(host.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '23000-23999' });
     const img = await p.api<{ image: { id: number } }>('/api/v1/admin/images', { token: admin, body: { name: 'busybox:it', docker_ref: loadServices().busyboxImage, hourly_price: 0.5 } });
     busybox = img.body.image.id;
-    await p.waitFor(async () => {
+    await until('the relay online', async () => {
       const l = await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin });
       return l.body.items.find((i) => i.id === hostId)?.status === 'online';
-    }, 30_000, 'the relay online');
+    }, { timeout: 30_000 });
   }, 120_000);
 
   afterAll(async () => {
@@ -64,11 +65,11 @@ describe('the whole platform', () => {
   }, 60_000);
 
   it('an enrolled relay shows online with its inventory, version and keys', async () => {
-    const h = await p.waitFor(async () => {
+    const h = await until('the relay online', async () => {
       const l = await p.api<{ items: { id: string; status: string; inventory: { cpu_cores: number; docker_version: string | null; nvidia_runtime: boolean } | null; agent_version: string; platform_public_key: string | null }[] }>('/api/v1/admin/hosts', { token: await p.admin() });
       const x = l.body.items.find((i) => i.id === hostId);
       return x?.status === 'online' ? x : null;
-    }, 30_000, 'the relay online');
+    }, { timeout: 30_000 });
     expect(h.inventory).toMatchObject({ cpu_cores: expect.any(Number), docker_version: expect.any(String), nvidia_runtime: false });
     expect(h.agent_version).toMatch(/^\d+\.\d+\.\d+/);
     expect(h.platform_public_key).toMatch(/^ssh-ed25519 /);
@@ -93,18 +94,18 @@ describe('the whole platform', () => {
     expect(Object.keys(i.NetworkSettings.Networks)).toEqual([expect.stringMatching(/^remotegpu-u-/)]);
 
     const access = (await p.api<Access>(`/api/v1/environments/${env.id}/access`, { token: renter })).body;
-    const hello = await p.waitFor(async () => {
+    const hello = await until('ssh into the container', async () => {
       const r = await sshPassword(access, 'echo "hi from $(hostname)"; exit 7');
       return r.code === 7 ? r : null;
-    }, 20_000, 'ssh into the container');
+    }, { timeout: 20_000 });
     expect(hello.stdout.trim()).toBe(`hi from ${env.id}`);
     expect((await sshPassword(access, 'true', 'wrong-password-0000000000000000')).code).not.toBe(0);
 
     // Metrics (every 10 s) reach the API and agree with Docker's own view of the container.
-    const metrics = await p.waitFor(async () => {
+    const metrics = await until('metrics at the API', async () => {
       const m = await p.api<{ latest: { memory_used: number; memory_limit: number; cpu_usage: number; network_in: number; type: string } | null; history: unknown[] }>(`/api/v1/environments/${env.id}/metrics`, { token: renter });
       return m.body.latest ? m.body : null;
-    }, 30_000, 'metrics at the API');
+    }, { timeout: 30_000 });
     const stats = JSON.parse(await docker(['stats', '--no-stream', '--format', '{{json .}}', env.container_id])) as { MemUsage: string };
     expect(metrics.latest!.memory_limit).toBe(1024 ** 3);
     expect(stats.MemUsage).toMatch(/\/ 1GiB$/);
@@ -119,12 +120,12 @@ describe('the whole platform', () => {
     const started = await p.api<{ environment: { status: string } }>(`/api/v1/environments/${env.id}/start`, { method: 'POST', token: renter });
     expect(started.body.environment.status).toBe('running');
     expect((await inspect(env.container_id)).State.Running).toBe(true);
-    await p.waitFor(async () => (await sshPassword(access, 'exit 0')).code === 0, 20_000, 'ssh after start');
+    await until('ssh after start', async () => (await sshPassword(access, 'exit 0')).code === 0, { timeout: 20_000 });
 
-    const audit = await p.waitFor(async () => {
+    const audit = await until('ssh audit events at the edge', async () => {
       const r = await p.api<{ items: { event: string; status: string; environment_id: string }[] }>(`/api/v1/audit-events?environment_id=${env.id}&event=ssh_login`, { token: renter });
       return r.body.items.some((e) => e.status === 'failure') && r.body.items.some((e) => e.status === 'success') ? r.body.items : null;
-    }, 20_000, 'ssh audit events at the edge');
+    }, { timeout: 20_000 });
     expect(audit.length).toBeGreaterThanOrEqual(2);
 
     expect((await p.api(`/api/v1/environments/${env.id}`, { method: 'DELETE', token: renter })).status).toBe(204);
@@ -141,7 +142,7 @@ describe('the whole platform', () => {
       return { ...r.body.environment, access };
     };
     const [a1, a2, b1] = [await mk(a, 'a1'), await mk(a, 'a2'), await mk(b, 'b1')];
-    await p.waitFor(async () => (await sshPassword(a1.access, 'httpd -p 8080 -h /www && echo up')).stdout.includes('up'), 20_000, 'httpd in a1');
+    await until('httpd in a1', async () => (await sshPassword(a1.access, 'httpd -p 8080 -h /www && echo up')).stdout.includes('up'), { timeout: 20_000 });
     const fetchFrom = (env: typeof a1) => sshPassword(env.access, `timeout 3 wget -q -O- http://${a1.target_ip}:8080/ || echo unreachable`);
     expect((await fetchFrom(a2)).stdout).toContain('ok');
     expect((await fetchFrom(b1)).stdout).toContain('unreachable');
@@ -150,10 +151,10 @@ describe('the whole platform', () => {
 
   it('a physical machine: rent it, log in through the relay, release it back to the pool', async () => {
     const admin = await p.admin();
-    const key = await p.waitFor(async () => {
+    const key = await until("the relay's platform key", async () => {
       const hosts = await p.api<{ items: { id: string; platform_public_key: string | null }[] }>('/api/v1/admin/hosts', { token: admin });
       return hosts.body.items.find((h) => h.id === hostId)?.platform_public_key;
-    }, 30_000, "the relay's platform key");
+    }, { timeout: 30_000 });
     // The operator authorizes the relay's platform key on the machine (sshd reads the file at each login; enrolled_keys
     // keeps it there when the global setup's `services.sh up` rewrites the file).
     const physical = physicalSshd(servicesDir())!;
@@ -169,11 +170,11 @@ describe('the whole platform', () => {
     const rented = await p.api<{ environment: { id: string }; access: Access }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: renter, body: {} });
     expect(rented.status).toBe(201);
     let last: unknown = null;
-    const r = await p.waitFor(async () => {
+    const r = await until('ssh into the physical machine', async () => {
       const x = await sshPassword(rented.body.access, 'id -un; echo $SSH_CONNECTION');
       last = x;
       return x.code === 0 ? x : null;
-    }, 20_000, 'ssh into the physical machine').catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(last)}`); });
+    }, { timeout: 20_000 }).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(last)}`); });
     expect(r.stdout.split('\n')[0]).toBe('root');
     const usage = await p.api<{ items: { kind: string; unit_price: number }[] }>('/api/v1/usage', { token: renter });
     expect(usage.body.items).toEqual([expect.objectContaining({ kind: 'monthly', unit_price: 6999 })]);
@@ -190,18 +191,18 @@ describe('the whole platform', () => {
     const id = r.body.environment.id;
     const a = (await p.api<Access>(`/api/v1/environments/${id}/access`, { token: renter })).body;
     // An interactive shell with a PTY, typed into as a person would.
-    await p.waitFor(async () => {
+    await until('an interactive session', async () => {
       try {
         await run('bash', ['-c', `(sleep 1; echo 'echo recorded-$((6*7))'; sleep 1; echo exit; sleep 1) | sshpass -e ssh -tt -p ${a.ssh_port} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no -o LogLevel=ERROR root@${a.ssh_host}`], { env: { ...process.env, SSHPASS: a.ssh_password }, timeout: 20_000 });
         return true;
       } catch {
         return false;
       }
-    }, 30_000, 'an interactive session');
-    const list = await p.waitFor(async () => {
+    }, { timeout: 30_000 });
+    const list = await until('the recording at the edge', async () => {
       const l = await p.api<{ items: { id: string; size: number }[] }>(`/api/v1/environments/${id}/recordings`, { token: renter });
       return l.body.items.length ? l.body.items : null;
-    }, 30_000, 'the recording at the edge');
+    }, { timeout: 30_000 });
     const res = await fetch(`${p.edge.url}/api/v1/recordings/${encodeURIComponent(list[0]!.id)}`, { headers: { authorization: `Bearer ${renter}` } });
     expect(res.status).toBe(200);
     const cast = (await res.text()).split('\n');
@@ -218,16 +219,16 @@ describe('the whole platform', () => {
     expect(r.status).toBe(201);
     const id = r.body.environment.id;
     const access = (await p.api<Access>(`/api/v1/environments/${id}/access`, { token: renter })).body;
-    await p.waitFor(async () => (await sshPassword(access, 'true')).code === 0, 20_000, 'first login');
+    await until('first login', async () => (await sshPassword(access, 'true')).code === 0, { timeout: 20_000 });
     const port = p.port;
-    await p.edge.close();
+    await p.stopEdge();
     const during = await sshPassword(access, 'echo during-outage');
     expect(during.stdout.trim()).toBe('during-outage');
     await p.startEdge(port);
-    const events = await p.waitFor(async () => {
+    const events = await until('audit events from the outage', async () => {
       const e = await p.api<{ items: { event: string; status: string; timestamp: string }[] }>(`/api/v1/audit-events?environment_id=${id}&event=ssh_login`, { token: renter });
       return e.body.items.filter((x) => x.status === 'success').length >= 2 ? e.body.items : null;
-    }, 60_000, 'audit events from the outage');
+    }, { timeout: 60_000 });
     expect(events.length).toBeGreaterThanOrEqual(2);
     await p.api(`/api/v1/environments/${id}`, { method: 'DELETE', token: renter });
   }, 150_000);
@@ -237,10 +238,10 @@ describe('the whole platform', () => {
     expect(r.status).toBe(201);
     const second = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', { token: await p.admin(), body: { name: 'it-relay-2', public_ssh_host: '127.0.0.1' } });
     p.spawnAgent(second.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent2-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '23000-23999' });
-    await p.waitFor(async () => {
+    await until('the second relay online', async () => {
       const l = await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: await p.admin() });
       return l.body.items.find((i) => i.id === second.body.host.id)?.status === 'online';
-    }, 30_000, 'the second relay online');
+    }, { timeout: 30_000 });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect((await inspect(r.body.environment.container_id)).State.Running).toBe(true);
     const env = await p.api<{ environment: { status: string } }>(`/api/v1/environments/${r.body.environment.id}`, { token: renter });

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services, SshResult, SshTarget } from '../support/services.ts';
 import { containerIp, containerTarget, docker, loadServices, physicalTarget, runSsh } from '../support/services.ts';
+import { until } from '../../dev/src/until.ts';
 
 const suffix = randomBytes(4).toString('hex');
 const network = `rg-services-test-${suffix}`;
@@ -20,26 +21,13 @@ async function startContainer(name: string, args: string[]): Promise<string> {
 
 /** Retries `true` over ssh until sshd accepts us (it starts in a few ms, but do not race it). */
 async function waitForSsh(target: SshTarget, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let last: SshResult | undefined;
-  while (Date.now() < deadline) {
-    last = await runSsh(target, 'true', { options: { ConnectTimeout: '2' } });
-    if (last.code === 0) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`sshd at ${target.host}:${target.port ?? 22} not ready: exit ${last?.code}, ${last?.stderr.trim()}`);
+  await until('sshd', async () => (last = await runSsh(target, 'true', { options: { ConnectTimeout: '2' } })).code === 0, { timeout: timeoutMs, interval: 200 })
+    .catch(() => { throw new Error(`sshd at ${target.host}:${target.port ?? 22} not ready: exit ${last?.code}, ${last?.stderr.trim()}`); });
 }
 
-async function fetchWithRetry(url: string, timeoutMs = 10_000): Promise<Response> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+function fetchWithRetry(url: string, timeoutMs = 10_000): Promise<Response> {
+  return until(url, () => fetch(url, { signal: AbortSignal.timeout(2_000) }), { timeout: timeoutMs, interval: 200 });
 }
 
 beforeAll(async () => {

@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../dev/src/edge-server.ts';
 import { freePort } from '../../dev/src/free-port.ts';
+import { jsonApi } from '../../dev/src/json-api.ts';
+import { until } from '../../dev/src/until.ts';
 import { physicalSshd, revokeOnPhysical, servicesDir } from '../../dev/src/physical-keys.ts';
 
 const run = promisify(execFile);
@@ -48,12 +50,10 @@ describe('npm start', () => {
       '--ssh-port', String(sshPort), '--ssh-ports', `${envPort}-${envPort}`], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
     child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-    const deadline = Date.now() + 150_000;
-    while (!out.includes('Ctrl-C stops everything')) {
+    await until('npm start to come up', () => {
       if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${out}`);
-      if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${out}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      return out.includes('Ctrl-C stops everything');
+    }, { timeout: 150_000, interval: 200 }).catch((err: Error) => { throw new Error(`${err.message}\n${out}`); });
   }, 180_000);
 
   afterAll(async () => {
@@ -73,27 +73,16 @@ describe('npm start', () => {
     rmSync(stateDir, { recursive: true, force: true });
   }, 60_000);
 
-  const api = async <T>(path: string, token: string | null, body?: unknown, method?: string): Promise<{ status: number; body: T }> => {
-    const res = await fetch(`${base}${path}`, {
-      method: method ?? (body === undefined ? 'GET' : 'POST'),
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-  };
+  const api = <T>(path: string, token: string | null, body?: unknown, method?: string) => jsonApi(base)<T>(path, { token, body, ...(method ? { method } : {}) });
 
   it('starts the relay and readies the demo machines: rented, logged into with ssh through the relay, host key pinned', async () => {
     expect(out, out).toMatch(/relay agent {6}running on unix:\/\//);
     expect(out, out).toMatch(/demo machines {4}3 on 127\.0\.0\.2:2222: relay key authorized, host key pinned/);
     const admin = (await api<{ token: string }>('/api/v1/auth/login', null, { email: 'admin@remotegpu.local', password: adminPassword })).body.token;
-    let local: { name: string; status: string; platform_public_key: string } | undefined;
-    for (let i = 0; i < 150 && local?.status !== 'online'; i++) {
-      if (i) await new Promise((r) => setTimeout(r, 200));
-      local = (await api<{ items: NonNullable<typeof local>[] }>('/api/v1/admin/hosts', admin)).body.items.find((h) => h.name === 'local');
-    }
-    expect(local?.status).toBe('online');
-    if (!local) throw new Error('no relay named local');
+    const local = await until('the relay named local online', async () => {
+      const h = (await api<{ items: { name: string; status: string; platform_public_key: string }[] }>('/api/v1/admin/hosts', admin)).body.items.find((x) => x.name === 'local');
+      return h?.status === 'online' && h;
+    }, { timeout: 30_000, interval: 200 });
     relayKey = local.platform_public_key;
     const physical = physicalSshd(servicesDir())!;
     const pinned = readFileSync(physical.knownHosts, 'utf8').trim().split(/\s+/).slice(1, 3).join(' ');
@@ -110,10 +99,7 @@ describe('npm start', () => {
       '-o', 'PubkeyAuthentication=no', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', `${a.ssh_username}@${a.ssh_host}`, 'id -un'],
     { env: { ...process.env, SSHPASS: a.ssh_password }, timeout: 30_000 }).then((r) => r.stdout.trim(), (err: { stderr?: string }) => `failed: ${err.stderr ?? String(err)}`);
     let who = '';
-    for (let i = 0; i < 50 && who !== 'root'; i++) {
-      who = await login();
-      if (who !== 'root') await new Promise((r) => setTimeout(r, 200));
-    }
+    await until('ssh through the relay as root', async () => (who = await login()) === 'root', { timeout: 30_000, interval: 200 }).catch(() => undefined);
     expect(who, out).toBe('root');
     expect((await api(`/api/v1/environments/${rented.body.environment.id}`, renter, undefined, 'DELETE')).status).toBe(204);
   }, 120_000);

@@ -1,8 +1,8 @@
 // Test services started by `bash scripts/services.sh up`: a private dockerd, the sshd/busybox/stock images and a
 // loopback "physical machine" sshd. Integration tests FAIL (never skip) when they are not up.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readServicesEnv, servicesDir } from '../../dev/src/services-env.ts';
 
 export const SERVICES_HINT = 'test services are not up: run `bash scripts/services.sh up`';
 
@@ -45,9 +45,7 @@ export interface SshResult {
   stderr: string;
 }
 
-export function servicesDir(): string {
-  return process.env.REMOTEGPU_SERVICES_DIR || '/tmp/remotegpu-services';
-}
+export { servicesDir };
 
 let cached: Services | undefined;
 
@@ -55,8 +53,8 @@ let cached: Services | undefined;
 export function loadServices(): Services {
   if (cached) return cached;
   const file = join(servicesDir(), 'env.json');
-  if (!existsSync(file)) throw new Error(`${SERVICES_HINT} (${file} is missing)`);
-  const env = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const env = readServicesEnv();
+  if (!env) throw new Error(`${SERVICES_HINT} (${file} is missing)`);
   const get = (name: string): string => {
     const value = env[name];
     if (typeof value !== 'string' || value === '') throw new Error(`${SERVICES_HINT} (${file} has no ${name})`);

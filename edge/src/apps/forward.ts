@@ -2,7 +2,7 @@
 import { HOP_BY_HOP_HEADERS, connectionNamed, dataShardName, shardOf, type OpenHead } from '@remotegpu/schema';
 import { SECURE_SESSION_COOKIE, SESSION_COOKIE } from '../auth/service.ts';
 import type { Bindings } from '../env.ts';
-import { openRequestHeaders } from '../tunnel/data-plane.ts';
+import { openRequestHeaders } from '../tunnel/shard-request.ts';
 import { appError } from './pages.ts';
 import type { AppTarget } from './app-target.ts';
 import { APP_COOKIE } from './tokens.ts';
@@ -59,7 +59,7 @@ export function buildOpenHead(request: Request, envId: string, port: number, cli
 
 // Ids are plain values (stubs are per request): deriving one hashes its name, so the isolate keeps them.
 const shardIds = new Map<string, DurableObjectId>();
-function shardId(ns: Bindings['HOST_TUNNEL'], name: string): DurableObjectId {
+function shardId(ns: Bindings['DATA_SHARD'], name: string): DurableObjectId {
   let id = shardIds.get(name);
   if (!id) {
     if (shardIds.size > 10_000) shardIds.clear();
@@ -71,7 +71,7 @@ function shardId(ns: Bindings['HOST_TUNNEL'], name: string): DurableObjectId {
 
 /** Sends the request through the environment's data shard; the shard streams the answer back. */
 export async function forwardToShard(request: Request, env: Bindings, route: AppTarget, open: OpenHead, firstByteMs: number): Promise<Response> {
-  const ns = env.HOST_TUNNEL;
+  const ns = env.DATA_SHARD;
   const stub = ns.get(shardId(ns, dataShardName(route.hostId, shardOf(route.envId, route.shards))));
   const res = await stub.fetch('https://data.tunnel/open', {
     method: open.has_body ? 'POST' : 'GET', headers: openRequestHeaders(open, firstByteMs), body: open.has_body ? request.body : null,

@@ -1,5 +1,5 @@
 // GET /agent/connect: authenticate a relay by its host token and hand the WebSocket to its HostTunnel
-// (`?role=data&shard=i&shards=K`: to the data shard `<hostId>:data:<i>`).
+// (`?role=data&shard=i&shards=K`: to its DataShard `<hostId>:data:<i>`).
 import { DATA_ROLE, MAX_DATA_SHARDS, dataShardName, redisKeys, tables } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
@@ -28,7 +28,7 @@ export function registerAgentEndpoints(app: Hono<AppEnv>): void {
       // The Worker picks a shard by environment among K: K is what the relay's latest connection says.
       await deps.redis.set(redisKeys.dataShards(host.id), String(shards));
       headers.set('x-remotegpu-data-shard', String(shard));
-      const ns = deps.env.HOST_TUNNEL;
+      const ns = deps.env.DATA_SHARD;
       return ns.get(ns.idFromName(dataShardName(host.id, shard))).fetch(new Request(c.req.url, { headers }));
     }
     return tunnelStub(deps, host.id).fetch(new Request(c.req.url, { headers }));

@@ -1,6 +1,6 @@
 // One HTTP stream inside a data shard: waiting for the head, the response body with credit back, the request body under credit.
 import {
-  FRAME, INITIAL_CREDIT, MAX_FRAME_PAYLOAD, RESET, closePayload, creditPayload, encodeFrame, type ResponseHead,
+  CREDIT_GRANT_BATCH, FRAME, INITIAL_CREDIT, MAX_FRAME_PAYLOAD, RESET, closePayload, creditPayload, encodeFrame, type ResponseHead,
 } from '@remotegpu/schema';
 
 export type HeadOutcome =
@@ -8,9 +8,6 @@ export type HeadOutcome =
   | { kind: 'reset'; code: number; reason: string }
   | { kind: 'timeout' }
   | { kind: 'offline'; reason: string };
-
-/** Credit goes back in batches: one CREDIT message per 256 KiB read, not one per frame. */
-const CREDIT_BATCH = 256 * 1024;
 
 export class HttpStream {
   /** Bytes the agent still lets us send (request body). */
@@ -56,7 +53,7 @@ export class HttpStream {
     // The frame's bytes are a view into the WebSocket message: the stream keeps the chunk, so no copy is needed.
     w.write(chunk).then(() => {
       this.consumed += chunk.byteLength;
-      if (this.consumed >= CREDIT_BATCH && !this.done) {
+      if (this.consumed >= CREDIT_GRANT_BATCH && !this.done) {
         this.send(encodeFrame(FRAME.credit, this.id, creditPayload(this.consumed)));
         this.consumed = 0;
       }

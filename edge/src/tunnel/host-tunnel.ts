@@ -1,14 +1,13 @@
-// HostTunnel: one Durable Object per relay, holding its control WebSocket, commands, presence and events;
-// instances named `<hostId>:data:<i>` are the relay's data shards (app traffic, see data-plane.ts).
+// HostTunnel: one Durable Object per relay, holding its control WebSocket, commands, presence and events
+// (app traffic goes through the relay's data shards instead, see data-shard.ts).
 import { DurableObject } from 'cloudflare:workers';
 import {
-  CMD, MSG, PROTOCOL_VERSION, HEARTBEAT_MS, decodeControl, encodeControl,
+  CLOSE_CODE, CMD, MSG, PROTOCOL_VERSION, HEARTBEAT_MS, decodeControl, encodeControl,
   type ControlMessage, type Hello, type Route, type Result,
 } from '@remotegpu/schema';
 import type { Bindings } from '../env.ts';
 import { ready } from '../boot.ts';
 import { buildDeps, type Deps } from '../deps.ts';
-import { DataPlane, OPEN_HEADER } from './data-plane.ts';
 import { onHello, onEvent, markOffline, touchHost } from './host-events.ts';
 import { applyLateCreate } from './late-results.ts';
 
@@ -27,10 +26,6 @@ const DEAD_AFTER_MS = 3 * HEARTBEAT_MS;
 export class HostTunnel extends DurableObject<Bindings> {
   private pending = new Map<string, Pending>();
   private lastSeen = Date.now();
-  private dataPlane: DataPlane | null = null;
-  private get data(): DataPlane {
-    return (this.dataPlane ??= new DataPlane(this.ctx));
-  }
   /** Fresh clients per use: a Durable Object's requests are separate I/O contexts too. */
   private get deps(): Deps {
     return buildDeps(this.env);
@@ -50,16 +45,13 @@ export class HostTunnel extends DurableObject<Bindings> {
 
   /** The Worker forwards an authenticated `/agent/connect` upgrade here. */
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.has(OPEN_HEADER)) return this.data.proxy(request);
     const hostId = request.headers.get('x-remotegpu-host-id');
-    const shard = request.headers.get('x-remotegpu-data-shard');
-    if (hostId && shard !== null && request.headers.get('upgrade')?.toLowerCase() === 'websocket') return this.data.acceptAgent(hostId, Number(shard));
     if (!hostId || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected an agent WebSocket', { status: 400 });
     }
     // A newer connection replaces an older one (the agent reconnected before the old socket timed out).
     for (const old of this.ctx.getWebSockets(AGENT_TAG)) {
-      try { old.close(4000, 'replaced by a newer connection'); } catch { /* already closing */ }
+      try { old.close(CLOSE_CODE.replaced, 'replaced by a newer connection'); } catch { /* already closing */ }
     }
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
@@ -72,9 +64,8 @@ export class HostTunnel extends DurableObject<Bindings> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (this.data.owns(ws)) return this.data.message(ws, message);
     this.lastSeen = Date.now();
-    if (typeof message !== 'string') return; // binary stream frames belong to the data shards
+    if (typeof message !== 'string') return; // binary stream frames belong to the data shards' connections
     const decoded = decodeControl(message);
     if (!decoded.ok) {
       console.log(JSON.stringify({ level: 'warn', msg: 'tunnel frame ignored', error: decoded.error, type: decoded.type, host_id: this.hostId(ws) }));
@@ -91,7 +82,7 @@ export class HostTunnel extends DurableObject<Bindings> {
       case MSG.hello: {
         const hello = msg as Hello;
         if (hello.protocol !== PROTOCOL_VERSION) {
-          ws.close(4002, `protocol ${hello.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
+          ws.close(CLOSE_CODE.protocolMismatch, `protocol ${hello.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
           return;
         }
         await ready(this.deps);
@@ -138,19 +129,17 @@ export class HostTunnel extends DurableObject<Bindings> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    if (this.data.owns(ws)) return this.data.closed(ws, code, reason);
     await this.disconnected(ws, `closed ${code} ${reason}`);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    if (this.data.owns(ws)) return this.data.errored(ws, error);
     await this.disconnected(ws, `error ${String(error)}`);
   }
 
   private async disconnected(ws: WebSocket, why: string): Promise<void> {
     const hostId = this.hostId(ws);
     const others = this.ctx.getWebSockets(AGENT_TAG).filter((w) => w !== ws && w.readyState === WebSocket.OPEN);
-    try { ws.close(1011, 'closing'); } catch { /* already closed */ }
+    try { ws.close(CLOSE_CODE.closing, 'closing'); } catch { /* already closed */ }
     if (others.length) return; // replaced by a newer connection: still online
     this.failPending('host_offline', `the relay disconnected (${why})`);
     // Results of this connection's commands can no longer arrive; the relay's next hello reconciles.
@@ -210,7 +199,7 @@ export class HostTunnel extends DurableObject<Bindings> {
   /** Closes the agent's connection (token rotated or host deleted); it must reconnect with a valid token. */
   async kick(reason: string): Promise<void> {
     for (const ws of this.ctx.getWebSockets(AGENT_TAG)) {
-      try { ws.close(4001, reason); } catch { /* already closed */ }
+      try { ws.close(CLOSE_CODE.kicked, reason); } catch { /* already closed */ }
     }
     this.failPending('host_offline', reason);
     const hostId = await this.ctx.storage.get<string>('hostId');

@@ -1,13 +1,10 @@
 // One tunnelled HTTP request to `target_ip:port` with node:http: head sent at once, body under our credit grants, response through StreamOut.
 import { request, type Agent, type ClientRequest, type IncomingMessage } from 'node:http';
 import {
-  FRAME, HOP_BY_HOP_HEADERS, RESET, connectionNamed, creditPayload, encodeFrame, type OpenHead, type ResponseHead,
+  CREDIT_GRANT_BATCH, FRAME, HOP_BY_HOP_HEADERS, RESET, connectionNamed, creditPayload, encodeFrame, type OpenHead, type ResponseHead,
 } from '@remotegpu/schema';
 import type { Logger } from '../contracts.ts';
 import { StreamOut, type SendFrame } from './frame-out.ts';
-
-/** Credit for the request body goes back in batches, as the bytes reach the target's socket. */
-const GRANT_BATCH = 256 * 1024;
 /** Safe to send twice (RFC 9110 §9.2.2): retried once when a kept-alive socket dies under them. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -119,7 +116,8 @@ export class HttpUpstream {
 
   private granted(bytes: number): void {
     this.ungranted += bytes;
-    if (this.ungranted < GRANT_BATCH || this.out.closed) return;
+    // Credit for the request body goes back in batches, as the bytes reach the target's socket.
+    if (this.ungranted < CREDIT_GRANT_BATCH || this.out.closed) return;
     this.send(encodeFrame(FRAME.credit, this.id, creditPayload(this.ungranted)));
     this.ungranted = 0;
   }

@@ -74,7 +74,7 @@ export async function runConnection(opts: ConnectionOptions, ctx: RunContext): P
       else resolve();
     };
     const onAbort = () => {
-      if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'agent stopping');
+      if (ws.readyState === WebSocket.OPEN) ws.close(CLOSE_CODE.agentStopping, 'agent stopping');
       finish();
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });

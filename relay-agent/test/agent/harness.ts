@@ -91,13 +91,3 @@ export async function cleanupRun(): Promise<void> {
     .filter((n) => n.startsWith(`remotegpu-u-${RUN}`));
   for (const n of nets) await docker(['network', 'rm', n]).catch(() => '');
 }
-
-export async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

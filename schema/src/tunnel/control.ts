@@ -30,16 +30,6 @@ export const MSG = {
   pong: 'pong',
 } as const;
 
-/** WebSocket close codes of the control connection (application range 4000-4999), as the edge's HostTunnel sends them. */
-export const CLOSE_CODE = {
-  /** edge → agent: a newer connection of the same host replaced this one. */
-  replaced: 4000,
-  /** edge → agent: the host was kicked (token rotated, host deleted): reconnect, the upgrade then says whether the token still holds. */
-  kicked: 4001,
-  /** edge → agent: the edge does not speak the agent's protocol version. */
-  protocolMismatch: 4002,
-} as const;
-
 export const CMD = {
   containerCreate: 'container.create',
   containerStart: 'container.start',

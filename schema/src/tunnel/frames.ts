@@ -37,6 +37,8 @@ export const MAX_FRAME_PAYLOAD = 1024 * 1024;
 export const MAX_WS_MESSAGE = 64 * 1024 * 1024;
 /** Credit a receiver grants when a stream opens (bytes in flight per stream). */
 export const INITIAL_CREDIT = 4 * 1024 * 1024;
+/** A receiver grants credit back per this many bytes consumed (one CREDIT frame per batch, not one per frame), either way. */
+export const CREDIT_GRANT_BATCH = 256 * 1024;
 
 export const RESET = { error: 1, refused: 2, timeout: 3, cancelled: 4, offline: 5, tooLarge: 6 } as const;
 

@@ -1,4 +1,5 @@
 // The tunnel protocol between HostTunnel (edge) and the relay agent.
+export * from './close-codes.ts';
 export * from './control.ts';
 export * from './frames.ts';
 export * from './data.ts';

@@ -1,52 +1,13 @@
-// The data side of a HostTunnel shard (`<hostId>:data:<i>`): app streams and bridged WebSockets as binary frames over the agent's data socket.
+// DataShard: one Durable Object per data shard of a relay (`<hostId>:data:<i>`): app streams and bridged browser WebSockets as binary frames over the agent's data socket.
 import {
-  FLAG_TEXT, FRAME, HEAD_FLAG_COMPLETE, HEARTBEAT_MS, HOP_BY_HOP_HEADERS, MAX_WS_MESSAGE, MSG, PROTOCOL_VERSION, RESET, WsJoiner,
-  closePayload, connectionNamed, creditPayload, decodeControl, decodeFrame, encodeControl, encodeFrame, readClose, readCredit,
-  splitCompleteHead, wsMessageFrames, type Frame, type OpenHead, type ResponseHead,
+  CLOSE_CODE, CREDIT_GRANT_BATCH, FLAG_TEXT, FRAME, HEAD_FLAG_COMPLETE, HEARTBEAT_MS, HOP_BY_HOP_HEADERS, MAX_WS_MESSAGE, MSG, PROTOCOL_VERSION,
+  RESET, WsJoiner, closePayload, connectionNamed, creditPayload, decodeControl, decodeFrame, encodeControl, encodeFrame, readClose,
+  readCredit, splitCompleteHead, wsMessageFrames, type Frame, type ResponseHead,
 } from '@remotegpu/schema';
+import { DurableObject } from 'cloudflare:workers';
+import type { Bindings } from '../env.ts';
 import { HttpStream, type HeadOutcome } from './data-stream.ts';
-
-/** Worker → shard: the OpenHead's JSON (passed on to the agent as is: the shard never re-parses it) and a few facts the shard needs. */
-export const OPEN_HEADER = 'x-remotegpu-open';
-const OPEN_ENC = 'x-remotegpu-open-enc';
-const OPEN_FLAGS = 'x-remotegpu-open-flags';
-const FIRST_BYTE = 'x-remotegpu-first-byte-ms';
-
-interface OpenMeta {
-  json: string;
-  hasBody: boolean;
-  websocket: boolean;
-  headOnly: boolean;
-  /** 0: no deadline for the first response byte. */
-  firstByteMs: number;
-}
-
-/** `firstByteMs` 0 means no deadline: a slow inference endpoint or a long export answers whenever it is ready. */
-export function openRequestHeaders(open: OpenHead, firstByteMs: number): Headers {
-  const json = JSON.stringify(open);
-  // Header values carry bytes, not text: anything outside printable ASCII travels URI-encoded.
-  const plain = /^[\x20-\x7e]*$/.test(json);
-  const h = new Headers({
-    [OPEN_HEADER]: plain ? json : encodeURIComponent(json),
-    [OPEN_FLAGS]: `${open.has_body ? 'b' : ''}${open.websocket ? 'w' : ''}${open.method === 'HEAD' ? 'h' : ''}`,
-    [FIRST_BYTE]: String(firstByteMs),
-  });
-  if (!plain) h.set(OPEN_ENC, 'uri');
-  if (open.websocket) h.set('upgrade', 'websocket');
-  return h;
-}
-
-function openMeta(headers: Headers): OpenMeta | null {
-  const raw = headers.get(OPEN_HEADER);
-  const flags = headers.get(OPEN_FLAGS) ?? '';
-  const firstByteMs = Number(headers.get(FIRST_BYTE) ?? 0);
-  if (!raw || !Number.isInteger(firstByteMs) || firstByteMs < 0) return null;
-  let json = raw;
-  if (headers.get(OPEN_ENC) === 'uri') {
-    try { json = decodeURIComponent(raw); } catch { return null; }
-  }
-  return { json, hasBody: flags.includes('b'), websocket: flags.includes('w'), headOnly: flags.includes('h'), firstByteMs };
-}
+import { openMeta, type OpenMeta } from './shard-request.ts';
 
 /** The agent's response head, checked by hand: this runs once per request on the shard's only thread. */
 function parseResponseHead(bytes: Uint8Array): ResponseHead | null {
@@ -59,15 +20,12 @@ function parseResponseHead(bytes: Uint8Array): ResponseHead | null {
   return { status, headers: headers as [string, string][], websocket: websocket === true };
 }
 
-const clientTag = (stream: number) => `client:${stream}`;
-/** Bridged browser WebSockets are hibernatable and carry this attachment; the agent's socket is not (see acceptAgent). */
-type Attachment = { role: 'client'; stream: number; closing?: boolean };
+const CLIENT_TAG = 'client';
+const clientTag = (stream: number) => `${CLIENT_TAG}:${stream}`;
 /** App → browser messages being joined, and the credit owed to the agent for their parts. */
 interface WsIn { joiner: WsJoiner; ungranted: number }
 interface AgentConn { ws: WebSocket; hostId: string; shard: number; hello: boolean }
 
-/** Credit for WebSocket parts goes back to the agent per this many bytes received. */
-const WS_CREDIT_BATCH = 256 * 1024;
 const NULL_BODY = new Set([101, 204, 205, 304]);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -76,29 +34,54 @@ function fail(status: number, code: string, message: string): Response {
   return Response.json({ error: { code, message } }, { status, headers: { 'x-remotegpu-error': code } });
 }
 
-function attachment(ws: WebSocket): Attachment | null {
-  return ws.deserializeAttachment() as Attachment | null;
-}
-
-export class DataPlane {
+/**
+ * Browser WebSockets are accepted with the hibernation API for its tags and handlers, but they never hibernate: a shard
+ * holds them only while the agent's data socket (accepted without hibernation) is open, and that keeps the object in
+ * memory (a test in edge/test/apps.test.ts shows it). So their stream id and state live in memory, with no attachment.
+ */
+export class DataShard extends DurableObject<Bindings> {
   private readonly streams = new Map<number, HttpStream>();
   private readonly wsIn = new Map<number, WsIn>();
-  // Random start: WebSocket streams outlive hibernation, this counter does not.
-  private nextId = (crypto.getRandomValues(new Uint32Array(1))[0]! >>> 1) + 1;
-
-  constructor(private readonly ctx: DurableObjectState) {}
-
-  owns(ws: WebSocket): boolean {
-    return attachment(ws)?.role === 'client';
-  }
-
+  /** Bridged browser sockets: their stream, and whether the app (or the edge) already closed them. */
+  private readonly clients = new Map<WebSocket, { stream: number; closing: boolean }>();
+  private nextId = 1;
   private conn: AgentConn | null = null;
 
-  acceptAgent(hostId: string, shard: number): Response {
+  /** The Worker forwards the agent's authenticated data upgrade (`/agent/connect`) or an app request (`/open`) here. */
+  override async fetch(request: Request): Promise<Response> {
+    if (new URL(request.url).pathname !== '/agent/connect') return this.proxy(request);
+    const hostId = request.headers.get('x-remotegpu-host-id');
+    const shard = Number(request.headers.get('x-remotegpu-data-shard'));
+    if (!hostId || !Number.isInteger(shard) || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+      return new Response('expected an agent WebSocket', { status: 400 });
+    }
+    return this.acceptAgent(hostId, shard);
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    const c = this.clients.get(ws);
+    if (c) this.fromClient(c.stream, message);
+  }
+
+  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+    this.closed(ws, code, reason);
+  }
+
+  /**
+   * A bridged browser WebSocket failed. workerd refuses a message over its 32 MiB limit this way (and closes the browser
+   * with 1009) but hands us only the error's text: the app then hears 1009 too, anything else is 1006.
+   */
+  override webSocketError(ws: WebSocket, error: unknown): void {
+    const text = String(error);
+    const tooBig = /message is too large/i.test(text);
+    this.closed(ws, tooBig ? 1009 : 1006, tooBig ? 'message too big' : text.slice(0, 120));
+  }
+
+  private acceptAgent(hostId: string, shard: number): Response {
     const old = this.conn;
     if (old) {
       this.conn = null;
-      try { old.ws.close(4000, 'replaced by a newer connection'); } catch { /* closing */ }
+      try { old.ws.close(CLOSE_CODE.replaced, 'replaced by a newer connection'); } catch { /* closing */ }
       this.agentGone('replaced by a newer data connection');
     }
     const pair = new WebSocketPair();
@@ -123,7 +106,7 @@ export class DataPlane {
   private agentClosed(conn: AgentConn, why: string): void {
     if (this.conn !== conn) return; // replaced: the newer connection owns the streams now
     this.conn = null;
-    try { conn.ws.close(1011, 'closing'); } catch { /* closed */ }
+    try { conn.ws.close(CLOSE_CODE.closing, 'closing'); } catch { /* closed */ }
     this.agentGone(`the relay's data connection closed (${why})`);
   }
 
@@ -134,7 +117,7 @@ export class DataPlane {
   }
 
   /** A request from the Worker: open a stream, wait for the head (up to the deadline), answer with the streamed response. */
-  async proxy(request: Request): Promise<Response> {
+  private async proxy(request: Request): Promise<Response> {
     const meta = openMeta(request.headers);
     if (!meta) return fail(400, 'bad_request', 'malformed open header');
     const ws = this.agent();
@@ -192,18 +175,12 @@ export class DataPlane {
   private acceptClient(s: HttpStream, head: ResponseHead): Response {
     s.end(); // the HTTP part is over; frames now go to the client socket by its tag
     const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1], ['client', clientTag(s.id)]);
-    pair[1].serializeAttachment({ role: 'client', stream: s.id } satisfies Attachment);
+    this.ctx.acceptWebSocket(pair[1], [CLIENT_TAG, clientTag(s.id)]);
+    this.clients.set(pair[1], { stream: s.id, closing: false });
     const headers = new Headers();
     const protocol = head.headers.find(([k]) => k.toLowerCase() === 'sec-websocket-protocol');
     if (protocol) headers.set('sec-websocket-protocol', protocol[1]);
     return new Response(null, { status: 101, webSocket: pair[0], headers });
-  }
-
-  /** A message from a bridged browser WebSocket (hibernation handler). */
-  message(ws: WebSocket, message: string | ArrayBuffer): void {
-    const a = attachment(ws);
-    if (a?.role === 'client') this.fromClient(a.stream, message);
   }
 
   private fromAgent(conn: AgentConn, message: string | ArrayBuffer): void {
@@ -222,7 +199,7 @@ export class DataPlane {
     const m = d.value;
     if (m.type === MSG.hello) {
       if (m.protocol !== PROTOCOL_VERSION) {
-        conn.ws.close(4002, `protocol ${m.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
+        conn.ws.close(CLOSE_CODE.protocolMismatch, `protocol ${m.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
         return;
       }
       conn.hello = true;
@@ -274,7 +251,7 @@ export class DataPlane {
     const j = w.joiner.push(f.payload, (f.flags & FLAG_TEXT) !== 0, f.kind === FRAME.wsMessage);
     w.ungranted += f.payload.byteLength;
     const agent = this.agent();
-    if (agent && (w.ungranted >= WS_CREDIT_BATCH || j.kind !== 'partial')) {
+    if (agent && (w.ungranted >= CREDIT_GRANT_BATCH || j.kind !== 'partial')) {
       this.sender(agent)(encodeFrame(FRAME.credit, f.stream, creditPayload(w.ungranted)));
       w.ungranted = 0;
     }
@@ -292,8 +269,8 @@ export class DataPlane {
   }
 
   private closeClient(c: WebSocket, code: number, reason: string): void {
-    const a = attachment(c);
-    if (a) c.serializeAttachment({ ...a, closing: true } satisfies Attachment);
+    const a = this.clients.get(c);
+    if (a) a.closing = true;
     try {
       // 1005/1006/1015 describe a close, they cannot be sent: a close without a code says the same.
       if (code === 1005 || code === 1006 || code === 1015 || code < 1000 || code > 4999) c.close();
@@ -319,19 +296,9 @@ export class DataPlane {
     for (const frame of wsMessageFrames(stream, payload, text)) send(frame);
   }
 
-  /**
-   * A bridged browser WebSocket failed. workerd refuses a message over its 32 MiB limit this way (and closes the browser
-   * with 1009) but hands us only the error's text: the app then hears 1009 too, anything else is 1006.
-   */
-  errored(ws: WebSocket, error: unknown): void {
-    const text = String(error);
-    const tooBig = /message is too large/i.test(text);
-    this.closed(ws, tooBig ? 1009 : 1006, tooBig ? 'message too big' : text.slice(0, 120));
-  }
-
   /** A bridged browser WebSocket closed: the app hears the same code (unless the close came from the app). */
-  closed(ws: WebSocket, code: number, reason: string): void {
-    const a = attachment(ws);
+  private closed(ws: WebSocket, code: number, reason: string): void {
+    const a = this.clients.get(ws);
     if (!a) return;
     this.wsIn.delete(a.stream);
     if (!a.closing) {
@@ -339,6 +306,7 @@ export class DataPlane {
       if (agent) this.sender(agent)(encodeFrame(FRAME.wsClose, a.stream, closePayload(code, reason)));
     }
     this.closeClient(ws, code, reason);
+    this.clients.delete(ws);
   }
 
   /** The agent is gone: every stream fails cleanly and every bridged WebSocket closes with 1012 (service restart). */
@@ -346,6 +314,6 @@ export class DataPlane {
     for (const s of [...this.streams.values()]) if (!s.settleHead({ kind: 'offline', reason })) s.fail(reason);
     this.streams.clear();
     this.wsIn.clear();
-    for (const c of this.ctx.getWebSockets('client')) this.closeClient(c, 1012, 'the relay disconnected');
+    for (const c of this.ctx.getWebSockets(CLIENT_TAG)) this.closeClient(c, 1012, 'the relay disconnected');
   }
 }
