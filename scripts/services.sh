@@ -37,7 +37,8 @@ SSHD_IMAGE=remotegpu/sshd:latest
 # Bump when the image recipe below changes: `up` then rebuilds images that carry an older one.
 IMAGE_RECIPE=1
 PACKAGES=(redis-server docker.io busybox-static openssh-server openssh-client sshpass rsync tmux
-  curl iproute2 iptables docker-registry)
+  curl iproute2 iptables docker-registry
+  putty-tools dropbear-bin python3-paramiko lftp git)
 
 export DOCKER_HOST=unix://$SOCK
 

@@ -7,6 +7,7 @@ import type { Authenticated, ConnMeta } from './auth.ts';
 import type { RelayKeys } from './keys.ts';
 import type { GatewayLimits } from './limits.ts';
 import { DockerExecTarget } from './docker-target.ts';
+import { answerUnknownChannelRequests } from './channel-requests.ts';
 import { AsciicastRecorder } from './recording.ts';
 import type { PtyRequest, StartRequest, Target, TargetProcess } from './target.ts';
 import { TargetError } from './target.ts';
@@ -67,6 +68,7 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
   const stats = { in: 0, out: 0, started: Date.now() };
   const countIn = (c: Buffer) => void (stats.in += c.length);
   const countOut = (c: Buffer) => void (stats.out += c.length);
+  if (!answerUnknownChannelRequests(client)) log.warn('ssh2 internals changed: unknown channel requests (PuTTY winadj) go unanswered');
 
   client.on('session', (acceptSession) => {
     const session: Session = acceptSession();
