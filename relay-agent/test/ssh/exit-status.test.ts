@@ -55,28 +55,28 @@ function execOn(c: ssh2.Client, cmd: string, o: { pty: boolean; signalAfterMs?: 
 describe.each(TARGETS)('$name', (row) => {
   const env = () => envs.get(row)!;
 
-  it('8 parallel ssh sessions over one ControlMaster connection, 10 rounds: every one exits 7', async () => {
+  it('8 parallel ssh sessions over one ControlMaster connection, 6 rounds: every one exits 7', async () => {
     const sock = join(h.dir, `cm-${env().route.ssh_port}`);
     const base = [...h.sshOpts({ port: env().route.ssh_port }), '-o', `ControlPath=${sock}`];
     const master = spawn('ssh', [...base, '-o', 'ControlMaster=yes', '-N', 'root@127.0.0.1'], { stdio: 'ignore' });
     try {
       for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
       const codes: (number | null)[] = [];
-      for (let round = 0; round < 10; round++) {
+      for (let round = 0; round < 6; round++) {
         const rs = await Promise.all(Array.from({ length: 8 }, () => run('ssh', [...base, '-o', 'ControlMaster=no', 'root@127.0.0.1', 'printf x; exit 7'])));
         for (const r of rs) expect(r.stdout, r.stderr).toBe('x');
         codes.push(...rs.map((r) => r.code));
       }
-      expect(codes).toEqual(Array(80).fill(7));
+      expect(codes).toEqual(Array(48).fill(7));
     } finally {
       master.kill();
     }
   });
 
-  it.each([false, true])('paramiko: 150 exec channels on one transport, 16 at a time (pty %s), each return their own exit code', async (pty) => {
-    const r = await run('/usr/bin/python3', [PARAMIKO, String(env().route.ssh_port), env().password, 'exec', '150', pty ? 'pty' : ''], { timeoutMs: 60_000 });
+  it('paramiko: 160 exec channels on one transport, 16 at a time, every other one with a PTY: each returns its own exit code', async () => {
+    const r = await run('/usr/bin/python3', [PARAMIKO, String(env().route.ssh_port), env().password, 'exec', '160'], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ channels: 150, bad: [] });
+    expect(JSON.parse(r.stdout)).toEqual({ channels: 160, bad: [] });
   });
 
   // OpenSSH's sshd honours `signal` only with privilege separation, which it skips for root logins (session.c):
