@@ -5,7 +5,6 @@ import sys
 import threading
 
 import paramiko
-from paramiko.channel import Channel
 from paramiko.common import MSG_CHANNEL_FAILURE, MSG_CHANNEL_SUCCESS, cMSG_CHANNEL_REQUEST
 from paramiko.message import Message
 
@@ -53,15 +52,15 @@ def exec_many(c, n):
 def winadj(c, n):
     """Sends PuTTY's winadj request with want-reply n times on a running exec channel; counts the answers."""
     answers = {'success': 0, 'failure': 0}
-    table = Channel._handler_table
+    t = c.get_transport()
+    ch = t.open_session(timeout=30)
+    ch.exec_command('sleep 1; echo done; exit 3')
+    table = paramiko.Transport._channel_handler_table
     orig_ok, orig_fail = table[MSG_CHANNEL_SUCCESS], table[MSG_CHANNEL_FAILURE]
     # paramiko closes a channel on CHANNEL_FAILURE: count the answers instead, as PuTTY does.
     table[MSG_CHANNEL_SUCCESS] = lambda self, m: answers.__setitem__('success', answers['success'] + 1)
     table[MSG_CHANNEL_FAILURE] = lambda self, m: answers.__setitem__('failure', answers['failure'] + 1)
     try:
-        t = c.get_transport()
-        ch = t.open_session(timeout=30)
-        ch.exec_command('sleep 1; echo done; exit 3')
         for _ in range(n):
             m = Message()
             m.add_byte(cMSG_CHANNEL_REQUEST)
