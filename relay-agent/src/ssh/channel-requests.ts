@@ -2,10 +2,10 @@
 //
 // ssh2 1.17 (lib/server.js, CHANNEL_REQUEST handler) builds reject() so that it does nothing once a session channel
 // has started (`session._channel` is set), and it has no hook for request types it does not know. So after `exec` or
-// `shell`, a want-reply request such as PuTTY's `winadj@putty.projects.tartarus.org` (or dropbear's channel
-// `keepalive@openssh.com`) is never answered, though RFC 4254 §5.4 requires a reply and PuTTY matches replies to its
-// queue of requests in order. OpenSSH's sshd answers unknown ones with CHANNEL_FAILURE; so do we. Upstream would need
-// either an 'request' event for unknown channel requests or a reject() that still replies after the session started.
+// `shell`, a want-reply request such as PuTTY's `winadj@putty.projects.tartarus.org` is never answered, though
+// RFC 4254 §5.4 requires a reply and PuTTY matches replies to its queue of requests in order. OpenSSH's sshd
+// answers unknown ones with CHANNEL_FAILURE; so do we. Upstream would need either a 'request' event for unknown
+// channel requests or a reject() that still replies after the session started.
 // This wraps ssh2's protocol handler (internal API, pinned by the exact ssh2 version in package.json).
 import type { Connection } from 'ssh2';
 

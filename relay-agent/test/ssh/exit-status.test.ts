@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Route } from '@remotegpu/schema';
+import { paramiko } from './clients.ts';
 import { Harness, run } from './harness.ts';
 import { setupTargets, TARGETS } from './targets.ts';
 
 const h = new Harness();
-const PARAMIKO = join(import.meta.dirname, 'clients', 'paramiko_client.py');
 let envs: Awaited<ReturnType<typeof setupTargets>>;
 
 beforeAll(async () => {
@@ -74,7 +74,7 @@ describe.each(TARGETS)('$name', (row) => {
   });
 
   it('paramiko: 160 exec channels on one transport, 16 at a time, every other one with a PTY: each returns its own exit code', async () => {
-    const r = await run('/usr/bin/python3', [PARAMIKO, String(env().route.ssh_port), env().password, 'exec', '160'], { timeoutMs: 60_000 });
+    const r = await paramiko(env().route.ssh_port, env().password, ['exec', '160']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ channels: 160, bad: [] });
   });
