@@ -31,7 +31,11 @@ export interface ProcFs {
 const hostProc: ProcFs = { read: (p) => readFileSync(p, 'utf8'), list: () => readdirSync('/proc') };
 
 export class ExecSignaller {
-  constructor(private readonly containerId: string, private readonly proc: ProcFs = hostProc) {}
+  constructor(
+    private readonly containerId: string,
+    private readonly proc: ProcFs = hostProc,
+    private readonly kill: (pid: number, sig: NodeJS.Signals) => boolean = killPid,
+  ) {}
 
   /** True while `pid` is a process of this container. */
   belongs(pid: number): boolean {
@@ -44,7 +48,7 @@ export class ExecSignaller {
 
   /** Sends `sig` to the exec's process group, as sshd's `signal` request does (killpg of the session's pid). */
   signal(pid: number, sig: NodeJS.Signals): boolean {
-    return this.belongs(pid) && (kill(-pid, sig) || kill(pid, sig));
+    return this.belongs(pid) && (this.kill(-pid, sig) || this.kill(pid, sig));
   }
 
   /**
@@ -60,8 +64,8 @@ export class ExecSignaller {
       const p = Number(entry);
       if (p !== pid && this.sessionOf(p) !== pid) continue;
       if (!this.belongs(p)) continue;
-      if (kill(p, 'SIGHUP')) n++;
-      kill(p, 'SIGCONT');
+      if (this.kill(p, 'SIGHUP')) n++;
+      this.kill(p, 'SIGCONT');
     }
     return n;
   }
@@ -78,7 +82,7 @@ export class ExecSignaller {
   }
 }
 
-function kill(pid: number, sig: NodeJS.Signals): boolean {
+function killPid(pid: number, sig: NodeJS.Signals): boolean {
   try {
     process.kill(pid, sig);
     return true;

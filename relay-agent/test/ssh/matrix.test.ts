@@ -73,7 +73,7 @@ const CELLS: Cell[] = [
   {
     client: 'OpenSSH ssh: ServerAliveInterval (keepalives answered)',
     async test(c) {
-      const r = await run('ssh', ['-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=1', ...c.ssh, 'sleep 3; echo alive']);
+      const r = await run('ssh', ['-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=1', ...c.ssh, 'sleep 2.5; echo alive']);
       expect(r).toMatchObject({ code: 0, stdout: 'alive\n' });
     },
   },
