@@ -46,10 +46,11 @@ describe.each(TARGETS.map((row, i) => ({ ...row, n: i + 1 })))('$name', (row) =>
     child.kill('SIGKILL');
   };
 
-  it('ssh -tt: a command that exits at once returns its code at once (12 at a time)', async () => {
+  // 8 at a time, to meet the race more often; sshd's MaxStartups (10) drops some logins beyond that, relay or not.
+  it('ssh -tt: a command that exits at once returns its code at once (8 at a time)', async () => {
     const t0 = Date.now();
-    const rs = await Promise.all(Array.from({ length: 12 }, () => run('ssh', ['-tt', ...opts(), 'exit 1'], { timeoutMs: 10_000 })));
-    expect(rs.map((r) => r.code)).toEqual(Array(12).fill(1));
+    const rs = await Promise.all(Array.from({ length: 8 }, () => run('ssh', ['-tt', ...opts(), 'exit 1'], { timeoutMs: 10_000 })));
+    expect(rs.map((r) => r.code), rs.map((r) => r.stderr).join('')).toEqual(Array(8).fill(1));
     expect(Date.now() - t0).toBeLessThan(8000);
   });
 
