@@ -49,7 +49,8 @@ export default defineConfig({
           name: 'integration',
           environment: 'node',
           include: ['test/integration/**/*.test.ts', 'dev/test/**/*.test.ts', 'relay-agent/test/**/*.test.ts'],
-          globalSetup: ['./test/global-setup.ts'],
+          // The test services first (private dockerd, images, loopback sshd), then the stand-ins.
+          globalSetup: ['./test/services-up.ts', './test/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
@@ -61,7 +62,7 @@ export default defineConfig({
           environment: 'node',
           include: ['test/e2e/**/*.test.ts'],
           // Builds web/dist when it is older than the console's sources; each suite starts its own stack.
-          globalSetup: ['./test/e2e/build-web.ts'],
+          globalSetup: ['./test/services-up.ts', './test/e2e/build-web.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           fileParallelism: false,

@@ -1,12 +1,14 @@
 // Bundles the agent into dist/cli.js: schema and zod inside, native and packaged deps (ssh2, dockerode, libsql, ws) outside.
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outfile = join(here, 'dist', 'cli.js');
 
+mkdirSync(join(here, 'dist'), { recursive: true });
+copyFileSync(join(here, 'src', 'ssh', 'netns-helper.cjs'), join(here, 'dist', 'netns-helper.cjs')); // run by node inside containers' network namespaces
 await build({
   entryPoints: [join(here, 'src', 'cli.ts')],
   outfile,

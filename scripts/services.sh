@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# scripts/services.sh up|down [--purge]|status|env
+# scripts/services.sh up [--bench]|down [--purge]|status|env
 #
 # Test services for RemoteGPU, no systemd needed:
 #   - a private dockerd (own data-root, exec-root, socket and pidfile under the state dir);
-#   - two images built with `docker import` (no registry): remotegpu/busybox (sh, httpd, nc...)
-#     and remotegpu/sshd (the host's OpenSSH sshd + sftp-server + scp, root by key only;
-#     SSH_AUTHORIZED_KEYS at run time is appended to root's authorized_keys);
+#   - three images built with `docker import` (no registry): remotegpu/busybox (sh, httpd, nc...),
+#     remotegpu/sshd (the host's OpenSSH sshd + sftp-server + scp, root by key only;
+#     SSH_AUTHORIZED_KEYS at run time is appended to root's authorized_keys) and remotegpu/stock
+#     (a glibc userland like ML images: bash, python3, coreutils, git, tmux, no OpenSSH nor rsync);
 #   - a "physical machine": the host's sshd on 127.0.0.2:2222 with its own host key, config
-#     and client key pair (plus $EXTRA_AUTHORIZED_KEYS).
+#     and client key pair (plus $EXTRA_AUTHORIZED_KEYS, plus the keys listed in $DIR/physical/enrolled_keys:
+#     `npm start` adds its relay's platform key there, and every `up` keeps it).
 # `up` is idempotent and quick when everything is already up; it writes $DIR/env (shell
 # `export` lines) and $DIR/env.json (same values). `down` stops and cleans what `up` started.
 #
 # Environment:
 #   REMOTEGPU_SERVICES_DIR     state dir (default /tmp/remotegpu-services)
-#   REMOTEGPU_WITH_CHROMIUM=1  also install chromium;  REMOTEGPU_WITH_NGINX=1  also install nginx
+#   REMOTEGPU_WITH_CHROMIUM=1  also install chromium
+#   REMOTEGPU_WITH_BENCH=1     also install what the benchmarks compare against (nginx and its Lua/Redis modules);
+#                              `up --bench` is the same
 #   EXTRA_AUTHORIZED_KEYS      more public keys (one a line) for root on the physical sshd
 #   REMOTEGPU_PHYSICAL_USE_PAM yes|no (default: no, unless root's password is '!'-locked)
 set -euo pipefail
@@ -34,10 +38,11 @@ BIP=172.31.255.1/24
 POOL=172.31.0.0/17
 BUSYBOX_IMAGE=remotegpu/busybox:latest
 SSHD_IMAGE=remotegpu/sshd:latest
+STOCK_IMAGE=remotegpu/stock:latest
 # Bump when the image recipe below changes: `up` then rebuilds images that carry an older one.
-IMAGE_RECIPE=1
+IMAGE_RECIPE=2
 PACKAGES=(redis-server docker.io busybox-static openssh-server openssh-client sshpass rsync tmux
-  curl iproute2 iptables docker-registry
+  curl iproute2 iptables docker-registry socat
   putty-tools dropbear-bin python3-paramiko lftp git)
 
 export DOCKER_HOST=unix://$SOCK
@@ -107,7 +112,7 @@ ensure_packages() {
   local want=("${PACKAGES[@]}") missing=() p
   # The console e2e tests: Chromium, and a CJK font so that Chinese labels do not render as boxes.
   [ "${REMOTEGPU_WITH_CHROMIUM:-0}" = 1 ] && want+=(chromium fonts-wqy-zenhei)
-  [ "${REMOTEGPU_WITH_NGINX:-0}" = 1 ] && want+=(nginx)
+  [ "${REMOTEGPU_WITH_BENCH:-0}" = 1 ] && want+=(nginx libnginx-mod-http-lua lua-nginx-redis)
   local installed
   installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${want[@]}" 2>/dev/null || true)
   for p in "${want[@]}"; do
@@ -293,7 +298,7 @@ copy_with_libs() {
     mkdir -p "$r$(dirname "$f")"
     cp -L "$f" "$r$f"
   done
-  for l in $(ldd "$@" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do
+  for l in $(ldd "$@" 2>/dev/null | grep -v ":$" | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do
     [ -e "$r$l" ] && continue
     mkdir -p "$r$(dirname "$l")"
     cp -L "$l" "$r$l"
@@ -323,7 +328,7 @@ build_sshd_image() {
   chmod 700 "$s/root/.ssh"
   chmod 755 "$s/run/sshd"
   touch "$s/var/log/lastlog" "$s/var/log/wtmp" "$s/run/utmp"
-  local bins=(/usr/sbin/sshd /usr/lib/openssh/sftp-server /usr/bin/scp /usr/bin/ssh-keygen)
+  local bins=(/usr/sbin/sshd /usr/lib/openssh/sftp-server /usr/bin/scp /usr/bin/ssh-keygen /usr/bin/ssh-add)
   [ -x /usr/bin/rsync ] && bins+=(/usr/bin/rsync) # handy for transfer tests, costs ~1 MB
   copy_with_libs "$s" "${bins[@]}"
   cp /etc/ssh/moduli "$s/etc/ssh/moduli"
@@ -363,6 +368,37 @@ EOF
   rm -rf "$s"
 }
 
+# A stock ML-like image: glibc userland (dash as sh, bash, coreutils, python3, git, tmux), no busybox,
+# no OpenSSH, no sftp-server, no rsync: what renters bring from PyTorch/CUDA images.
+build_stock_image() {
+  local s=$IMAGES_DIR/build/stock f
+  rm -rf "$s"
+  mkdir -p "$s"/{usr/bin,usr/sbin,usr/lib,usr/lib64,usr/share,etc,root,tmp,proc,sys,dev,run,var/tmp}
+  ln -s usr/bin "$s/bin"; ln -s usr/sbin "$s/sbin"; ln -s usr/lib "$s/lib"; ln -s usr/lib64 "$s/lib64" # merged /usr
+  chmod 1777 "$s/tmp" "$s/var/tmp"
+  chmod 700 "$s/root"
+  local bins=(/bin/bash /bin/dash /usr/bin/python3.11 /usr/bin/git /usr/bin/tmux)
+  for f in $(dpkg -L coreutils grep sed tar gzip findutils procps hostname debianutils 2>/dev/null | grep -E '^/(usr/)?s?bin/.'); do
+    [ -f "$f" ] && [ ! -L "$f" ] && bins+=("$f")
+  done
+  copy_with_libs "$s" "${bins[@]}"
+  ln -sf dash "$s/bin/sh"
+  ln -sf python3.11 "$s/usr/bin/python3"
+  ln -sf python3 "$s/usr/bin/python"
+  # The standard library without its tests and GUI bits; extension modules bring their libraries.
+  tar -C / --exclude=test --exclude=tests --exclude=idlelib --exclude=tkinter --exclude=ensurepip \
+    --exclude=lib2to3 --exclude='config-3.11-*' -cf - usr/lib/python3.11 usr/lib/git-core usr/share/git-core usr/lib/locale/C.utf8 | tar -C "$s" -xf -
+  copy_with_libs "$s" $(find /usr/lib/python3.11/lib-dynload /usr/lib/git-core -maxdepth 1 -type f -perm -u+x -o -name '*.so' | sort -u)
+  printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n' >"$s/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$s/etc/group"
+  printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$s/etc/nsswitch.conf"
+  printf 'PRETTY_NAME="RemoteGPU stock test image (Debian userland)"\nID=debian\n' >"$s/etc/os-release"
+  import_rootfs "$s" "$STOCK_IMAGE" \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'ENV LANG=C.UTF-8' \
+    -c 'WORKDIR /root' -c 'CMD ["/bin/bash"]'
+  rm -rf "$s"
+}
+
 ensure_images() {
   mkdir -p "$IMAGES_DIR"
   local key=$IMAGES_DIR/id_ed25519 hostkey=$IMAGES_DIR/ssh_host_ed25519_key
@@ -384,6 +420,11 @@ ensure_images() {
     build_sshd_image "$fp"
     log "built $SSHD_IMAGE in $(($(now_ms) - t0)) ms"
   fi
+  if [ "$(image_label "$STOCK_IMAGE" org.remotegpu.recipe)" != "$IMAGE_RECIPE" ]; then
+    t0=$(now_ms)
+    build_stock_image
+    log "built $STOCK_IMAGE in $(($(now_ms) - t0)) ms"
+  fi
   rmdir "$IMAGES_DIR/build" 2>/dev/null || true
 }
 
@@ -403,9 +444,11 @@ start_physical() {
   [ -s "$hostkey" ] || { rm -f "$hostkey" "$hostkey.pub"; ssh-keygen -q -t ed25519 -N '' -C remotegpu-physical-host -f "$hostkey"; }
   [ -s "$key" ] && [ -s "$key.pub" ] || { rm -f "$key" "$key.pub"; ssh-keygen -q -t ed25519 -N '' -C remotegpu-physical-client -f "$key"; }
   # Rewritten on every `up`: sshd reads it at each login, so new EXTRA_AUTHORIZED_KEYS apply at once.
+  # enrolled_keys is never rewritten here: relays that `npm start` runs keep their login across `up`s.
   {
     cat "$key.pub"
     [ -n "${EXTRA_AUTHORIZED_KEYS:-}" ] && printf '%s\n' "$EXTRA_AUTHORIZED_KEYS"
+    [ -s "$PHYS_DIR/enrolled_keys" ] && cat "$PHYS_DIR/enrolled_keys"
   } >"$PHYS_DIR/authorized_keys.tmp"
   mv -f "$PHYS_DIR/authorized_keys.tmp" "$PHYS_DIR/authorized_keys"
   echo "[$PHYS_HOST]:$PHYS_PORT $(cut -d' ' -f1,2 "$hostkey.pub")" >"$PHYS_DIR/known_hosts"
@@ -469,6 +512,7 @@ write_env() {
     DOCKER_HOST "unix://$SOCK"
     REMOTEGPU_TEST_SSHD_IMAGE "$SSHD_IMAGE"
     REMOTEGPU_TEST_BUSYBOX_IMAGE "$BUSYBOX_IMAGE"
+    REMOTEGPU_TEST_STOCK_IMAGE "$STOCK_IMAGE"
     REMOTEGPU_TEST_KEY "$IMAGES_DIR/id_ed25519"
     REMOTEGPU_TEST_PUBLIC_KEY "$(cat "$IMAGES_DIR/id_ed25519.pub")"
     REMOTEGPU_TEST_KNOWN_HOSTS "$IMAGES_DIR/known_hosts"
@@ -528,7 +572,7 @@ cmd_status() {
   if pid=$(dockerd_pid) && docker_ping; then
     echo "dockerd:        up (pid $pid, DOCKER_HOST=unix://$SOCK)"
     local img
-    for img in "$BUSYBOX_IMAGE" "$SSHD_IMAGE"; do
+    for img in "$BUSYBOX_IMAGE" "$SSHD_IMAGE" "$STOCK_IMAGE"; do
       if [ -n "$(image_label "$img" org.remotegpu.recipe)" ]; then echo "image:          $img present"
       else echo "image:          $img MISSING"; bad=1; fi
     done
@@ -554,12 +598,15 @@ cmd_env() {
 }
 
 case "${1:-}" in
-up) cmd_up ;;
+up)
+  [ "${2:-}" = --bench ] && export REMOTEGPU_WITH_BENCH=1
+  cmd_up
+  ;;
 down) cmd_down "${2:-}" ;;
 status) cmd_status ;;
 env) cmd_env ;;
 *)
-  echo "usage: $0 up|down [--purge]|status|env" >&2
+  echo "usage: $0 up [--bench]|down [--purge]|status|env" >&2
   exit 2
   ;;
 esac

@@ -1,6 +1,7 @@
 // App traffic benchmark (not CI): the whole path (workerd edge → data shard DOs → real agent → app) with K = 1, 2, 4
 // data shards, against the app directly and Debian's nginx (plain, and Lua + a Redis lookup per request). One table.
-// Run: npx tsx bench/apps/run.ts   (redis-server and nginx installed; loopback only; BENCH_SECONDS per cell, default 4)
+// Run: npm run bench (all benchmarks) or npx tsx bench/apps/run.ts, after `bash scripts/services.sh up --bench`;
+// loopback only; BENCH_SECONDS per cell, default 4.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,13 @@ import { startLocalServices } from '../../dev/src/local-services.ts';
 import { bulk, load, type LoadResult, type Target } from './load.ts';
 import { luaAvailable, startNginx } from './nginx.ts';
 import { freePort } from '../../dev/src/free-port.ts';
+import { requireTools } from '../preflight.ts';
+
+requireTools('bench/apps', [
+  { need: 'redis-server', pkg: 'redis-server' }, { need: 'nginx', pkg: 'nginx' },
+  { need: '/usr/lib/nginx/modules/ngx_http_lua_module.so', pkg: 'libnginx-mod-http-lua' },
+  { need: '/usr/share/lua/5.1/nginx/redis.lua', pkg: 'lua-nginx-redis' },
+]);
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const BULK = 100 * 1024 * 1024;

@@ -1,5 +1,6 @@
 // SSH relay benchmark (not CI): throughput, login latency, idle-session memory and concurrency, relay vs direct OpenSSH.
-// Run: npx tsx bench/ssh/run.ts   (root, OpenSSH client and sshd installed; loopback only)
+// Run: npm run bench (all benchmarks) or npx tsx bench/ssh/run.ts, after `bash scripts/services.sh up --bench`;
+// root, loopback only.
 import { fork, spawn } from 'node:child_process';
 import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +10,12 @@ import type { Route } from '@remotegpu/schema';
 import { hashPassword } from '../../relay-agent/test/ssh/fakes.ts';
 import { startSshd } from './sshd.ts';
 import { generateUsableKeyPair } from '../../relay-agent/src/ssh/keys.ts';
+import { requireTools } from '../preflight.ts';
+
+requireTools('bench/ssh', [
+  { need: 'ssh', pkg: 'openssh-client' }, { need: 'scp', pkg: 'openssh-client' }, { need: 'sftp', pkg: 'openssh-client' },
+  { need: '/usr/sbin/sshd', pkg: 'openssh-server' }
+]);
 
 const DIR = '/tmp/ssh-bench';
 const MiB = 1024 * 1024;

@@ -1,10 +1,11 @@
-// Runs the edge Worker in workerd through Miniflare directly (no wrangler dev proxy), from wrangler.toml.
+// Runs the edge Worker in workerd through Miniflare directly (no wrangler dev proxy), from wrangler.toml, behind a small front (edge-front.ts).
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Log, LogLevel, Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { startEdgeFront } from './edge-front.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -56,13 +57,17 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeServer> {
     scriptPath,
     modulesRoot: dirname(scriptPath),
     bindings: { ...(workerOptions.bindings ?? {}), ...o.bindings },
-    host: o.host ?? '127.0.0.1',
-    port: o.port ?? 0,
+    // workerd listens privately; clients reach it through the front, as they reach a deployed Worker through Cloudflare's.
+    host: '127.0.0.1',
+    port: 0,
     durableObjectsPersist: o.persistDir ? join(o.persistDir, 'do') : false,
     // Never fetch Request.cf from Cloudflare: this runs offline, and only talks to loopback.
     cf: false,
     log: new Log(o.verbose ? LogLevel.INFO : LogLevel.WARN),
   } as ConstructorParameters<typeof Miniflare>[0]);
-  const url = (await mf.ready).toString().replace(/\/$/, '');
-  return { url, mf, close: () => mf.dispose() };
+  const front = await startEdgeFront({ host: o.host ?? '127.0.0.1', port: o.port ?? 0, target: await mf.ready }).catch(async (err: unknown) => {
+    await mf.dispose();
+    throw err;
+  });
+  return { url: front.url, mf, close: async () => { await front.close(); await mf.dispose(); } };
 }

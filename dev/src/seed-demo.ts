@@ -1,9 +1,11 @@
 // Demo data for `npm start`, made through the public API as an operator would: a relay, images, machines.
+import { authorizeOnPhysical, type PhysicalSshd } from './physical-keys.ts';
+
 interface Json {
   [k: string]: unknown;
 }
 
-async function api(base: string, path: string, token: string | null, body?: unknown, method?: string): Promise<Json> {
+export async function api(base: string, path: string, token: string | null, body?: unknown, method?: string): Promise<Json> {
   const res = await fetch(`${base}${path}`, {
     method: method ?? (body === undefined ? 'GET' : 'POST'),
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -23,10 +25,11 @@ const MACHINES = [
 const IMAGES = [
   { name: 'ubuntu-sshd:demo', docker_ref: 'remotegpu/sshd:latest', has_sshd: true, hourly_price: 1.2, description: 'OpenSSH server image (demo stand-in for pytorch:2.0-cuda11.8)' },
   { name: 'busybox:demo', docker_ref: 'remotegpu/busybox:latest', has_sshd: false, hourly_price: 0.5, description: 'A minimal image without sshd: SSH goes through docker exec' },
+  { name: 'stock-ml:demo', docker_ref: 'remotegpu/stock:latest', has_sshd: false, hourly_price: 0.8, description: 'Like a stock ML image (bash, python3, git, no OpenSSH): SSH, scp and rsync go through docker exec' },
 ];
 
 /** Seeds once (idempotent) and returns a fresh token for the local relay. */
-export async function seedDemo(base: string, email: string, password: string): Promise<{ hostToken: string; hostId: string }> {
+export async function seedDemo(base: string, email: string, password: string, target: { host: string; port: number } = { host: '127.0.0.2', port: 2222 }): Promise<{ hostToken: string; hostId: string }> {
   const login = await api(base, '/api/v1/auth/login', null, { email, password });
   const admin = login.token as string;
   const hosts = (await api(base, '/api/v1/admin/hosts', admin)).items as { id: string; name: string }[];
@@ -45,8 +48,34 @@ export async function seedDemo(base: string, email: string, password: string): P
   const machines = (await api(base, '/api/v1/admin/machines', admin)).items as { name: string }[];
   for (const m of MACHINES) {
     // The loopback "physical machine" of scripts/services.sh stands in for the LAN servers.
-    if (!machines.some((x) => x.name === m.name)) await api(base, '/api/v1/admin/machines', admin, { ...m, target_ip: '127.0.0.2', ssh_port: 2222, host_id: host.id });
+    if (!machines.some((x) => x.name === m.name)) await api(base, '/api/v1/admin/machines', admin, { ...m, target_ip: target.host, ssh_port: target.port, host_id: host.id });
   }
   await api(base, '/api/v1/admin/routes/rebuild', admin, {});
   return { hostToken, hostId: host.id };
+}
+
+/**
+ * Once the local relay is online: authorize its platform key on the physical sshd (as an operator would on a real
+ * machine) and pin that sshd's host key on every demo machine behind it, so renting one logs straight in.
+ */
+export async function readyDemoMachines(base: string, email: string, password: string, hostId: string, physical: PhysicalSshd, timeoutMs = 60_000): Promise<{ pinned: number }> {
+  const admin = (await api(base, '/api/v1/auth/login', null, { email, password })).token as string;
+  const deadline = Date.now() + timeoutMs;
+  let key: string | null = null;
+  while (!key) {
+    const hosts = (await api(base, '/api/v1/admin/hosts', admin)).items as { id: string; status: string; platform_public_key: string | null }[];
+    const h = hosts.find((x) => x.id === hostId);
+    if (h?.status === 'online' && h.platform_public_key) key = h.platform_public_key;
+    else if (Date.now() > deadline) throw new Error(`the local relay did not come online within ${timeoutMs} ms`);
+    else await new Promise((r) => setTimeout(r, 200));
+  }
+  await authorizeOnPhysical(physical, key);
+  const machines = (await api(base, '/api/v1/admin/machines', admin)).items as { id: number; host_id: string; target_ip: string; ssh_port: number }[];
+  let pinned = 0;
+  for (const m of machines) {
+    if (m.host_id !== hostId || m.target_ip !== physical.host || m.ssh_port !== physical.port) continue;
+    await api(base, `/api/v1/admin/machines/${m.id}/probe`, admin, {});
+    pinned++;
+  }
+  return { pinned };
 }

@@ -1,5 +1,5 @@
 // `npm start`: the whole platform on one machine: stand-ins, the edge in workerd, a seeded admin, demo data, a relay agent.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -8,13 +8,17 @@ import { join, resolve } from 'node:path';
 import { ensureWebBuilt } from './build-web.ts';
 import { REPO_ROOT, startEdge } from './edge-server.ts';
 import { startLocalServices } from './local-services.ts';
-import { seedDemo } from './seed-demo.ts';
+import { physicalSshd, servicesDir } from './physical-keys.ts';
+import { readyDemoMachines, seedDemo } from './seed-demo.ts';
 
 interface StartConfig {
   port: number;
   host: string;
   stateDir: string;
   agent: boolean;
+  /** The relay's shared SSH port and per-environment range (on 127.0.0.1). */
+  sshPort: number;
+  sshPorts: string;
 }
 
 function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartConfig {
@@ -24,8 +28,12 @@ function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartConfig {
   };
   const port = Number(flag('port') ?? env.REMOTEGPU_PORT ?? 8787);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${flag('port') ?? env.REMOTEGPU_PORT}`);
+  const sshPort = Number(flag('ssh-port') ?? env.REMOTEGPU_SSH_PORT ?? 2222);
+  if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65535) throw new Error(`--ssh-port must be 1-65535, got ${flag('ssh-port') ?? env.REMOTEGPU_SSH_PORT}`);
+  const sshPorts = flag('ssh-ports') ?? env.REMOTEGPU_SSH_PORTS ?? '50000-59999';
+  if (!/^\d{1,5}-\d{1,5}$/.test(sshPorts)) throw new Error(`--ssh-ports must look like 50000-59999, got ${sshPorts}`);
   return {
-    port,
+    port, sshPort, sshPorts,
     host: flag('host') ?? env.REMOTEGPU_HOST ?? '127.0.0.1',
     stateDir: resolve(flag('state-dir') ?? env.REMOTEGPU_STATE_DIR ?? join(REPO_ROOT, '.state')),
     agent: !argv.includes('--no-agent') && env.REMOTEGPU_NO_AGENT !== '1',
@@ -39,11 +47,24 @@ async function persistent(file: string, make: () => string): Promise<{ value: st
   return { value, created: true };
 }
 
-/** The Docker engine to use: DOCKER_HOST, the test services' private engine, or the local socket. */
+/**
+ * As root, brings the local services up as the tests do (`scripts/services.sh up`: a private Docker engine, the demo
+ * images, the loopback "physical" sshd; idempotent and quick when they are up). Returns why not, or null when up.
+ */
+function bringServicesUp(env: NodeJS.ProcessEnv): string | null {
+  if (env.DOCKER_HOST) return 'DOCKER_HOST is set: using that engine';
+  if (env.REMOTEGPU_NO_SERVICES === '1') return 'REMOTEGPU_NO_SERVICES=1';
+  if (process.getuid?.() !== 0) return 'not root: cannot start a Docker engine';
+  console.log('bringing up the local Docker engine, demo images and demo machine (bash scripts/services.sh up)...');
+  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts/services.sh'), 'up'], { stdio: ['ignore', 'inherit', 'inherit'], env });
+  return r.status === 0 ? null : `scripts/services.sh up failed (exit ${r.status ?? r.signal})`;
+}
+
+/** The Docker engine to use: DOCKER_HOST, the services' private engine, or the system's socket. */
 async function findDocker(env: NodeJS.ProcessEnv): Promise<string | null> {
   const candidates: string[] = [];
   if (env.DOCKER_HOST) candidates.push(env.DOCKER_HOST);
-  const services = join(env.REMOTEGPU_SERVICES_DIR ?? '/tmp/remotegpu-services', 'env.json');
+  const services = join(servicesDir(env), 'env.json');
   if (existsSync(services)) {
     const s = JSON.parse(await readFile(services, 'utf8')) as { DOCKER_HOST?: string };
     if (s.DOCKER_HOST) candidates.push(s.DOCKER_HOST);
@@ -86,7 +107,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   try {
-    if (ensureWebBuilt()) console.log('built the console into web/dist');
+    // REMOTEGPU_SKIP_WEB_BUILD=1: API and SSH only (the tests that run this command do not need the console).
+    if (process.env.REMOTEGPU_SKIP_WEB_BUILD !== '1' && ensureWebBuilt()) console.log('built the console into web/dist');
+    // First, as root: on a fresh machine this also installs redis-server, which the stand-ins below need.
+    const servicesNote = cfg.agent ? bringServicesUp(process.env) : 'disabled';
     const services = await startLocalServices({ dataDir: cfg.stateDir }).catch((err: Error) => {
       throw new Error(`${err.message} (install it: apt-get install redis-server, or run bash scripts/services.sh up)`);
     });
@@ -106,21 +130,30 @@ async function main(): Promise<void> {
         REMOTEGPU_PUBLIC_URL: publicUrl, REMOTEGPU_DOMAIN: 'localhost',
         // A laptop is not a GPU server: let demo containers share its few cores.
         REMOTEGPU_CPU_OVERCOMMIT: process.env.REMOTEGPU_CPU_OVERCOMMIT ?? '8',
+        // Optional operator-wide cap on an app's first response byte; unset = none (owners set per-port deadlines).
+        ...(process.env.REMOTEGPU_APP_FIRST_BYTE_MS ? { REMOTEGPU_APP_FIRST_BYTE_MS: process.env.REMOTEGPU_APP_FIRST_BYTE_MS } : {}),
       },
     });
     stops.push(() => edge.close());
     const health = await (await fetch(`${edge.url}/healthz`)).json() as { redis: string; database: string };
     const docker = await findDocker(process.env);
-    const demo = await seedDemo(edge.url, adminEmail, adminPass.value);
+    const physical = physicalSshd(servicesDir(process.env));
+    const demo = await seedDemo(edge.url, adminEmail, adminPass.value, physical ?? undefined);
 
+    let demoLine = 'no loopback sshd (run as root, or: bash scripts/services.sh up)';
     if (cfg.agent && docker) {
       const agent = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay-agent/src/cli.ts'),
-        '--edge', edge.url, '--ssh-listen', '127.0.0.1:2222', '--public-host', '127.0.0.1',
+        '--edge', edge.url, '--ssh-listen', `127.0.0.1:${cfg.sshPort}`, '--ssh-ports', cfg.sshPorts, '--public-host', '127.0.0.1',
         '--state-dir', join(cfg.stateDir, 'relay'), '--docker', docker], {
         stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, REMOTEGPU_TOKEN: demo.hostToken },
       });
       children.push(agent);
       agent.on('exit', (code) => { if (!stopping) console.error(`relay agent exited (${code}); the edge keeps running`); });
+      if (physical) {
+        demoLine = await readyDemoMachines(edge.url, adminEmail, adminPass.value, demo.hostId, physical)
+          .then((r) => `${r.pinned} on ${physical.host}:${physical.port}: relay key authorized, host key pinned`)
+          .catch((err: Error) => `not ready: ${err.message}`);
+      }
     }
 
     console.log([
@@ -129,7 +162,8 @@ async function main(): Promise<void> {
       `  console + API    ${edge.url}/   (API docs: ${edge.url}/api/v1/docs)`,
       `  health           redis=${health.redis} database=${health.database}`,
       `  admin            ${adminEmail} / ${adminPass.created ? adminPass.value : process.env.REMOTEGPU_ADMIN_PASSWORD ? '(REMOTEGPU_ADMIN_PASSWORD)' : `(in ${join(cfg.stateDir, 'admin-password')})`}`,
-      `  relay agent      ${cfg.agent && docker ? `running on ${docker}, SSH on 127.0.0.1:2222 and 50000-59999` : cfg.agent ? 'not started: no Docker engine (run: bash scripts/services.sh up)' : 'disabled (--no-agent)'}`,
+      `  relay agent      ${cfg.agent && docker ? `running on ${docker}, SSH on 127.0.0.1:${cfg.sshPort} and ${cfg.sshPorts}` : cfg.agent ? `not started: no Docker engine (${servicesNote ?? 'services.sh up gave none'}; run as root, or set DOCKER_HOST)` : 'disabled (--no-agent)'}`,
+      `  demo machines    ${cfg.agent && docker ? demoLine : '-'}`,
       `  state            ${cfg.stateDir}`,
       'Ctrl-C stops everything.',
       '',

@@ -19,8 +19,8 @@ export interface EdgeConfig {
   commandTimeoutMs: number;
   /** CPU cores a relay may hand out per physical core (1 = no overcommit). */
   cpuOvercommit: number;
-  /** App requests whose first response byte takes longer get 504 (no cap once bytes flow). */
-  appFirstByteMs: number;
+  /** Operator-wide cap on the wait for an app's first response byte (504 after it); null = none, only owners' per-port caps. */
+  appFirstByteMs: number | null;
 }
 
 /** One or more DNS labels (letters, digits, hyphens), no trailing dot. */
@@ -41,8 +41,11 @@ export function readConfig(env: Bindings): EdgeConfig {
   if (!Number.isFinite(timeout) || timeout < 100) throw new ConfigError('REMOTEGPU_COMMAND_TIMEOUT_MS must be >= 100');
   const overcommit = Number(env.REMOTEGPU_CPU_OVERCOMMIT ?? 1);
   if (!Number.isFinite(overcommit) || overcommit < 1 || overcommit > 64) throw new ConfigError('REMOTEGPU_CPU_OVERCOMMIT must be 1-64');
-  const firstByte = Number(env.REMOTEGPU_APP_FIRST_BYTE_MS ?? 100_000);
-  if (!Number.isFinite(firstByte) || firstByte < 100) throw new ConfigError('REMOTEGPU_APP_FIRST_BYTE_MS must be >= 100');
+  const firstByteRaw = env.REMOTEGPU_APP_FIRST_BYTE_MS?.trim() ?? '';
+  const firstByte = firstByteRaw === '' ? null : Number(firstByteRaw);
+  if (firstByte !== null && (!Number.isInteger(firstByte) || firstByte < 1000)) {
+    throw new ConfigError('REMOTEGPU_APP_FIRST_BYTE_MS must be an integer >= 1000 (milliseconds), or unset for no operator-wide cap');
+  }
   const domain = (env.REMOTEGPU_DOMAIN ?? 'localhost').toLowerCase();
   if (!HOSTNAME.test(domain)) throw new ConfigError('REMOTEGPU_DOMAIN must be a host name such as gpu.example.com');
   const appsDomain = (env.REMOTEGPU_APPS_DOMAIN ?? `container.${domain}`).toLowerCase();

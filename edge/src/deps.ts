@@ -1,4 +1,5 @@
 // Per-isolate service wiring: config, database, Redis and the tunnel namespace, built from the bindings.
+import { redisKeys } from '@remotegpu/schema';
 import { Redis } from '@upstash/redis/cloudflare';
 import type { Bindings } from './env.ts';
 import { readConfig, type EdgeConfig } from './config.ts';
@@ -29,7 +30,6 @@ export async function ready(deps: Deps): Promise<void> {
   await ensureRoutesCached(deps);
 }
 
-const ROUTES_MARKER = 'routes:built';
 const CHECK_EVERY_MS = 30_000;
 let lastCheck = 0;
 
@@ -37,8 +37,8 @@ let lastCheck = 0;
 async function ensureRoutesCached(deps: Deps): Promise<void> {
   if (Date.now() - lastCheck < CHECK_EVERY_MS) return;
   lastCheck = Date.now();
-  if (await deps.redis.exists(ROUTES_MARKER)) return;
+  if (await deps.redis.exists(redisKeys.routesBuilt())) return;
   const { written } = await rebuildRedis(deps);
-  await deps.redis.set(ROUTES_MARKER, String(Date.now()));
+  await deps.redis.set(redisKeys.routesBuilt(), String(Date.now()));
   console.log(JSON.stringify({ level: 'info', msg: 'routing cache rebuilt from the database', routes: written }));
 }

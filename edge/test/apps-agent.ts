@@ -21,6 +21,8 @@ export class DataAgent {
   readonly resets: { stream: number; code: number; reason: string }[] = [];
   readonly credits: number[] = [];
   readonly wsCloses: { code: number; reason: string }[] = [];
+  /** WS_PART frames received (leading parts of messages over one frame). */
+  wsParts = 0;
   /** `/stream` waits for these before sending its second chunk and its end. */
   release: () => void = () => {};
   private readonly streams = new Map<number, Stream>();
@@ -86,6 +88,7 @@ export class DataAgent {
         if (s) { s.credit += readCredit(f.payload); s.creditWake?.(); }
         return;
       case FRAME.reset: this.resets.push({ stream: f.stream, ...readClose(f.payload) }); this.streams.delete(f.stream); return;
+      case FRAME.wsPart: this.wsParts++; this.send(FRAME.wsPart, f.stream, f.payload, f.flags); return; // echo, part by part
       case FRAME.wsMessage:
         if (f.flags & FLAG_TEXT && new TextDecoder().decode(f.payload) === 'close-me') {
           this.send(FRAME.wsClose, f.stream, closePayload(4100, 'app says bye'));

@@ -117,11 +117,25 @@ describe('apps through the tunnel', () => {
     expect((await app(envId, '/echo')).status).toBe(403);
     const list = await json<{ items: { port: number; public: boolean; url: string }[] }>(`/api/v1/environments/${envId}/apps`, { token: owner.token });
     expect(list.body.items).toEqual([
-      { port: 6006, public: true, url: `http://${envId}-6006.container.localhost/` },
-      { port: 8888, public: false, url: `http://${envId}-8888.container.localhost/` },
+      { port: 6006, public: true, first_byte_timeout_ms: null, url: `http://${envId}-6006.container.localhost/` },
+      { port: 8888, public: false, first_byte_timeout_ms: null, url: `http://${envId}-8888.container.localhost/` },
     ]);
     await json(`/api/v1/environments/${envId}/apps/6006`, { method: 'PUT', token: owner.token, body: { public: false } });
     expect((await app(envId, '/echo', { port: 6006 })).status).toBe(403);
+  });
+
+  it("sets an owner's first-byte deadline per port (validated; sharing left as it was), and clears it", async () => {
+    const put = (body: unknown) => json<{ port: number; public: boolean; first_byte_timeout_ms: number | null }>(`/api/v1/environments/${envId}/apps/7000`, { method: 'PUT', token: owner.token, body });
+    for (const bad of [{}, { first_byte_timeout_ms: 999 }, { first_byte_timeout_ms: 86_400_001 }, { first_byte_timeout_ms: 1.5e3 + 0.5 }, { first_byte_timeout_ms: '5000' }, { public: true, extra: 1 }]) {
+      const r = await put(bad);
+      expect(r.status).toBe(422);
+      expect(r.body).toMatchObject({ error: { code: 'validation_failed' } });
+    }
+    expect((await put({ public: true })).body).toMatchObject({ public: true, first_byte_timeout_ms: null });
+    expect((await put({ first_byte_timeout_ms: 30_000 })).body).toMatchObject({ port: 7000, public: true, first_byte_timeout_ms: 30_000 });
+    const list = await json<{ items: { port: number; first_byte_timeout_ms: number | null }[] }>(`/api/v1/environments/${envId}/apps`, { token: owner.token });
+    expect(list.body.items.find((i) => i.port === 7000)?.first_byte_timeout_ms).toBe(30_000);
+    expect((await put({ first_byte_timeout_ms: null, public: false })).body).toMatchObject({ public: false, first_byte_timeout_ms: null });
   });
 
   it('drops hop-by-hop headers both ways and sets X-Forwarded-* and X-Real-IP', async () => {
@@ -200,6 +214,12 @@ describe('apps through the tunnel', () => {
     expect(got[0]).toBe('héllo');
     const bin = got[1] as ArrayBuffer | Blob; // this client gets binary messages as Blobs
     expect([...new Uint8Array(bin instanceof Blob ? await bin.arrayBuffer() : bin)]).toEqual([0, 1, 2, 255]);
+    // Over one tunnel frame: sent as parts, joined again on the way back; a multi-byte character straddles each boundary.
+    const bigText = 'é'.repeat(1_600_000);
+    ws.send(bigText);
+    await expect.poll(() => got.length, { timeout: 10_000 }).toBe(3);
+    expect(got[2] === bigText).toBe(true);
+    expect(agent.wsParts).toBe(3); // 3.2 MB in 1 MiB frames: three parts and the final message
     ws.send('close-me');
     await expect.poll(() => closed).toEqual({ code: 4100, reason: 'app says bye' });
 

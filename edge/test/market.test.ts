@@ -160,3 +160,82 @@ describe("the relay's SSH port range", () => {
     agent.close();
   });
 });
+
+describe('removing a machine from the pool', () => {
+  it('is refused (409 machine_rented) while the machine is rented, and works once the renter released it', async () => {
+    const host = await createHost();
+    const agent = await TestAgent.connect(host.token);
+    await agent.ready();
+    const machineId = await addMachine(host.id);
+    const user = await registerUser();
+    const rented = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${machineId}/allocate`, { token: user.token, body: {} });
+    expect(rented.status).toBe(201);
+    expect((await json(`/api/v1/admin/machines/${machineId}`, { method: 'DELETE', token: user.token })).status).toBe(403);
+    const refused = await json<{ error: { code: string; message: string } }>(`/api/v1/admin/machines/${machineId}`, { method: 'DELETE', token: await admin() });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('machine_rented');
+    expect((await sql.execute({ sql: 'SELECT count(*) FROM machines WHERE id = ?', args: [machineId] })).rows[0]![0]).toBe(1);
+
+    expect((await json(`/api/v1/environments/${rented.body.environment.id}`, { method: 'DELETE', token: user.token })).status).toBe(204);
+    expect((await json(`/api/v1/admin/machines/${machineId}`, { method: 'DELETE', token: await admin() })).status).toBe(204);
+    const pool = await json<{ items: { id: number }[] }>('/api/v1/admin/machines', { token: await admin() });
+    expect(pool.body.items.some((m) => m.id === machineId)).toBe(false);
+    expect((await json(`/api/v1/market/machines/${machineId}/allocate`, { token: user.token, body: {} })).status).toBe(404);
+    expect((await json(`/api/v1/admin/machines/${machineId}`, { method: 'DELETE', token: await admin() })).status).toBe(404);
+    expect((await json('/api/v1/admin/machines/abc', { method: 'DELETE', token: await admin() })).status).toBe(404);
+    const audit = await sql.execute({ sql: "SELECT count(*) FROM audit_events WHERE event = 'machine.delete' AND detail LIKE ?", args: [`%"machine_id":${machineId}%`] });
+    expect(audit.rows[0]![0]).toBe(1);
+    agent.close();
+  });
+});
+
+describe('enrolling a machine with one-time credentials', () => {
+  const body = (hostId: string, extra: Record<string, unknown>) => ({ name: unique('enrol-'), region: 'r', gpu_model: 'g', gpu_count: 1, gpu_memory: 24, cpu_cores: 8, memory_gb: 32, disk_gb: 100, target_ip: '10.0.0.9', host_id: hostId, monthly_price: 1, ...extra });
+
+  it('sends the credentials to the relay in target.enrol only, pins the key it answers, and stores neither', async () => {
+    const host = await createHost();
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFr9+iizavZlDdzo/5KuzSzVkG3JgeZGG3iUikPS0AxR';
+    const agent = await TestAgent.connect(host.token, {
+      onCommand: async (cmd) => (cmd.name === 'target.enrol' ? { ok: true, data: { host_key: key, installed: true } } : { ok: false, code: 'probe_failed', message: 'no' }),
+    });
+    await agent.ready();
+    const secret = `pw-${unique()}`;
+    const r = await json<{ machine: { id: number; host_key: string | null } }>('/api/v1/admin/machines', { token: await admin(), body: body(host.id, { enrol: { password: secret } }) });
+    expect(r.status).toBe(201);
+    expect(r.body.machine.host_key).toBe(key);
+    expect(agent.commands.filter((c) => c.name === 'target.enrol').map((c) => c.args)).toEqual([{ ip: '10.0.0.9', port: 22, username: 'root', password: secret }]);
+    expect(agent.commands.some((c) => c.name === 'target.probe')).toBe(false);
+    expect(JSON.stringify(r.body)).not.toContain(secret);
+    for (const table of ['machines', 'audit_events']) {
+      const rows = await sql.execute(`SELECT * FROM ${table}`);
+      expect(JSON.stringify(rows.rows)).not.toContain(secret);
+    }
+    // Again later (after a reinstall), with a key instead of a password.
+    const again = await json<{ machine: { host_key: string } }>(`/api/v1/admin/machines/${r.body.machine.id}/enrol`, { token: await admin(), body: { username: 'ops', private_key: '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----' } });
+    expect(again.status).toBe(200);
+    expect(agent.commands.at(-1)?.args).toMatchObject({ username: 'ops', port: 22 });
+    agent.close();
+  });
+
+  it('leaves nothing in the pool when the machine refuses the credentials or the relay is offline; validates the input', async () => {
+    const host = await createHost();
+    const offlineName = unique('enrol-');
+    const offline = await json<{ error: { code: string } }>('/api/v1/admin/machines', { token: await admin(), body: { ...body(host.id, { enrol: { password: 'x' } }), name: offlineName } });
+    expect(offline.status).toBe(503);
+    expect(offline.body.error.code).toBe('host_offline');
+    const agent = await TestAgent.connect(host.token, { onCommand: async () => ({ ok: false, code: 'enrol_auth_failed', message: '10.0.0.9:22 refused the credentials for root' }) });
+    await agent.ready();
+    const refused = await json<{ error: { code: string } }>('/api/v1/admin/machines', { token: await admin(), body: { ...body(host.id, { enrol: { password: 'wrong' } }), name: offlineName } });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('enrol_auth_failed');
+    expect((await sql.execute({ sql: 'SELECT count(*) FROM machines WHERE name = ?', args: [offlineName] })).rows[0]![0]).toBe(0);
+    for (const enrol of [{}, { password: 'a', private_key: 'b' }, { password: '' }, { password: 'a', passphrase: 'p' }, { password: 'a', username: 'Root;rm' }, { password: 'a', extra: 1 }]) {
+      const bad = await json<{ error: { code: string } }>('/api/v1/admin/machines', { token: await admin(), body: body(host.id, { enrol }) });
+      expect(bad.status, JSON.stringify(enrol)).toBe(422);
+      expect(bad.body.error.code).toBe('validation_failed');
+    }
+    expect((await json('/api/v1/admin/machines/999999/enrol', { token: await admin(), body: { password: 'x' } })).status).toBe(404);
+    expect(agent.commands.filter((c) => c.name === 'target.enrol').length).toBe(1);
+    agent.close();
+  });
+});

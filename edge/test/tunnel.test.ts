@@ -1,6 +1,7 @@
 // HostTunnel: authentication, version check, presence, drift correction, events and acks.
 import { createClient } from '@libsql/client/web';
-import { MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
+import { env } from 'cloudflare:workers';
+import { HEARTBEAT_MS, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
 import { describe, expect, it } from 'vitest';
 import { TestAgent, admin, bindings, call, createHost, json, registerUser, unique, waitFor } from './helpers.ts';
 
@@ -144,5 +145,26 @@ describe('reconciliation and events', () => {
     expect(audit.body.items.filter((a) => a.environment_id === id)).toEqual([expect.objectContaining({ source_ip: '1.2.3.4', event: 'ssh_login' })]);
     expect(audit.body.items.filter((a) => a.environment_id === foreign)).toEqual([]);
     agent.close();
+  });
+});
+
+describe('heartbeats', () => {
+  it('takes a relay that went silent for three heartbeats offline at its alarm, and keeps a live one online', async () => {
+    const { runInDurableObject, runDurableObjectAlarm } = await import('cloudflare:test');
+    const ns = (env as unknown as { HOST_TUNNEL: DurableObjectNamespace }).HOST_TUNNEL;
+    const host = await createHost();
+    const agent = await TestAgent.connect(host.token);
+    await agent.ready();
+    const stub = ns.get(ns.idFromName(host.id));
+    // A relay that answered recently: the alarm only re-arms itself.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await hostStatus(host.id)).status).toBe('online');
+    // Silent for longer than three heartbeats (what a dead TCP connection looks like): the alarm ends it.
+    await runInDurableObject(stub, (instance: unknown) => {
+      (instance as { lastSeen: number }).lastSeen = Date.now() - 3 * HEARTBEAT_MS - 1000;
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await waitFor(async () => (await hostStatus(host.id)).status === 'offline');
+    await waitFor(() => agent.closed);
   });
 });

@@ -19,6 +19,7 @@ import { MetricsCollector } from './metrics/collector.ts';
 import { MemoryRouteTable } from './routes/route-table.ts';
 import { startSshGateway } from './ssh/gateway.ts';
 import { loadOrCreateKeys } from './ssh/keys.ts';
+import { registerTargetCommands } from './ssh/target-commands.ts';
 import { hasNativeCrypto } from './ssh/native.ts';
 import { StateStore } from './state/store.ts';
 import { systemClock } from './tunnel/clock.ts';
@@ -90,6 +91,7 @@ export async function startAgent(config: AgentConfig, log: Logger, overrides: Ag
     onPullProgress: (environmentId, image, p) => tunnel?.emit(EVENT.pullProgress, { environment_id: environmentId, image, ...p }, { droppable: true }),
   });
   registerContainerCommands(dispatcher, driver);
+  registerTargetCommands(dispatcher, { publicKey: keys.platformPublicKey, privateKey: keys.platformPrivateKey });
 
   const hostKeys = keys.hostKeys.map((pem) => {
     const k = ssh2.utils.parseKey(pem);

@@ -117,7 +117,22 @@ export type Machine = z.infer<typeof Machine>;
 export const AdminMachine = Machine.extend({ target_ip: z.string(), ssh_port: z.number().int(), host_id: z.string(), host_key: z.string().nullable() });
 
 const ip = z.string().trim().min(1).max(64).regex(/^[0-9a-fA-F:.]+$/, 'an IPv4 or IPv6 address');
-export const CreateMachineRequest = z.object({
+
+/**
+ * One-time credentials to enrol a machine: the relay logs in with them once, authorizes its platform key for `username`
+ * (default root) and pins the host key. Never stored or logged. Exactly one of `password` / `private_key`.
+ */
+export const MachineEnrolment = z.object({
+  username: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name').optional(),
+  password: z.string().min(1).max(1024).optional(),
+  /** An OpenSSH/PEM private key the machine already trusts (e.g. the installer's key). */
+  private_key: z.string().min(1).max(16384).optional(),
+  passphrase: z.string().min(1).max(1024).optional(),
+}).strict().refine((e) => (e.password === undefined) !== (e.private_key === undefined), 'give exactly one of password and private_key')
+  .refine((e) => e.passphrase === undefined || e.private_key !== undefined, 'passphrase goes with private_key');
+export type MachineEnrolment = z.infer<typeof MachineEnrolment>;
+
+const machineFields = z.object({
   name, region: z.string().trim().min(1).max(64), gpu_model: z.string().trim().min(1).max(64),
   gpu_count: z.number().int().min(0).max(64), gpu_memory: z.number().int().min(0).max(4096),
   cpu_cores: z.number().int().min(1).max(1024), memory_gb: z.number().int().min(1).max(65536),
@@ -125,9 +140,11 @@ export const CreateMachineRequest = z.object({
   ssh_port: z.number().int().min(1).max(65535).optional(), host_id: z.string().min(1).max(64),
   monthly_price: z.number().min(0).max(10_000_000),
   status: z.enum(['available', 'maintenance']).optional(),
-}).strict();
-export const UpdateMachineRequest = CreateMachineRequest.partial()
+});
+export const CreateMachineRequest = machineFields.extend({ enrol: MachineEnrolment.optional() }).strict();
+export const UpdateMachineRequest = machineFields.partial()
   .extend({ status: z.enum(['available', 'maintenance']).optional() }).strict();
+export const EnrolMachineRequest = MachineEnrolment;
 
 export const MarketQuery = z.object({
   region: z.string().max(64).optional(),
@@ -189,4 +206,27 @@ export const UsageRecord = z.object({
   period_end: isoTime.nullable(), unit_price: z.number(), units: z.number(), amount: z.number(),
 });
 
-export const AppPortRequest = z.object({ public: z.boolean() }).strict();
+/** Bounds of an owner's first-byte deadline for an app port: 1 s to 24 h (null or absent row: no deadline). */
+export const APP_FIRST_BYTE_MIN_MS = 1_000;
+export const APP_FIRST_BYTE_MAX_MS = 86_400_000;
+const FirstByteTimeout = z.number().int().min(APP_FIRST_BYTE_MIN_MS).max(APP_FIRST_BYTE_MAX_MS).nullable();
+
+/** PUT /environments/:id/apps/:port: sharing and/or the first-byte deadline; what is left out stays as it was. */
+export const AppPortRequest = z.object({ public: z.boolean().optional(), first_byte_timeout_ms: FirstByteTimeout.optional() }).strict()
+  .refine((b) => b.public !== undefined || b.first_byte_timeout_ms !== undefined, { message: 'give public and/or first_byte_timeout_ms' });
+export type AppPortRequest = z.infer<typeof AppPortRequest>;
+
+export const AppPort = z.object({ port: z.number().int(), public: z.boolean(), first_byte_timeout_ms: z.number().int().nullable(), url: z.string() });
+export type AppPort = z.infer<typeof AppPort>;
+
+/** A one-use link that opens an app as its owner (POST /environments/:id/apps/:port/link). */
+export const AppLink = z.object({ url: z.string(), expires_at: isoTime });
+export type AppLink = z.infer<typeof AppLink>;
+export const AppLinkRequest = z.object({ path: z.string().startsWith('/').max(2048).optional() }).strict();
+
+/** A recorded SSH session (asciicast v2), listed per environment; `size` in bytes. */
+export const Recording = z.object({
+  id: z.string(), environment_id: z.string(), username: z.string().nullable(), source_ip: z.string().nullable(),
+  started_at: isoTime, ended_at: isoTime.nullable(), size: z.number().int(),
+});
+export type Recording = z.infer<typeof Recording>;

@@ -53,7 +53,7 @@ export interface AppHost {
   port: number;
 }
 
-const APP_LABEL = /^([a-z0-9]{16})-([1-9][0-9]{0,4})$/;
+const APP_LABEL = new RegExp(`^(${ENV_ID_PATTERN.source.slice(1, -1)})-([1-9][0-9]{0,4})$`);
 
 /**
  * Parses `<envid>-<port>.<appsDomain>` (an optional `:<port>` suffix of a Host header is

@@ -8,3 +8,4 @@ export * from './tunnel/index.ts';
 export * as tables from './tables.ts';
 export { MIGRATIONS } from './migrations.gen.ts';
 export * from './address-bucket.ts';
+export * from './http/hop-by-hop.ts';

@@ -61,5 +61,13 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "ALTER TABLE `hosts` ADD `ssh_port_min` integer DEFAULT 50000 NOT NULL;",
       "ALTER TABLE `hosts` ADD `ssh_port_max` integer DEFAULT 59999 NOT NULL;"
     ]
+  },
+  {
+    "tag": "0003_app_first_byte",
+    "when": 1796013625279,
+    "hash": "0477697eb6665f9a1e683a152d7fef5df678f5a2289a01753264fcade7c4321c",
+    "statements": [
+      "ALTER TABLE `app_ports` ADD `first_byte_timeout_ms` integer;"
+    ]
   }
 ];

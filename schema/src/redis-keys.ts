@@ -1,7 +1,8 @@
-// The routing cache in Redis: seed-compatible keys `env:<id>:{ip,ssh_port,type,access_info}` plus `env:<id>:host`.
+// Every Redis key the platform writes: the seed-compatible routing cache `env:<id>:{ip,ssh_port,type,access_info}`
+// plus `env:<id>:host`, and the edge's own short-lived keys. Built only here (a unit test refuses literals elsewhere).
 import { PublicAccessInfo } from './api.ts';
 import type { EnvironmentType } from './api.ts';
-import { isEnvironmentId } from './ids.ts';
+import { ENV_ID_PATTERN, isEnvironmentId } from './ids.ts';
 
 export const redisKeys = {
   ip: (id: string) => `env:${id}:ip`,
@@ -11,7 +12,49 @@ export const redisKeys = {
   host: (id: string) => `env:${id}:host`,
   /** Public app ports of an environment (a set of port numbers). */
   publicPorts: (id: string) => `env:${id}:public_ports`,
+  /** The latest ResourceMetrics sample of an environment (JSON), from the relay's metrics events. */
+  metrics: (id: string) => `env:${id}:metrics`,
+  /** Image pull and create progress of an environment while it is `creating` (JSON, 10 minutes). */
+  progress: (id: string) => `env:${id}:progress`,
+  /** How many data shards a relay keeps (written by the edge when a shard connects). */
+  dataShards: (hostId: string) => `host:${hostId}:data_shards`,
+  /** Marks a one-use app link's nonce as used (lives twice the link's lifetime). */
+  appLinkUsed: (nonce: string) => `applink:${nonce}`,
+  /** Console login attempts from one source (an IPv4 address or IPv6 /64 bucket), 15 minutes. */
+  loginRateBySource: (bucket: string) => `rl:login:ip:${bucket}`,
+  /** Console login attempts from one source for one email (`digest`: hex of SHA-256 over both), 15 minutes. */
+  loginRateBySourceEmail: (digest: string) => `rl:login:ip-email:${digest}`,
+  /** Set once the routing cache was rebuilt from the database; its absence means Redis was lost or flushed. */
+  routesBuilt: () => 'routes:built',
 } as const;
+
+/**
+ * The key families above as patterns (for scans and for tests that check nothing else is written). A key that
+ * matches none was built outside this file.
+ */
+const envKey = (suffix: string) => new RegExp(`^env:${ENV_ID_PATTERN.source.slice(1, -1)}:${suffix}$`);
+
+export const REDIS_KEY_FAMILIES: Record<keyof typeof redisKeys, RegExp> = {
+  ip: envKey('ip'),
+  sshPort: envKey('ssh_port'),
+  type: envKey('type'),
+  accessInfo: envKey('access_info'),
+  host: envKey('host'),
+  publicPorts: envKey('public_ports'),
+  metrics: envKey('metrics'),
+  progress: envKey('progress'),
+  dataShards: /^host:[^:]+:data_shards$/,
+  appLinkUsed: /^applink:[A-Za-z0-9_-]+$/,
+  loginRateBySource: /^rl:login:ip:.+$/,
+  loginRateBySourceEmail: /^rl:login:ip-email:[0-9a-f]+$/,
+  routesBuilt: /^routes:built$/,
+};
+
+/** The family a key belongs to, or null for a key no family declares. */
+export function redisKeyFamily(key: string): keyof typeof redisKeys | null {
+  for (const [name, re] of Object.entries(REDIS_KEY_FAMILIES)) if (re.test(key)) return name as keyof typeof redisKeys;
+  return null;
+}
 
 export function routeKeys(id: string): string[] {
   return [redisKeys.ip(id), redisKeys.sshPort(id), redisKeys.type(id), redisKeys.accessInfo(id), redisKeys.host(id), redisKeys.publicPorts(id)];

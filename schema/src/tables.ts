@@ -126,6 +126,8 @@ export const appPorts = sqliteTable('app_ports', {
   environment_id: text('environment_id').notNull().references(() => environments.id, { onDelete: 'cascade' }),
   port: integer('port').notNull(),
   public: integer('public', { mode: 'boolean' }).notNull().default(false),
+  /** The owner's deadline for the app's first response byte (504 after it); null = none. */
+  first_byte_timeout_ms: integer('first_byte_timeout_ms'),
   created_at: integer('created_at').notNull().default(now),
 }, (t) => [primaryKey({ columns: [t.environment_id, t.port] })]);
 

@@ -284,4 +284,16 @@ describe('the console', () => {
       await shot(page, name);
     }
   });
+
+  it('removes a machine from the pool, but not one that is rented', async () => {
+    await page.click(sel('nav-admin-machines'));
+    const rented = page.locator('.el-table__row', { hasText: '北京B区-598机' });
+    await expect(rented.locator(sel('machine-delete')).isDisabled()).resolves.toBe(true);
+    const free = page.locator('.el-table__row', { hasText: '上海A区-017机' });
+    await free.locator(sel('machine-delete')).click();
+    await confirmBox();
+    await expect.poll(() => free.count(), { timeout: 15_000 }).toBe(0);
+    await expect(rented.count()).resolves.toBe(1);
+    await shot(page, '24-admin-machine-removed');
+  });
 });

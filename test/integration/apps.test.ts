@@ -27,7 +27,7 @@ describe('apps through the edge, the real agent and Docker', () => {
   let nodeEnv: string;
   let targets: Targets;
   let sshListen = '';
-  const spawn = () => p.spawnAgent(hostToken, { stateDir, sshListen, sshPorts: '52000-52999', extraEnv: { REMOTEGPU_DATA_SHARDS: '2' } });
+  const spawn = () => p.spawnAgent(hostToken, { stateDir, sshListen, sshPorts: '22000-22999', extraEnv: { REMOTEGPU_DATA_SHARDS: '2' } });
   const get = (envId: string, port: number, path: string, cookie?: string) =>
     appGet({ edgePort: p.port, envId, port, path, headers: cookie ? { cookie } : {} });
   const grants = new Map<string, string>();

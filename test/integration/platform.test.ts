@@ -1,6 +1,6 @@
 // The whole platform, end to end: edge in workerd, real relay agent process, real Docker, the real OpenSSH client.
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Platform } from '../support/platform.ts';
 import { docker, loadServices, servicesDir } from '../support/services.ts';
 import { freePort } from '../../dev/src/free-port.ts';
+import { authorizeOnPhysical, physicalSshd, revokeOnPhysical } from '../../dev/src/physical-keys.ts';
 
 const run = promisify(execFile);
 
@@ -38,8 +39,7 @@ describe('the whole platform', () => {
   let p: Platform;
   let hostId: string;
   let busybox: number;
-  const physicalKeys = join(servicesDir(), 'physical', 'authorized_keys');
-  let physicalKeysBefore = '';
+  let revokeKey: (() => Promise<void>) | null = null;
 
   beforeAll(async () => {
     loadServices();
@@ -49,7 +49,7 @@ describe('the whole platform', () => {
     expect(host.status).toBe(201);
     expect(host.body.install_command).toBe(`npx @remotegpu/relay-agent --edge ${p.edge.url} --token ${host.body.token}`);
     hostId = host.body.host.id;
-    p.spawnAgent(host.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '50000-59999' });
+    p.spawnAgent(host.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '23000-23999' });
     const img = await p.api<{ image: { id: number } }>('/api/v1/admin/images', { token: admin, body: { name: 'busybox:it', docker_ref: loadServices().busyboxImage, hourly_price: 0.5 } });
     busybox = img.body.image.id;
     await p.waitFor(async () => {
@@ -59,7 +59,7 @@ describe('the whole platform', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (physicalKeysBefore) writeFileSync(physicalKeys, physicalKeysBefore);
+    await revokeKey?.();
     await p?.close();
   }, 60_000);
 
@@ -154,9 +154,11 @@ describe('the whole platform', () => {
       const hosts = await p.api<{ items: { id: string; platform_public_key: string | null }[] }>('/api/v1/admin/hosts', { token: admin });
       return hosts.body.items.find((h) => h.id === hostId)?.platform_public_key;
     }, 30_000, "the relay's platform key");
-    // The operator authorizes the relay's platform key on the machine (sshd reads the file at each login).
-    physicalKeysBefore = readFileSync(physicalKeys, 'utf8');
-    appendFileSync(physicalKeys, `\n${key}\n`);
+    // The operator authorizes the relay's platform key on the machine (sshd reads the file at each login; enrolled_keys
+    // keeps it there when the global setup's `services.sh up` rewrites the file).
+    const physical = physicalSshd(servicesDir())!;
+    await authorizeOnPhysical(physical, key);
+    revokeKey = () => revokeOnPhysical(physical, key);
     const s = loadServices();
     const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', { token: admin, body: { name: '北京B区-598机', region: '北京B区', gpu_model: 'RTX 5090', gpu_count: 2, gpu_memory: 32, cpu_cores: 16, memory_gb: 90, disk_gb: 5881, target_ip: s.physical.host, ssh_port: s.physical.port, host_id: hostId, monthly_price: 6999 } });
     expect(m.status).toBe(201);
@@ -234,7 +236,7 @@ describe('the whole platform', () => {
     const r = await p.api<{ environment: { id: string; container_id: string } }>('/api/v1/environments', { token: renter, body: { name: 'mine', image_id: busybox, gpu_count: 0, cpu_cores: 1, memory_gb: 1 } });
     expect(r.status).toBe(201);
     const second = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', { token: await p.admin(), body: { name: 'it-relay-2', public_ssh_host: '127.0.0.1' } });
-    p.spawnAgent(second.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent2-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '50000-59999' });
+    p.spawnAgent(second.body.token, { stateDir: mkdtempSync(join(tmpdir(), 'it-agent2-')), sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '23000-23999' });
     await p.waitFor(async () => {
       const l = await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: await p.admin() });
       return l.body.items.find((i) => i.id === second.body.host.id)?.status === 'online';

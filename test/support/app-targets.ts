@@ -6,6 +6,13 @@ import WebSocket, { WebSocketServer } from 'ws';
 /** The body `/bytes/<n>` sends: this 64 KiB block over and over, so a client can check what arrived. */
 export const BLOCK = Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => (i * 7919 + (i >> 8)) & 0xff));
 
+/** `bytes` of BLOCK over and over, as one buffer. */
+export function blockBytes(bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(bytes);
+  for (let n = 0; n < bytes; n += BLOCK.length) BLOCK.copy(out, n, 0, Math.min(BLOCK.length, bytes - n));
+  return out;
+}
+
 export function expectedSha256(bytes: number): string {
   const h = createHash('sha256');
   for (let n = 0; n < bytes; n += BLOCK.length) h.update(n + BLOCK.length <= bytes ? BLOCK : BLOCK.subarray(0, bytes - n));
@@ -37,11 +44,24 @@ export interface Targets {
   close(): Promise<void>;
 }
 
-/** `/hello` echoes the request head; `/bytes/<n>` a body; `/sink` hashes a body; `/sse` five events 200 ms apart; `/ws` echoes. */
+/**
+ * `/hello` echoes the request head; `/bytes/<n>` a body; `/sink` hashes a body; `/sse` five events 200 ms apart; `/ws` echoes;
+ * `/slow/<ms>` answers after ms; `/drop-reused` drops a kept-alive connection it sees a second request on (a keep-alive
+ * race at its worst). Node's default keep-alive (5 s) on purpose: the tunnel must live with it.
+ */
 export async function startTargets(host: string, port = 0): Promise<Targets> {
+  const requestsOn = new WeakMap<object, number>();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/hello') {
+    const nth = (requestsOn.get(req.socket) ?? 0) + 1;
+    requestsOn.set(req.socket, nth);
+    if (url.pathname === '/drop-reused' && nth > 1) {
+      req.socket.destroy();
+    } else if (url.pathname === '/drop-reused' || url.pathname.startsWith('/slow/')) {
+      const ms = url.pathname === '/drop-reused' ? 0 : Number(url.pathname.slice(6));
+      const timer = setTimeout(() => res.end(JSON.stringify({ waited_ms: ms, request_on_socket: nth })), ms);
+      res.on('close', () => clearTimeout(timer));
+    } else if (url.pathname === '/hello') {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers }));
     } else if (url.pathname.startsWith('/bytes/')) {
@@ -70,6 +90,7 @@ export async function startTargets(host: string, port = 0): Promise<Targets> {
     ws.on('message', (data, isBinary) => {
       const text = isBinary ? null : data.toString();
       if (text?.startsWith('close:')) ws.close(Number(text.slice(6)), 'closed by the app');
+      else if (text?.startsWith('send:')) ws.send(blockBytes(Number(text.slice(5))), { binary: true }); // one message of n bytes
       else ws.send(isBinary ? data : text ?? '', { binary: isBinary });
     });
   });

@@ -1,7 +1,7 @@
 // The whole platform for integration tests: stand-ins, the edge in workerd, an admin, and real relay agent processes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, startEdge, type EdgeServer } from '../../dev/src/edge-server.ts';
@@ -72,13 +72,29 @@ export class Platform {
   }
 
   /** Spawns the real agent CLI (as `npx @remotegpu/relay-agent` would run it) with its own state and ports. */
-  spawnAgent(token: string, o: { stateDir: string; sshListen: string; sshPorts: string; extraEnv?: Record<string, string> }): ChildProcess {
+  /**
+   * `logFile`: the agent's whole log (stdout and stderr) at debug level goes there, for tests that read it.
+   * `logLines` collects the agent's log (JSON lines on stderr) at its default level, as an operator would see it.
+   */
+  spawnAgent(token: string, o: { stateDir: string; sshListen: string; sshPorts: string; extraEnv?: Record<string, string>; logFile?: string; logLines?: string[] }): ChildProcess {
+    const log = o.logFile ? openSync(o.logFile, 'a') : null;
+    const level = process.env.AGENT_TEST_LOG || log !== null ? ['--log-level', 'debug'] : o.logLines ? [] : ['--log-level', 'warn'];
     const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay-agent/src/cli.ts'),
       '--edge', this.edge.url, '--ssh-listen', o.sshListen, '--ssh-ports', o.sshPorts, '--public-host', '127.0.0.1',
-      '--state-dir', o.stateDir, '--docker', loadServices().dockerHost, '--log-level', process.env.AGENT_TEST_LOG ? 'debug' : 'warn'], {
-      stdio: ['ignore', process.env.AGENT_TEST_LOG ? 'inherit' : 'ignore', 'inherit'],
+      '--state-dir', o.stateDir, '--docker', loadServices().dockerHost, ...level], {
+      stdio: ['ignore', log ?? (process.env.AGENT_TEST_LOG ? 'inherit' : 'ignore'), log ?? (o.logLines ? 'pipe' : 'inherit')],
       env: { ...process.env, REMOTEGPU_TOKEN: token, ...o.extraEnv },
     });
+    if (log !== null) closeSync(log);
+    const lines = o.logLines;
+    if (lines && child.stderr) {
+      let rest = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        const parts = (rest + chunk).split('\n');
+        rest = parts.pop() ?? '';
+        lines.push(...parts.filter(Boolean));
+      });
+    }
     this.agents.push(child);
     return child;
   }

@@ -1,4 +1,4 @@
-// Test services started by `bash scripts/services.sh up`: a private dockerd, the sshd/busybox images and a
+// Test services started by `bash scripts/services.sh up`: a private dockerd, the sshd/busybox/stock images and a
 // loopback "physical machine" sshd. Integration tests FAIL (never skip) when they are not up.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,6 +12,8 @@ export interface Services {
   dockerHost: string;
   sshdImage: string;
   busyboxImage: string;
+  /** A glibc userland like ML images (bash, python3, coreutils, git, tmux) without OpenSSH or rsync. */
+  stockImage: string;
   /** Client private key authorized for root in every container of `sshdImage`. */
   testKey: string;
   testPublicKey: string;
@@ -65,6 +67,7 @@ export function loadServices(): Services {
     dockerHost: get('DOCKER_HOST'),
     sshdImage: get('REMOTEGPU_TEST_SSHD_IMAGE'),
     busyboxImage: get('REMOTEGPU_TEST_BUSYBOX_IMAGE'),
+    stockImage: get('REMOTEGPU_TEST_STOCK_IMAGE'),
     testKey: get('REMOTEGPU_TEST_KEY'),
     testPublicKey: get('REMOTEGPU_TEST_PUBLIC_KEY'),
     testKnownHosts: get('REMOTEGPU_TEST_KNOWN_HOSTS'),

@@ -1,31 +1,49 @@
 // Admin: the physical pool (machines), images, users, and the routing cache rebuild; renters list images.
 import {
-  AdminMachine, CreateImageRequest, CreateMachineRequest, Image, UpdateMachineRequest, User, tables,
+  AdminMachine, CreateImageRequest, CreateMachineRequest, EnrolMachineRequest, Image, UpdateMachineRequest, User, tables,
 } from '@remotegpu/schema';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, ne, notExists } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
 import { userJson } from '../auth/routes.ts';
 import { ApiError, conflict, notFound } from '../errors.ts';
-import { route, type AppEnv } from '../lib/api.ts';
+import { route, type AppEnv, type Ctx } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { machineJson } from '../market/routes.ts';
 import { rebuildRedis } from '../routing/sync.ts';
-import { pinHostKey } from './probe.ts';
+import { enrolMachine, pinHostKey } from './probe.ts';
 
 const adminMachineJson = (m: typeof tables.machines.$inferSelect) => ({ ...machineJson(m), target_ip: m.target_ip, ssh_port: m.ssh_port, host_id: m.host_id, host_key: m.host_key });
 const imageJson = (i: typeof tables.images.$inferSelect) => ({
   id: i.id, name: i.name, docker_ref: i.docker_ref, has_sshd: i.has_sshd, hourly_price: i.hourly_price, description: i.description,
 });
 
+async function machineOr404(c: Ctx): Promise<typeof tables.machines.$inferSelect> {
+  const id = Number(c.req.param('id'));
+  const [m] = Number.isInteger(id) && id > 0 ? await c.get('deps').db.select().from(tables.machines).where(eq(tables.machines.id, id)) : [];
+  if (!m) throw notFound('machine');
+  return m;
+}
+
 export function registerCatalogRoutes(app: Hono<AppEnv>): void {
   route(app, { method: 'post', path: '/api/v1/admin/machines', summary: 'Add a machine to the pool', tag: 'admin', auth: 'admin', body: CreateMachineRequest, response: z.object({ machine: AdminMachine }), status: 201 }, async (c, { body, user }) => {
     const deps = c.get('deps');
     const [host] = await deps.db.select({ id: tables.hosts.id }).from(tables.hosts).where(eq(tables.hosts.id, body.host_id));
     if (!host) throw new ApiError(422, 'validation_failed', 'invalid body: host_id: no such host');
-    const [row] = await deps.db.insert(tables.machines).values(body).onConflictDoNothing().returning();
+    // `enrol` holds one-time credentials: they go to the relay and nowhere else (not the row, not the audit detail).
+    const { enrol, ...fields } = body;
+    const [row] = await deps.db.insert(tables.machines).values(fields).onConflictDoNothing().returning();
     if (!row) throw conflict('machine_exists', `a machine named ${body.name} exists`);
+    if (enrol) {
+      // The machine joins the pool only once its relay holds a working login: a failed enrolment leaves nothing behind.
+      const done = await enrolMachine(deps, row, enrol).catch(async (err: unknown) => {
+        await deps.db.delete(tables.machines).where(eq(tables.machines.id, row.id));
+        throw err;
+      });
+      await recordAudit(deps, { event: 'machine.create', status: 'success', actor_id: user.id, host_id: body.host_id, source_ip: clientIp(c), detail: { machine_id: row.id, host_key_pinned: true, enrolled: true, key_installed: done.installed } });
+      return c.json({ machine: adminMachineJson({ ...row, host_key: done.host_key }) }, 201);
+    }
     // Pin the machine's host key at enrolment (when its relay is online; else at first rental).
     const pin = await pinHostKey(deps, row);
     await recordAudit(deps, { event: 'machine.create', status: 'success', actor_id: user.id, host_id: body.host_id, source_ip: clientIp(c), detail: { machine_id: row.id, host_key_pinned: !!pin.host_key, probe: pin.reason } });
@@ -60,6 +78,28 @@ export function registerCatalogRoutes(app: Hono<AppEnv>): void {
     if (!pin.host_key) throw new ApiError(502, 'probe_failed', pin.reason ?? 'probe failed');
     await recordAudit(deps, { event: 'machine.pin_host_key', status: 'success', actor_id: user.id, host_id: m.host_id, source_ip: clientIp(c), detail: { machine_id: id } });
     return c.json({ machine: adminMachineJson({ ...m, host_key: pin.host_key }) });
+  });
+
+  route(app, { method: 'post', path: '/api/v1/admin/machines/:id/enrol', summary: "Enrol with one-time credentials: the relay authorizes its platform key and pins the host key (never stored)", tag: 'admin', auth: 'admin', body: EnrolMachineRequest, response: z.object({ machine: AdminMachine }) }, async (c, { body, user }) => {
+    const deps = c.get('deps');
+    const m = await machineOr404(c);
+    if (m.status === 'allocated') throw conflict('machine_allocated', 'release the machine before enrolling it again');
+    const done = await enrolMachine(deps, m, body);
+    await recordAudit(deps, { event: 'machine.enrol', status: 'success', actor_id: user.id, host_id: m.host_id, source_ip: clientIp(c), detail: { machine_id: m.id, key_installed: done.installed } });
+    return c.json({ machine: adminMachineJson({ ...m, host_key: done.host_key }) });
+  });
+
+  route(app, { method: 'delete', path: '/api/v1/admin/machines/:id', summary: 'Remove a machine from the pool (refused while it is rented)', tag: 'admin', auth: 'admin' }, async (c, { user }) => {
+    const deps = c.get('deps');
+    const m = await machineOr404(c);
+    // One statement: a rental that claims the machine meanwhile makes this delete a no-op, never a dangling environment.
+    const gone = await deps.db.delete(tables.machines).where(and(
+      eq(tables.machines.id, m.id), ne(tables.machines.status, 'allocated'),
+      notExists(deps.db.select({ id: tables.environments.id }).from(tables.environments).where(eq(tables.environments.physical_machine_id, m.id))),
+    )).returning({ id: tables.machines.id });
+    if (!gone[0]) throw conflict('machine_rented', 'the machine is rented: its renter must release it (or delete the environment) first');
+    await recordAudit(deps, { event: 'machine.delete', status: 'success', actor_id: user.id, host_id: m.host_id, source_ip: clientIp(c), detail: { machine_id: m.id, name: m.name } });
+    return c.body(null, 204);
   });
 
   route(app, { method: 'post', path: '/api/v1/admin/images', summary: 'Add an image', tag: 'admin', auth: 'admin', body: CreateImageRequest, response: z.object({ image: Image }), status: 201 }, async (c, { body }) => {

@@ -1,7 +1,9 @@
-// Pins a physical machine's SSH host key: its relay reads the key (no login) and the edge stores it.
-import { CMD, TargetProbeResult, tables } from '@remotegpu/schema';
+// Pins a physical machine's SSH host key: its relay reads the key (probe, no login) or enrols the machine (one-time login).
+import { CMD, TargetEnrolResult, TargetProbeResult, tables } from '@remotegpu/schema';
+import type { MachineEnrolment } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
+import { ApiError } from '../errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 
 type MachineRow = typeof tables.machines.$inferSelect;
@@ -14,4 +16,27 @@ export async function pinHostKey(deps: Deps, m: MachineRow): Promise<{ host_key:
   if (!r.success) return { host_key: null, reason: 'the relay answered the probe with an invalid result' };
   await deps.db.update(tables.machines).set({ host_key: r.data.host_key, updated_at: Date.now() }).where(eq(tables.machines.id, m.id));
   return { host_key: r.data.host_key, reason: null };
+}
+
+/** The relay's enrolment failures as API errors: wrong credentials are the admin's to fix (422), an offline relay is 503. */
+function enrolError(code: string, message: string): ApiError {
+  if (code === 'enrol_auth_failed') return new ApiError(422, 'enrol_auth_failed', message);
+  if (code === 'host_offline') return new ApiError(503, 'host_offline', `cannot enrol: ${message}`);
+  if (code === 'timeout') return new ApiError(504, 'enrol_timeout', message);
+  return new ApiError(502, code.startsWith('enrol_') ? code : 'enrol_failed', message);
+}
+
+/**
+ * Enrols a machine: its relay logs in once with the admin's one-time credentials, authorizes its platform key and reads
+ * the host key, which is pinned here. The credentials go to the relay inside the command and nowhere else.
+ */
+export async function enrolMachine(deps: Deps, m: MachineRow, creds: MachineEnrolment): Promise<{ host_key: string; installed: boolean }> {
+  const args = { ip: m.target_ip, port: m.ssh_port, username: creds.username ?? 'root', ...(creds.password !== undefined ? { password: creds.password } : {}),
+    ...(creds.private_key !== undefined ? { private_key: creds.private_key } : {}), ...(creds.passphrase !== undefined ? { passphrase: creds.passphrase } : {}) };
+  const outcome = await sendCommand(deps, m.host_id, CMD.targetEnrol, args, 45_000);
+  if (!outcome.ok) throw enrolError(outcome.error.code, outcome.error.message);
+  const r = TargetEnrolResult.safeParse(outcome.data);
+  if (!r.success) throw new ApiError(502, 'enrol_failed', 'the relay answered the enrolment with an invalid result');
+  await deps.db.update(tables.machines).set({ host_key: r.data.host_key, updated_at: Date.now() }).where(eq(tables.machines.id, m.id));
+  return r.data;
 }

@@ -1,5 +1,5 @@
 // Turns a browser's request into the tunnel's OpenHead (hop-by-hop dropped, platform cookies stripped, X-Forwarded-* set) and hands it to the shard.
-import { dataShardName, shardOf, type OpenHead } from '@remotegpu/schema';
+import { HOP_BY_HOP_HEADERS, connectionNamed, dataShardName, shardOf, type OpenHead } from '@remotegpu/schema';
 import { SECURE_SESSION_COOKIE, SESSION_COOKIE } from '../auth/service.ts';
 import type { Bindings } from '../env.ts';
 import { openRequestHeaders } from '../tunnel/data-plane.ts';
@@ -7,9 +7,9 @@ import { appError } from './pages.ts';
 import type { AppRoute } from './route-lookup.ts';
 import { APP_COOKIE } from './tokens.ts';
 
-/** RFC 9110 §7.6.1 connection-specific fields, plus the WebSocket handshake fields the agent's own client makes anew. */
+/** Hop-by-hop fields, plus proxy credentials and the WebSocket handshake fields the agent's own client makes anew. */
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  ...HOP_BY_HOP_HEADERS,
   'proxy-authorization', 'proxy-authenticate', 'http2-settings',
   'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-accept',
   // The edge has already taken the client's body; a 100-continue from the app would have no one to go to.
@@ -30,7 +30,7 @@ export function buildOpenHead(request: Request, envId: string, port: number, cli
   const url = new URL(request.url);
   const host = request.headers.get('host') ?? url.host;
   const websocket = request.headers.get('upgrade')?.toLowerCase() === 'websocket';
-  const named = new Set((request.headers.get('connection') ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean));
+  const named = connectionNamed(request.headers.get('connection'));
   const headers: [string, string][] = [];
   let forwardedFor: string | null = null;
   for (const [name, value] of request.headers) {

@@ -1,5 +1,5 @@
 // App hosts `<envid>-<port>.<apps domain>`: route lookup, the link → cookie exchange, access control, then the tunnel.
-import { parseAppHost, type AppHost } from '@remotegpu/schema';
+import { parseAppHost, redisKeys, type AppHost } from '@remotegpu/schema';
 import { readConfig } from '../config.ts';
 import { buildDeps, ready, type Deps } from '../deps.ts';
 import type { Bindings } from '../env.ts';
@@ -37,7 +37,13 @@ export async function handleApp(request: Request, env: Bindings, app: AppHost): 
     return appError(request, 403, 'forbidden', 'this app is private to the owner of the environment: open it from the console', consoleUrl);
   }
   const clientIp = request.headers.get('cf-connecting-ip') ?? '127.0.0.1';
-  return forwardToShard(request, env, route, buildOpenHead(request, app.envId, app.port, clientIp), config.appFirstByteMs);
+  return forwardToShard(request, env, route, buildOpenHead(request, app.envId, app.port, clientIp), firstByteDeadline(route.firstByteMs.get(app.port), config.appFirstByteMs));
+}
+
+/** The shorter of the owner's per-port deadline and the operator's cap; 0 (no deadline) when neither is set. */
+export function firstByteDeadline(owner: number | undefined, operator: number | null): number {
+  const caps = [owner, operator].filter((v): v is number => typeof v === 'number' && v > 0);
+  return caps.length ? Math.min(...caps) : 0;
 }
 
 /** A one-use link token from the console becomes a host-only cookie; the redirect takes the token out of the URL (and history). */
@@ -49,7 +55,7 @@ async function redeemLink(
   if (!claims || claims.e !== route.envId || claims.p !== port || claims.u !== route.ownerId || !claims.n) return denied();
   const d = await deps();
   if (!(await credentialAlive(d, claims))) return denied();
-  const first = await d.redis.set(`applink:${claims.n}`, '1', { nx: true, px: LINK_TTL_MS * 2 });
+  const first = await d.redis.set(redisKeys.appLinkUsed(claims.n), '1', { nx: true, px: LINK_TTL_MS * 2 });
   if (first !== 'OK') return denied();
   const cookie = await signAppToken(secret, { ...claims, k: 'app', x: Date.now() + APP_COOKIE_TTL_MS, n: undefined });
   url.searchParams.delete(LINK_PARAM);

@@ -1,5 +1,5 @@
 // Where an app lives and who may open it: Redis (`env:<id>:host`, `env:<id>:public_ports`) and the owner, cached per isolate.
-import { dataShardsKey, redisKeys, tables } from '@remotegpu/schema';
+import { redisKeys, tables } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 
@@ -10,6 +10,8 @@ export interface AppRoute {
   publicPorts: Set<number>;
   /** Data shards the relay keeps (K); the environment's traffic goes to one of them. */
   shards: number;
+  /** Owners' first-byte deadlines by port (ports without one wait as long as the app takes). */
+  firstByteMs: Map<number, number>;
 }
 
 /** Long enough to spare Redis and the database on every request, short enough that a change shows quickly. */
@@ -41,18 +43,22 @@ async function load(envId: string, deps: Deps): Promise<AppRoute | null> {
   p.smembers(redisKeys.publicPorts(envId));
   const [hostRaw, publicRaw] = (await p.exec()) as [unknown, unknown[] | null];
   // The owner is not in Redis (no personal data there): one indexed query, cached with the route.
-  const [env] = await deps.db.select({ user_id: tables.environments.user_id, status: tables.environments.status, host_id: tables.environments.host_id })
-    .from(tables.environments).where(eq(tables.environments.id, envId));
+  // Per-port settings (deadlines, and sharing when Redis lost it) come with the same round of queries.
+  const [[env], ports] = await Promise.all([
+    deps.db.select({ user_id: tables.environments.user_id, status: tables.environments.status, host_id: tables.environments.host_id })
+      .from(tables.environments).where(eq(tables.environments.id, envId)),
+    deps.db.select().from(tables.appPorts).where(eq(tables.appPorts.environment_id, envId)),
+  ]);
   if (!env || !SERVED.has(env.status)) return null;
+  const firstByteMs = new Map(ports.filter((r) => r.first_byte_timeout_ms !== null).map((r) => [r.port, r.first_byte_timeout_ms!]));
   let hostId = hostRaw == null ? null : String(hostRaw);
   let publicPorts = new Set((publicRaw ?? []).map((v) => Number(v)));
   if (hostId === null) {
     // Redis lost the route (it is a cache): the database still knows.
     hostId = env.host_id;
-    const rows = await deps.db.select().from(tables.appPorts).where(eq(tables.appPorts.environment_id, envId));
-    publicPorts = new Set(rows.filter((r) => r.public).map((r) => r.port));
+    publicPorts = new Set(ports.filter((r) => r.public).map((r) => r.port));
   }
-  const shardsRaw = await deps.redis.get<unknown>(dataShardsKey(hostId));
+  const shardsRaw = await deps.redis.get<unknown>(redisKeys.dataShards(hostId));
   const shards = Number(shardsRaw ?? 1);
-  return { envId, hostId, ownerId: env.user_id, publicPorts, shards: Number.isInteger(shards) && shards >= 1 ? shards : 1 };
+  return { envId, hostId, ownerId: env.user_id, publicPorts, shards: Number.isInteger(shards) && shards >= 1 ? shards : 1, firstByteMs };
 }

@@ -1,5 +1,5 @@
 // /environments/:id/apps: the owner's app links (one-use signed URLs), public/private per port, and the list.
-import { appHostName, redisKeys, tables } from '@remotegpu/schema';
+import { AppLink, AppLinkRequest, AppPort, AppPortRequest, appHostName, redisKeys, tables } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -11,10 +11,6 @@ import type { Deps } from '../deps.ts';
 import { forgetAppRoute } from './route-lookup.ts';
 import { LINK_PARAM, LINK_TTL_MS, signAppToken } from './tokens.ts';
 
-const AppPort = z.object({ port: z.number().int(), public: z.boolean(), url: z.string() });
-const LinkResponse = z.object({ url: z.string(), expires_at: z.string() });
-const PublicBody = z.object({ public: z.boolean() }).strict();
-const LinkBody = z.object({ path: z.string().startsWith('/').max(2048).optional() }).strict();
 
 function portParam(c: Ctx): number {
   const raw = c.req.param('port') ?? '';
@@ -41,25 +37,34 @@ export function registerAppRoutes(app: Hono<AppEnv>): void {
     const deps = c.get('deps');
     const env = await ownEnv(deps, user, c.req.param('id') ?? '');
     const rows = await deps.db.select().from(tables.appPorts).where(eq(tables.appPorts.environment_id, env.id));
-    const ports = new Map(rows.map((r) => [r.port, r.public]));
-    if (!ports.has(8888)) ports.set(8888, false); // Jupyter's port is always listed, as in the access info
-    const items = [...ports].sort((a, b) => a[0] - b[0]).map(([port, pub]) => ({ port, public: pub, url: `${appOrigin(c, env.id, port)}/` }));
+    const ports = new Map(rows.map((r) => [r.port, { public: r.public, first_byte_timeout_ms: r.first_byte_timeout_ms }]));
+    if (!ports.has(8888)) ports.set(8888, { public: false, first_byte_timeout_ms: null }); // Jupyter's port is always listed, as in the access info
+    const items = [...ports].sort((a, b) => a[0] - b[0]).map(([port, p]) => ({ port, ...p, url: `${appOrigin(c, env.id, port)}/` }));
     return c.json({ items });
   });
 
-  route(app, { method: 'put', path: '/api/v1/environments/:id/apps/:port', summary: 'Make an app port public or private', tag: 'apps', auth: 'user', body: PublicBody, response: AppPort }, async (c, { user, body }) => {
+  route(app, {
+    method: 'put', path: '/api/v1/environments/:id/apps/:port', tag: 'apps', auth: 'user', body: AppPortRequest, response: AppPort,
+    summary: 'Make an app port public or private, and/or set its first-byte deadline (first_byte_timeout_ms, 1000-86400000; null = none)',
+  }, async (c, { user, body }) => {
     const deps = c.get('deps');
     const env = await ownEnv(deps, user, c.req.param('id') ?? '');
     const port = portParam(c);
-    await deps.db.insert(tables.appPorts).values({ environment_id: env.id, port, public: body.public })
-      .onConflictDoUpdate({ target: [tables.appPorts.environment_id, tables.appPorts.port], set: { public: body.public } });
-    if (body.public) await deps.redis.sadd(redisKeys.publicPorts(env.id), String(port));
-    else await deps.redis.srem(redisKeys.publicPorts(env.id), String(port));
+    const set = {
+      ...(body.public !== undefined ? { public: body.public } : {}),
+      ...(body.first_byte_timeout_ms !== undefined ? { first_byte_timeout_ms: body.first_byte_timeout_ms } : {}),
+    };
+    const [row] = await deps.db.insert(tables.appPorts).values({ environment_id: env.id, port, ...set })
+      .onConflictDoUpdate({ target: [tables.appPorts.environment_id, tables.appPorts.port], set }).returning();
+    if (!row) throw new Error('app port upsert returned no row');
+    if (body.public === true) await deps.redis.sadd(redisKeys.publicPorts(env.id), String(port));
+    else if (body.public === false) await deps.redis.srem(redisKeys.publicPorts(env.id), String(port));
+    // Other isolates follow within ROUTE_CACHE_MS (5 s), as for sharing.
     forgetAppRoute(env.id);
-    return c.json({ port, public: body.public, url: `${appOrigin(c, env.id, port)}/` });
+    return c.json({ port, public: row.public, first_byte_timeout_ms: row.first_byte_timeout_ms, url: `${appOrigin(c, env.id, port)}/` });
   });
 
-  route(app, { method: 'post', path: '/api/v1/environments/:id/apps/:port/link', summary: 'A one-use link (valid 60 s) that opens a private app in the browser', tag: 'apps', auth: 'user', body: LinkBody, response: LinkResponse }, async (c, { user, body }) => {
+  route(app, { method: 'post', path: '/api/v1/environments/:id/apps/:port/link', summary: 'A one-use link (valid 60 s) that opens a private app in the browser', tag: 'apps', auth: 'user', body: AppLinkRequest, response: AppLink }, async (c, { user, body }) => {
     const deps = c.get('deps');
     const env = await ownEnv(deps, user, c.req.param('id') ?? '');
     const port = portParam(c);

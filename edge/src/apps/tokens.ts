@@ -1,4 +1,5 @@
 // Signed app tokens: the short-lived link the console hands out, and the host-only cookie it becomes on the app host.
+import { ENV_ID_PATTERN } from '@remotegpu/schema';
 import { z } from 'zod';
 
 /** The cookie on `<envid>-<port>.container.<domain>` (host-only: it never reaches another app or the console). */
@@ -11,7 +12,7 @@ export const APP_COOKIE_TTL_MS = 12 * 3600_000;
 const Claims = z.object({
   /** 'link' (one use, in a URL) or 'app' (the cookie). */
   k: z.enum(['link', 'app']),
-  e: z.string().regex(/^[a-z0-9]{16}$/),
+  e: z.string().regex(ENV_ID_PATTERN),
   p: z.number().int().min(1).max(65535),
   /** The owner's user id and the credential (session or API token hash) the grant hangs on: revoking it revokes the app access. */
   u: z.string().max(128),

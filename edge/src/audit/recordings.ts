@@ -1,11 +1,11 @@
 // Session recordings (asciicast v2) uploaded by relays through the tunnel.
-import { tables } from '@remotegpu/schema';
+import { ENV_ID_PATTERN, tables } from '@remotegpu/schema';
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 
 const Recording = z.object({
-  id: z.string().min(1).max(128), environment_id: z.string().regex(/^[a-z0-9]{16}$/), username: z.string().max(256),
+  id: z.string().min(1).max(128), environment_id: z.string().regex(ENV_ID_PATTERN), username: z.string().max(256),
   source_ip: z.string().max(64), started_at: z.number(), ended_at: z.number(), cast: z.string().max(16 * 1024 * 1024),
 });
 

@@ -1,5 +1,5 @@
 // /audit-events (a renter's own, an admin's all), /usage (charges), and session recordings.
-import { AuditEvent, UsageRecord, tables } from '@remotegpu/schema';
+import { AuditEvent, Recording, UsageRecord, tables } from '@remotegpu/schema';
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -37,8 +37,7 @@ export function registerAuditRoutes(app: Hono<AppEnv>): void {
     return c.json({ items, total: Math.round(items.reduce((s, i) => s + i.amount, 0) * 100) / 100 });
   });
 
-  const Rec = z.object({ id: z.string(), environment_id: z.string(), username: z.string().nullable(), source_ip: z.string().nullable(), started_at: z.string(), ended_at: z.string().nullable(), size: z.number() });
-  route(app, { method: 'get', path: '/api/v1/environments/:id/recordings', summary: 'Recorded SSH sessions of an environment', tag: 'audit', auth: 'user', response: z.object({ items: z.array(Rec) }) }, async (c, { user }) => {
+  route(app, { method: 'get', path: '/api/v1/environments/:id/recordings', summary: 'Recorded SSH sessions of an environment', tag: 'audit', auth: 'user', response: z.object({ items: z.array(Recording) }) }, async (c, { user }) => {
     const deps = c.get('deps');
     const env = await ownedEnv(deps, user, c.req.param('id') ?? '');
     const t = tables.sessionRecordings;

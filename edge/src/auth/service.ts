@@ -1,5 +1,5 @@
 // Accounts: users, console sessions and API tokens (secrets stored as SHA-256), login rate limits on Redis.
-import { addressBucket, generateToken, tables } from '@remotegpu/schema';
+import { addressBucket, generateToken, redisKeys, tables } from '@remotegpu/schema';
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
@@ -81,8 +81,8 @@ const LIMITS = { address: 30, addressEmail: 10 };
 async function loginRateKeys(ip: string, email: string): Promise<{ address: string; addressEmail: string }> {
   const bucket = addressBucket(ip);
   return {
-    address: `rl:login:ip:${bucket}`,
-    addressEmail: `rl:login:ip-email:${(await sha256Hex(`${bucket} ${email}`)).slice(0, 32)}`,
+    address: redisKeys.loginRateBySource(bucket),
+    addressEmail: redisKeys.loginRateBySourceEmail((await sha256Hex(`${bucket} ${email}`)).slice(0, 32)),
   };
 }
 

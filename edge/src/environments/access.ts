@@ -1,5 +1,5 @@
 // Ownership checks and the owner's AccessInfo (the only place the password is decrypted).
-import { sshHostName, tables, type AccessInfo } from '@remotegpu/schema';
+import { isEnvironmentId, sshHostName, tables, type AccessInfo } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { notFound } from '../errors.ts';
@@ -10,7 +10,7 @@ import type { EnvRow } from './serialize.ts';
 
 /** The environment if the user may see it (owner, or admin); 404 otherwise so ids reveal nothing. */
 export async function ownedEnv(deps: Deps, user: AuthUser, id: string): Promise<EnvRow> {
-  if (!/^[a-z0-9]{16}$/.test(id)) throw notFound('environment');
+  if (!isEnvironmentId(id)) throw notFound('environment');
   const [env] = await deps.db.select().from(tables.environments).where(eq(tables.environments.id, id));
   if (!env || (env.user_id !== user.id && user.role !== 'admin')) throw notFound('environment');
   return env;

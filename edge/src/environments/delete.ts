@@ -1,5 +1,5 @@
 // Deleting an environment: the container goes, the route goes, then the rows; a physical machine returns to the pool.
-import { CMD, tables } from '@remotegpu/schema';
+import { CMD, redisKeys, tables } from '@remotegpu/schema';
 import { and, eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
@@ -31,7 +31,7 @@ async function finish(deps: Deps, env: EnvRow): Promise<void> {
   await releasePort(deps, env.id);
   await deps.db.delete(tables.appPorts).where(eq(tables.appPorts.environment_id, env.id));
   await deps.db.delete(tables.metricSamples).where(eq(tables.metricSamples.environment_id, env.id));
-  await deps.redis.del(`env:${env.id}:metrics`, `env:${env.id}:progress`);
+  await deps.redis.del(redisKeys.metrics(env.id), redisKeys.progress(env.id));
   await deps.db.delete(tables.environments).where(eq(tables.environments.id, env.id));
   if (env.physical_machine_id != null) {
     await deps.db.update(tables.machines).set({ status: 'available', updated_at: Date.now() })

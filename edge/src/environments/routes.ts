@@ -1,6 +1,6 @@
 // /environments: create, list, show, start/stop/restart, rotate-password, delete, access info, metrics.
 import {
-  AccessInfo, CreateEnvironmentRequest, Environment, EnvironmentStatus, ResourceMetrics, tables,
+  AccessInfo, CreateEnvironmentRequest, Environment, EnvironmentStatus, ResourceMetrics, redisKeys, tables,
 } from '@remotegpu/schema';
 import { and, desc, eq, gte, type SQL } from 'drizzle-orm';
 import type { Hono } from 'hono';
@@ -9,7 +9,6 @@ import { recordAudit } from '../audit/service.ts';
 import { forbidden } from '../errors.ts';
 import { route, type AppEnv, type Ctx } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
-import { latestMetricsKey } from '../metrics/service.ts';
 import { accessInfo, ownedEnv } from './access.ts';
 import { rotatePassword, runAction, type Action } from './actions.ts';
 import { createEnvironment } from './create.ts';
@@ -53,7 +52,7 @@ export function registerEnvironmentRoutes(app: Hono<AppEnv>): void {
 
   route(app, { method: 'get', path: '/api/v1/environments/:id', summary: 'One environment', tag: 'environments', auth: 'user', response: EnvResponse }, async (c, { user }) => {
     const env = await ownedEnv(c.get('deps'), user, c.req.param('id') ?? '');
-    const progress = env.status === 'creating' ? await c.get('deps').redis.get(`env:${env.id}:progress`) : null;
+    const progress = env.status === 'creating' ? await c.get('deps').redis.get(redisKeys.progress(env.id)) : null;
     return c.json({ environment: environmentJson(env), ...(progress ? { progress } : {}) });
   });
 
@@ -103,7 +102,7 @@ export function registerEnvironmentRoutes(app: Hono<AppEnv>): void {
     const t = tables.metricSamples;
     const rows = await deps.db.select().from(t).where(and(eq(t.environment_id, env.id), gte(t.ts, Number.isFinite(since) ? since : 0)))
       .orderBy(desc(t.ts)).limit(query.limit);
-    const latest = await deps.redis.get<unknown>(latestMetricsKey(env.id));
+    const latest = await deps.redis.get<unknown>(redisKeys.metrics(env.id));
     const parsed = ResourceMetrics.safeParse(typeof latest === 'string' ? JSON.parse(latest) : latest);
     return c.json({ latest: parsed.success ? parsed.data : null, history: rows.reverse().map((r) => r.payload as z.infer<typeof ResourceMetrics>) });
   });

@@ -1,9 +1,8 @@
 // Metrics from relays: the latest sample per environment in Redis, the history in the database.
-import { tables, type ResourceMetrics } from '@remotegpu/schema';
+import { redisKeys, tables, type ResourceMetrics } from '@remotegpu/schema';
 import { and, inArray, lt } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 
-export const latestMetricsKey = (id: string) => `env:${id}:metrics`;
 export const METRICS_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 export async function recordMetrics(deps: Deps, samples: ResourceMetrics[]): Promise<void> {
@@ -18,6 +17,6 @@ export async function recordMetrics(deps: Deps, samples: ResourceMetrics[]): Pro
   await deps.db.delete(tables.metricSamples).where(and(inArray(tables.metricSamples.environment_id, ids), lt(tables.metricSamples.ts, Date.now() - METRICS_RETENTION_MS)));
   // History first, then the latest: whoever sees a latest sample also finds it in the history.
   const p = deps.redis.pipeline();
-  for (const s of samples) p.set(latestMetricsKey(s.environment_id), JSON.stringify(s), { ex: 300 });
+  for (const s of samples) p.set(redisKeys.metrics(s.environment_id), JSON.stringify(s), { ex: 300 });
   await p.exec();
 }

@@ -1,6 +1,6 @@
 // GET /agent/connect: authenticate a relay by its host token and hand the WebSocket to its HostTunnel
 // (`?role=data&shard=i&shards=K`: to the data shard `<hostId>:data:<i>`).
-import { DATA_ROLE, MAX_DATA_SHARDS, dataShardName, dataShardsKey, tables } from '@remotegpu/schema';
+import { DATA_ROLE, MAX_DATA_SHARDS, dataShardName, redisKeys, tables } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { errorBody } from '../errors.ts';
@@ -26,7 +26,7 @@ export function registerAgentRoutes(app: Hono<AppEnv>): void {
         return c.json(errorBody('validation_failed', `shard must be 0..shards-1 and shards 1..${MAX_DATA_SHARDS}`), 400);
       }
       // The Worker picks a shard by environment among K: K is what the relay's latest connection says.
-      await deps.redis.set(dataShardsKey(host.id), String(shards));
+      await deps.redis.set(redisKeys.dataShards(host.id), String(shards));
       headers.set('x-remotegpu-data-shard', String(shard));
       const ns = deps.env.HOST_TUNNEL;
       return ns.get(ns.idFromName(dataShardName(host.id, shard))).fetch(new Request(c.req.url, { headers }));

@@ -1,8 +1,8 @@
 // The data side of a HostTunnel shard (`<hostId>:data:<i>`): app streams and bridged WebSockets as binary frames over the agent's data socket.
 import {
-  FLAG_TEXT, FRAME, HEAD_FLAG_COMPLETE, HEARTBEAT_MS, MSG, PROTOCOL_VERSION, RESET,
-  closePayload, decodeControl, decodeFrame, encodeControl, encodeFrame, readClose, readCredit,
-  splitCompleteHead, type Frame, type OpenHead, type ResponseHead,
+  FLAG_TEXT, FRAME, HEAD_FLAG_COMPLETE, HEARTBEAT_MS, HOP_BY_HOP_HEADERS, MAX_WS_MESSAGE, MSG, PROTOCOL_VERSION, RESET, WsJoiner,
+  closePayload, connectionNamed, creditPayload, decodeControl, decodeFrame, encodeControl, encodeFrame, readClose, readCredit,
+  splitCompleteHead, wsMessageFrames, type Frame, type OpenHead, type ResponseHead,
 } from '@remotegpu/schema';
 import { HttpStream, type HeadOutcome } from './data-stream.ts';
 
@@ -17,9 +17,11 @@ interface OpenMeta {
   hasBody: boolean;
   websocket: boolean;
   headOnly: boolean;
+  /** 0: no deadline for the first response byte. */
   firstByteMs: number;
 }
 
+/** `firstByteMs` 0 means no deadline: a slow inference endpoint or a long export answers whenever it is ready. */
 export function openRequestHeaders(open: OpenHead, firstByteMs: number): Headers {
   const json = JSON.stringify(open);
   // Header values carry bytes, not text: anything outside printable ASCII travels URI-encoded.
@@ -37,8 +39,8 @@ export function openRequestHeaders(open: OpenHead, firstByteMs: number): Headers
 function openMeta(headers: Headers): OpenMeta | null {
   const raw = headers.get(OPEN_HEADER);
   const flags = headers.get(OPEN_FLAGS) ?? '';
-  const firstByteMs = Number(headers.get(FIRST_BYTE));
-  if (!raw || !(firstByteMs > 0)) return null;
+  const firstByteMs = Number(headers.get(FIRST_BYTE) ?? 0);
+  if (!raw || !Number.isInteger(firstByteMs) || firstByteMs < 0) return null;
   let json = raw;
   if (headers.get(OPEN_ENC) === 'uri') {
     try { json = decodeURIComponent(raw); } catch { return null; }
@@ -60,10 +62,13 @@ function parseResponseHead(bytes: Uint8Array): ResponseHead | null {
 const clientTag = (stream: number) => `client:${stream}`;
 /** Bridged browser WebSockets are hibernatable and carry this attachment; the agent's socket is not (see acceptAgent). */
 type Attachment = { role: 'client'; stream: number; closing?: boolean };
+/** App → browser messages being joined, and the credit owed to the agent for their parts. */
+interface WsIn { joiner: WsJoiner; ungranted: number }
 interface AgentConn { ws: WebSocket; hostId: string; shard: number; hello: boolean }
 
+/** Credit for WebSocket parts goes back to the agent per this many bytes received. */
+const WS_CREDIT_BATCH = 256 * 1024;
 const NULL_BODY = new Set([101, 204, 205, 304]);
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'trailer']);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -77,6 +82,7 @@ function attachment(ws: WebSocket): Attachment | null {
 
 export class DataPlane {
   private readonly streams = new Map<number, HttpStream>();
+  private readonly wsIn = new Map<number, WsIn>();
   // Random start: WebSocket streams outlive hibernation, this counter does not.
   private nextId = (crypto.getRandomValues(new Uint32Array(1))[0]! >>> 1) + 1;
 
@@ -147,7 +153,7 @@ export class DataPlane {
   private answer(s: HttpStream, o: HeadOutcome, meta: OpenMeta): Response {
     if (o.kind === 'timeout') {
       s.cancel('no response before the deadline', RESET.timeout);
-      return fail(504, 'gateway_timeout', `the app sent no response within ${meta.firstByteMs} ms`);
+      return fail(504, 'gateway_timeout', `the app sent no response within ${meta.firstByteMs} ms (the first-byte limit set for this app)`);
     }
     if (o.kind === 'offline') {
       s.fail(o.reason);
@@ -160,10 +166,10 @@ export class DataPlane {
     const head = o.head;
     if (head.websocket && meta.websocket) return this.acceptClient(s, head);
     const headers = new Headers();
-    const named = head.headers.find(([k]) => k.toLowerCase() === 'connection')?.[1].toLowerCase().split(',').map((t) => t.trim());
+    const named = connectionNamed(head.headers.find(([k]) => k.toLowerCase() === 'connection')?.[1]);
     for (const [k, v] of head.headers) {
       const name = k.toLowerCase();
-      if (!DROP_RESPONSE.has(name) && !named?.includes(name)) headers.append(k, v);
+      if (!HOP_BY_HOP_HEADERS.has(name) && !named.has(name)) headers.append(k, v);
     }
     // An already-encoded body passes as is; otherwise identity keeps workerd from gzipping (and so buffering) a stream.
     const encoded = headers.has('content-encoding');
@@ -244,22 +250,44 @@ export class DataPlane {
       case FRAME.reset: {
         const s = this.streams.get(f.stream);
         const { code, reason } = readClose(f.payload);
+        this.wsIn.delete(f.stream);
         if (s && !s.settleHead({ kind: 'reset', code, reason })) s.fail(`the app's stream was reset: ${reason}`);
         for (const c of this.ctx.getWebSockets(clientTag(f.stream))) this.closeClient(c, 1011, 'upstream reset');
         return;
       }
-      case FRAME.wsMessage: {
-        for (const c of this.ctx.getWebSockets(clientTag(f.stream))) {
-          try { c.send((f.flags & FLAG_TEXT) !== 0 ? dec.decode(f.payload) : f.payload); } catch { /* closing */ }
-        }
-        return;
-      }
+      case FRAME.wsPart:
+      case FRAME.wsMessage: return this.wsFromAgent(f);
       case FRAME.wsClose: {
+        this.wsIn.delete(f.stream);
         const { code, reason } = readClose(f.payload);
         for (const c of this.ctx.getWebSockets(clientTag(f.stream))) this.closeClient(c, code, reason);
         return;
       }
       default:
+    }
+  }
+
+  /** A part or the end of an app message: joined here (a browser gets whole messages), credit back as parts arrive. */
+  private wsFromAgent(f: Frame): void {
+    let w = this.wsIn.get(f.stream);
+    if (!w) this.wsIn.set(f.stream, w = { joiner: new WsJoiner(), ungranted: 0 });
+    const j = w.joiner.push(f.payload, (f.flags & FLAG_TEXT) !== 0, f.kind === FRAME.wsMessage);
+    w.ungranted += f.payload.byteLength;
+    const agent = this.agent();
+    if (agent && (w.ungranted >= WS_CREDIT_BATCH || j.kind !== 'partial')) {
+      this.sender(agent)(encodeFrame(FRAME.credit, f.stream, creditPayload(w.ungranted)));
+      w.ungranted = 0;
+    }
+    const clients = this.ctx.getWebSockets(clientTag(f.stream));
+    if (j.kind === 'too_large') {
+      // The agent never sends more than MAX_WS_MESSAGE: this is a protocol fault, closed like any oversized message.
+      for (const c of clients) this.closeClient(c, 1009, 'message too big');
+      if (agent) this.sender(agent)(encodeFrame(FRAME.wsClose, f.stream, closePayload(1009, 'message too big')));
+      return;
+    }
+    if (j.kind !== 'message') return;
+    for (const c of clients) {
+      try { c.send(j.text ? dec.decode(j.data) : j.data); } catch { /* closing */ }
     }
   }
 
@@ -281,17 +309,31 @@ export class DataPlane {
       for (const c of this.ctx.getWebSockets(clientTag(stream))) this.closeClient(c, 1011, 'the relay is not connected');
       return;
     }
-    if (payload.byteLength > 1024 * 1024) {
+    if (payload.byteLength > MAX_WS_MESSAGE) {
       for (const c of this.ctx.getWebSockets(clientTag(stream))) this.closeClient(c, 1009, 'message too big');
+      this.sender(ws)(encodeFrame(FRAME.wsClose, stream, closePayload(1009, 'message too big')));
       return;
     }
-    this.sender(ws)(encodeFrame(FRAME.wsMessage, stream, payload, text ? FLAG_TEXT : 0));
+    // A message bigger than a frame goes as parts; the browser's socket cannot be paused, so they go at once (one message at a time).
+    const send = this.sender(ws);
+    for (const frame of wsMessageFrames(stream, payload, text)) send(frame);
+  }
+
+  /**
+   * A bridged browser WebSocket failed. workerd refuses a message over its 32 MiB limit this way (and closes the browser
+   * with 1009) but hands us only the error's text: the app then hears 1009 too, anything else is 1006.
+   */
+  errored(ws: WebSocket, error: unknown): void {
+    const text = String(error);
+    const tooBig = /message is too large/i.test(text);
+    this.closed(ws, tooBig ? 1009 : 1006, tooBig ? 'message too big' : text.slice(0, 120));
   }
 
   /** A bridged browser WebSocket closed: the app hears the same code (unless the close came from the app). */
   closed(ws: WebSocket, code: number, reason: string): void {
     const a = attachment(ws);
     if (!a) return;
+    this.wsIn.delete(a.stream);
     if (!a.closing) {
       const agent = this.agent();
       if (agent) this.sender(agent)(encodeFrame(FRAME.wsClose, a.stream, closePayload(code, reason)));
@@ -303,6 +345,7 @@ export class DataPlane {
   private agentGone(reason: string): void {
     for (const s of [...this.streams.values()]) if (!s.settleHead({ kind: 'offline', reason })) s.fail(reason);
     this.streams.clear();
+    this.wsIn.clear();
     for (const c of this.ctx.getWebSockets('client')) this.closeClient(c, 1012, 'the relay disconnected');
   }
 }

@@ -23,11 +23,12 @@ export class HttpStream {
 
   constructor(readonly id: number, private readonly send: (frame: Uint8Array) => boolean, private readonly onDone: (s: HttpStream) => void) {}
 
+  /** `timeoutMs` 0: wait as long as the app takes (the client or the relay going away still ends the wait). */
   waitHead(timeoutMs: number): Promise<HeadOutcome> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.settleHead({ kind: 'timeout' }), timeoutMs);
+      const timer = timeoutMs > 0 ? setTimeout(() => this.settleHead({ kind: 'timeout' }), timeoutMs) : null;
       this.headWaiter = (o) => {
-        clearTimeout(timer);
+        if (timer) clearTimeout(timer);
         resolve(o);
       };
     });

@@ -1,6 +1,6 @@
 // What the edge does with a relay's hello (presence, reconciliation, routes) and its events.
 import {
-  AuditEventBatch, ContainerStateEvent, EVENT, MetricsEvent, PullProgressEvent, tables,
+  AuditEventBatch, ContainerStateEvent, EVENT, MetricsEvent, PullProgressEvent, redisKeys, tables,
   type ContainerReport, type Hello, type Route,
 } from '@remotegpu/schema';
 import { and, eq, inArray } from 'drizzle-orm';
@@ -60,7 +60,8 @@ async function reconcile(deps: Deps, hostId: string, reported: ContainerReport[]
   return reported.filter((r) => !known.has(r.environment_id));
 }
 
-function driftPatch(env: EnvRow, r: ContainerReport | undefined): Partial<EnvRow> | null {
+/** The change that makes a row agree with what its relay reports (null: nothing to change). */
+export function driftPatch(env: EnvRow, r: ContainerReport | undefined): Partial<EnvRow> | null {
   if (env.status === 'deleting') return null;
   const running = r?.state === 'running';
   if (!r) {
@@ -107,7 +108,7 @@ export async function onEvent(deps: Deps, hostId: string, msg: { name: string; i
       const e = PullProgressEvent.safeParse(msg.data);
       if (!e.success) return [];
       if (!(await ownedEnvIds(deps, hostId, [e.data.environment_id])).size) return [];
-      await deps.redis.set(`env:${e.data.environment_id}:progress`, JSON.stringify(e.data), { ex: 600 });
+      await deps.redis.set(redisKeys.progress(e.data.environment_id), JSON.stringify(e.data), { ex: 600 });
       return [];
     }
     case EVENT.metrics: {

@@ -142,7 +142,7 @@ export class HostTunnel extends DurableObject<Bindings> {
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    if (this.data.owns(ws)) return this.data.closed(ws, 1006, String(error));
+    if (this.data.owns(ws)) return this.data.errored(ws, error);
     await this.disconnected(ws, `error ${String(error)}`);
   }
 

@@ -10,9 +10,16 @@ import { WsUpstream } from './ws-upstream.ts';
 
 type Upstream = HttpUpstream | WsUpstream;
 
+/**
+ * How long a kept-alive connection to an app may sit idle in our pool. Apps close idle connections on their own timers
+ * (Node 5 s, uvicorn 5 s, gunicorn 2 s) and a reuse racing that close fails: stay under the shortest common one.
+ * (A `Keep-Alive: timeout=N` hint from the app shortens it further: Node's agent honours it only when this is set.)
+ */
+export const POOL_IDLE_MS = 1_500;
+
 /** Keep-alive to targets: a new TCP connection per request would cost more than the tunnel itself. */
 export function targetAgent(): Agent {
-  return new Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 64, scheduling: 'lifo' });
+  return new Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 64, scheduling: 'lifo', timeout: POOL_IDLE_MS });
 }
 
 export class StreamMux {
@@ -36,9 +43,20 @@ export class StreamMux {
       case FRAME.open: this.open(f.stream, f.payload); return;
       case FRAME.data: if (s instanceof HttpUpstream) s.data(f.payload); return;
       case FRAME.end: if (s instanceof HttpUpstream) s.end(); this.sweep(f.stream); return;
-      case FRAME.credit: if (s instanceof HttpUpstream) s.credit(readCredit(f.payload)); this.sweep(f.stream); return;
-      case FRAME.reset: s?.abort(); this.streams.delete(f.stream); return;
-      case FRAME.wsMessage: if (s instanceof WsUpstream) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0); return;
+      case FRAME.credit:
+        if (s instanceof HttpUpstream) s.credit(readCredit(f.payload));
+        else s?.grant(readCredit(f.payload));
+        this.sweep(f.stream);
+        return;
+      case FRAME.reset: {
+        const { code, reason } = readClose(f.payload);
+        // A client that leaves is no failure; a deadline or an edge-side error is.
+        s?.abort(code === RESET.cancelled ? undefined : code === RESET.timeout ? `the edge answered 504: ${reason}` : `the edge reset the stream: ${reason}`);
+        this.streams.delete(f.stream);
+        return;
+      }
+      case FRAME.wsPart: if (s instanceof WsUpstream) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, false); return;
+      case FRAME.wsMessage: if (s instanceof WsUpstream) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, true); return;
       case FRAME.wsClose: {
         if (s instanceof WsUpstream) s.close(readClose(f.payload).code, readClose(f.payload).reason);
         this.streams.delete(f.stream);
@@ -57,15 +75,13 @@ export class StreamMux {
     const open = head.value;
     // Only our own route table says where an environment lives: the edge names an environment, never an address.
     const route = this.routes.byEnv(open.environment_id);
-    if (!route || !route.target_ip) {
-      this.send(encodeFrame(FRAME.reset, id, closePayload(RESET.refused, 'this relay has no route to the environment')));
-      return;
-    }
-    if (!route.running) {
-      this.send(encodeFrame(FRAME.reset, id, closePayload(RESET.refused, 'the environment is stopped')));
-      return;
-    }
     const log = this.log.child({ env_id: open.environment_id, port: open.port });
+    const refuse = (reason: string) => {
+      log.warn('app proxy failure', { kind: open.websocket ? 'websocket' : 'http', reason, peer: route?.target_ip ? `${route.target_ip}:${open.port}` : null, method: open.method });
+      this.send(encodeFrame(FRAME.reset, id, closePayload(RESET.refused, reason)));
+    };
+    if (!route || !route.target_ip) return refuse('this relay has no route to the environment');
+    if (!route.running) return refuse('the environment is stopped');
     const up = open.websocket ? new WsUpstream(id, this.send, log) : new HttpUpstream(id, this.send, log);
     this.streams.set(id, up);
     if (up instanceof WsUpstream) up.start(open, route.target_ip);
@@ -91,7 +107,7 @@ export class StreamMux {
 
   /** The data connection dropped: every target connection is closed, nothing lingers. */
   closeAll(): void {
-    for (const s of this.streams.values()) s.abort();
+    for (const s of this.streams.values()) s.abort('the data connection to the edge closed');
     this.streams.clear();
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     this.sweepTimer = null;

@@ -1,6 +1,5 @@
 // The container.* command handlers: validate the arguments from the schema, then call the driver.
-import { CMD, ContainerActionArgs, ContainerCreateArgs, TargetProbeArgs } from '@remotegpu/schema';
-import { probeHostKey } from '../ssh/probe.ts';
+import { CMD, ContainerActionArgs, ContainerCreateArgs } from '@remotegpu/schema';
 import { CommandFailure } from '../tunnel/dispatcher.ts';
 import type { CommandDispatcher } from '../tunnel/dispatcher.ts';
 import type { DockerDriver } from './driver.ts';
@@ -11,7 +10,7 @@ interface Schema<T> {
   safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
 }
 
-function parse<T>(schema: Schema<T>, args: unknown): T {
+export function parse<T>(schema: Schema<T>, args: unknown): T {
   const r = schema.safeParse(args);
   if (!r.success) {
     const issue = r.error.issues[0];
@@ -37,12 +36,4 @@ export function registerContainerCommands(dispatcher: CommandDispatcher, driver:
   dispatcher.register(CMD.containerStop, (args) => engine('stop', () => driver.stop(parse(ContainerActionArgs, args))));
   dispatcher.register(CMD.containerRestart, (args) => engine('restart', () => driver.restart(parse(ContainerActionArgs, args))));
   dispatcher.register(CMD.containerRemove, (args) => engine('remove', () => driver.remove(parse(ContainerActionArgs, args))));
-  dispatcher.register(CMD.targetProbe, async (args) => {
-    const { ip, port } = parse(TargetProbeArgs, args);
-    try {
-      return { host_key: await probeHostKey(ip, port) };
-    } catch (err) {
-      throw new CommandFailure('probe_failed', `cannot read the SSH host key of ${ip}:${port}: ${(err as Error).message}`, true);
-    }
-  });
 }

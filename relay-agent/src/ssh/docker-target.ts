@@ -7,11 +7,28 @@ import type { Logger } from '../contracts.ts';
 import { demux } from './demux.ts';
 import { ExecSignaller, nodeSignal, signalNumber, sshSignalName } from './exec-signals.ts';
 import type { ExitInfo, StartRequest, Target, TargetProcess } from './target.ts';
+import { ContainerAgentSocket } from './docker-agent.ts';
+import type { NetnsListener, NetnsPool, OnConnection } from './netns.ts';
+import type { ToolInstaller } from './tool-bundle.ts';
+import { BUNDLE_BIN, IMAGE_SFTP_SERVERS, toolFor } from './tool-bundle.ts';
 import { TargetError } from './target.ts';
 
-const SFTP_SERVERS = ['/usr/lib/openssh/sftp-server', '/usr/lib/sftp-server', '/usr/libexec/openssh/sftp-server', '/usr/libexec/sftp-server'];
-const NO_SFTP = 'remotegpu: this environment has no sftp-server: install openssh-sftp-server in its image to use sftp and scp';
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
+const NO_SFTP = 'remotegpu: this environment has no sftp-server and the relay could not bring one: install openssh-sftp-server in its image to use sftp and scp';
+/** Where `ssh -L`/`-D` may go, seen from inside the container: its loopback and its own addresses, never the relay host. */
+async function destination(host: string, ips: () => Promise<string[]>): Promise<string | null> {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost') return '127.0.0.1';
+  if (h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return h;
+  return (await ips()).includes(h) ? h : null;
+}
+
+/** Where `ssh -R` may listen inside the container: loopback by default, every interface of the container on request. */
+function bindAddress(addr: string): string | null {
+  if (addr === '' || addr === '*' || addr === '0.0.0.0') return '0.0.0.0';
+  if (addr === 'localhost') return '127.0.0.1';
+  if (addr === '::1' || addr === '::' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(addr)) return addr;
+  return null;
+}
 
 /** Quotes a string for /bin/sh. */
 function sq(s: string): string {
@@ -20,10 +37,12 @@ function sq(s: string): string {
 
 function command(req: StartRequest): string[] {
   const home = 'cd "$HOME" 2>/dev/null; ';
-  if (req.kind === 'exec') return ['/bin/sh', '-c', `${home}exec /bin/sh -c ${sq(req.arg)}`];
+  // scp -t/-f and rsync --server find the relay's bundle when the image has none (the image's own come first).
+  const path = toolFor(req.kind, req.arg) ? `PATH="\${PATH:-/usr/bin:/bin}:${BUNDLE_BIN}" ` : '';
+  if (req.kind === 'exec') return ['/bin/sh', '-c', `${home}${path}exec /bin/sh -c ${sq(req.arg)}`];
   if (req.kind === 'shell') return ['/bin/sh', '-c', `${home}if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l`];
   if (req.arg !== 'sftp') throw new TargetError(`remotegpu: subsystem ${req.arg} is not available`);
-  const tries = SFTP_SERVERS.map((p) => `[ -x ${p} ] && exec ${p}`).join('; ');
+  const tries = [...IMAGE_SFTP_SERVERS, `${BUNDLE_BIN}/sftp-server`].map((p) => `[ -x ${p} ] && exec ${p}`).join('; ');
   return ['/bin/sh', '-c', `${home}${tries}; echo ${sq(NO_SFTP)} >&2; exit 1`];
 }
 
@@ -34,12 +53,19 @@ export interface DockerTargetOptions {
   ip: string | null;
   user: string;
   log: Logger;
+  /** Brings sftp-server/scp/rsync into images without them; absent: only the image's own tools. */
+  tools?: ToolInstaller;
+  /** Connects and listens inside the container's network namespace; absent: -L reaches only the container's IP. */
+  netns?: NetnsPool;
 }
 
 export class DockerExecTarget implements Target {
+  private agent: ContainerAgentSocket | null = null;
+
   constructor(private readonly o: DockerTargetOptions) {}
 
   async start(req: StartRequest): Promise<TargetProcess> {
+    req = await this.prepare(req);
     const container = this.o.docker.getContainer(this.o.containerId);
     const tty = req.pty !== null && req.kind !== 'subsystem';
     const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
@@ -93,28 +119,64 @@ export class DockerExecTarget implements Target {
     };
   }
 
+  /** What a request needs before its exec: a tool from the bundle, the agent socket (`ssh -A`). */
+  private async prepare(req: StartRequest): Promise<StartRequest> {
+    const tool = toolFor(req.kind, req.arg);
+    if (tool && this.o.tools) {
+      // On failure the command runs anyway and the renter sees the image's own "not found".
+      await this.o.tools.ensure(this.o.containerId, tool, this.o.log).catch((err: unknown) => {
+        this.o.log.warn('ssh tools could not be brought into the environment', { container: this.o.containerId, tool, reason: String(err) });
+      });
+    }
+    if (!req.agent || !this.o.tools || !this.o.netns) return req;
+    this.agent ??= new ContainerAgentSocket({ docker: this.o.docker, containerId: this.o.containerId, user: this.o.user, netns: this.o.netns, tools: this.o.tools, log: this.o.log });
+    try {
+      return { ...req, env: { ...req.env, SSH_AUTH_SOCK: await this.agent.socketPath(req.agent) } };
+    } catch (err) {
+      // Like sshd when it cannot make the socket: the session runs without an agent.
+      this.o.log.warn('ssh agent forwarding unavailable in the environment', { container: this.o.containerId, reason: String(err) });
+      return req;
+    }
+  }
+
   async forward(destHost: string, destPort: number): Promise<Duplex> {
-    const ip = await this.ip();
-    // Only the container itself: the relay host's network must not become reachable through -L.
-    if (!LOOPBACK.has(destHost) && destHost !== ip) throw new TargetError('forwarding is limited to the environment itself');
+    // Only the container itself: the relay host's network must not become reachable through -L or -D.
+    const dest = await destination(destHost, () => this.ips());
+    if (!dest) throw new TargetError('forwarding is limited to the environment itself');
+    if (this.o.netns) {
+      // From inside the container's network namespace: its loopback is the one VS Code's server binds.
+      return this.o.netns.connect(this.o.containerId, dest, destPort).catch((err: unknown) => {
+        throw new TargetError(`connect to ${destHost}:${destPort} inside the environment failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
+    // Without the helper, loopback means the container's IP as seen from the host (services bound to 0.0.0.0).
+    const host = /^(127\.|::1$)/.test(dest) ? (await this.ips())[0]! : dest;
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host: ip, port: destPort });
+      const s = net.connect({ host, port: destPort });
       s.setNoDelay(true);
       s.once('connect', () => resolve(s));
       s.once('error', reject);
     });
   }
 
-  private async ip(): Promise<string> {
-    if (this.o.ip) return this.o.ip;
-    const info = await this.o.docker.getContainer(this.o.containerId).inspect();
-    const nets = Object.values(info.NetworkSettings.Networks ?? {});
-    const ip = nets.map((n) => n.IPAddress).find((a) => a);
-    if (!ip) throw new TargetError('the environment has no IP address');
-    return ip;
+  async listen(bindAddr: string, bindPort: number, on: OnConnection): Promise<NetnsListener> {
+    const host = bindAddress(bindAddr);
+    if (!host) throw new TargetError(`cannot listen on ${bindAddr} inside the environment`);
+    if (!this.o.netns) throw new TargetError('remote forwarding is not available on this relay');
+    return this.o.netns.listen(this.o.containerId, host, bindPort, on);
   }
 
-  close(): void {}
+  private async ips(): Promise<string[]> {
+    const info = await this.o.docker.getContainer(this.o.containerId).inspect().catch(() => null);
+    const ips = Object.values(info?.NetworkSettings.Networks ?? {}).map((n) => n.IPAddress).filter((a) => a);
+    if (this.o.ip && !ips.includes(this.o.ip)) ips.unshift(this.o.ip);
+    if (!ips.length) throw new TargetError('the environment has no IP address');
+    return ips;
+  }
+
+  close(): void {
+    this.agent?.close();
+  }
 }
 
 async function exitOf(exec: Dockerode.Exec): Promise<ExitInfo> {

@@ -13,6 +13,8 @@ import { DEFAULT_LIMITS } from './limits.ts';
 import type { GatewayLimits } from './limits.ts';
 import { hasNativeCrypto } from './native.ts';
 import { serveConnection } from './session.ts';
+import { NetnsPool } from './netns.ts';
+import { ToolInstaller } from './tool-bundle.ts';
 
 export interface SshGatewayOptions {
   /** The shared port, where the username names the environment; environment ports bind on the same host. */
@@ -60,6 +62,10 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
   });
   const sourceLimiter = new FailureLimiter(limits.maxFailuresPerSource, limits.lockMs);
   const pairLimiter = new FailureLimiter(limits.maxFailures, limits.lockMs);
+  // One per relay: the bundle is read from the host once and uploaded once per container.
+  const tools = new ToolInstaller({ docker: opts.docker });
+  // One network helper per container, for forwards from inside it (ssh -L/-D/-R to its loopback).
+  const netns = new NetnsPool({ docker: opts.docker, log });
   const conns = new Set<ConnState>();
   let unauthenticated = 0;
   let closing = false;
@@ -79,7 +85,7 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
         st.authed = true;
         st.envId = a.route.environment_id;
         serveConnection(client, st.meta, a, {
-          docker: opts.docker, keys: opts.keys, audit: opts.audit, recordings: opts.recordings, limits, log,
+          docker: opts.docker, keys: opts.keys, audit: opts.audit, recordings: opts.recordings, limits, log, tools, netns,
         });
       });
     });
@@ -188,6 +194,7 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
       const deadline = Date.now() + 2000;
       while (conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       for (const st of conns) st.sock.destroy();
+      netns.close();
     },
   };
 }

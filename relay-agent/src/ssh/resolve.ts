@@ -6,7 +6,7 @@ export interface Resolution {
   route: Route | undefined;
   /** Target account: the `<user>.` prefix or the env-port username, else the route's default user. */
   login: string;
-  /** Limiter key of the environment, also for unknown ones so that they behave like known ones. */
+  /** Limiter key of the environment (`environment/<id>`, `port/<n>`, `shared/<name>`), also for unknown ones so that they behave like known ones. */
   envKey: string;
 }
 
@@ -26,19 +26,19 @@ function split(username: string): { user: string | null; envId: string } | null 
 export function resolve(routes: RouteTable, port: number | null, username: string): Resolution {
   if (port === null) {
     const named = split(username);
-    if (!named) return { route: undefined, login: '', envKey: `shared:${username.slice(0, 64)}` };
+    if (!named) return { route: undefined, login: '', envKey: `shared/${username.slice(0, 64)}` };
     const route = routes.byEnv(named.envId);
-    return { route, login: named.user ?? defaultLogin(route), envKey: `env:${named.envId}` };
+    return { route, login: named.user ?? defaultLogin(route), envKey: `environment/${named.envId}` };
   }
   const route = routes.byPort(port);
-  if (!route) return { route: undefined, login: '', envKey: `port:${port}` };
+  if (!route) return { route: undefined, login: '', envKey: `port/${port}` };
   // The shared-port forms work on the environment's own port too (people copy one command line).
   const named = split(username);
   if (named && named.envId === route.environment_id) {
-    return { route, login: named.user ?? defaultLogin(route), envKey: `env:${route.environment_id}` };
+    return { route, login: named.user ?? defaultLogin(route), envKey: `environment/${route.environment_id}` };
   }
-  if (!LOGIN.test(username)) return { route: undefined, login: '', envKey: `env:${route.environment_id}` };
-  return { route, login: username, envKey: `env:${route.environment_id}` };
+  if (!LOGIN.test(username)) return { route: undefined, login: '', envKey: `environment/${route.environment_id}` };
+  return { route, login: username, envKey: `environment/${route.environment_id}` };
 }
 
 function defaultLogin(route: Route | undefined): string {

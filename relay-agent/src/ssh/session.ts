@@ -7,8 +7,12 @@ import type { Authenticated, ConnMeta } from './auth.ts';
 import type { RelayKeys } from './keys.ts';
 import type { GatewayLimits } from './limits.ts';
 import { DockerExecTarget } from './docker-target.ts';
+import { renterAgent } from './agent-channel.ts';
 import { answerUnknownChannelRequests } from './channel-requests.ts';
 import { AsciicastRecorder } from './recording.ts';
+import { serveRemoteForwards } from './remote-forward.ts';
+import type { NetnsPool } from './netns.ts';
+import type { ToolInstaller } from './tool-bundle.ts';
 import type { PtyRequest, StartRequest, Target, TargetProcess } from './target.ts';
 import { TargetError } from './target.ts';
 import { UpstreamSshTarget } from './upstream-ssh.ts';
@@ -20,6 +24,8 @@ export interface SessionDeps {
   recordings: RecordingSink;
   limits: GatewayLimits;
   log: Logger;
+  tools?: ToolInstaller;
+  netns?: NetnsPool;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -37,6 +43,9 @@ class UnavailableTarget implements Target {
   forward(): Promise<never> {
     return Promise.reject(new TargetError(this.why));
   }
+  listen(): Promise<never> {
+    return Promise.reject(new TargetError(this.why));
+  }
   close(): void {}
 }
 
@@ -45,7 +54,9 @@ function makeTarget(a: Authenticated, deps: SessionDeps, log: Logger): Target {
   if (!r.running) return new UnavailableTarget(`environment ${r.environment_id} is not running: start it from the console`);
   const t = r.target;
   if (!t) return new UnavailableTarget(`environment ${r.environment_id} is not ready yet`);
-  if (t.kind === 'docker') return new DockerExecTarget({ docker: deps.docker, containerId: t.container_id, ip: r.target_ip || null, user: a.login, log });
+  if (t.kind === 'docker') return new DockerExecTarget({ docker: deps.docker, containerId: t.container_id, ip: r.target_ip || null, user: a.login, log,
+    ...(deps.tools ? { tools: deps.tools } : {}), ...(deps.netns ? { netns: deps.netns } : {}),
+  });
   return new UpstreamSshTarget({
     host: t.ip, port: t.port, username: a.login, privateKey: deps.keys.platformPrivateKey, hostKey: t.host_key,
     keepaliveMs: deps.limits.keepaliveMs, keepaliveCountMax: deps.limits.keepaliveCountMax, log,
@@ -68,6 +79,7 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
   const stats = { in: 0, out: 0, started: Date.now() };
   const countIn = (c: Buffer) => void (stats.in += c.length);
   const countOut = (c: Buffer) => void (stats.out += c.length);
+  const agent = renterAgent(client);
   if (!answerUnknownChannelRequests(client)) log.warn('ssh2 internals changed: unknown channel requests (PuTTY winadj) go unanswered');
 
   client.on('session', (acceptSession) => {
@@ -76,6 +88,7 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
     const env: Record<string, string> = {};
     let proc: TargetProcess | null = null;
     let recorder: AsciicastRecorder | null = null;
+    let agentForward = false;
 
     session.on('pty', (accept, _reject, info) => {
       pty = { term: info.term, rows: info.rows, cols: info.cols, width: info.width, height: info.height, modes: info.modes as Record<string, number> };
@@ -93,6 +106,10 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
       recorder?.resize(info.cols, info.rows);
       accept?.();
     });
+    session.on('auth-agent', (accept) => {
+      agentForward = true;
+      accept?.();
+    });
     session.on('signal', (accept, _reject, info) => {
       proc?.signal(info.name);
       accept?.();
@@ -101,7 +118,7 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
       if (kind === 'shell' && a.route.recording) {
         recorder = new AsciicastRecorder(pty?.cols ?? 80, pty?.rows ?? 24, pty?.term ?? 'xterm', deps.limits.maxRecordingBytes);
       }
-      void bridge(down, { kind, arg, pty, env }, (p) => (proc = p), recorder).catch((err: unknown) => {
+      void bridge(down, { kind, arg, pty, env, ...(agentForward ? { agent } : {}) }, (p) => (proc = p), recorder).catch((err: unknown) => {
         log.error('ssh session bridge failed', { kind, reason: String(err) });
         down.destroy();
       });
@@ -177,6 +194,8 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
       reject();
     });
   });
+
+  serveRemoteForwards(client, target, log, { in: countIn, out: countOut });
 
   client.once('close', () => {
     target.close();

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig } from 'ssh2';
 import type { Logger } from '../contracts.ts';
-import type { ExitInfo, StartRequest, Target, TargetProcess } from './target.ts';
+import type { AgentSource, ExitInfo, OnRemoteConnection, RemoteListener, StartRequest, Target, TargetProcess } from './target.ts';
 import { TargetError } from './target.ts';
 
 export interface UpstreamOptions {
@@ -33,14 +33,35 @@ export function hostKeyMatcher(pinned: string): (key: Buffer) => boolean {
   return (key) => want.equals(key);
 }
 
+/**
+ * The renter's agent as the upstream connection's agent: when the target's sshd opens an agent channel (the
+ * renter's `ssh -A`), ssh2 asks getStream() and pipes it to a new agent channel to the renter.
+ */
+class RenterAgentProxy extends ssh2.BaseAgent {
+  source: AgentSource | null = null;
+  getIdentities(cb: (err: Error | undefined, keys?: Buffer[]) => void): void {
+    cb(new Error('the renter agent is not used to log in to the target'));
+  }
+  sign(_key: unknown, _data: Buffer, _opts: unknown, cb?: (err: Error | undefined, sig?: Buffer) => void): void {
+    cb?.(new Error('the renter agent is not used to log in to the target'));
+  }
+  override getStream(cb: (err: Error | undefined, stream?: Duplex) => void): void {
+    if (!this.source) return cb(new Error('agent forwarding was not requested'));
+    this.source.open().then((ch) => cb(undefined, ch), (err: Error) => cb(err));
+  }
+}
+
 /** More upstream connections per renter connection, when the target refuses sessions (sshd's MaxSessions, 10). */
 const MAX_UPSTREAMS = 8;
 
 export class UpstreamSshTarget implements Target {
+  private readonly agent = new RenterAgentProxy();
   private readonly clients: ssh2.Client[] = [];
   private readonly ready: Promise<ssh2.Client>[] = [];
   /** Open session channels per upstream connection. */
   private readonly sessions = new Map<ssh2.Client, number>();
+  /** `ssh -R` listeners on the target's sshd, by bound port. */
+  private readonly remote = new Map<number, OnRemoteConnection>();
 
   constructor(private readonly o: UpstreamOptions) {}
 
@@ -57,6 +78,9 @@ export class UpstreamSshTarget implements Target {
         sock,
         username: this.o.username,
         privateKey: this.o.privateKey,
+        // Only the platform key logs in; the agent below serves the renter's `ssh -A` sessions.
+        authHandler: ['publickey'],
+        agent: this.agent,
         readyTimeout: 20_000,
         keepaliveInterval: this.o.keepaliveMs,
         keepaliveCountMax: this.o.keepaliveCountMax,
@@ -84,6 +108,13 @@ export class UpstreamSshTarget implements Target {
         settled = true;
       });
       sock.on('error', () => undefined); // reported through the client
+      client.on('tcp connection', (info, accept, reject) => {
+        const on = this.remote.get(info.destPort);
+        if (!on) return reject();
+        const ch = accept();
+        ch.on('error', () => undefined);
+        on(ch, { ip: info.srcIP, port: info.srcPort });
+      });
       client.connect(cfg);
     });
   }
@@ -98,6 +129,7 @@ export class UpstreamSshTarget implements Target {
     // sshd refuses sessions beyond MaxSessions on one connection with a bare "open failed" (and counts a session until
     // it has reaped its process, a moment after the channel closed); a renter's ControlMaster or paramiko may open
     // more. A refused session moves on to the next upstream connection, opened on demand.
+    if (req.agent) this.agent.source = req.agent;
     for (let i = 0; ; i++) {
       const client = await this.upstream(i);
       try {
@@ -111,6 +143,8 @@ export class UpstreamSshTarget implements Target {
   }
 
   private open(client: ssh2.Client, req: StartRequest): Promise<TargetProcess> {
+    // ssh2 reads `agentForward` on exec/shell options; @types/ssh2 1.15 does not declare it.
+    const agentForward = { agentForward: req.agent !== undefined };
     return new Promise<TargetProcess>((resolve, reject) => {
       // channelProcess runs inside the callback, before any await: ssh2 emits 'exit' and 'close' as it parses a
       // read, and a short command's data, exit-status and close often arrive in the same read as the open reply.
@@ -123,8 +157,13 @@ export class UpstreamSshTarget implements Target {
       const pty = req.pty ? { term: req.pty.term, rows: req.pty.rows, cols: req.pty.cols, width: req.pty.width, height: req.pty.height, modes: req.pty.modes } : undefined;
       try {
         if (req.kind === 'subsystem') client.subsys(req.arg, done);
-        else if (req.kind === 'exec') client.exec(req.arg, { env: req.env, ...(pty ? { pty } : {}) }, done);
-        else client.shell(pty ?? false, { env: req.env }, done);
+        else if (req.kind === 'exec') {
+          const opts: ssh2.ExecOptions = Object.assign({ env: req.env, ...(pty ? { pty } : {}) }, agentForward);
+          client.exec(req.arg, opts, done);
+        } else {
+          const opts: ssh2.ShellOptions = Object.assign({ env: req.env }, agentForward);
+          client.shell(pty ?? false, opts, done);
+        }
       } catch (err) {
         reject(new TargetError(err instanceof Error ? err.message : String(err)));
       }
@@ -136,6 +175,26 @@ export class UpstreamSshTarget implements Target {
     return new Promise((resolve, reject) => {
       client.forwardOut(srcIp, srcPort, destHost, destPort, (err, ch) => (err ? reject(err) : resolve(ch)));
     });
+  }
+
+  async listen(bindAddr: string, bindPort: number, on: OnRemoteConnection): Promise<RemoteListener> {
+    const client = await this.upstream(0);
+    // The target's sshd listens (its GatewayPorts decides which addresses) and opens forwarded-tcpip to us.
+    const port = await new Promise<number>((resolve, reject) => {
+      client.forwardIn(bindAddr, bindPort, (err, p) => (err ? reject(new TargetError(`the target refused to listen on ${bindAddr}:${bindPort}`)) : resolve(p || bindPort)));
+    });
+    this.remote.set(port, on);
+    return {
+      port,
+      close: () => {
+        this.remote.delete(port);
+        try {
+          client.unforwardIn(bindAddr, port, () => undefined);
+        } catch {
+          // the upstream connection is already gone, and its listeners with it
+        }
+      },
+    };
   }
 
   close(): void {

@@ -16,6 +16,7 @@ export interface Services {
   DOCKER_HOST: string;
   REMOTEGPU_TEST_SSHD_IMAGE: string;
   REMOTEGPU_TEST_BUSYBOX_IMAGE: string;
+  REMOTEGPU_TEST_STOCK_IMAGE: string;
   REMOTEGPU_TEST_KNOWN_HOSTS: string;
   REMOTEGPU_PHYSICAL_HOST: string;
   REMOTEGPU_PHYSICAL_PORT: string;
@@ -26,7 +27,9 @@ export interface Services {
 /** Written by `scripts/services.sh up`. */
 export function loadServices(): Services {
   const file = process.env.REMOTEGPU_SERVICES_ENV ?? '/tmp/remotegpu-services/env.json';
-  return JSON.parse(readFileSync(file, 'utf8')) as Services;
+  const s = JSON.parse(readFileSync(file, 'utf8')) as Services;
+  if (!s.REMOTEGPU_TEST_STOCK_IMAGE) throw new Error(`${file} has no REMOTEGPU_TEST_STOCK_IMAGE: run \`bash scripts/services.sh up\``);
+  return s;
 }
 
 export interface Run {
@@ -65,7 +68,9 @@ export class Harness {
   readonly knownHosts = join(this.dir, 'known_hosts');
   readonly platformKey = readFileSync(this.services.REMOTEGPU_PHYSICAL_KEY, 'utf8');
   readonly platformPublic = readFileSync(`${this.services.REMOTEGPU_PHYSICAL_KEY}.pub`, 'utf8').trim();
-  readonly portBase = 40_000 + Math.floor(Math.random() * 200) * 100;
+  // Environment ports come from below Linux's ephemeral range (32768-60999): an outgoing connection of any other test
+  // could hold a port in that range just as the gateway binds it (seen in CI: `connection refused`).
+  readonly portBase = 20_000 + Math.floor(Math.random() * 120) * 100;
   gateway!: SshGateway;
   sharedPort = 0;
   private readonly containers: string[] = [];

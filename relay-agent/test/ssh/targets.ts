@@ -4,7 +4,7 @@ import type { Route } from '@remotegpu/schema';
 import type { Harness } from './harness.ts';
 
 /** Features a target may lack; a row names each one it lacks, with the reason. */
-export type Feature = 'git' | 'tmux' | 'sftp';
+export type Feature = 'git' | 'tmux';
 
 export interface TargetRow {
   /** Column name in the README's "SSH clients and targets" table. */
@@ -20,9 +20,9 @@ export interface TargetRow {
 
 /** A shell test that succeeds on the target when the N.A. reason for `f` holds. */
 export const naProbe: Record<Feature, string> = {
-  git: '! command -v git',
+  // git over SSH runs `git-upload-pack` / `git-receive-pack` by name on the target.
+  git: '! command -v git-upload-pack',
   tmux: '! command -v tmux',
-  sftp: 'for p in /usr/lib/openssh/sftp-server /usr/lib/sftp-server /usr/libexec/openssh/sftp-server /usr/libexec/sftp-server; do [ -x $p ] && exit 1; done; exit 0',
 };
 
 export const TARGETS: TargetRow[] = [
@@ -35,10 +35,17 @@ export const TARGETS: TargetRow[] = [
       return h.addRoute({ type: 'container', target: { kind: 'ssh', ip: c.ip, port: 22, host_key: hostKey }, target_ip: c.ip });
     },
   },
-  // The stock glibc image (no OpenSSH) is one more row like this one, with its image and what it lacks.
+  {
+    name: 'exec container (stock image)', kind: 'exec container', exec: true,
+    na: { git: "the test image's git has no git-upload-pack on PATH (Debian's git package has it)" },
+    async setup(h) {
+      const c = await h.container(h.services.REMOTEGPU_TEST_STOCK_IMAGE, { cmd: ['sleep', '100000'] });
+      return h.addRoute({ type: 'container', target: { kind: 'docker', container_id: c.id }, target_ip: c.ip });
+    },
+  },
   {
     name: 'exec container (busybox)', kind: 'exec container', exec: true,
-    na: { git: 'busybox has no git', tmux: 'busybox has no tmux', sftp: 'the image has no sftp-server' },
+    na: { git: 'busybox has no git', tmux: 'busybox has no tmux' },
     async setup(h) {
       const c = await h.container(h.services.REMOTEGPU_TEST_BUSYBOX_IMAGE, { cmd: ['sleep', '100000'] });
       return h.addRoute({ type: 'container', target: { kind: 'docker', container_id: c.id }, target_ip: c.ip });

@@ -2,6 +2,7 @@
 // Type strings never change once shipped; add new ones. Unknown types decode to `unknown_type` and are ignored.
 import { z } from 'zod';
 import { HostInventory, ResourceMetrics } from '../api.ts';
+import { ENV_ID_PATTERN } from '../ids.ts';
 
 export const PROTOCOL_VERSION = 1;
 export const HEARTBEAT_MS = 20_000;
@@ -47,6 +48,8 @@ export const CMD = {
   containerRemove: 'container.remove',
   /** Fetch the host key of a target's sshd (pinned at enrolment). */
   targetProbe: 'target.probe',
+  /** Log in to a target once with credentials the admin gave, authorize the relay's platform key, pin the host key. */
+  targetEnrol: 'target.enrol',
 } as const;
 
 export const EVENT = {
@@ -67,7 +70,7 @@ export type RouteTarget = z.infer<typeof RouteTarget>;
 
 /** What a relay needs to serve one environment: never a plaintext password. */
 export const Route = z.object({
-  environment_id: z.string().regex(/^[a-z0-9]{16}$/),
+  environment_id: z.string().regex(ENV_ID_PATTERN),
   type: z.enum(['physical', 'container']),
   user_id: z.string().max(128),
   ssh_port: z.number().int().min(1).max(65535),
@@ -197,7 +200,7 @@ export function encodeControl(msg: ControlMessage): string {
 // ---- command arguments, shared by the edge (sender) and the agent (executor) ----
 
 export const ContainerCreateArgs = z.object({
-  environment_id: z.string().regex(/^[a-z0-9]{16}$/),
+  environment_id: z.string().regex(ENV_ID_PATTERN),
   request_id: z.string().max(128),
   owner_id: z.string().max(128),
   image: z.string().max(255),
@@ -211,7 +214,7 @@ export const ContainerCreateResult = z.object({ container_id: z.string(), ip: z.
 export type ContainerCreateResult = z.infer<typeof ContainerCreateResult>;
 
 export const ContainerActionArgs = z.object({
-  environment_id: z.string().regex(/^[a-z0-9]{16}$/),
+  environment_id: z.string().regex(ENV_ID_PATTERN),
   container_id: z.string().max(128).nullable(),
 });
 export type ContainerActionArgs = z.infer<typeof ContainerActionArgs>;
@@ -219,6 +222,23 @@ export const ContainerActionResult = z.object({ state: z.string(), ip: z.string(
 
 export const TargetProbeArgs = z.object({ ip: z.string().min(1).max(64), port: z.number().int().min(1).max(65535) });
 export const TargetProbeResult = z.object({ host_key: z.string().min(1).max(16384) });
+
+/**
+ * target.enrol: one-time credentials (a password, or a private key the target already trusts) travel edge → relay inside
+ * this command only; neither side stores or logs them. Exactly one of `password` / `private_key`.
+ */
+export const TargetEnrolArgs = z.object({
+  ip: z.string().min(1).max(64),
+  port: z.number().int().min(1).max(65535),
+  username: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/),
+  password: z.string().min(1).max(1024).optional(),
+  private_key: z.string().min(1).max(16384).optional(),
+  passphrase: z.string().min(1).max(1024).optional(),
+}).strict().refine((a) => (a.password === undefined) !== (a.private_key === undefined), 'exactly one of password and private_key');
+export type TargetEnrolArgs = z.infer<typeof TargetEnrolArgs>;
+/** `installed`: false when the platform key was already authorized (enrolment is idempotent). */
+export const TargetEnrolResult = z.object({ host_key: z.string().min(1).max(16384), installed: z.boolean() });
+export type TargetEnrolResult = z.infer<typeof TargetEnrolResult>;
 
 export const ContainerStateEvent = z.object({
   environment_id: z.string().max(64), container_id: z.string().max(128).nullable(), state: z.string().max(32),

@@ -10,11 +10,6 @@ export function dataShardName(hostId: string, shard: number): string {
   return `${hostId}:data:${shard}`;
 }
 
-/** Redis key holding how many data shards a relay keeps (written by the edge when a shard connects). */
-export function dataShardsKey(hostId: string): string {
-  return `host:${hostId}:data_shards`;
-}
-
 /** Stable shard of an environment among K (FNV-1a of its id), so one environment's traffic stays on one shard. */
 export function shardOf(environmentId: string, shards: number): number {
   if (shards <= 1) return 0;

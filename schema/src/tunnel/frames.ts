@@ -1,5 +1,6 @@
 // Binary stream frames of the tunnel: [kind u8][flags u8][stream id u32 BE][payload]. Decoding never throws.
 import { z } from 'zod';
+import { ENV_ID_PATTERN } from '../ids.ts';
 
 export const FRAME = {
   /** edge → agent: open a stream; payload = JSON OpenHead. */
@@ -18,12 +19,22 @@ export const FRAME = {
   wsMessage: 7,
   /** either way: WebSocket close; payload = u16 code + UTF-8 reason. */
   wsClose: 8,
+  /**
+   * either way: a leading part of a WebSocket message too big for one frame; flags bit 0 = text. The parts that follow
+   * come in order on the same stream and the last one is a WS_MESSAGE; the receiver joins them (bytes, then text).
+   */
+  wsPart: 9,
 } as const;
 export type FrameKind = (typeof FRAME)[keyof typeof FRAME];
 
 export const FLAG_TEXT = 1;
 export const HEADER_BYTES = 6;
 export const MAX_FRAME_PAYLOAD = 1024 * 1024;
+/**
+ * Largest WebSocket message the tunnel carries (either way), split into MAX_FRAME_PAYLOAD parts. Browser → app messages
+ * are also capped by workerd/Cloudflare at 32 MiB before they reach us (1009 "Message is too large").
+ */
+export const MAX_WS_MESSAGE = 64 * 1024 * 1024;
 /** Credit a receiver grants when a stream opens (bytes in flight per stream). */
 export const INITIAL_CREDIT = 4 * 1024 * 1024;
 
@@ -99,7 +110,7 @@ const header = z.tuple([z.string().max(8192), z.string().max(65536)]);
 
 /** The request an edge stream opens: the agent resolves the target from its own route table. */
 export const OpenHead = z.object({
-  environment_id: z.string().regex(/^[a-z0-9]{16}$/),
+  environment_id: z.string().regex(ENV_ID_PATTERN),
   port: z.number().int().min(1).max(65535),
   method: z.string().min(1).max(32).regex(/^[A-Z!#$%&'*+.^_`|~0-9-]+$/i),
   path: z.string().min(1).max(16384),

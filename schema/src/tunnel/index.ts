@@ -2,3 +2,4 @@
 export * from './control.ts';
 export * from './frames.ts';
 export * from './data.ts';
+export * from './ws-parts.ts';

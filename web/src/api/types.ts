@@ -1,6 +1,7 @@
 // The API's shapes, taken from @remotegpu/schema as types only (no zod in the bundle; `_output` is zod's inferred type).
 import type {
-  AccessInfo as AccessInfoSchema, ApiToken as ApiTokenSchema, AuditEvent as AuditEventSchema, CreatedHost as CreatedHostSchema,
+  AccessInfo as AccessInfoSchema, ApiToken as ApiTokenSchema, AppLink as AppLinkSchema, AppPort as AppPortSchema,
+  Recording as RecordingSchema, AuditEvent as AuditEventSchema, CreatedHost as CreatedHostSchema,
   CreatedToken as CreatedTokenSchema, Environment as EnvironmentSchema, Host as HostSchema, Image as ImageSchema,
   AdminMachine as AdminMachineSchema, Machine as MachineSchema, ResourceMetrics as ResourceMetricsSchema,
   SshKey as SshKeySchema, UsageRecord as UsageRecordSchema, User as UserSchema,
@@ -28,19 +29,7 @@ export interface Page<T> {
   page_size: number;
 }
 
-export interface Recording {
-  id: string;
-  environment_id: string;
-  username: string | null;
-  source_ip: string | null;
-  started_at: string;
-  ended_at: string | null;
-  size: number;
-}
-
+export type Recording = (typeof RecordingSchema)['_output'];
 /** An app port of an environment (GET /environments/:id/apps); Jupyter's 8888 is always listed. */
-export interface AppPort {
-  port: number;
-  public: boolean;
-  url: string;
-}
+export type AppPort = (typeof AppPortSchema)['_output'];
+export type AppLink = (typeof AppLinkSchema)['_output'];

@@ -40,6 +40,7 @@ const en: typeof zh = {
   },
   apps: {
     title: 'Apps', jupyter: 'Jupyter', open: 'Open', public: 'Public', port: 'Port', addPort: 'Add port', portHint: 'e.g. 6006',
+    firstByte: 'First-byte limit', firstByteNone: 'none', firstByteSeconds: '{s} s',
   },
   metrics: {
     title: 'Monitoring', gpu: 'GPU utilisation', gpuMemory: 'GPU memory', cpu: 'CPU usage', memory: 'Memory usage', network: 'Network',
@@ -64,7 +65,11 @@ const en: typeof zh = {
     drained: 'Drained', drain: 'Drain', undrain: 'Undrain', rotateToken: 'Rotate token', install: 'Run on the GPU host:', tokenOnce: 'The token is shown only once.',
     gpus: '{n} GPU(s)', confirmDelete: 'Delete host {name}?', confirmRotate: 'Rotate the token of {name}? The old one stops working at once.',
   },
-  machines: { add: 'Add machine', targetIp: 'LAN IP', sshPort: 'SSH port', host: 'Relay host', price: 'Monthly price', setMaintenance: 'Maintenance', setAvailable: 'Make available' },
+  machines: { add: 'Add machine', targetIp: 'LAN IP', sshPort: 'SSH port', host: 'Relay host', price: 'Monthly price', setMaintenance: 'Maintenance', setAvailable: 'Make available',
+    confirmDelete: 'Remove machine {name} from the pool?', rented: 'Rented: the renter must release it first',
+    hostKey: 'Host key', pinned: 'Pinned', notPinned: 'Not pinned',
+    rootPassword: 'Root password (one-time, optional)',
+    rootPasswordHint: "The relay logs in once with it, authorizes its own key for root and pins the machine's host key. The password is not stored. Leave it empty if the relay's key is already authorized." },
   images: { add: 'Add image', dockerRef: 'Docker image', hasSshd: 'Has sshd', hourlyPrice: 'Hourly price', description: 'Description' },
   users: { role: 'Role', admin: 'Admin', user: 'User' },
 };

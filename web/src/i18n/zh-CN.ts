@@ -38,6 +38,7 @@ export default {
   },
   apps: {
     title: '应用访问', jupyter: 'Jupyter', open: '打开', public: '公开访问', port: '端口', addPort: '添加端口', portHint: '例如 6006',
+    firstByte: '首字节超时', firstByteNone: '不限', firstByteSeconds: '{s} 秒',
   },
   metrics: {
     title: '资源监控', gpu: 'GPU 利用率', gpuMemory: '显存', cpu: 'CPU 使用率', memory: '内存使用率', network: '网络',
@@ -62,7 +63,11 @@ export default {
     drained: '已排空', drain: '排空', undrain: '恢复', rotateToken: '轮换令牌', install: '在 GPU 主机上运行：', tokenOnce: '令牌只显示一次。',
     gpus: '{n} 块 GPU', confirmDelete: '删除主机 {name}？', confirmRotate: '轮换 {name} 的令牌？旧令牌立即失效。',
   },
-  machines: { add: '添加机器', targetIp: '内网 IP', sshPort: 'SSH 端口', host: '中继主机', price: '月价', setMaintenance: '设为维护', setAvailable: '设为可用' },
+  machines: { add: '添加机器', targetIp: '内网 IP', sshPort: 'SSH 端口', host: '中继主机', price: '月价', setMaintenance: '设为维护', setAvailable: '设为可用',
+    confirmDelete: '将机器 {name} 移出机器池？', rented: '已出租：需租户先释放',
+    hostKey: '主机密钥', pinned: '已固定', notPinned: '未固定',
+    rootPassword: 'root 密码（一次性，可选）',
+    rootPasswordHint: '中继用它登录一次，为 root 授权自己的密钥并固定机器的主机密钥。密码不会被保存。若中继密钥已授权，可留空。' },
   images: { add: '添加镜像', dockerRef: 'Docker 镜像', hasSshd: '内置 sshd', hourlyPrice: '小时价', description: '描述' },
   users: { role: '角色', admin: '管理员', user: '用户' },
 };

@@ -1,0 +1,1 @@
+ALTER TABLE `app_ports` ADD `first_byte_timeout_ms` integer;
