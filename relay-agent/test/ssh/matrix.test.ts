@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Route } from '@remotegpu/schema';
 import { dbclient, paramiko, plink, relayFingerprints } from './clients.ts';
 import { Harness, run } from './harness.ts';
-import { naProbe, setupTargets, TARGETS } from './targets.ts';
+import { setupTargets, TARGETS } from './targets.ts';
 import type { Feature, TargetRow } from './targets.ts';
 import { Tmux } from './tmux.ts';
 
@@ -175,9 +175,9 @@ describe.each(TARGETS)('$name', (row) => {
   for (const cell of CELLS) {
     const na = cell.needs ? row.na[cell.needs] : undefined;
     if (na) {
-      it(`${cell.client}: N.A. (${na})`, async () => {
+      it(`${cell.client}: N.A. (${na.reason})`, async () => {
         const c = await ctx();
-        expect((await run('ssh', [...c.ssh, naProbe[cell.needs!]])).code).toBe(0);
+        expect((await run('ssh', [...c.ssh, na.probe])).code).toBe(0);
       });
     } else {
       it(cell.client, async () => cell.test(await ctx()));

@@ -95,7 +95,9 @@ describe.each(TARGETS.map((row, i) => ({ ...row, n: i + 1 })))('$name', (row) =>
 
   it('client killed: setsid and nohup-style (SIGHUP ignored) children survive, the rest of the session ends', async () => {
     const [a, b, c] = [marker(4), marker(5), marker(6)];
-    const cmd = `setsid sleep ${a} </dev/null >/dev/null 2>&1 & (trap '' HUP; exec sleep ${b}) </dev/null >/dev/null 2>&1 & sleep ${c}`;
+    // setsid is util-linux's (busybox has one too); an image without it gets python's os.setsid().
+    const newSession = `if command -v setsid >/dev/null; then exec setsid sleep ${a}; fi; exec python3 -c 'import os; os.setsid(); os.execvp("sleep", ["sleep", "${a}"])'`;
+    const cmd = `(${newSession}) </dev/null >/dev/null 2>&1 & (trap '' HUP; exec sleep ${b}) </dev/null >/dev/null 2>&1 & sleep ${c}`;
     const child = spawn('ssh', ['-tt', ...opts(), cmd], { stdio: ['pipe', 'ignore', 'ignore'] });
     await killAfterStart(child, `sleep ${c}`);
     try {
