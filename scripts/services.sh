@@ -42,7 +42,8 @@ STOCK_IMAGE=remotegpu/stock:latest
 # Bump when the image recipe below changes: `up` then rebuilds images that carry an older one.
 IMAGE_RECIPE=2
 PACKAGES=(redis-server docker.io busybox-static openssh-server openssh-client sshpass rsync tmux
-  curl iproute2 iptables docker-registry socat)
+  curl iproute2 iptables docker-registry socat
+  putty-tools dropbear-bin python3-paramiko lftp git)
 
 export DOCKER_HOST=unix://$SOCK
 

@@ -1,9 +1,11 @@
-// Target kind 'docker': `docker exec` into a container without sshd (PTY + resize, exit codes, sftp via its sftp-server).
+// Target kind 'docker': `docker exec` into a container without sshd (PTY + resize, exit codes, signals and hang-up, sftp via its sftp-server).
 import net from 'node:net';
+import { Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { Logger } from '../contracts.ts';
 import { demux } from './demux.ts';
+import { ExecSignaller, nodeSignal, signalNumber, sshSignalName } from './exec-signals.ts';
 import type { ExitInfo, StartRequest, Target, TargetProcess } from './target.ts';
 import { ContainerAgentSocket } from './docker-agent.ts';
 import type { NetnsListener, NetnsPool, OnConnection } from './netns.ts';
@@ -85,29 +87,35 @@ export class DockerExecTarget implements Target {
       throw new TargetError(/is not running/.test(String(err)) ? 'the environment is not running' : 'cannot start a process in the environment');
     }
     const sock = await exec.start({ hijack: true, stdin: true, Tty: tty });
+    // Listen for the end before any other await: a command that exits at once may close the stream meanwhile.
+    const ended = new Promise<void>((resolve) => {
+      if (sock.destroyed || sock.readableEnded) resolve();
+      sock.once('close', () => resolve());
+      sock.once('end', () => resolve());
+    });
     sock.on('error', () => undefined);
     if (sock instanceof net.Socket) sock.setNoDelay(true);
     // ConsoleSize at create is not applied by every Engine version: set the size once it runs, too.
     if (tty && req.pty) await exec.resize({ h: req.pty.rows, w: req.pty.cols }).catch(() => undefined);
     const out = tty ? { stdout: sock, stderr: null } : demux(sock);
-    const ended = new Promise<void>((resolve) => {
-      sock.once('close', () => resolve());
-      sock.once('end', () => resolve());
-    });
+    const signals = new ExecSignals(exec, new ExecSignaller(this.o.containerId), this.o.log);
     return {
-      stdin: sock,
+      // sshd keeps a PTY open when the client's stdin ends; a half-close would end a TTY exec's output with it.
+      stdin: tty ? keepOpen(sock) : sock,
       stdout: out.stdout,
       stderr: out.stderr,
       resize: (rows, cols) => {
         if (tty) exec.resize({ h: rows, w: cols }).catch(() => undefined);
       },
-      // The Engine API has no way to signal an exec'd process.
-      signal: () => undefined,
+      signal: (name) => void signals.send(name),
       exit: async () => {
         await ended;
-        return exitOf(exec);
+        return signals.exitInfo(await exitOf(exec));
       },
-      close: () => sock.destroy(),
+      close: () => {
+        // The renter's channel or connection is gone: hang up the session like sshd, then drop the stream.
+        void signals.hangUp().finally(() => sock.destroy());
+      },
     };
   }
 
@@ -180,4 +188,54 @@ async function exitOf(exec: Dockerode.Exec): Promise<ExitInfo> {
     await new Promise((r) => setTimeout(r, 25));
   }
   return { code: 255 };
+}
+
+/** Stdin for a TTY exec: writes pass through with backpressure, the end does not (no half-close). */
+function keepOpen(sock: Duplex): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (sock.destroyed) return cb();
+      if (sock.write(chunk)) cb();
+      else sock.once('drain', () => cb());
+    },
+    final(cb) {
+      cb();
+    },
+  });
+}
+
+/** Signals for one exec: `signal` requests, the hang-up when the renter goes, and exit-signal for what we sent. */
+class ExecSignals {
+  private readonly sent = new Set<number>();
+  constructor(private readonly exec: Dockerode.Exec, private readonly procs: ExecSignaller, private readonly log: Logger) {}
+
+  private async runningPid(): Promise<number | null> {
+    const info = await this.exec.inspect().catch(() => null);
+    return info?.Running && info.Pid > 0 ? info.Pid : null;
+  }
+
+  async send(name: string): Promise<void> {
+    const sig = nodeSignal(name);
+    const pid = sig ? await this.runningPid() : null;
+    if (!sig || !pid) return;
+    if (this.procs.signal(pid, sig)) this.sent.add(signalNumber(sig));
+  }
+
+  async hangUp(): Promise<void> {
+    const pid = await this.runningPid();
+    if (!pid) return;
+    this.sent.add(signalNumber('SIGHUP'));
+    const n = this.procs.hangUp(pid);
+    this.log.info('ssh session hung up', { pid, processes: n });
+  }
+
+  /**
+   * Docker reports a process killed by signal n as exit code 128+n, like a shell's $?, so a real exit-signal cannot
+   * be told from `exit 143`. It is reported as a signal only when the relay itself sent that signal.
+   */
+  exitInfo(info: ExitInfo): ExitInfo {
+    if (!('code' in info) || info.code <= 128 || !this.sent.has(info.code - 128)) return info;
+    const name = sshSignalName(info.code - 128);
+    return name ? { signal: name, coreDumped: false, message: '' } : info;
+  }
 }

@@ -8,6 +8,7 @@ import type { RelayKeys } from './keys.ts';
 import type { GatewayLimits } from './limits.ts';
 import { DockerExecTarget } from './docker-target.ts';
 import { renterAgent } from './agent-channel.ts';
+import { answerUnknownChannelRequests } from './channel-requests.ts';
 import { AsciicastRecorder } from './recording.ts';
 import { serveRemoteForwards } from './remote-forward.ts';
 import type { NetnsPool } from './netns.ts';
@@ -79,6 +80,7 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
   const countIn = (c: Buffer) => void (stats.in += c.length);
   const countOut = (c: Buffer) => void (stats.out += c.length);
   const agent = renterAgent(client);
+  if (!answerUnknownChannelRequests(client)) log.warn('ssh2 internals changed: unknown channel requests (PuTTY winadj) go unanswered');
 
   client.on('session', (acceptSession) => {
     const session: Session = acceptSession();

@@ -51,25 +51,29 @@ class RenterAgentProxy extends ssh2.BaseAgent {
   }
 }
 
+/** More upstream connections per renter connection, when the target refuses sessions (sshd's MaxSessions, 10). */
+const MAX_UPSTREAMS = 8;
+
 export class UpstreamSshTarget implements Target {
   private readonly agent = new RenterAgentProxy();
-  private client: ssh2.Client | null = null;
-  private ready: Promise<ssh2.Client> | null = null;
+  private readonly clients: ssh2.Client[] = [];
+  private readonly ready: Promise<ssh2.Client>[] = [];
+  /** Open session channels per upstream connection. */
+  private readonly sessions = new Map<ssh2.Client, number>();
   /** `ssh -R` listeners on the target's sshd, by bound port. */
   private readonly remote = new Map<number, OnRemoteConnection>();
 
   constructor(private readonly o: UpstreamOptions) {}
 
   private connect(): Promise<ssh2.Client> {
-    if (this.ready) return this.ready;
-    this.ready = new Promise((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const sock = net.connect({ host: this.o.host, port: this.o.port });
       sock.setNoDelay(true); // before the handshake: Nagle costs ~40 ms per round trip otherwise
       const client = new ssh2.Client();
-      this.client = client;
+      this.clients.push(client);
       const matches = this.o.hostKey ? hostKeyMatcher(this.o.hostKey) : null;
       // Physical machines are pinned at enrolment and sshd containers at create; an unpinned target is worth a line.
-      if (!matches) this.o.log.warn('upstream host key not pinned: accepting the key the target offers', { target: `${this.o.host}:${this.o.port}` });
+      if (!matches && this.clients.length === 1) this.o.log.warn('upstream host key not pinned: accepting the key the target offers', { target: `${this.o.host}:${this.o.port}` });
       const cfg: ConnectConfig = {
         sock,
         username: this.o.username,
@@ -113,16 +117,43 @@ export class UpstreamSshTarget implements Target {
       });
       client.connect(cfg);
     });
-    return this.ready;
+  }
+
+  /** The i-th upstream connection, opened on first use. */
+  private upstream(i: number): Promise<ssh2.Client> {
+    this.ready[i] ??= this.connect();
+    return this.ready[i]!;
   }
 
   async start(req: StartRequest): Promise<TargetProcess> {
-    const client = await this.connect();
+    // sshd refuses sessions beyond MaxSessions on one connection with a bare "open failed" (and counts a session until
+    // it has reaped its process, a moment after the channel closed); a renter's ControlMaster or paramiko may open
+    // more. A refused session moves on to the next upstream connection, opened on demand.
     if (req.agent) this.agent.source = req.agent;
+    for (let i = 0; ; i++) {
+      const client = await this.upstream(i);
+      try {
+        return await this.open(client, req);
+      } catch (err) {
+        const refused = /Channel open failure/.test(String(err));
+        if (!refused || i + 1 >= MAX_UPSTREAMS) throw err instanceof TargetError ? err : new TargetError(String(err));
+        if (!this.ready[i + 1]) this.o.log.info('target refused a session: opening another upstream connection', { upstreams: i + 2, sessions: this.sessions.get(client) ?? 0 });
+      }
+    }
+  }
+
+  private open(client: ssh2.Client, req: StartRequest): Promise<TargetProcess> {
     // ssh2 reads `agentForward` on exec/shell options; @types/ssh2 1.15 does not declare it.
     const agentForward = { agentForward: req.agent !== undefined };
-    const channel = await new Promise<ClientChannel>((resolve, reject) => {
-      const done = (err: Error | undefined, ch: ClientChannel) => (err ? reject(new TargetError(err.message)) : resolve(ch));
+    return new Promise<TargetProcess>((resolve, reject) => {
+      // channelProcess runs inside the callback, before any await: ssh2 emits 'exit' and 'close' as it parses a
+      // read, and a short command's data, exit-status and close often arrive in the same read as the open reply.
+      const done = (err: Error | undefined, ch: ClientChannel) => {
+        if (err) return reject(new TargetError(err.message));
+        this.sessions.set(client, (this.sessions.get(client) ?? 0) + 1);
+        ch.once('close', () => this.sessions.set(client, (this.sessions.get(client) ?? 1) - 1));
+        resolve(channelProcess(ch));
+      };
       const pty = req.pty ? { term: req.pty.term, rows: req.pty.rows, cols: req.pty.cols, width: req.pty.width, height: req.pty.height, modes: req.pty.modes } : undefined;
       try {
         if (req.kind === 'subsystem') client.subsys(req.arg, done);
@@ -137,18 +168,17 @@ export class UpstreamSshTarget implements Target {
         reject(new TargetError(err instanceof Error ? err.message : String(err)));
       }
     });
-    return channelProcess(channel);
   }
 
   async forward(destHost: string, destPort: number, srcIp: string, srcPort: number): Promise<Duplex> {
-    const client = await this.connect();
+    const client = await this.upstream(0);
     return new Promise((resolve, reject) => {
       client.forwardOut(srcIp, srcPort, destHost, destPort, (err, ch) => (err ? reject(err) : resolve(ch)));
     });
   }
 
   async listen(bindAddr: string, bindPort: number, on: OnRemoteConnection): Promise<RemoteListener> {
-    const client = await this.connect();
+    const client = await this.upstream(0);
     // The target's sshd listens (its GatewayPorts decides which addresses) and opens forwarded-tcpip to us.
     const port = await new Promise<number>((resolve, reject) => {
       client.forwardIn(bindAddr, bindPort, (err, p) => (err ? reject(new TargetError(`the target refused to listen on ${bindAddr}:${bindPort}`)) : resolve(p || bindPort)));
@@ -168,7 +198,7 @@ export class UpstreamSshTarget implements Target {
   }
 
   close(): void {
-    this.client?.end();
+    for (const c of this.clients) c.end();
   }
 }
 
@@ -177,7 +207,8 @@ function channelProcess(ch: ClientChannel): TargetProcess {
   let gotExit = false;
   ch.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
     gotExit = true;
-    exitInfo = typeof code === 'number' ? { code } : { signal: signal ?? 'KILL', coreDumped: dump === true, message: desc ?? '' };
+    // ssh2's client reports 'SIGTERM'; the server side sends it without the prefix either way.
+    exitInfo = typeof code === 'number' ? { code } : { signal: (signal ?? 'KILL').replace(/^SIG/, ''), coreDumped: dump === true, message: desc ?? '' };
   });
   ch.on('error', () => undefined);
   ch.stderr.on('error', () => undefined);

@@ -14,6 +14,11 @@ export class Tmux {
     await run('tmux', ['-L', this.sock, 'send-keys', 'Enter']);
   }
 
+  /** Types keys without Enter (e.g. OpenSSH's `~.` escape after a newline). */
+  async type(keys: string): Promise<void> {
+    await run('tmux', ['-L', this.sock, 'send-keys', '-l', keys]);
+  }
+
   async resize(cols: number, rows: number): Promise<void> {
     await run('tmux', ['-L', this.sock, 'resize-window', '-x', String(cols), '-y', String(rows)]);
   }
