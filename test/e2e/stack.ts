@@ -38,6 +38,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const agentLog = createWriteStream(join(tmpdir(), `remotegpu-e2e-agent-${process.pid}.log`));
     const agent = kit.startRelay({
       token: demo.hostToken, sshListen: `127.0.0.1:${await freePort()}`, stateDir: join(kit.dir, 'relay'),
+      // Below Linux's ephemeral range, so no outgoing connection holds an environment's port.
+      sshPorts: '24000-24999',
       docker: services.dockerHost, logLevel: 'info', stdio: ['ignore', 'pipe', 'pipe'],
     });
     agent.stdout?.pipe(agentLog);

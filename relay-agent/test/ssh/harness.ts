@@ -9,6 +9,7 @@ import type { Route } from '@remotegpu/schema';
 import { startSshGateway } from '../../src/ssh/gateway.ts';
 import type { SshGateway } from '../../src/ssh/gateway.ts';
 import type { GatewayLimits } from '../../src/ssh/limits.ts';
+import { readServicesEnv } from '../../../dev/src/services-env.ts';
 import { envId, hashPassword, MemoryAudit, MemoryRecordings, MemoryRoutes, testLogger } from './fakes.ts';
 import { generateUsableKeyPair } from '../../src/ssh/keys.ts';
 
@@ -24,12 +25,17 @@ export interface Services {
   REMOTEGPU_PHYSICAL_KNOWN_HOSTS: string;
 }
 
-/** Written by `scripts/services.sh up`. */
+const SERVICE_KEYS: (keyof Services)[] = [
+  'DOCKER_HOST', 'REMOTEGPU_TEST_SSHD_IMAGE', 'REMOTEGPU_TEST_BUSYBOX_IMAGE', 'REMOTEGPU_TEST_STOCK_IMAGE', 'REMOTEGPU_TEST_KNOWN_HOSTS',
+  'REMOTEGPU_PHYSICAL_HOST', 'REMOTEGPU_PHYSICAL_PORT', 'REMOTEGPU_PHYSICAL_KEY', 'REMOTEGPU_PHYSICAL_KNOWN_HOSTS',
+];
+
+/** What `scripts/services.sh up` wrote (through the one reader, dev/src/services-env.ts); throws naming what is missing. */
 export function loadServices(): Services {
-  const file = process.env.REMOTEGPU_SERVICES_ENV ?? '/tmp/remotegpu-services/env.json';
-  const s = JSON.parse(readFileSync(file, 'utf8')) as Services;
-  if (!s.REMOTEGPU_TEST_STOCK_IMAGE) throw new Error(`${file} has no REMOTEGPU_TEST_STOCK_IMAGE: run \`bash scripts/services.sh up\``);
-  return s;
+  const env = readServicesEnv();
+  const missing = SERVICE_KEYS.filter((k) => !env?.[k]);
+  if (!env || missing.length) throw new Error(`the test services lack ${missing.join(', ')}: run \`bash scripts/services.sh up\``);
+  return Object.fromEntries(SERVICE_KEYS.map((k) => [k, env[k]!])) as unknown as Services;
 }
 
 export interface Run {
