@@ -93,7 +93,9 @@ function bindParams(stmt: HranaStmt): Params {
   if (!stmt.named_args?.length) return positional;
   // libsql binds named parameters from an object keyed without the :/@/$ prefix.
   const named: Record<string, unknown> = {};
-  positional.forEach((v, i) => (named[String(i + 1)] = v));
+  positional.forEach((v, i) => {
+    named[String(i + 1)] = v;
+  });
   for (const { name, value } of stmt.named_args) named[name.replace(/^[:@$]/, '')] = decodeValue(value);
   return named;
 }
@@ -173,7 +175,10 @@ export async function executeStmt(db: Db, stmt: HranaStmt, sqls: Map<number, str
   let prepared: Prepared | undefined;
   try {
     // Retrying on the same statement object matters: a successful re-run resets what the BUSY failure left.
-    return await retryBusy(() => runPrepared(db, (prepared ??= db.prepare(sql)), params, stmt.want_rows !== false));
+    return await retryBusy(() => {
+      prepared ??= db.prepare(sql);
+      return runPrepared(db, prepared, params, stmt.want_rows !== false);
+    });
   } catch (err) {
     if (prepared && hasStuckStatement(db)) tainted.add(db);
     throw err;

@@ -1,5 +1,5 @@
 // The loopback "physical machine" of scripts/services.sh as `npm start` uses it: where it is, and authorizing a relay's key.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readServicesEnv, servicesDir } from './services-env.ts';

@@ -171,7 +171,7 @@ function parsePort(s: string, what: string, min = 1): number {
   return Number(s);
 }
 
-export function parseListen(s: string): { host: string; port: number } {
+function parseListen(s: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d+)$/.exec(s);
   if (!m) throw new ConfigError(`--ssh-listen must be host:port (or [v6]:port), got "${s}"`);
   const host = m[1] ?? (m[2] || '0.0.0.0');
@@ -179,7 +179,7 @@ export function parseListen(s: string): { host: string; port: number } {
   return { host, port: parsePort(m[3]!, '--ssh-listen', 0) };
 }
 
-export function parsePortRange(s: string): [number, number] {
+function parsePortRange(s: string): [number, number] {
   const m = /^(\d+)-(\d+)$/.exec(s);
   if (!m) throw new ConfigError(`--ssh-ports must be low-high, e.g. 50000-59999, got "${s}"`);
   const lo = parsePort(m[1]!, '--ssh-ports');

@@ -144,7 +144,6 @@ const machineFields = z.object({
 export const CreateMachineRequest = machineFields.extend({ enrol: MachineEnrolment.optional() }).strict();
 export const UpdateMachineRequest = machineFields.partial()
   .extend({ status: z.enum(['available', 'maintenance']).optional() }).strict();
-export const EnrolMachineRequest = MachineEnrolment;
 
 export const MarketQuery = z.object({
   region: z.string().max(64).optional(),

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../../dev/src/edge-server.ts';
 
-export const CHROMIUM = process.env.REMOTEGPU_CHROMIUM ?? '/usr/bin/chromium';
-export const SCREENSHOTS = join(REPO_ROOT, 'test-results/screenshots');
+const CHROMIUM = process.env.REMOTEGPU_CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(REPO_ROOT, 'test-results/screenshots');
 
 /** `extraArgs`: more Chromium switches, e.g. `--host-resolver-rules=MAP *.remotegpu.test 127.0.0.1` (loopback only). */
 export function launchChromium(extraArgs: string[] = []): Promise<Browser> {

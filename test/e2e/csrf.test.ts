@@ -53,7 +53,7 @@ window.plant = (session) => { document.cookie = 'rg_session=' + session + '; dom
 
 beforeAll(async () => {
   stack = await startStack({ domain: DOMAIN, consoleHost: `console.${DOMAIN}` });
-  appServer = createServer((req, res) => {
+  appServer = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(attackPage(stack.consoleUrl));
   });

@@ -1,6 +1,5 @@
 // The app proxy as users break it (issue 10 §4): big WebSocket messages, curl's Expect: 100-continue, a slow body, a slow
 // first byte, Node's keep-alive racing the relay's pool, bodies the edge refuses unread; and the relay's log of each failure.
-import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -21,7 +20,6 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('app proxy faults, reproduced as users hit them', () => {
   let p: Platform;
-  let agent: ChildProcess;
   let owner: string;
   let env: string;
   let targets: Targets;
@@ -40,7 +38,7 @@ describe('app proxy faults, reproduced as users hit them', () => {
     const admin = await p.admin();
     const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', { token: admin, body: { name: 'faults-relay', public_ssh_host: '127.0.0.1' } });
     // Default log level: what an operator sees without asking for more.
-    agent = p.spawnAgent(host.body.token, { stateDir: dir, sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '21000-21999', logLines: logs });
+    p.spawnAgent(host.body.token, { stateDir: dir, sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '21000-21999', logLines: logs });
     await until('relay online', async () => (await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin })).body.items.find((h) => h.id === host.body.host.id)?.status === 'online', { timeout: 30_000 });
     owner = await p.renter();
     targets = await startTargets('127.0.0.4');

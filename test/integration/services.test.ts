@@ -22,7 +22,10 @@ async function startContainer(name: string, args: string[]): Promise<string> {
 /** Retries `true` over ssh until sshd accepts us (it starts in a few ms, but do not race it). */
 async function waitForSsh(target: SshTarget, timeoutMs = 15_000): Promise<void> {
   let last: SshResult | undefined;
-  await until('sshd', async () => (last = await runSsh(target, 'true', { options: { ConnectTimeout: '2' } })).code === 0, { timeout: timeoutMs, interval: 200 })
+  await until('sshd', async () => {
+    last = await runSsh(target, 'true', { options: { ConnectTimeout: '2' } });
+    return last.code === 0;
+  }, { timeout: timeoutMs, interval: 200 })
     .catch(() => { throw new Error(`sshd at ${target.host}:${target.port ?? 22} not ready: exit ${last?.code}, ${last?.stderr.trim()}`); });
 }
 

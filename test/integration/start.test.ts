@@ -99,7 +99,10 @@ describe('npm start', () => {
       '-o', 'PubkeyAuthentication=no', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', `${a.ssh_username}@${a.ssh_host}`, 'id -un'],
     { env: { ...process.env, SSHPASS: a.ssh_password }, timeout: 30_000 }).then((r) => r.stdout.trim(), (err: { stderr?: string }) => `failed: ${err.stderr ?? String(err)}`);
     let who = '';
-    await until('ssh through the relay as root', async () => (who = await login()) === 'root', { timeout: 30_000, interval: 200 }).catch(() => undefined);
+    await until('ssh through the relay as root', async () => {
+      who = await login();
+      return who === 'root';
+    }, { timeout: 30_000, interval: 200 }).catch(() => undefined);
     expect(who, out).toBe('root');
     expect((await api(`/api/v1/environments/${rented.body.environment.id}`, renter, undefined, 'DELETE')).status).toBe(204);
   }, 120_000);

@@ -7,7 +7,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 export const BLOCK = Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => (i * 7919 + (i >> 8)) & 0xff));
 
 /** `bytes` of BLOCK over and over, as one buffer. */
-export function blockBytes(bytes: number): Buffer {
+function blockBytes(bytes: number): Buffer {
   const out = Buffer.allocUnsafe(bytes);
   for (let n = 0; n < bytes; n += BLOCK.length) BLOCK.copy(out, n, 0, Math.min(BLOCK.length, bytes - n));
   return out;

@@ -8,7 +8,7 @@ import { startStack, type Stack } from '../../dev/src/stack.ts';
 import { ownerNetworkName, relayIdOf } from '../../relay-agent/src/docker/labels.ts';
 import { docker, loadServices } from './services.ts';
 
-export interface AgentOptions {
+interface AgentOptions {
   stateDir: string;
   sshListen: string;
   sshPorts: string;

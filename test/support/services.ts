@@ -4,7 +4,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { readServicesEnv, servicesDir } from '../../dev/src/services-env.ts';
 
-export const SERVICES_HINT = 'test services are not up: run `bash scripts/services.sh up`';
+const SERVICES_HINT = 'test services are not up: run `bash scripts/services.sh up`';
 
 export interface Services {
   dir: string;
@@ -135,7 +135,7 @@ export async function containerIp(container: string, network?: string): Promise<
 }
 
 /** Arguments for OpenSSH's `ssh` (without the program name): hardened, non-interactive, key only. */
-export function sshArgs(target: SshTarget, command?: string, opts: SshOptions = {}): string[] {
+function sshArgs(target: SshTarget, command?: string, opts: SshOptions = {}): string[] {
   const o: Record<string, string> = {
     StrictHostKeyChecking: target.knownHosts ? 'yes' : 'no',
     UserKnownHostsFile: target.knownHosts ?? '/dev/null',

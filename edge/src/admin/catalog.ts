@@ -1,6 +1,6 @@
 // Admin: the physical pool (machines), images, users, and the routing cache rebuild; renters list images.
 import {
-  AdminMachine, CreateImageRequest, CreateMachineRequest, EnrolMachineRequest, Image, UpdateMachineRequest, User, tables,
+  AdminMachine, CreateImageRequest, CreateMachineRequest, Image, MachineEnrolment, UpdateMachineRequest, User, tables,
 } from '@remotegpu/schema';
 import { and, asc, eq, ne, notExists } from 'drizzle-orm';
 import type { Hono } from 'hono';
@@ -80,7 +80,7 @@ export function registerCatalogEndpoints(app: Hono<AppEnv>): void {
     return c.json({ machine: adminMachineJson({ ...m, host_key: pin.host_key }) });
   });
 
-  endpoint(app, { method: 'post', path: '/api/v1/admin/machines/:id/enrol', summary: "Enrol with one-time credentials: the relay authorizes its platform key and pins the host key (never stored)", tag: 'admin', auth: 'admin', body: EnrolMachineRequest, response: z.object({ machine: AdminMachine }) }, async (c, { body, user, params }) => {
+  endpoint(app, { method: 'post', path: '/api/v1/admin/machines/:id/enrol', summary: "Enrol with one-time credentials: the relay authorizes its platform key and pins the host key (never stored)", tag: 'admin', auth: 'admin', body: MachineEnrolment, response: z.object({ machine: AdminMachine }) }, async (c, { body, user, params }) => {
     const deps = c.get('deps');
     const m = await machineOr404(c, params.id);
     if (m.status === 'allocated') throw conflict('machine_allocated', 'release the machine before enrolling it again');

@@ -13,7 +13,7 @@ import { sha256Hex } from '../platform/crypto.ts';
 import { tunnelStub } from '../tunnel/stub.ts';
 
 type HostRow = typeof tables.hosts.$inferSelect;
-export const hostJson = (h: HostRow) => {
+const hostJson = (h: HostRow) => {
   const inv = HostInventory.safeParse(h.inventory);
   return {
     id: h.id, name: h.name, public_ssh_host: h.public_ssh_host, shared_ssh_port: h.shared_ssh_port, status: h.status,

@@ -15,7 +15,7 @@ export interface AppTarget {
 }
 
 /** Long enough to spare Redis and the database on every request, short enough that a change shows quickly. */
-export const ROUTE_CACHE_MS = 5_000;
+const ROUTE_CACHE_MS = 5_000;
 const MAX_ENTRIES = 10_000;
 
 type Entry = { value: AppTarget | null; until: number };

@@ -42,7 +42,7 @@ export async function handleApp(request: Request, env: Bindings, app: AppHost): 
 }
 
 /** The shorter of the owner's per-port deadline and the operator's cap; 0 (no deadline) when neither is set. */
-export function firstByteDeadline(owner: number | undefined, operator: number | null): number {
+function firstByteDeadline(owner: number | undefined, operator: number | null): number {
   const caps = [owner, operator].filter((v): v is number => typeof v === 'number' && v > 0);
   return caps.length ? Math.min(...caps) : 0;
 }

@@ -22,7 +22,7 @@ export interface AuthUser {
 export const SESSION_COOKIE = 'rg_session';
 export const SECURE_SESSION_COOKIE = '__Host-rg_session';
 
-export function sessionCookieName(https: boolean): string {
+function sessionCookieName(https: boolean): string {
   return https ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
 }
 

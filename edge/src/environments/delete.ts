@@ -2,7 +2,6 @@
 import { CMD, COMMAND_ERROR, redisKeys, tables } from '@remotegpu/schema';
 import { and, eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
-import { ApiError } from '../errors.ts';
 import { unpublishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';

@@ -16,7 +16,7 @@ export interface Request {
 }
 
 /** Statuses that hold resources on their host. */
-export const RESERVING = ['creating', 'running'] as const;
+const RESERVING = ['creating', 'running'] as const;
 
 export async function usedOn(deps: Deps, hostId: string, excludeEnv?: string) {
   const envs = await deps.db.select().from(tables.environments)

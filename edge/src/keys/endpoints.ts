@@ -14,7 +14,7 @@ import { SERVED_STATUSES } from '../routing/relay-routes.ts';
 const KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Za-z0-9+/]+={0,2})(?: ([^\r\n]{0,200}))?$/;
 
 /** Parses an OpenSSH public key line; returns the normalized line and its SHA256 fingerprint. */
-export async function parsePublicKey(line: string): Promise<{ key: string; fingerprint: string } | null> {
+async function parsePublicKey(line: string): Promise<{ key: string; fingerprint: string } | null> {
   const m = KEY_LINE.exec(line.trim());
   if (!m) return null;
   let blob: Uint8Array;

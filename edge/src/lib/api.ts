@@ -51,7 +51,7 @@ export const PortParam = z.string().regex(/^[1-9][0-9]{0,4}$/, 'must be 1-65535'
   .refine((n) => n <= 65535, 'must be 1-65535');
 
 /** The default parameter schema of a path: every `:name` an IdParam. */
-export function pathParams(path: string): z.ZodObject {
+function pathParams(path: string): z.ZodObject {
   return z.object(Object.fromEntries([...path.matchAll(/:([A-Za-z_]+)/g)].map((m) => [m[1]!, IdParam])));
 }
 
@@ -61,7 +61,7 @@ function describe(error: z.ZodError): string {
   return error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 }
 
-export async function readJson(c: Ctx): Promise<unknown> {
+async function readJson(c: Ctx): Promise<unknown> {
   const length = Number(c.req.header('content-length') ?? 0);
   if (length > MAX_BODY) throw new ApiError(413, 'payload_too_large', `request body over ${MAX_BODY} bytes`);
   const text = await c.req.text();
@@ -74,7 +74,7 @@ export async function readJson(c: Ctx): Promise<unknown> {
   }
 }
 
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
   const r = schema.safeParse(value);
   if (!r.success) throw new ApiError(422, 'validation_failed', `invalid ${where}: ${describe(r.error)}`);
   return r.data;

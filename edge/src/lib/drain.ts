@@ -1,7 +1,7 @@
 // Reads what is left of a request body the handler answered without reading, so the client's kept-alive connection survives.
 
 /** Bodies up to this size are read to the end before the answer goes out; bigger ones are cancelled (the connection then closes). */
-export const DRAIN_LIMIT = 1024 * 1024;
+const DRAIN_LIMIT = 1024 * 1024;
 
 /**
  * workerd closes a connection whose request body was not read, and a client that already sent its next request on it

@@ -3,7 +3,7 @@ import { redisKeys, tables, type ResourceMetrics } from '@remotegpu/schema';
 import { and, inArray, lt } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 
-export const METRICS_RETENTION_MS = 7 * 24 * 3600 * 1000;
+const METRICS_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 export async function recordMetrics(deps: Deps, samples: ResourceMetrics[]): Promise<void> {
   if (!samples.length) return;

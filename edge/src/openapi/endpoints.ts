@@ -12,7 +12,7 @@ function schema(s: z.ZodType, io: 'input' | 'output'): unknown {
   }
 }
 
-export function buildOpenApi(): unknown {
+function buildOpenApi(): unknown {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of endpoints) {
     const path = r.path.replace(/:([A-Za-z_]+)/g, '{$1}');
@@ -25,7 +25,8 @@ export function buildOpenApi(): unknown {
       for (const [name, s] of Object.entries(js.properties ?? {})) params.push({ name, in: 'query', required: (js.required ?? []).includes(name), schema: s as { type: string } });
     }
     const status = String(r.status ?? 200);
-    (paths[path] ??= {})[r.method] = {
+    paths[path] ??= {};
+    paths[path][r.method] = {
       summary: r.summary,
       tags: [r.tag],
       ...(r.auth !== 'none' ? { security: [{ bearer: [] }, { cookie: [] }] } : {}),
@@ -65,6 +66,9 @@ const pre=document.createElement('pre');pre.textContent=JSON.stringify({paramete
 
 export function registerOpenApiEndpoints(app: Hono<AppEnv>): void {
   let cached: unknown = null;
-  app.get('/api/v1/openapi.json', (c) => c.json((cached ??= buildOpenApi())));
+  app.get('/api/v1/openapi.json', (c) => {
+    cached ??= buildOpenApi();
+    return c.json(cached);
+  });
   app.get('/api/v1/docs', (c) => c.html(DOCS));
 }

@@ -61,10 +61,3 @@ export async function decryptSecret(secret: string, sealed: string): Promise<str
   const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: unb64(iv) }, await aesKey(secret, 'env-password'), unb64(ct));
   return new TextDecoder().decode(pt);
 }
-
-/** HMAC-SHA256 signatures for short-lived tokens (app links). */
-export async function hmac(secret: string, data: string): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(`remotegpu:hmac:${secret}`), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const sig = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(data)));
-  return b64(sig).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}

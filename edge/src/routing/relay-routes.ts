@@ -6,11 +6,11 @@ import { isoReq } from '../lib/time.ts';
 
 type EnvRow = typeof tables.environments.$inferSelect;
 
-export function sshCommand(env: Pick<EnvRow, 'ssh_host' | 'ssh_port' | 'ssh_username'>): string {
+function sshCommand(env: Pick<EnvRow, 'ssh_host' | 'ssh_port' | 'ssh_username'>): string {
   return `ssh -p ${env.ssh_port} ${env.ssh_username}@${env.ssh_host}`;
 }
 
-export function jupyterUrl(deps: Deps, envId: string): string {
+function jupyterUrl(deps: Deps, envId: string): string {
   const host = appHostName(envId, 8888, deps.config.appsDomain);
   // Locally (apps under `*.localhost`) the apps share the console's scheme and listen port.
   if (deps.config.appsDomain.endsWith('localhost') && deps.config.publicUrl) {

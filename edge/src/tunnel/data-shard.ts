@@ -184,7 +184,10 @@ export class DataShard extends DurableObject<Bindings> {
   }
 
   private fromAgent(conn: AgentConn, message: string | ArrayBuffer): void {
-    if (typeof message === 'string') return this.control(conn, message);
+    if (typeof message === 'string') {
+      this.control(conn, message);
+      return;
+    }
     const d = decodeFrame(message);
     if (!d.ok) {
       console.log(JSON.stringify({ level: 'warn', msg: 'data frame ignored', error: d.error, host_id: conn.hostId, shard: conn.shard }));
@@ -233,7 +236,9 @@ export class DataShard extends DurableObject<Bindings> {
         return;
       }
       case FRAME.wsPart:
-      case FRAME.wsMessage: return this.wsFromAgent(f);
+      case FRAME.wsMessage:
+        this.wsFromAgent(f);
+        return;
       case FRAME.wsClose: {
         this.wsIn.delete(f.stream);
         const { code, reason } = readClose(f.payload);
@@ -247,7 +252,10 @@ export class DataShard extends DurableObject<Bindings> {
   /** A part or the end of an app message: joined here (a browser gets whole messages), credit back as parts arrive. */
   private wsFromAgent(f: Frame): void {
     let w = this.wsIn.get(f.stream);
-    if (!w) this.wsIn.set(f.stream, w = { joiner: new WsJoiner(), ungranted: 0 });
+    if (!w) {
+      w = { joiner: new WsJoiner(), ungranted: 0 };
+      this.wsIn.set(f.stream, w);
+    }
     const j = w.joiner.push(f.payload, (f.flags & FLAG_TEXT) !== 0, f.kind === FRAME.wsMessage);
     w.ungranted += f.payload.byteLength;
     const agent = this.agent();

@@ -25,7 +25,7 @@ export interface DataShardsOptions {
   stableMs?: number;
 }
 
-export function shardUrl(url: string, shard: number, shards: number): string {
+function shardUrl(url: string, shard: number, shards: number): string {
   const u = new URL(url);
   u.searchParams.set('role', DATA_ROLE);
   u.searchParams.set('shard', String(shard));

@@ -8,7 +8,7 @@ import { StreamOut, type SendFrame } from './frame-out.ts';
 /** Safe to send twice (RFC 9110 §9.2.2): retried once when a kept-alive socket dies under them. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-export function responseHead(res: IncomingMessage, websocket = false): ResponseHead {
+function responseHead(res: IncomingMessage, websocket = false): ResponseHead {
   const headers: [string, string][] = [];
   const raw = res.rawHeaders;
   // Connection-specific response fields never cross the tunnel (the edge speaks its own HTTP to the client).

@@ -15,7 +15,7 @@ type Upstream = HttpUpstream | WsUpstream;
  * (Node 5 s, uvicorn 5 s, gunicorn 2 s) and a reuse racing that close fails: stay under the shortest common one.
  * (A `Keep-Alive: timeout=N` hint from the app shortens it further: Node's agent honours it only when this is set.)
  */
-export const POOL_IDLE_MS = 1_500;
+const POOL_IDLE_MS = 1_500;
 
 /** Keep-alive to targets: a new TCP connection per request would cost more than the tunnel itself. */
 export function targetAgent(): Agent {
@@ -80,8 +80,14 @@ export class StreamMux {
       log.warn('app proxy failure', { kind: open.websocket ? 'websocket' : 'http', reason, peer: route?.target_ip ? `${route.target_ip}:${open.port}` : null, method: open.method });
       this.send(encodeFrame(FRAME.reset, id, closePayload(RESET.refused, reason)));
     };
-    if (!route || !route.target_ip) return refuse('this relay has no route to the environment');
-    if (!route.running) return refuse('the environment is stopped');
+    if (!route || !route.target_ip) {
+      refuse('this relay has no route to the environment');
+      return;
+    }
+    if (!route.running) {
+      refuse('the environment is stopped');
+      return;
+    }
     const up = open.websocket ? new WsUpstream(id, this.send, log) : new HttpUpstream(id, this.send, log);
     this.streams.set(id, up);
     if (up instanceof WsUpstream) up.start(open, route.target_ip);

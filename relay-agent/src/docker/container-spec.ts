@@ -6,7 +6,7 @@ import { LABEL, containerName } from './labels.ts';
 
 /** Keeps a container alive when the image would only start a shell: PID 1 waits, and exits on SIGTERM. */
 export const KEEPALIVE_CMD = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait; done'];
-export const PIDS_LIMIT = 4096;
+const PIDS_LIMIT = 4096;
 /** Not needed by a training job; NET_RAW also stops ARP/ICMP spoofing on the bridge. */
 const DROP_ALWAYS = ['NET_RAW', 'MKNOD', 'SETFCAP'];
 /** sshd chroots its pre-auth child and writes login audit records: kept for images that run sshd. */

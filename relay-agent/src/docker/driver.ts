@@ -12,7 +12,7 @@ import { KeyedMutex } from './keyed-mutex.ts';
 import { LABEL, containerName, ownFilters, ownerNetworkName } from './labels.ts';
 import { ensureOwnerNetwork, removeOwnerNetworkIfEmpty } from './network.ts';
 
-export interface GpuFacts {
+interface GpuFacts {
   nvidiaRuntime: boolean;
   indices: number[];
 }

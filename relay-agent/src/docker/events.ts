@@ -76,8 +76,7 @@ function readLines(stream: NodeJS.ReadableStream, signal: AbortSignal, onLine: (
     signal.addEventListener('abort', onAbort, { once: true });
     stream.on('data', (chunk: Buffer | string) => {
       buf += chunk.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         if (line) onLine(line);

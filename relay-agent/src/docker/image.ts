@@ -95,8 +95,7 @@ function followPull(stream: NodeJS.ReadableStream, ref: string, onProgress: (p: 
     onProgress({ status: `pulling ${ref}`, current: null, total: null });
     stream.on('data', (chunk: Buffer | string) => {
       buf += chunk.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const text = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         if (text) line(text);

@@ -24,7 +24,7 @@ export const GPU_USAGE_QUERY = ['--query-gpu=index,uuid,utilization.gpu,memory.u
  * (`memory.total [MiB]` → `memory.total`). Fields are split on commas; a name with commas is
  * rejoined because only the `name` column may hold one.
  */
-export function parseCsv(text: string): Record<string, string>[] {
+function parseCsv(text: string): Record<string, string>[] {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
   if (lines.length === 0) return [];
   const header = lines[0]!.split(',').map((h) => h.trim().replace(/\s*\[.*\]$/, ''));
@@ -46,7 +46,7 @@ export function parseCsv(text: string): Record<string, string>[] {
 }
 
 /** `24564 MiB`, `35 %`, `24564` → number; `[N/A]`, `[Not Supported]` → null. */
-export function parseQuantity(value: string | undefined): number | null {
+function parseQuantity(value: string | undefined): number | null {
   if (value === undefined) return null;
   const m = /^(-?\d+(?:\.\d+)?)\s*(?:MiB|%|W|MHz)?$/.exec(value.trim());
   return m ? Number(m[1]) : null;

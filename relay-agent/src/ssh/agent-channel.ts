@@ -28,7 +28,7 @@ function internals(client: Connection): Internals {
  * callback registered in its channel manager (confirmation makes a server-side Channel of it), so this mirrors
  * `Connection.forwardOut()` with the agent channel type.
  */
-export function openAgentChannel(client: Connection): Promise<Duplex> {
+function openAgentChannel(client: Connection): Promise<Duplex> {
   const c = internals(client);
   return new Promise((resolve, reject) => {
     const cb: OpenCallback = (err, channel) => (err ? reject(err) : resolve(channel));

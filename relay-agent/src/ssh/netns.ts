@@ -139,7 +139,9 @@ export class NetnsPool {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, serialization: 'json',
     });
     let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => void (stderr = (stderr + c.toString()).slice(-500)));
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr = (stderr + c.toString()).slice(-500);
+    });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', reject);

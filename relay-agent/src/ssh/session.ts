@@ -77,8 +77,12 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
   const log = deps.log.child({ env_id: a.route.environment_id, conn_id: meta.connId, peer: meta.sourceIp });
   const target = makeTarget(a, deps, log);
   const stats = { in: 0, out: 0, started: Date.now() };
-  const countIn = (c: Buffer) => void (stats.in += c.length);
-  const countOut = (c: Buffer) => void (stats.out += c.length);
+  const countIn = (c: Buffer) => {
+    stats.in += c.length;
+  };
+  const countOut = (c: Buffer) => {
+    stats.out += c.length;
+  };
   const agent = renterAgent(client);
   if (!answerUnknownChannelRequests(client)) log.warn('ssh2 internals changed: unknown channel requests (PuTTY winadj) go unanswered');
 

@@ -9,7 +9,7 @@ import type { Logger } from '../contracts.ts';
 import { execCapture } from '../docker/exec.ts';
 
 /** Where the bundle lives inside a container: a path of its own, never a directory of the image. */
-export const BUNDLE_DIR = '/.remotegpu';
+const BUNDLE_DIR = '/.remotegpu';
 /** Appended at the END of PATH for tool commands, so the image's own tools always win. */
 export const BUNDLE_BIN = `${BUNDLE_DIR}/bin`;
 
@@ -37,7 +37,7 @@ export function toolFor(kind: 'shell' | 'exec' | 'subsystem', arg: string): Tool
 }
 
 /** The shell test that succeeds when the image has its own `tool` or the bundle is already there. */
-export function presenceScript(tool: Tool): string {
+function presenceScript(tool: Tool): string {
   const own = tool === 'sftp-server' ? IMAGE_SFTP_SERVERS.map((p) => `[ -x ${p} ] && exit 0`).join('; ') + '; '
     : tool === 'socat' ? '' // always the bundle's: its options are known
       : `command -v ${tool} >/dev/null 2>&1 && exit 0; `;

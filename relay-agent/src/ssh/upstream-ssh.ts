@@ -46,7 +46,10 @@ class RenterAgentProxy extends ssh2.BaseAgent {
     cb?.(new Error('the renter agent is not used to log in to the target'));
   }
   override getStream(cb: (err: Error | undefined, stream?: Duplex) => void): void {
-    if (!this.source) return cb(new Error('agent forwarding was not requested'));
+    if (!this.source) {
+      cb(new Error('agent forwarding was not requested'));
+      return;
+    }
     this.source.open().then((ch) => cb(undefined, ch), (err: Error) => cb(err));
   }
 }

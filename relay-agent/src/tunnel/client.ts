@@ -12,7 +12,7 @@ import { OutboxDrain } from './outbox-drain.ts';
 import type { DrainSource } from './outbox-drain.ts';
 import { supervise } from './supervisor.ts';
 
-export interface RouteSink {
+interface RouteSink {
   replaceAll(routes: readonly Route[]): void;
   upsert(route: Route): void;
   remove(environmentId: string): void;

@@ -11,7 +11,7 @@ export class CommandFailure extends Error {
   }
 }
 
-export interface CommandContext {
+interface CommandContext {
   id: string;
   deadline: number;
   log: Logger;

@@ -28,7 +28,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function agentConfig(edgeUrl: string, stateDir: string): AgentConfig {
+function agentConfig(edgeUrl: string, stateDir: string): AgentConfig {
   return {
     edge: edgeUrl, token: 'test-token', sshListen: { host: '127.0.0.1', port: 0 }, sshPorts: [61000, 61010],
     publicHost: '127.0.0.1', docker: loadServices().dockerHost, stateDir, logLevel: 'warn', dataShards: 1,

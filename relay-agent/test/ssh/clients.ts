@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Harness, Run } from './harness.ts';
 import { run } from './harness.ts';
 
-export const PARAMIKO = join(import.meta.dirname, 'clients', 'paramiko_client.py');
+const PARAMIKO = join(import.meta.dirname, 'clients', 'paramiko_client.py');
 
 /** The relay's host key fingerprints (SHA256:...), for plink's -hostkey. */
 export async function relayFingerprints(h: Harness): Promise<string[]> {
@@ -11,7 +11,7 @@ export async function relayFingerprints(h: Harness): Promise<string[]> {
   return [...r.stdout.matchAll(/SHA256:\S+/g)].map((m) => m[0]);
 }
 
-export function plink(h: Harness, fps: string[], port: number, password: string, args: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<Run> {
+export function plink(fps: string[], port: number, password: string, args: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<Run> {
   const keys = fps.flatMap((f) => ['-hostkey', f]);
   return run('plink', ['-ssh', '-batch', '-no-antispoof', ...keys, '-P', String(port), '-l', 'root', '-pw', password, ...args.slice(0, -1), '127.0.0.1', args.at(-1)!], o);
 }

@@ -31,7 +31,7 @@ const SERVICE_KEYS: (keyof Services)[] = [
 ];
 
 /** What `scripts/services.sh up` wrote (through the one reader, dev/src/services-env.ts); throws naming what is missing. */
-export function loadServices(): Services {
+function loadServices(): Services {
   const env = readServicesEnv();
   const missing = SERVICE_KEYS.filter((k) => !env?.[k]);
   if (!env || missing.length) throw new Error(`the test services lack ${missing.join(', ')}: run \`bash scripts/services.sh up\``);

@@ -96,7 +96,7 @@ const CELLS: Cell[] = [
   {
     client: 'PuTTY plink: batch exec and -t',
     async test(c) {
-      const r = await plink(h, fps, c.route.ssh_port, c.password, ['echo out; echo err >&2; exit 6']);
+      const r = await plink(fps, c.route.ssh_port, c.password, ['echo out; echo err >&2; exit 6']);
       expect(r).toMatchObject({ code: 6, stdout: 'out\n' });
       expect(r.stderr).toContain('err\n');
       // Enough output for PuTTY to send winadj requests; -t with stdin at EOF must not cut it short.

@@ -19,7 +19,7 @@ export interface TargetRow {
   setup(h: Harness): Promise<{ route: Route; password: string }>;
 }
 
-export interface NA {
+interface NA {
   reason: string;
   probe: string;
 }

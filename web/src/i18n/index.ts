@@ -4,7 +4,7 @@ import en from './en.ts';
 import zhCN from './zh-CN.ts';
 
 export type Locale = 'zh-CN' | 'en';
-export const LOCALE_KEY = 'remotegpu.locale';
+const LOCALE_KEY = 'remotegpu.locale';
 export const LOCALES: { value: Locale; label: string }[] = [
   { value: 'zh-CN', label: '简体中文' },
   { value: 'en', label: 'English' },
