@@ -6,7 +6,10 @@ import { defineConfig } from 'vitest/config';
 // wrangler.toml serves web/dist; before the console is built, give it a placeholder page.
 if (!existsSync('web/dist/index.html')) {
   mkdirSync('web/dist', { recursive: true });
-  writeFileSync('web/dist/index.html', '<!doctype html><title>RemoteGPU</title><p>The console is not built: npm run build -w web</p>');
+  writeFileSync(
+    'web/dist/index.html',
+    '<!doctype html><title>RemoteGPU</title><p>The console is not built: npm run build -w web</p>',
+  );
 }
 
 export default defineConfig({

@@ -12,5 +12,8 @@ export default function setup(project: TestProject): void {
   // Only root can start daemons or install packages; anyone may use services that are already up.
   if (process.getuid?.() !== 0 && spawnSync('bash', [SCRIPT, 'status'], { env, stdio: 'ignore' }).status === 0) return;
   const r = spawnSync('bash', [SCRIPT, 'up'], { env, stdio: ['ignore', 'inherit', 'inherit'], timeout: 15 * 60_000 });
-  if (r.status !== 0) throw new Error(`bash scripts/services.sh up failed (exit ${r.status ?? r.signal}): the ${project.name} tests need the test services`);
+  if (r.status !== 0)
+    throw new Error(
+      `bash scripts/services.sh up failed (exit ${r.status ?? r.signal}): the ${project.name} tests need the test services`,
+    );
 }

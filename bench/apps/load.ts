@@ -18,14 +18,22 @@ export interface LoadResult {
 
 /** One client: a persistent connection sending the next request as soon as the previous response is complete. */
 function client(t: Target, until: () => boolean, record: (ms: number) => void, onError: () => void): Promise<void> {
-  const head = Buffer.from(`GET ${t.path} HTTP/1.1\r\n${Object.entries(t.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+  const head = Buffer.from(
+    `GET ${t.path} HTTP/1.1\r\n${Object.entries(t.headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')}\r\n`,
+  );
   return new Promise((resolve) => {
     let sock: Socket;
     let buf: Buffer = Buffer.alloc(0);
     let need = -1;
     let start = 0n;
     const send = () => {
-      if (until()) { sock.end(); resolve(); return; }
+      if (until()) {
+        sock.end();
+        resolve();
+        return;
+      }
       start = process.hrtime.bigint();
       sock.write(head);
     };
@@ -40,7 +48,11 @@ function client(t: Target, until: () => boolean, record: (ms: number) => void, o
             if (end < 0) return;
             const headers = buf.subarray(0, end).toString('latin1');
             const len = /\r\ncontent-length:\s*(\d+)/i.exec(headers);
-            if (!len || !headers.startsWith('HTTP/1.1 200')) { onError(); sock.destroy(); return; }
+            if (!len || !headers.startsWith('HTTP/1.1 200')) {
+              onError();
+              sock.destroy();
+              return;
+            }
             need = end + 4 + Number(len[1]);
           }
           if (buf.length < need) return;
@@ -50,8 +62,16 @@ function client(t: Target, until: () => boolean, record: (ms: number) => void, o
           send();
         }
       });
-      sock.on('error', () => { onError(); });
-      sock.on('close', () => { if (!until()) { buf = Buffer.alloc(0); need = -1; open(); } else resolve(); });
+      sock.on('error', () => {
+        onError();
+      });
+      sock.on('close', () => {
+        if (!until()) {
+          buf = Buffer.alloc(0);
+          need = -1;
+          open();
+        } else resolve();
+      });
     };
     open();
   });
@@ -60,14 +80,34 @@ function client(t: Target, until: () => boolean, record: (ms: number) => void, o
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 
 /** Runs `clients` concurrent clients (client i on targets[i % n]) for warmup + duration; only the measured window counts. */
-export async function load(targets: Target[], clients: number, durationMs: number, warmupMs = 1000): Promise<LoadResult> {
+export async function load(
+  targets: Target[],
+  clients: number,
+  durationMs: number,
+  warmupMs = 1000,
+): Promise<LoadResult> {
   const lat: number[] = [];
   let errors = 0;
   let measuring = false;
   const t0 = Date.now();
   const stopAt = t0 + warmupMs + durationMs;
-  setTimeout(() => { measuring = true; }, warmupMs);
-  await Promise.all(Array.from({ length: clients }, (_, i) => client(targets[i % targets.length]!, () => Date.now() >= stopAt, (ms) => { if (measuring) lat.push(ms); }, () => { errors++; })));
+  setTimeout(() => {
+    measuring = true;
+  }, warmupMs);
+  await Promise.all(
+    Array.from({ length: clients }, (_, i) =>
+      client(
+        targets[i % targets.length]!,
+        () => Date.now() >= stopAt,
+        (ms) => {
+          if (measuring) lat.push(ms);
+        },
+        () => {
+          errors++;
+        },
+      ),
+    ),
+  );
   lat.sort((a, b) => a - b);
   return { rps: lat.length / (durationMs / 1000), p50: pct(lat, 0.5), p99: pct(lat, 0.99), errors };
 }
@@ -79,7 +119,13 @@ export function bulk(t: Target, bytes: number): Promise<number> {
     const start = process.hrtime.bigint();
     let got = 0;
     let headerDone = false;
-    sock.on('connect', () => sock.write(`GET ${t.path} HTTP/1.1\r\n${Object.entries(t.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}connection: close\r\n\r\n`));
+    sock.on('connect', () =>
+      sock.write(
+        `GET ${t.path} HTTP/1.1\r\n${Object.entries(t.headers)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('')}connection: close\r\n\r\n`,
+      ),
+    );
     sock.on('data', (d: Buffer) => {
       if (!headerDone) {
         const end = d.indexOf('\r\n\r\n');
@@ -94,6 +140,8 @@ export function bulk(t: Target, bytes: number): Promise<number> {
       }
     });
     sock.on('error', reject);
-    sock.on('close', () => { if (got < bytes) reject(new Error(`bulk: ${got} of ${bytes} bytes`)); });
+    sock.on('close', () => {
+      if (got < bytes) reject(new Error(`bulk: ${got} of ${bytes} bytes`));
+    });
   });
 }

@@ -19,7 +19,10 @@ export function luaAvailable(): boolean {
   return existsSync(LUA_MODULE) && existsSync(NDK_MODULE) && existsSync(LUA_REDIS);
 }
 
-export async function startNginx(dir: string, o: { plainPort: number; luaPort: number; target: string; redisPort: number }): Promise<Nginx> {
+export async function startNginx(
+  dir: string,
+  o: { plainPort: number; luaPort: number; target: string; redisPort: number },
+): Promise<Nginx> {
   const lua = luaAvailable();
   const conf = `
 ${lua ? `load_module ${NDK_MODULE};\nload_module ${LUA_MODULE};` : ''}
@@ -36,7 +39,9 @@ http {
     listen 127.0.0.1:${o.plainPort};
     location / { proxy_pass http://direct; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
-${lua ? `
+${
+  lua
+    ? `
   lua_package_path "/usr/share/lua/5.1/?.lua;;";
   upstream dyn {
     server 0.0.0.1;
@@ -68,22 +73,27 @@ ${lua ? `
       proxy_http_version 1.1;
       proxy_set_header Connection "";
     }
-  }` : ''}
+  }`
+    : ''
+}
 }
 `;
   const file = join(dir, 'nginx.conf');
   writeFileSync(file, conf);
-  const child: ChildProcess = spawn('nginx', ['-p', `${dir}/`, '-c', file, '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child: ChildProcess = spawn('nginx', ['-p', `${dir}/`, '-c', file, '-e', join(dir, 'error.log')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   await new Promise((r) => setTimeout(r, 500));
   if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: see ${join(dir, 'error.log')}`);
   return {
     plainPort: o.plainPort,
     luaPort: lua ? o.luaPort : null,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGQUIT');
-      setTimeout(() => child.kill('SIGKILL'), 3000);
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGQUIT');
+        setTimeout(() => child.kill('SIGKILL'), 3000);
+      }),
   };
 }

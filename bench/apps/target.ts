@@ -13,7 +13,10 @@ const server = createServer((req, res) => {
     return;
   }
   const m = /^\/bytes\/(\d+)$/.exec(req.url ?? '');
-  if (!m) { res.writeHead(404).end(); return; }
+  if (!m) {
+    res.writeHead(404).end();
+    return;
+  }
   sendBytes(res, Number(m[1]), BLOCK);
 });
 server.keepAliveTimeout = 60_000;

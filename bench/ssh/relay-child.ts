@@ -19,8 +19,15 @@ process.on('message', async (msg: Start | { type: 'mem' | 'cpu' | 'stop' }) => {
   if (msg.type === 'start') {
     for (const r of msg.routes) routes.upsert(r);
     const gw = await startSshGateway({
-      listen: { host: '127.0.0.1', port: 0 }, portRange: msg.portRange, routes, audit, recordings: new MemoryRecordings(),
-      keys: msg.keys, docker: new Dockerode({ socketPath: '/nonexistent' }), log: testLogger(), limits: { maxUnauthenticated: 1000 },
+      listen: { host: '127.0.0.1', port: 0 },
+      portRange: msg.portRange,
+      routes,
+      audit,
+      recordings: new MemoryRecordings(),
+      keys: msg.keys,
+      docker: new Dockerode({ socketPath: '/nonexistent' }),
+      log: testLogger(),
+      limits: { maxUnauthenticated: 1000 },
     });
     process.on('message', (m: { type: string }) => {
       if (m.type === 'stop') void gw.close().then(() => process.exit(0));
@@ -33,6 +40,13 @@ process.on('message', async (msg: Start | { type: 'mem' | 'cpu' | 'stop' }) => {
     const gc = (globalThis as { gc?: () => void }).gc;
     for (let i = 0; i < 3; i++) gc?.();
     const m = process.memoryUsage();
-    process.send?.({ type: 'mem', rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, audit: audit.events.length });
+    process.send?.({
+      type: 'mem',
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+      audit: audit.events.length,
+    });
   }
 });

@@ -13,8 +13,10 @@ import { generateUsableKeyPair } from '../../relay-agent/src/ssh/keys.ts';
 import { requireTools } from '../preflight.ts';
 
 requireTools('bench/ssh', [
-  { need: 'ssh', pkg: 'openssh-client' }, { need: 'scp', pkg: 'openssh-client' }, { need: 'sftp', pkg: 'openssh-client' },
-  { need: '/usr/sbin/sshd', pkg: 'openssh-server' }
+  { need: 'ssh', pkg: 'openssh-client' },
+  { need: 'scp', pkg: 'openssh-client' },
+  { need: 'sftp', pkg: 'openssh-client' },
+  { need: '/usr/sbin/sshd', pkg: 'openssh-server' },
 ]);
 
 const DIR = '/tmp/ssh-bench';
@@ -29,7 +31,9 @@ function sh(cmd: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const c = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'inherit'] });
-    c.on('close', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - t0) / 1e6) : reject(new Error(`${cmd}: exit ${code}`))));
+    c.on('close', (code) =>
+      code === 0 ? resolve(Number(process.hrtime.bigint() - t0) / 1e6) : reject(new Error(`${cmd}: exit ${code}`)),
+    );
   });
 }
 
@@ -59,26 +63,71 @@ async function main() {
   (await import('node:fs')).writeFileSync(knownRelay, `* ${relayKeysEd.public.trim()}\n`);
 
   const route: Route = {
-    environment_id: ENV, type: 'physical', user_id: 'bench', ssh_port: 47_999, ssh_username: 'root', target_ip: sshd.host,
-    target: { kind: 'ssh', ip: sshd.host, port: sshd.port, host_key: sshd.hostKeyLine }, password_hash: hashPassword('bench-password'),
-    owner_keys: [readFileSync(`${ownerKey}.pub`, 'utf8').trim()], recording: false, running: true,
+    environment_id: ENV,
+    type: 'physical',
+    user_id: 'bench',
+    ssh_port: 47_999,
+    ssh_username: 'root',
+    target_ip: sshd.host,
+    target: { kind: 'ssh', ip: sshd.host, port: sshd.port, host_key: sshd.hostKeyLine },
+    password_hash: hashPassword('bench-password'),
+    owner_keys: [readFileSync(`${ownerKey}.pub`, 'utf8').trim()],
+    recording: false,
+    running: true,
   };
-  const child = fork(join(import.meta.dirname, 'relay-child.ts'), [], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ask = <T>(msg: object, type: string) => new Promise<T>((resolve) => {
-    const on = (m: { type: string }) => {
-      if (m.type !== type) return;
-      child.off('message', on);
-      resolve(m as T);
-    };
-    child.on('message', on);
-    child.send(msg);
+  const child = fork(join(import.meta.dirname, 'relay-child.ts'), [], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  await ask({ type: 'start', routes: [route], keys: { hostKeys: [relayKeysEd.private], platformPrivateKey: platform.private, platformPublicKey: platform.public }, portRange: [47_000, 47_999] }, 'ready');
+  const ask = <T>(msg: object, type: string) =>
+    new Promise<T>((resolve) => {
+      const on = (m: { type: string }) => {
+        if (m.type !== type) return;
+        child.off('message', on);
+        resolve(m as T);
+      };
+      child.on('message', on);
+      child.send(msg);
+    });
+  await ask(
+    {
+      type: 'start',
+      routes: [route],
+      keys: {
+        hostKeys: [relayKeysEd.private],
+        platformPrivateKey: platform.private,
+        platformPublicKey: platform.public,
+      },
+      portRange: [47_000, 47_999],
+    },
+    'ready',
+  );
 
-  const common = ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', ownerKey, '-o', 'Compression=no', '-c', 'aes128-gcm@openssh.com', '-o', 'StrictHostKeyChecking=yes'];
+  const common = [
+    '-F',
+    '/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-i',
+    ownerKey,
+    '-o',
+    'Compression=no',
+    '-c',
+    'aes128-gcm@openssh.com',
+    '-o',
+    'StrictHostKeyChecking=yes',
+  ];
   const paths = {
-    direct: { ssh: [...common, '-o', `UserKnownHostsFile=${sshd.knownHosts}`, '-p', String(sshd.port)], host: `root@${sshd.host}` },
-    relay: { ssh: [...common, '-o', `UserKnownHostsFile=${knownRelay}`, '-p', String(route.ssh_port)], host: 'root@127.0.0.1' },
+    direct: {
+      ssh: [...common, '-o', `UserKnownHostsFile=${sshd.knownHosts}`, '-p', String(sshd.port)],
+      host: `root@${sshd.host}`,
+    },
+    relay: {
+      ssh: [...common, '-o', `UserKnownHostsFile=${knownRelay}`, '-p', String(route.ssh_port)],
+      host: 'root@127.0.0.1',
+    },
   };
   type P = keyof typeof paths;
   const q = (xs: string[]) => xs.map((x) => `'${x}'`).join(' ');
@@ -90,8 +139,16 @@ async function main() {
     // scp refuses to truncate /dev/null: write to tmpfs instead.
     ['scp upload (SFTP mode)', (p) => `scp ${scpArgs(p)} ${big} ${paths[p].host}:${SHM}.up`],
     ['scp download (SFTP mode)', (p) => `scp ${scpArgs(p)} ${paths[p].host}:${big} ${SHM}.down`],
-    ['sftp put', (p) => `printf 'put ${big} /dev/null\\n' > ${sftpBatch}.${p}; sftp ${scpArgs(p)} -b ${sftpBatch}.${p} ${paths[p].host} > /dev/null`],
-    ['sftp get', (p) => `printf 'get ${big} /dev/null\\n' > ${sftpBatch}.${p}g; sftp ${scpArgs(p)} -b ${sftpBatch}.${p}g ${paths[p].host} > /dev/null`],
+    [
+      'sftp put',
+      (p) =>
+        `printf 'put ${big} /dev/null\\n' > ${sftpBatch}.${p}; sftp ${scpArgs(p)} -b ${sftpBatch}.${p} ${paths[p].host} > /dev/null`,
+    ],
+    [
+      'sftp get',
+      (p) =>
+        `printf 'get ${big} /dev/null\\n' > ${sftpBatch}.${p}g; sftp ${scpArgs(p)} -b ${sftpBatch}.${p}g ${paths[p].host} > /dev/null`,
+    ],
   ];
   const rows: string[][] = [];
   const mbps = (ms: number, mib = SIZE) => (mib * MiB) / 1e6 / (ms / 1000);
@@ -107,7 +164,13 @@ async function main() {
     const d = mbps(median(t.direct));
     const r = mbps(median(t.relay));
     const cpuPerGiB = relayCpuUs / 1e6 / ((ROUNDS * SIZE) / 1024);
-    rows.push([name, `${d.toFixed(0)} MB/s`, `${r.toFixed(0)} MB/s`, (r / d).toFixed(2), `${cpuPerGiB.toFixed(2)} s/GiB`]);
+    rows.push([
+      name,
+      `${d.toFixed(0)} MB/s`,
+      `${r.toFixed(0)} MB/s`,
+      (r / d).toFixed(2),
+      `${cpuPerGiB.toFixed(2)} s/GiB`,
+    ]);
   }
 
   // Login to first byte, same key exchange on both paths (ssh2 offers no post-quantum KEX), then OpenSSH's default.
@@ -120,19 +183,38 @@ async function main() {
   const [ld, lr] = [await login('direct', curve), await login('relay', curve)];
   rows.push(['login to first byte (curve25519)', `${ld.toFixed(0)} ms`, `${lr.toFixed(0)} ms`, (lr / ld).toFixed(2)]);
   const ldPq = await login('direct', []);
-  rows.push(['login to first byte (direct: default PQ KEX)', `${ldPq.toFixed(0)} ms`, `${lr.toFixed(0)} ms`, (lr / ldPq).toFixed(2)]);
+  rows.push([
+    'login to first byte (direct: default PQ KEX)',
+    `${ldPq.toFixed(0)} ms`,
+    `${lr.toFixed(0)} ms`,
+    (lr / ldPq).toFixed(2),
+  ]);
 
   // 8 concurrent 64 MiB uploads and downloads.
-  for (const [name, what] of [['8 concurrent uploads', 'up'], ['8 concurrent downloads', 'down']] as const) {
+  for (const [name, what] of [
+    ['8 concurrent uploads', 'up'],
+    ['8 concurrent downloads', 'down'],
+  ] as const) {
     const res: Record<P, number> = { direct: 0, relay: 0 };
     for (const p of ['direct', 'relay'] as P[]) {
       const t0 = Date.now();
-      await Promise.all(Array.from({ length: 8 }, () => sh(what === 'up'
-        ? `head -c ${64 * MiB} ${big} | ssh ${q(paths[p].ssh)} ${paths[p].host} 'cat > /dev/null'`
-        : `ssh ${q(paths[p].ssh)} ${paths[p].host} 'head -c ${64 * MiB} ${big}' > /dev/null`)));
+      await Promise.all(
+        Array.from({ length: 8 }, () =>
+          sh(
+            what === 'up'
+              ? `head -c ${64 * MiB} ${big} | ssh ${q(paths[p].ssh)} ${paths[p].host} 'cat > /dev/null'`
+              : `ssh ${q(paths[p].ssh)} ${paths[p].host} 'head -c ${64 * MiB} ${big}' > /dev/null`,
+          ),
+        ),
+      );
       res[p] = mbps(Date.now() - t0, 8 * 64);
     }
-    rows.push([`${name} (aggregate)`, `${res.direct.toFixed(0)} MB/s`, `${res.relay.toFixed(0)} MB/s`, (res.relay / res.direct).toFixed(2)]);
+    rows.push([
+      `${name} (aggregate)`,
+      `${res.direct.toFixed(0)} MB/s`,
+      `${res.relay.toFixed(0)} MB/s`,
+      (res.relay / res.direct).toFixed(2),
+    ]);
   }
 
   rows.push(...(await idleMemory(route, readFileSync(ownerKey, 'utf8'), ask)));
@@ -141,35 +223,52 @@ async function main() {
   for (const f of [big, `${SHM}.up`, `${SHM}.down`]) rmSync(f, { force: true });
   const w = [64, 14, 22, 6, 16];
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
-  console.log(`\nSSH relay benchmark: ${SIZE} MiB transfers, aes128-gcm, median of ${ROUNDS}; relay in its own process\n`);
+  console.log(
+    `\nSSH relay benchmark: ${SIZE} MiB transfers, aes128-gcm, median of ${ROUNDS}; relay in its own process\n`,
+  );
   console.log(line(['', 'direct', 'relay', 'ratio', 'relay CPU']));
   console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
   for (const r of rows) console.log(line([...r, '', ''].slice(0, w.length)));
 }
 
 type Ask = <T>(msg: object, type: string) => Promise<T>;
-interface Mem { rss: number; heapUsed: number; external: number }
+interface Mem {
+  rss: number;
+  heapUsed: number;
+  external: number;
+}
 
 async function idleMemory(route: Route, key: string, ask: Ask): Promise<string[][]> {
   const conns: ssh2.Client[] = [];
   const mem = () => ask<Mem>({ type: 'mem' }, 'mem');
   const base = await mem();
-  const connect = () => new Promise<ssh2.Client>((resolve, reject) => {
-    const c = new ssh2.Client();
-    c.once('ready', () => resolve(c)).once('error', reject);
-    c.connect({ host: '127.0.0.1', port: route.ssh_port, username: 'root', privateKey: key, readyTimeout: 60_000 });
-  });
-  for (let i = 0; i < SESSIONS; i += 25) conns.push(...(await Promise.all(Array.from({ length: Math.min(25, SESSIONS - i) }, connect))));
+  const connect = () =>
+    new Promise<ssh2.Client>((resolve, reject) => {
+      const c = new ssh2.Client();
+      c.once('ready', () => resolve(c)).once('error', reject);
+      c.connect({ host: '127.0.0.1', port: route.ssh_port, username: 'root', privateKey: key, readyTimeout: 60_000 });
+    });
+  for (let i = 0; i < SESSIONS; i += 25)
+    conns.push(...(await Promise.all(Array.from({ length: Math.min(25, SESSIONS - i) }, connect))));
   const afterConn = await mem();
   for (let i = 0; i < conns.length; i += 25) {
     // An idle command with a PTY, not a login shell: 500 interactive shells would each run the target's ~/.bashrc.
-    await Promise.all(conns.slice(i, i + 25).map((c) => new Promise<void>((resolve, reject) =>
-      c.exec('sleep 3600', { pty: { rows: 24, cols: 80 } }, (err) => (err ? reject(err) : resolve())))));
+    await Promise.all(
+      conns
+        .slice(i, i + 25)
+        .map(
+          (c) =>
+            new Promise<void>((resolve, reject) =>
+              c.exec('sleep 3600', { pty: { rows: 24, cols: 80 } }, (err) => (err ? reject(err) : resolve())),
+            ),
+        ),
+    );
   }
   const afterShell = await mem();
   for (const c of conns) c.end();
   // JS heap + external (Buffers, cipher state) after GC; RSS is too coarse here (freed pages are not returned at once).
-  const per = (a: Mem) => `${((a.heapUsed + a.external - base.heapUsed - base.external) / SESSIONS / 1024).toFixed(1)} KiB`;
+  const per = (a: Mem) =>
+    `${((a.heapUsed + a.external - base.heapUsed - base.external) / SESSIONS / 1024).toFixed(1)} KiB`;
   return [
     [`memory per idle connection, ${SESSIONS} open (heap + external)`, '', per(afterConn), ''],
     [`memory per idle PTY session, ${SESSIONS} open (incl. upstream leg)`, '', per(afterShell), ''],

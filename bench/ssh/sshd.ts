@@ -17,19 +17,41 @@ export async function startSshd(dir: string, host: string, port: number, extraKe
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const hostKey = join(dir, 'host_ed25519');
   const clientKey = join(dir, 'client_ed25519');
-  for (const f of [hostKey, clientKey]) spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', f], { input: 'y\n' });
-  writeFileSync(join(dir, 'authorized_keys'), [readFileSync(`${clientKey}.pub`, 'utf8').trim(), ...extraKeys].join('\n') + '\n');
+  for (const f of [hostKey, clientKey])
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', f], { input: 'y\n' });
+  writeFileSync(
+    join(dir, 'authorized_keys'),
+    [readFileSync(`${clientKey}.pub`, 'utf8').trim(), ...extraKeys].join('\n') + '\n',
+  );
   const hostKeyLine = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `[${host}]:${port} ${hostKeyLine}\n`);
-  writeFileSync(join(dir, 'sshd_config'), [
-    `ListenAddress ${host}:${port}`, `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'StrictModes no', 'PermitRootLogin prohibit-password',
-    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'MaxStartups 200:30:400',
-    'Subsystem sftp /usr/lib/openssh/sftp-server', 'PrintMotd no', 'PrintLastLog no', 'UseDNS no', '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `ListenAddress ${host}:${port}`,
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'StrictModes no',
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'MaxStartups 200:30:400',
+      'Subsystem sftp /usr/lib/openssh/sftp-server',
+      'PrintMotd no',
+      'PrintLastLog no',
+      'UseDNS no',
+      '',
+    ].join('\n'),
+  );
   spawnSync('install', ['-d', '-m', '755', '/run/sshd']);
-  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-f', join(dir, 'sshd_config'), '-E', join(dir, 'sshd.log')], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    '/usr/sbin/sshd',
+    ['-D', '-f', join(dir, 'sshd_config'), '-E', join(dir, 'sshd.log')],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 100; i++) {
     const ok = spawnSync('bash', ['-c', `exec 3<>/dev/tcp/${host}/${port}`]).status === 0;
     if (ok) break;

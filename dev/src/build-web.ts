@@ -16,8 +16,14 @@ export function ensureWebBuilt(): boolean {
   const index = join(web, 'dist/index.html');
   // vitest.config.ts writes a placeholder page (no bundle) when the console was never built.
   const built = existsSync(index) && readFileSync(index, 'utf8').includes('/assets/');
-  const sources = Math.max(...['src', 'index.html', 'vite.config.ts', 'package.json'].map((p) => newestMtime(join(web, p))));
+  const sources = Math.max(
+    ...['src', 'index.html', 'vite.config.ts', 'package.json'].map((p) => newestMtime(join(web, p))),
+  );
   if (built && statSync(index).mtimeMs >= sources) return false;
-  execFileSync('npm', ['run', 'build', '-w', 'web'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 180_000 });
+  execFileSync('npm', ['run', 'build', '-w', 'web'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 180_000,
+  });
   return true;
 }

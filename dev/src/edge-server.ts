@@ -65,9 +65,18 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeServer> {
     cf: false,
     log: new Log(o.verbose ? LogLevel.INFO : LogLevel.WARN),
   } as ConstructorParameters<typeof Miniflare>[0]);
-  const front = await startEdgeFront({ host: o.host ?? '127.0.0.1', port: o.port ?? 0, target: await mf.ready }).catch(async (err: unknown) => {
-    await mf.dispose();
-    throw err;
-  });
-  return { url: front.url, mf, close: async () => { await front.close(); await mf.dispose(); } };
+  const front = await startEdgeFront({ host: o.host ?? '127.0.0.1', port: o.port ?? 0, target: await mf.ready }).catch(
+    async (err: unknown) => {
+      await mf.dispose();
+      throw err;
+    },
+  );
+  return {
+    url: front.url,
+    mf,
+    close: async () => {
+      await front.close();
+      await mf.dispose();
+    },
+  };
 }

@@ -123,7 +123,10 @@ export async function startHranaServer(opts: HranaServerOptions): Promise<HranaS
     }
   }
 
-  async function pipeline(body: { baton?: string | null; requests?: StreamRequest[] }, res: ServerResponse): Promise<void> {
+  async function pipeline(
+    body: { baton?: string | null; requests?: StreamRequest[] },
+    res: ServerResponse,
+  ): Promise<void> {
     if (!Array.isArray(body.requests)) return sendJson(res, 400, { message: 'requests must be an array' });
     let stream: Stream;
     if (body.baton) {
@@ -171,14 +174,16 @@ export async function startHranaServer(opts: HranaServerOptions): Promise<HranaS
     if (authToken !== undefined && req.headers.authorization !== `Bearer ${authToken}`) {
       return sendJson(res, 401, { message: 'Unauthorized', code: 'UNAUTHORIZED' });
     }
-    if (req.method !== 'POST' || path !== '/v2/pipeline') return sendJson(res, 404, { message: `Not found: ${req.method} ${path}` });
+    if (req.method !== 'POST' || path !== '/v2/pipeline')
+      return sendJson(res, 404, { message: `Not found: ${req.method} ${path}` });
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req));
     } catch {
       return sendJson(res, 400, { message: 'Request body is not valid JSON' });
     }
-    if (typeof body !== 'object' || body === null) return sendJson(res, 400, { message: 'Request body must be an object' });
+    if (typeof body !== 'object' || body === null)
+      return sendJson(res, 400, { message: 'Request body must be an object' });
     await pipeline(body as { baton?: string | null; requests?: StreamRequest[] }, res);
   }
 

@@ -4,7 +4,7 @@ import { splitSql } from './hrana-sql.ts';
 
 describe('splitSql', () => {
   it('splits on semicolons outside quotes and comments', () => {
-    expect(splitSql("SELECT 'a;b'; SELECT \"x;\" -- c;\n; /* ; */ SELECT 3")).toEqual([
+    expect(splitSql('SELECT \'a;b\'; SELECT "x;" -- c;\n; /* ; */ SELECT 3')).toEqual([
       "SELECT 'a;b'",
       'SELECT "x;" -- c;',
       '/* ; */ SELECT 3',

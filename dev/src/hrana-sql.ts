@@ -253,7 +253,10 @@ export function splitSql(sql: string): string[] {
       const upper = word.toUpperCase();
       const keyword = upper === 'BEGIN' || upper === 'CASE' || upper === 'END';
       // Only trigger bodies nest; a bare BEGIN; statement must still end at its semicolon.
-      if (keyword && /^(?:\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(sql.slice(start, i))) {
+      if (
+        keyword &&
+        /^(?:\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(sql.slice(start, i))
+      ) {
         if (upper === 'BEGIN' || (upper === 'CASE' && depth > 0)) depth++;
         else if (upper === 'END' && depth > 0) depth--;
       }

@@ -23,7 +23,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
  * body, or drops the connection when the head is already out.
  */
 export async function serveJson(
-  host: string, port: number, handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>, onError: (err: unknown) => unknown,
+  host: string,
+  port: number,
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  onError: (err: unknown) => unknown,
 ): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {

@@ -21,7 +21,10 @@ export function jsonApi(base: string | (() => string)): Api {
   return async <T>(path: string, o: ApiCall = {}): Promise<ApiResult<T>> => {
     const init: RequestInit = {
       method: o.method ?? (o.body === undefined ? 'GET' : 'POST'),
-      headers: { ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...(o.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+        ...(o.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: o.body === undefined ? undefined : JSON.stringify(o.body),
     };
     const url = `${origin()}${path}`;
@@ -35,7 +38,11 @@ export async function readResult<T>(res: Response): Promise<ApiResult<T>> {
   const text = await res.text();
   let body: unknown = null;
   if (text) {
-    try { body = JSON.parse(text); } catch { body = text; }
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
   }
   return { status: res.status, body: body as T };
 }

@@ -1,5 +1,5 @@
 // The loopback "physical machine" of scripts/services.sh as `npm start` uses it: where it is, and authorizing a relay's key.
-import { existsSync, } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readServicesEnv, servicesDir } from './services-env.ts';
@@ -19,7 +19,9 @@ export function physicalSshd(dir = servicesDir()): PhysicalSshd | null {
   const env = readServicesEnv(dir);
   if (!env?.REMOTEGPU_PHYSICAL_HOST || !env.REMOTEGPU_PHYSICAL_PORT || !env.REMOTEGPU_PHYSICAL_KNOWN_HOSTS) return null;
   return {
-    dir: join(dir, 'physical'), host: env.REMOTEGPU_PHYSICAL_HOST, port: Number(env.REMOTEGPU_PHYSICAL_PORT),
+    dir: join(dir, 'physical'),
+    host: env.REMOTEGPU_PHYSICAL_HOST,
+    port: Number(env.REMOTEGPU_PHYSICAL_PORT),
     knownHosts: env.REMOTEGPU_PHYSICAL_KNOWN_HOSTS,
   };
 }
@@ -46,7 +48,9 @@ export async function revokeOnPhysical(p: PhysicalSshd, publicKey: string): Prom
   const body = publicKey.trim().split(/\s+/).slice(0, 2).join(' ');
   for (const f of ['enrolled_keys', 'authorized_keys'].map((n) => join(p.dir, n))) {
     if (!existsSync(f)) continue;
-    const kept = (await readFile(f, 'utf8')).split('\n').filter((l) => l.trim() && l.trim().split(/\s+/).slice(0, 2).join(' ') !== body);
+    const kept = (await readFile(f, 'utf8'))
+      .split('\n')
+      .filter((l) => l.trim() && l.trim().split(/\s+/).slice(0, 2).join(' ') !== body);
     await writeFile(f, kept.length ? `${kept.join('\n')}\n` : '', { mode: 0o600 });
   }
 }

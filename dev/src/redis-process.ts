@@ -21,7 +21,6 @@ export interface SpawnRedisOptions {
   startTimeoutMs?: number;
 }
 
-
 /** One raw PING over TCP: avoids pulling a client library into the readiness check. */
 function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {

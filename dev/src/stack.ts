@@ -67,26 +67,36 @@ export interface Stack {
 export function stopChild(c: ChildProcess): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
   return new Promise<void>((done) => {
-    const t = setTimeout(() => { c.kill('SIGKILL'); done(); }, 5000);
-    c.once('exit', () => { clearTimeout(t); done(); });
+    const t = setTimeout(() => {
+      c.kill('SIGKILL');
+      done();
+    }, 5000);
+    c.once('exit', () => {
+      clearTimeout(t);
+      done();
+    });
     c.kill('SIGTERM');
   });
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
-  const dir = o.dir ?? await mkdtemp(join(tmpdir(), 'remotegpu-stack-'));
+  const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'remotegpu-stack-')));
   const admin = o.admin ?? { email: 'admin@stack.test', password: randomBytes(12).toString('hex') };
   const relays: ChildProcess[] = [];
   const first: (() => Promise<void>)[] = [];
   const stops: (() => Promise<void>)[] = [];
   // Never leave an agent behind, however this process ends.
-  const killRelays = () => { for (const c of relays) if (c.exitCode === null) c.kill('SIGKILL'); };
+  const killRelays = () => {
+    for (const c of relays) if (c.exitCode === null) c.kill('SIGKILL');
+  };
   process.on('exit', killRelays);
   if (!o.dir) stops.push(() => rm(dir, { recursive: true, force: true }));
   const close = async (): Promise<void> => {
-    for (const fn of first.splice(0).reverse()) await fn().catch((err: unknown) => console.error('stack cleanup:', err));
+    for (const fn of first.splice(0).reverse())
+      await fn().catch((err: unknown) => console.error('stack cleanup:', err));
     await Promise.all(relays.map(stopChild));
-    for (const stop of stops.splice(0).reverse()) await stop().catch((err: unknown) => console.error('stack cleanup:', err));
+    for (const stop of stops.splice(0).reverse())
+      await stop().catch((err: unknown) => console.error('stack cleanup:', err));
     process.off('exit', killRelays);
   };
   try {
@@ -95,34 +105,72 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     });
     stops.push(() => services.close());
     const bindings: Record<string, string> = {
-      UPSTASH_REDIS_REST_URL: services.upstashUrl, UPSTASH_REDIS_REST_TOKEN: services.upstashToken,
-      LIBSQL_URL: services.libsqlUrl, LIBSQL_AUTH_TOKEN: services.libsqlToken,
+      UPSTASH_REDIS_REST_URL: services.upstashUrl,
+      UPSTASH_REDIS_REST_TOKEN: services.upstashToken,
+      LIBSQL_URL: services.libsqlUrl,
+      LIBSQL_AUTH_TOKEN: services.libsqlToken,
       REMOTEGPU_SECRET_KEY: o.secretKey ?? randomBytes(32).toString('hex'),
-      REMOTEGPU_ADMIN_EMAIL: admin.email, REMOTEGPU_ADMIN_PASSWORD: admin.password, REMOTEGPU_DOMAIN: 'localhost',
+      REMOTEGPU_ADMIN_EMAIL: admin.email,
+      REMOTEGPU_ADMIN_PASSWORD: admin.password,
+      REMOTEGPU_DOMAIN: 'localhost',
       ...o.vars,
     };
-    const boot = (port: number) => startEdge({
-      host: o.host, port, bindings, outDir: join(dir, 'edge-build'), ...(o.persist ? { persistDir: dir } : {}),
-    });
+    const boot = (port: number) =>
+      startEdge({
+        host: o.host,
+        port,
+        bindings,
+        outDir: join(dir, 'edge-build'),
+        ...(o.persist ? { persistDir: dir } : {}),
+      });
     let edge = await boot(o.port ?? 0);
     stops.push(() => edge.close());
     const api = jsonApi(() => edge.url);
     let token = '';
     const stack: Stack = {
-      get url() { return edge.url; },
-      get port() { return Number(new URL(edge.url).port); },
-      get edge() { return edge; },
-      dir, services, api, adminEmail: admin.email, adminPassword: admin.password,
+      get url() {
+        return edge.url;
+      },
+      get port() {
+        return Number(new URL(edge.url).port);
+      },
+      get edge() {
+        return edge;
+      },
+      dir,
+      services,
+      api,
+      adminEmail: admin.email,
+      adminPassword: admin.password,
       async admin() {
         token ||= ok('admin login', await api<{ token: string }>('/api/v1/auth/login', { body: admin })).token;
         return token;
       },
       startRelay(r) {
-        const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'relay-agent/src/cli.ts'),
-          '--edge', edge.url, '--ssh-listen', r.sshListen, ...(r.sshPorts ? ['--ssh-ports', r.sshPorts] : []), '--public-host', '127.0.0.1',
-          '--state-dir', r.stateDir, ...(r.docker ? ['--docker', r.docker] : []), ...(r.logLevel ? ['--log-level', r.logLevel] : [])], {
-          cwd: REPO_ROOT, stdio: r.stdio ?? ['ignore', 'inherit', 'inherit'], env: { ...process.env, REMOTEGPU_TOKEN: r.token, ...r.env },
-        });
+        const child = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            join(REPO_ROOT, 'relay-agent/src/cli.ts'),
+            '--edge',
+            edge.url,
+            '--ssh-listen',
+            r.sshListen,
+            ...(r.sshPorts ? ['--ssh-ports', r.sshPorts] : []),
+            '--public-host',
+            '127.0.0.1',
+            '--state-dir',
+            r.stateDir,
+            ...(r.docker ? ['--docker', r.docker] : []),
+            ...(r.logLevel ? ['--log-level', r.logLevel] : []),
+          ],
+          {
+            cwd: REPO_ROOT,
+            stdio: r.stdio ?? ['ignore', 'inherit', 'inherit'],
+            env: { ...process.env, REMOTEGPU_TOKEN: r.token, ...r.env },
+          },
+        );
         relays.push(child);
         return child;
       },
@@ -132,7 +180,9 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       async startEdge(port = 0) {
         edge = await boot(port);
       },
-      onClose(fn) { first.push(fn); },
+      onClose(fn) {
+        first.push(fn);
+      },
       close,
     };
     return stack;

@@ -28,13 +28,17 @@ function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartConfig {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const port = Number(flag('port') ?? env.REMOTEGPU_PORT ?? 8787);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${flag('port') ?? env.REMOTEGPU_PORT}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be 0-65535, got ${flag('port') ?? env.REMOTEGPU_PORT}`);
   const sshPort = Number(flag('ssh-port') ?? env.REMOTEGPU_SSH_PORT ?? 2222);
-  if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65535) throw new Error(`--ssh-port must be 1-65535, got ${flag('ssh-port') ?? env.REMOTEGPU_SSH_PORT}`);
+  if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65535)
+    throw new Error(`--ssh-port must be 1-65535, got ${flag('ssh-port') ?? env.REMOTEGPU_SSH_PORT}`);
   const sshPorts = flag('ssh-ports') ?? env.REMOTEGPU_SSH_PORTS ?? '50000-59999';
   if (!/^\d{1,5}-\d{1,5}$/.test(sshPorts)) throw new Error(`--ssh-ports must look like 50000-59999, got ${sshPorts}`);
   return {
-    port, sshPort, sshPorts,
+    port,
+    sshPort,
+    sshPorts,
     host: flag('host') ?? env.REMOTEGPU_HOST ?? '127.0.0.1',
     stateDir: resolve(flag('state-dir') ?? env.REMOTEGPU_STATE_DIR ?? join(REPO_ROOT, '.state')),
     agent: !argv.includes('--no-agent') && env.REMOTEGPU_NO_AGENT !== '1',
@@ -57,7 +61,10 @@ function bringServicesUp(env: NodeJS.ProcessEnv): string | null {
   if (env.REMOTEGPU_NO_SERVICES === '1') return 'REMOTEGPU_NO_SERVICES=1';
   if (process.getuid?.() !== 0) return 'not root: cannot start a Docker engine';
   console.log('bringing up the local Docker engine, demo images and demo machine (bash scripts/services.sh up)...');
-  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts/services.sh'), 'up'], { stdio: ['ignore', 'inherit', 'inherit'], env });
+  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts/services.sh'), 'up'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env,
+  });
   return r.status === 0 ? null : `scripts/services.sh up failed (exit ${r.status ?? r.signal})`;
 }
 
@@ -71,9 +78,15 @@ async function findDocker(env: NodeJS.ProcessEnv): Promise<string | null> {
   for (const c of candidates) {
     if (!c.startsWith('unix://')) return c;
     const ok = await new Promise<boolean>((done) => {
-      const req = request({ socketPath: c.slice(7), path: '/_ping', timeout: 1000 }, (res) => { res.resume(); done(res.statusCode === 200); });
+      const req = request({ socketPath: c.slice(7), path: '/_ping', timeout: 1000 }, (res) => {
+        res.resume();
+        done(res.statusCode === 200);
+      });
       req.on('error', () => done(false));
-      req.on('timeout', () => { req.destroy(); done(false); });
+      req.on('timeout', () => {
+        req.destroy();
+        done(false);
+      });
       req.end();
     });
     if (ok) return c;
@@ -98,7 +111,8 @@ async function main(): Promise<void> {
 
   try {
     // REMOTEGPU_SKIP_WEB_BUILD=1: API and SSH only (the tests that run this command do not need the console).
-    if (process.env.REMOTEGPU_SKIP_WEB_BUILD !== '1' && ensureWebBuilt()) console.log('built the console into web/dist');
+    if (process.env.REMOTEGPU_SKIP_WEB_BUILD !== '1' && ensureWebBuilt())
+      console.log('built the console into web/dist');
     // First, as root: on a fresh machine this also installs redis-server, which the stand-ins below need.
     const servicesNote = cfg.agent ? bringServicesUp(process.env) : 'disabled';
     const secret = await persistent(join(cfg.stateDir, 'secret.key'), () => randomBytes(32).toString('hex'));
@@ -108,14 +122,20 @@ async function main(): Promise<void> {
       : await persistent(join(cfg.stateDir, 'admin-password'), () => randomBytes(12).toString('base64url'));
     const publicUrl = `http://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${cfg.port}`;
     stack = await startStack({
-      dir: cfg.stateDir, persist: true, host: cfg.host, port: cfg.port,
-      admin: { email: adminEmail, password: adminPass.value }, secretKey: secret.value,
+      dir: cfg.stateDir,
+      persist: true,
+      host: cfg.host,
+      port: cfg.port,
+      admin: { email: adminEmail, password: adminPass.value },
+      secretKey: secret.value,
       vars: {
         REMOTEGPU_PUBLIC_URL: publicUrl,
         // A laptop is not a GPU server: let demo containers share its few cores.
         REMOTEGPU_CPU_OVERCOMMIT: process.env.REMOTEGPU_CPU_OVERCOMMIT ?? '8',
         // Optional operator-wide cap on an app's first response byte; unset = none (owners set per-port deadlines).
-        ...(process.env.REMOTEGPU_APP_FIRST_BYTE_MS ? { REMOTEGPU_APP_FIRST_BYTE_MS: process.env.REMOTEGPU_APP_FIRST_BYTE_MS } : {}),
+        ...(process.env.REMOTEGPU_APP_FIRST_BYTE_MS
+          ? { REMOTEGPU_APP_FIRST_BYTE_MS: process.env.REMOTEGPU_APP_FIRST_BYTE_MS }
+          : {}),
       },
     });
     const health = (await stack.api<{ redis: string; database: string }>('/healthz')).body;
@@ -126,10 +146,15 @@ async function main(): Promise<void> {
     let demoLine = 'no loopback sshd (run as root, or: bash scripts/services.sh up)';
     if (cfg.agent && docker) {
       const agent = stack.startRelay({
-        token: demo.hostToken, sshListen: `127.0.0.1:${cfg.sshPort}`, sshPorts: cfg.sshPorts,
-        stateDir: join(cfg.stateDir, 'relay'), docker,
+        token: demo.hostToken,
+        sshListen: `127.0.0.1:${cfg.sshPort}`,
+        sshPorts: cfg.sshPorts,
+        stateDir: join(cfg.stateDir, 'relay'),
+        docker,
       });
-      agent.on('exit', (code) => { if (!stopping) console.error(`relay agent exited (${code}); the edge keeps running`); });
+      agent.on('exit', (code) => {
+        if (!stopping) console.error(`relay agent exited (${code}); the edge keeps running`);
+      });
       if (physical) {
         demoLine = await readyDemoMachines(stack.url, adminEmail, adminPass.value, demo.hostId, physical)
           .then((r) => `${r.pinned} on ${physical.host}:${physical.port}: relay key authorized, host key pinned`)
@@ -137,18 +162,20 @@ async function main(): Promise<void> {
       }
     }
 
-    console.log([
-      '',
-      `RemoteGPU is running: ${stack.url}`,
-      `  console + API    ${stack.url}/   (API docs: ${stack.url}/api/v1/docs)`,
-      `  health           redis=${health.redis} database=${health.database}`,
-      `  admin            ${adminEmail} / ${adminPass.created ? adminPass.value : process.env.REMOTEGPU_ADMIN_PASSWORD ? '(REMOTEGPU_ADMIN_PASSWORD)' : `(in ${join(cfg.stateDir, 'admin-password')})`}`,
-      `  relay agent      ${cfg.agent && docker ? `running on ${docker}, SSH on 127.0.0.1:${cfg.sshPort} and ${cfg.sshPorts}` : cfg.agent ? `not started: no Docker engine (${servicesNote ?? 'services.sh up gave none'}; run as root, or set DOCKER_HOST)` : 'disabled (--no-agent)'}`,
-      `  demo machines    ${cfg.agent && docker ? demoLine : '-'}`,
-      `  state            ${cfg.stateDir}`,
-      'Ctrl-C stops everything.',
-      '',
-    ].join('\n'));
+    console.log(
+      [
+        '',
+        `RemoteGPU is running: ${stack.url}`,
+        `  console + API    ${stack.url}/   (API docs: ${stack.url}/api/v1/docs)`,
+        `  health           redis=${health.redis} database=${health.database}`,
+        `  admin            ${adminEmail} / ${adminPass.created ? adminPass.value : process.env.REMOTEGPU_ADMIN_PASSWORD ? '(REMOTEGPU_ADMIN_PASSWORD)' : `(in ${join(cfg.stateDir, 'admin-password')})`}`,
+        `  relay agent      ${cfg.agent && docker ? `running on ${docker}, SSH on 127.0.0.1:${cfg.sshPort} and ${cfg.sshPorts}` : cfg.agent ? `not started: no Docker engine (${servicesNote ?? 'services.sh up gave none'}; run as root, or set DOCKER_HOST)` : 'disabled (--no-agent)'}`,
+        `  demo machines    ${cfg.agent && docker ? demoLine : '-'}`,
+        `  state            ${cfg.stateDir}`,
+        'Ctrl-C stops everything.',
+        '',
+      ].join('\n'),
+    );
   } catch (err) {
     console.error(`npm start failed: ${(err as Error).message}`);
     await stop(1);

@@ -23,7 +23,9 @@ export async function until<T>(what: string, fn: () => Promise<Maybe<T>> | Maybe
       last = err;
     }
     if (Date.now() >= end) {
-      throw new Error(`timed out after ${o.timeout} ms waiting for ${what}${last ? `: ${last instanceof Error ? last.message : String(last)}` : ''}`);
+      throw new Error(
+        `timed out after ${o.timeout} ms waiting for ${what}${last ? `: ${last instanceof Error ? last.message : String(last)}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, o.interval ?? 100));
   }

@@ -51,7 +51,10 @@ describe('Hrana stand-in with @libsql/client', () => {
     });
     expect(r.rowsAffected).toBe(1);
     expect(typeof r.lastInsertRowid).toBe('bigint');
-    const sel = await client.execute({ sql: `SELECT id, name, price, data, note FROM items_${suffix} WHERE name = :n`, args: { n: 'a' } });
+    const sel = await client.execute({
+      sql: `SELECT id, name, price, data, note FROM items_${suffix} WHERE name = :n`,
+      args: { n: 'a' },
+    });
     expect(sel.columns).toEqual(['id', 'name', 'price', 'data', 'note']);
     expect(sel.columnTypes).toEqual(['INTEGER', 'TEXT', 'REAL', 'BLOB', 'TEXT']);
     const row = sel.rows[0];
@@ -64,7 +67,9 @@ describe('Hrana stand-in with @libsql/client', () => {
     // 2^53 + 1 only survives as an exact integer end to end; the default intMode refuses it, as with Turso.
     await expect(client.execute({ sql: 'SELECT ? AS big', args: [9007199254740993n] })).rejects.toThrow(RangeError);
     const ints = createClient({ url: inject('libsqlUrl'), authToken: inject('libsqlToken'), intMode: 'bigint' });
-    expect((await ints.execute({ sql: 'SELECT ? AS big', args: [9007199254740993n] })).rows[0]?.big).toBe(9007199254740993n);
+    expect((await ints.execute({ sql: 'SELECT ? AS big', args: [9007199254740993n] })).rows[0]?.big).toBe(
+      9007199254740993n,
+    );
     ints.close();
   });
 
@@ -83,7 +88,10 @@ describe('Hrana stand-in with @libsql/client', () => {
   });
 
   it('surfaces a unique-constraint violation with code and message', async () => {
-    const err = await db.insert(items).values({ name: 'a' }).catch((e: unknown) => e);
+    const err = await db
+      .insert(items)
+      .values({ name: 'a' })
+      .catch((e: unknown) => e);
     const cause = (err as { cause?: unknown }).cause ?? err;
     expect(cause).toBeInstanceOf(LibsqlError);
     expect((cause as LibsqlError).code).toBe('SQLITE_CONSTRAINT_UNIQUE');
@@ -152,7 +160,10 @@ describe('drizzle-orm over the stand-in', () => {
       db.transaction(async (tx) => {
         const [c] = await tx.select().from(counters).where(eq(counters.id, 'c'));
         await new Promise((r) => setTimeout(r, 50));
-        await tx.update(counters).set({ value: (c?.value ?? 0) + 1 }).where(eq(counters.id, 'c'));
+        await tx
+          .update(counters)
+          .set({ value: (c?.value ?? 0) + 1 })
+          .where(eq(counters.id, 'c'));
       });
     await Promise.all([bump(), bump()]);
     const [c] = await db.select().from(counters).where(eq(counters.id, 'c'));
@@ -163,7 +174,11 @@ describe('drizzle-orm over the stand-in', () => {
     const dir = await mkdtemp(join(tmpdir(), 'hrana-migrations-'));
     try {
       await mkdir(join(dir, 'meta'));
-      const journal = { version: '7', dialect: 'sqlite', entries: [{ idx: 0, version: '6', when: 1700000000000, tag: '0000_x', breakpoints: true }] };
+      const journal = {
+        version: '7',
+        dialect: 'sqlite',
+        entries: [{ idx: 0, version: '6', when: 1700000000000, tag: '0000_x', breakpoints: true }],
+      };
       await writeFile(join(dir, 'meta', '_journal.json'), JSON.stringify(journal));
       await writeFile(
         join(dir, '0000_x.sql'),

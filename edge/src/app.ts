@@ -45,7 +45,8 @@ export function buildApp(): Hono<AppEnv> {
     c.set('user', null);
     if (c.req.path !== '/healthz') await ready(deps);
     const bearer = c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    const secret = bearer && !bearer.startsWith('rgh_') ? bearer : sessionFromCookies(c.req.header('cookie') ?? null, isHttps(c));
+    const secret =
+      bearer && !bearer.startsWith('rgh_') ? bearer : sessionFromCookies(c.req.header('cookie') ?? null, isHttps(c));
     if (secret) c.set('user', await resolveSecret(deps, secret));
     await next();
   });
@@ -63,6 +64,8 @@ export function buildApp(): Hono<AppEnv> {
   registerOpenApiEndpoints(app);
 
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
-  app.all('*', async (c) => (c.env.ASSETS ? c.env.ASSETS.fetch(c.req.raw) : c.json(errorBody('not_found', 'not found'), 404)));
+  app.all('*', async (c) =>
+    c.env.ASSETS ? c.env.ASSETS.fetch(c.req.raw) : c.json(errorBody('not_found', 'not found'), 404),
+  );
   return app;
 }

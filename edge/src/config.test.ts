@@ -4,14 +4,18 @@ import { ConfigError, readConfig } from './config.ts';
 import type { Bindings } from './env.ts';
 
 const base = {
-  LIBSQL_URL: 'http://127.0.0.1:1', UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:2', UPSTASH_REDIS_REST_TOKEN: 't',
+  LIBSQL_URL: 'http://127.0.0.1:1',
+  UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:2',
+  UPSTASH_REDIS_REST_TOKEN: 't',
   REMOTEGPU_SECRET_KEY: 'k'.repeat(32),
 } as unknown as Bindings;
 
 describe('readConfig', () => {
   it('puts apps under container.<domain> unless the operator gives them a domain of their own', () => {
     expect(readConfig({ ...base, REMOTEGPU_DOMAIN: 'Gpu.Example.com' }).appsDomain).toBe('container.gpu.example.com');
-    expect(readConfig({ ...base, REMOTEGPU_DOMAIN: 'gpu.example.com', REMOTEGPU_APPS_DOMAIN: 'gpu-apps.net' }).appsDomain).toBe('gpu-apps.net');
+    expect(
+      readConfig({ ...base, REMOTEGPU_DOMAIN: 'gpu.example.com', REMOTEGPU_APPS_DOMAIN: 'gpu-apps.net' }).appsDomain,
+    ).toBe('gpu-apps.net');
   });
 
   it.each([

@@ -40,19 +40,23 @@ export function readConfig(env: Bindings): EdgeConfig {
   const timeout = Number(env.REMOTEGPU_COMMAND_TIMEOUT_MS ?? 60_000);
   if (!Number.isFinite(timeout) || timeout < 100) throw new ConfigError('REMOTEGPU_COMMAND_TIMEOUT_MS must be >= 100');
   const overcommit = Number(env.REMOTEGPU_CPU_OVERCOMMIT ?? 1);
-  if (!Number.isFinite(overcommit) || overcommit < 1 || overcommit > 64) throw new ConfigError('REMOTEGPU_CPU_OVERCOMMIT must be 1-64');
+  if (!Number.isFinite(overcommit) || overcommit < 1 || overcommit > 64)
+    throw new ConfigError('REMOTEGPU_CPU_OVERCOMMIT must be 1-64');
   const firstByteRaw = env.REMOTEGPU_APP_FIRST_BYTE_MS?.trim() ?? '';
   const firstByte = firstByteRaw === '' ? null : Number(firstByteRaw);
   if (firstByte !== null && (!Number.isInteger(firstByte) || firstByte < 1000)) {
-    throw new ConfigError('REMOTEGPU_APP_FIRST_BYTE_MS must be an integer >= 1000 (milliseconds), or unset for no operator-wide cap');
+    throw new ConfigError(
+      'REMOTEGPU_APP_FIRST_BYTE_MS must be an integer >= 1000 (milliseconds), or unset for no operator-wide cap',
+    );
   }
   const domain = (env.REMOTEGPU_DOMAIN ?? 'localhost').toLowerCase();
   if (!HOSTNAME.test(domain)) throw new ConfigError('REMOTEGPU_DOMAIN must be a host name such as gpu.example.com');
   const appsDomain = (env.REMOTEGPU_APPS_DOMAIN ?? `container.${domain}`).toLowerCase();
-  if (!HOSTNAME.test(appsDomain)) throw new ConfigError('REMOTEGPU_APPS_DOMAIN must be a host name such as gpu-apps.net');
+  if (!HOSTNAME.test(appsDomain))
+    throw new ConfigError('REMOTEGPU_APPS_DOMAIN must be a host name such as gpu-apps.net');
   const publicUrl = env.REMOTEGPU_PUBLIC_URL ?? null;
   if (publicUrl !== null && !/^https?:\/\/[^/?#]+\/?$/.test(publicUrl)) {
-    throw new ConfigError('REMOTEGPU_PUBLIC_URL must be the console\'s origin, such as https://gpu.example.com');
+    throw new ConfigError("REMOTEGPU_PUBLIC_URL must be the console's origin, such as https://gpu.example.com");
   }
   return {
     cpuOvercommit: overcommit,

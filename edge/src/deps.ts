@@ -17,6 +17,11 @@ export function buildDeps(env: Bindings): Deps {
   const config = readConfig(env);
   const database = openDatabase(env.LIBSQL_URL, env.LIBSQL_AUTH_TOKEN);
   // Auto-pipelining would batch several requests' commands into one fetch: not allowed across Workers requests.
-  const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, enableTelemetry: false, enableAutoPipelining: false });
+  const redis = new Redis({
+    url: env.UPSTASH_REDIS_REST_URL,
+    token: env.UPSTASH_REDIS_REST_TOKEN,
+    enableTelemetry: false,
+    enableAutoPipelining: false,
+  });
   return { env, config, database, db: database.db, redis };
 }

@@ -4,7 +4,11 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 export class ApiError extends Error {
   override name = 'ApiError';
-  constructor(readonly status: ContentfulStatusCode, readonly code: string, message: string) {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -1,7 +1,24 @@
 // A data-shard test agent inside workerd: speaks the binary frames and serves fake app responses by path.
 import {
-  FLAG_TEXT, FRAME, INITIAL_CREDIT, MSG, OpenHead, PROTOCOL_VERSION, ResponseHead, closePayload, creditPayload, decodeControl, decodeFrame,
-  decodeHead, encodeCompleteHead, encodeControl, encodeFrame, encodeJsonPayload, readClose, readCredit, type Frame,
+  FLAG_TEXT,
+  FRAME,
+  INITIAL_CREDIT,
+  MSG,
+  OpenHead,
+  PROTOCOL_VERSION,
+  ResponseHead,
+  closePayload,
+  creditPayload,
+  decodeControl,
+  decodeFrame,
+  decodeHead,
+  encodeCompleteHead,
+  encodeControl,
+  encodeFrame,
+  encodeJsonPayload,
+  readClose,
+  readCredit,
+  type Frame,
 } from '@remotegpu/schema';
 import { call } from './helpers.ts';
 
@@ -32,7 +49,10 @@ export class DataAgent {
   private constructor(readonly ws: WebSocket) {}
 
   static async connect(token: string, shard = 0, shards = 1): Promise<DataAgent> {
-    const res = await call(`/agent/connect?role=data&shard=${shard}&shards=${shards}`, { token, headers: { upgrade: 'websocket' } });
+    const res = await call(`/agent/connect?role=data&shard=${shard}&shards=${shards}`, {
+      token,
+      headers: { upgrade: 'websocket' },
+    });
     if (res.status !== 101 || !res.webSocket) throw new Error(`data connect failed: ${res.status} ${await res.text()}`);
     const ws = res.webSocket;
     ws.accept();
@@ -46,12 +66,14 @@ export class DataAgent {
         }
         // Binary messages arrive as Blobs here: decode them in arrival order.
         agent.inbox = agent.inbox.then(async () => {
-          const f = decodeFrame(e.data instanceof Blob ? await e.data.arrayBuffer() : e.data as ArrayBuffer);
+          const f = decodeFrame(e.data instanceof Blob ? await e.data.arrayBuffer() : (e.data as ArrayBuffer));
           if (f.ok) await agent.onFrame(f.frame);
         });
       });
     });
-    ws.send(encodeControl({ type: MSG.hello, protocol: PROTOCOL_VERSION, agent_version: '0.0.0-test', role: 'data', shard }));
+    ws.send(
+      encodeControl({ type: MSG.hello, protocol: PROTOCOL_VERSION, agent_version: '0.0.0-test', role: 'data', shard }),
+    );
     await agent.welcomed;
     return agent;
   }
@@ -82,13 +104,24 @@ export class DataAgent {
         // Grant back what arrived, as a target's socket would drain it.
         this.send(FRAME.credit, f.stream, creditPayload(f.payload.byteLength));
         return;
-      case FRAME.end: void this.respond(f.stream); return;
+      case FRAME.end:
+        void this.respond(f.stream);
+        return;
       case FRAME.credit:
         this.credits.push(readCredit(f.payload));
-        if (s) { s.credit += readCredit(f.payload); s.creditWake?.(); }
+        if (s) {
+          s.credit += readCredit(f.payload);
+          s.creditWake?.();
+        }
         return;
-      case FRAME.reset: this.resets.push({ stream: f.stream, ...readClose(f.payload) }); this.streams.delete(f.stream); return;
-      case FRAME.wsPart: this.wsParts++; this.send(FRAME.wsPart, f.stream, f.payload, f.flags); return; // echo, part by part
+      case FRAME.reset:
+        this.resets.push({ stream: f.stream, ...readClose(f.payload) });
+        this.streams.delete(f.stream);
+        return;
+      case FRAME.wsPart:
+        this.wsParts++;
+        this.send(FRAME.wsPart, f.stream, f.payload, f.flags);
+        return; // echo, part by part
       case FRAME.wsMessage:
         if (f.flags & FLAG_TEXT && new TextDecoder().decode(f.payload) === 'close-me') {
           this.send(FRAME.wsClose, f.stream, closePayload(4100, 'app says bye'));
@@ -96,7 +129,9 @@ export class DataAgent {
         }
         this.send(FRAME.wsMessage, f.stream, f.payload, f.flags); // echo
         return;
-      case FRAME.wsClose: this.wsCloses.push(readClose(f.payload)); return;
+      case FRAME.wsClose:
+        this.wsCloses.push(readClose(f.payload));
+        return;
       default:
     }
   }
@@ -106,24 +141,51 @@ export class DataAgent {
     const path = s.open.path.split('?')[0]!;
     if (s.open.websocket) return this.head(id, 101, [['sec-websocket-protocol', 'jupyter']], true);
     if (path === '/echo') {
-      this.ws.send(encodeCompleteHead(id, encodeJsonPayload({ status: 200, headers: [['content-type', 'application/json'], ['connection', 'x-app-hop'], ['x-app-hop', '1']], websocket: false }), enc.encode(JSON.stringify(s.open))));
+      this.ws.send(
+        encodeCompleteHead(
+          id,
+          encodeJsonPayload({
+            status: 200,
+            headers: [
+              ['content-type', 'application/json'],
+              ['connection', 'x-app-hop'],
+              ['x-app-hop', '1'],
+            ],
+            websocket: false,
+          }),
+          enc.encode(JSON.stringify(s.open)),
+        ),
+      );
     } else if (path === '/upload') {
-      this.ws.send(encodeCompleteHead(id, encodeJsonPayload({ status: 200, headers: [], websocket: false }), enc.encode(JSON.stringify({ bytes: s.body, hash: s.hash }))));
+      this.ws.send(
+        encodeCompleteHead(
+          id,
+          encodeJsonPayload({ status: 200, headers: [], websocket: false }),
+          enc.encode(JSON.stringify({ bytes: s.body, hash: s.hash })),
+        ),
+      );
     } else if (path === '/stream') {
       this.head(id, 200, [['content-type', 'text/event-stream']]);
       this.send(FRAME.data, id, enc.encode('data: one\n\n'));
-      await new Promise<void>((r) => { this.release = r; });
+      await new Promise<void>((r) => {
+        this.release = r;
+      });
       this.send(FRAME.data, id, enc.encode('data: two\n\n'));
       this.send(FRAME.end, id);
     } else if (path.startsWith('/big/')) {
       const total = Number(path.slice(5));
-      this.head(id, 200, [['content-type', 'application/octet-stream'], ['content-length', String(total)]]);
+      this.head(id, 200, [
+        ['content-type', 'application/octet-stream'],
+        ['content-length', String(total)],
+      ]);
       const chunk = new Uint8Array(1024 * 1024).fill(7);
-      for (let sent = 0; sent < total;) {
+      for (let sent = 0; sent < total; ) {
         const n = Math.min(chunk.byteLength, total - sent);
         while (s.credit < n) {
           if (!this.streams.has(id)) return;
-          await new Promise<void>((r) => { s.creditWake = r; });
+          await new Promise<void>((r) => {
+            s.creditWake = r;
+          });
         }
         s.credit -= n;
         this.send(FRAME.data, id, chunk.subarray(0, n));
@@ -142,6 +204,10 @@ export class DataAgent {
   }
 
   close(): void {
-    try { this.ws.close(1000, 'test done'); } catch { /* closed */ }
+    try {
+      this.ws.close(1000, 'test done');
+    } catch {
+      /* closed */
+    }
   }
 }

@@ -10,8 +10,26 @@ const worker = (workerExports as unknown as { default: { fetch(req: Request): Pr
 const ns = (env as unknown as { DATA_SHARD: DurableObjectNamespace }).DATA_SHARD;
 
 async function physicalEnv(hostId: string, owner: { token: string }): Promise<string> {
-  const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', { token: await admin(), body: { name: unique('m-'), region: 'r', gpu_model: 'g', gpu_count: 1, gpu_memory: 24, cpu_cores: 8, memory_gb: 32, disk_gb: 100, target_ip: '127.0.0.2', host_id: hostId, monthly_price: 100 } });
-  const e = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: owner.token, body: {} });
+  const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', {
+    token: await admin(),
+    body: {
+      name: unique('m-'),
+      region: 'r',
+      gpu_model: 'g',
+      gpu_count: 1,
+      gpu_memory: 24,
+      cpu_cores: 8,
+      memory_gb: 32,
+      disk_gb: 100,
+      target_ip: '127.0.0.2',
+      host_id: hostId,
+      monthly_price: 100,
+    },
+  });
+  const e = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
+    token: owner.token,
+    body: {},
+  });
   if (e.status !== 201) throw new Error(`allocate failed ${e.status} ${JSON.stringify(e.body)}`);
   return e.body.environment.id;
 }
@@ -22,7 +40,10 @@ async function grant(user: { token: string }, envId: string, port: number): Prom
   const key = `${user.token}|${envId}|${port}`;
   let cookie = grants.get(key);
   if (!cookie) {
-    const link = await json<{ url: string }>(`/api/v1/environments/${envId}/apps/${port}/link`, { token: user.token, body: {} });
+    const link = await json<{ url: string }>(`/api/v1/environments/${envId}/apps/${port}/link`, {
+      token: user.token,
+      body: {},
+    });
     if (link.status !== 200) throw new Error(`link failed ${link.status} ${JSON.stringify(link.body)}`);
     const r = await worker.fetch(new Request(link.body.url, { redirect: 'manual' }));
     cookie = r.headers.get('set-cookie')!.split(';')[0]!;
@@ -32,7 +53,11 @@ async function grant(user: { token: string }, envId: string, port: number): Prom
 }
 
 /** A request to an app host; `as` sends that user's app cookie for it (before any other `cookie`). */
-async function app(envId: string, path: string, init: RequestInit & { cookie?: string; port?: number; as?: { token: string } } = {}): Promise<Response> {
+async function app(
+  envId: string,
+  path: string,
+  init: RequestInit & { cookie?: string; port?: number; as?: { token: string } } = {},
+): Promise<Response> {
   const headers = new Headers(init.headers);
   const port = init.port ?? 8888;
   const cookies = [init.as ? await grant(init.as, envId, port) : '', init.cookie ?? ''].filter(Boolean);
@@ -89,9 +114,16 @@ describe('apps through the tunnel', () => {
   });
 
   it('turns a one-use console link into a host-only cookie and strips the token', async () => {
-    expect((await json(`/api/v1/environments/${envId}/apps/8888/link`, { token: other.token, body: {} })).status).toBe(404);
-    expect((await json(`/api/v1/environments/${envId}/apps/8888/link`, { token: await admin(), body: {} })).status).toBe(403);
-    const link = await json<{ url: string }>(`/api/v1/environments/${envId}/apps/8888/link`, { token: owner.token, body: { path: '/echo?x=1' } });
+    expect((await json(`/api/v1/environments/${envId}/apps/8888/link`, { token: other.token, body: {} })).status).toBe(
+      404,
+    );
+    expect(
+      (await json(`/api/v1/environments/${envId}/apps/8888/link`, { token: await admin(), body: {} })).status,
+    ).toBe(403);
+    const link = await json<{ url: string }>(`/api/v1/environments/${envId}/apps/8888/link`, {
+      token: owner.token,
+      body: { path: '/echo?x=1' },
+    });
     expect(link.status).toBe(200);
     const url = new URL(link.body.url);
     expect(url.host).toBe(`${envId}-8888.container.localhost`);
@@ -110,42 +142,93 @@ describe('apps through the tunnel', () => {
   });
 
   it('makes a port public and private again through the API', async () => {
-    expect((await json(`/api/v1/environments/${envId}/apps/6006`, { method: 'PUT', token: other.token, body: { public: true } })).status).toBe(404);
-    const put = await json(`/api/v1/environments/${envId}/apps/6006`, { method: 'PUT', token: owner.token, body: { public: true } });
+    expect(
+      (
+        await json(`/api/v1/environments/${envId}/apps/6006`, {
+          method: 'PUT',
+          token: other.token,
+          body: { public: true },
+        })
+      ).status,
+    ).toBe(404);
+    const put = await json(`/api/v1/environments/${envId}/apps/6006`, {
+      method: 'PUT',
+      token: owner.token,
+      body: { public: true },
+    });
     expect(put.status).toBe(200);
     expect((await app(envId, '/echo', { port: 6006 })).status).toBe(200);
     expect((await app(envId, '/echo')).status).toBe(403);
-    const list = await json<{ items: { port: number; public: boolean; url: string }[] }>(`/api/v1/environments/${envId}/apps`, { token: owner.token });
+    const list = await json<{ items: { port: number; public: boolean; url: string }[] }>(
+      `/api/v1/environments/${envId}/apps`,
+      { token: owner.token },
+    );
     expect(list.body.items).toEqual([
       { port: 6006, public: true, first_byte_timeout_ms: null, url: `http://${envId}-6006.container.localhost/` },
       { port: 8888, public: false, first_byte_timeout_ms: null, url: `http://${envId}-8888.container.localhost/` },
     ]);
-    await json(`/api/v1/environments/${envId}/apps/6006`, { method: 'PUT', token: owner.token, body: { public: false } });
+    await json(`/api/v1/environments/${envId}/apps/6006`, {
+      method: 'PUT',
+      token: owner.token,
+      body: { public: false },
+    });
     expect((await app(envId, '/echo', { port: 6006 })).status).toBe(403);
   });
 
   it("sets an owner's first-byte deadline per port (validated; sharing left as it was), and clears it", async () => {
-    const put = (body: unknown) => json<{ port: number; public: boolean; first_byte_timeout_ms: number | null }>(`/api/v1/environments/${envId}/apps/7000`, { method: 'PUT', token: owner.token, body });
-    for (const bad of [{}, { first_byte_timeout_ms: 999 }, { first_byte_timeout_ms: 86_400_001 }, { first_byte_timeout_ms: 1.5e3 + 0.5 }, { first_byte_timeout_ms: '5000' }, { public: true, extra: 1 }]) {
+    const put = (body: unknown) =>
+      json<{ port: number; public: boolean; first_byte_timeout_ms: number | null }>(
+        `/api/v1/environments/${envId}/apps/7000`,
+        { method: 'PUT', token: owner.token, body },
+      );
+    for (const bad of [
+      {},
+      { first_byte_timeout_ms: 999 },
+      { first_byte_timeout_ms: 86_400_001 },
+      { first_byte_timeout_ms: 1.5e3 + 0.5 },
+      { first_byte_timeout_ms: '5000' },
+      { public: true, extra: 1 },
+    ]) {
       const r = await put(bad);
       expect(r.status).toBe(422);
       expect(r.body).toMatchObject({ error: { code: 'validation_failed' } });
     }
     expect((await put({ public: true })).body).toMatchObject({ public: true, first_byte_timeout_ms: null });
-    expect((await put({ first_byte_timeout_ms: 30_000 })).body).toMatchObject({ port: 7000, public: true, first_byte_timeout_ms: 30_000 });
-    const list = await json<{ items: { port: number; first_byte_timeout_ms: number | null }[] }>(`/api/v1/environments/${envId}/apps`, { token: owner.token });
+    expect((await put({ first_byte_timeout_ms: 30_000 })).body).toMatchObject({
+      port: 7000,
+      public: true,
+      first_byte_timeout_ms: 30_000,
+    });
+    const list = await json<{ items: { port: number; first_byte_timeout_ms: number | null }[] }>(
+      `/api/v1/environments/${envId}/apps`,
+      { token: owner.token },
+    );
     expect(list.body.items.find((i) => i.port === 7000)?.first_byte_timeout_ms).toBe(30_000);
-    expect((await put({ first_byte_timeout_ms: null, public: false })).body).toMatchObject({ public: false, first_byte_timeout_ms: null });
+    expect((await put({ first_byte_timeout_ms: null, public: false })).body).toMatchObject({
+      public: false,
+      first_byte_timeout_ms: null,
+    });
   });
 
   it('drops hop-by-hop headers both ways and sets X-Forwarded-* and X-Real-IP', async () => {
     const r = await app(envId, '/echo', {
       as: owner,
-      headers: { connection: 'keep-alive, x-drop-me', 'x-drop-me': '1', 'keep-alive': 'timeout=5', te: 'trailers', 'proxy-authorization': 'Basic eA==', 'x-forwarded-for': '10.0.0.1', 'x-real-ip': '6.6.6.6', 'cf-connecting-ip': '203.0.113.7', 'x-keep': 'yes' },
+      headers: {
+        connection: 'keep-alive, x-drop-me',
+        'x-drop-me': '1',
+        'keep-alive': 'timeout=5',
+        te: 'trailers',
+        'proxy-authorization': 'Basic eA==',
+        'x-forwarded-for': '10.0.0.1',
+        'x-real-ip': '6.6.6.6',
+        'cf-connecting-ip': '203.0.113.7',
+        'x-keep': 'yes',
+      },
     });
     const open = await r.json<OpenHead>();
     const h = new Map(open.headers);
-    for (const gone of ['connection', 'x-drop-me', 'keep-alive', 'te', 'proxy-authorization', 'cf-connecting-ip']) expect(h.has(gone)).toBe(false);
+    for (const gone of ['connection', 'x-drop-me', 'keep-alive', 'te', 'proxy-authorization', 'cf-connecting-ip'])
+      expect(h.has(gone)).toBe(false);
     expect(h.get('x-keep')).toBe('yes');
     expect(h.get('x-forwarded-for')).toBe('10.0.0.1, 203.0.113.7');
     expect(h.get('x-real-ip')).toBe('203.0.113.7');
@@ -190,8 +273,18 @@ describe('apps through the tunnel', () => {
   it('answers 502 for a reset stream and 504 past the first-byte deadline', async () => {
     const r = await app(envId, '/reset', { as: owner });
     expect(r.status).toBe(502);
-    expect(await r.json()).toMatchObject({ error: { code: 'bad_gateway', message: expect.stringContaining('ECONNREFUSED') } });
-    const open: OpenHead = { environment_id: envId, port: 8888, method: 'GET', path: '/hang', headers: [], websocket: false, has_body: false };
+    expect(await r.json()).toMatchObject({
+      error: { code: 'bad_gateway', message: expect.stringContaining('ECONNREFUSED') },
+    });
+    const open: OpenHead = {
+      environment_id: envId,
+      port: 8888,
+      method: 'GET',
+      path: '/hang',
+      headers: [],
+      websocket: false,
+      has_body: false,
+    };
     const stub = ns.get(ns.idFromName(dataShardName(hostId, 0)));
     const late = await stub.fetch('https://data.tunnel/open', { headers: openRequestHeaders(open, 150) });
     expect(late.status).toBe(504);
@@ -199,7 +292,10 @@ describe('apps through the tunnel', () => {
   });
 
   it('bridges a WebSocket: text, binary, and close codes both ways', async () => {
-    const r = await app(envId, '/api/kernels/1/channels', { as: owner, headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'jupyter' } });
+    const r = await app(envId, '/api/kernels/1/channels', {
+      as: owner,
+      headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'jupyter' },
+    });
     expect(r.status).toBe(101);
     expect(r.headers.get('sec-websocket-protocol')).toBe('jupyter');
     const ws = r.webSocket!;
@@ -207,7 +303,9 @@ describe('apps through the tunnel', () => {
     const got: (string | ArrayBuffer)[] = [];
     let closed: { code: number; reason: string } | null = null;
     ws.addEventListener('message', (e) => got.push(e.data as string | ArrayBuffer));
-    ws.addEventListener('close', (e) => { closed = { code: e.code, reason: e.reason }; });
+    ws.addEventListener('close', (e) => {
+      closed = { code: e.code, reason: e.reason };
+    });
     ws.send('héllo');
     ws.send(new Uint8Array([0, 1, 2, 255]));
     await expect.poll(() => got.length).toBe(2);
@@ -246,7 +344,13 @@ describe('data shards', () => {
   it('sends each environment to the shard its id hashes to, and refuses a bad shard query', async () => {
     const owner = await registerUser();
     const host = await createHost();
-    expect((await (await import('./helpers.ts')).call('/agent/connect?role=data&shard=2&shards=2', { token: host.token, headers: { upgrade: 'websocket' } })).status).toBe(400);
+    expect(
+      (
+        await (
+          await import('./helpers.ts')
+        ).call('/agent/connect?role=data&shard=2&shards=2', { token: host.token, headers: { upgrade: 'websocket' } })
+      ).status,
+    ).toBe(400);
     const shards = [await DataAgent.connect(host.token, 0, 2), await DataAgent.connect(host.token, 1, 2)];
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(await physicalEnv(host.id, owner));
@@ -272,11 +376,15 @@ describe('data shards', () => {
     const browser = (await app(envId, '/idle', { as: owner, headers: { upgrade: 'websocket' } })).webSocket!;
     browser.accept();
     const got: unknown[] = [];
-    browser.addEventListener('message', (e) => { got.push(e.data); });
+    browser.addEventListener('message', (e) => {
+      got.push(e.data);
+    });
     const hostNs = (env as unknown as { HOST_TUNNEL: DurableObjectNamespace }).HOST_TUNNEL;
     const shard = ns.get(ns.idFromName(dataShardName(host.id, 0)));
     const tunnel = hostNs.get(hostNs.idFromName(host.id));
-    const mark = (i: unknown) => { (i as { probe?: number }).probe = 1; };
+    const mark = (i: unknown) => {
+      (i as { probe?: number }).probe = 1;
+    };
     const probe = (i: unknown) => (i as { probe?: number }).probe;
     await runInDurableObject(shard, mark);
     await runInDurableObject(tunnel, mark);

@@ -21,12 +21,27 @@ describe('cookie-authenticated writes', () => {
     const before = await tokenCount(user.token);
     const attempts: [string, Record<string, string>, number, string][] = [
       ['{"name":"x"}', { 'content-type': 'text/plain', origin: APP_ORIGIN }, 415, 'unsupported_media_type'],
-      ['name=x', { 'content-type': 'application/x-www-form-urlencoded', origin: APP_ORIGIN }, 415, 'unsupported_media_type'],
-      ['--b\r\ncontent-disposition: form-data; name="name"\r\n\r\nx\r\n--b--\r\n', { 'content-type': 'multipart/form-data; boundary=b', origin: APP_ORIGIN }, 415, 'unsupported_media_type'],
+      [
+        'name=x',
+        { 'content-type': 'application/x-www-form-urlencoded', origin: APP_ORIGIN },
+        415,
+        'unsupported_media_type',
+      ],
+      [
+        '--b\r\ncontent-disposition: form-data; name="name"\r\n\r\nx\r\n--b--\r\n',
+        { 'content-type': 'multipart/form-data; boundary=b', origin: APP_ORIGIN },
+        415,
+        'unsupported_media_type',
+      ],
       // Even JSON from the app's origin (it would need a CORS preflight a browser never gets answered, but a
       // non-browser client behind a victim's cookie must not pass either).
       ['{"name":"x"}', { 'content-type': 'application/json', origin: APP_ORIGIN }, 403, 'cross_origin_request'],
-      ['{"name":"x"}', { 'content-type': 'application/json', 'sec-fetch-site': 'same-site' }, 403, 'cross_origin_request'],
+      [
+        '{"name":"x"}',
+        { 'content-type': 'application/json', 'sec-fetch-site': 'same-site' },
+        403,
+        'cross_origin_request',
+      ],
       ['{"name":"x"}', { 'content-type': 'application/json', origin: 'null' }, 403, 'cross_origin_request'],
       // A cookie with neither Origin nor fetch metadata: not the console (browsers always send Origin on writes).
       ['{"name":"x"}', { 'content-type': 'application/json' }, 403, 'cross_origin_request'],
@@ -45,9 +60,15 @@ describe('cookie-authenticated writes', () => {
   it("accepts the console's own JSON requests (Origin or Sec-Fetch-Site: same-origin)", async () => {
     const user = await registerUser();
     const cookie = `rg_session=${user.token}`;
-    const a = await browserPost('/api/v1/tokens', cookie, '{"name":"a"}', { 'content-type': 'application/json; charset=utf-8', origin: ORIGIN });
+    const a = await browserPost('/api/v1/tokens', cookie, '{"name":"a"}', {
+      'content-type': 'application/json; charset=utf-8',
+      origin: ORIGIN,
+    });
     expect(a.status).toBe(201);
-    const b = await browserPost('/api/v1/tokens', cookie, '{"name":"b"}', { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' });
+    const b = await browserPost('/api/v1/tokens', cookie, '{"name":"b"}', {
+      'content-type': 'application/json',
+      'sec-fetch-site': 'same-origin',
+    });
     expect(b.status).toBe(201);
     expect(await tokenCount(user.token)).toBe(2);
     // Reads are never refused: they change nothing, and CORS keeps their answers from other origins.
@@ -56,13 +77,22 @@ describe('cookie-authenticated writes', () => {
 
   it('leaves bearer-token clients alone, whatever origin they claim', async () => {
     const user = await registerUser();
-    const r = await call('/api/v1/tokens', { method: 'POST', token: user.token, body: { name: 'cli' }, headers: { origin: 'https://anything.example' } });
+    const r = await call('/api/v1/tokens', {
+      method: 'POST',
+      token: user.token,
+      body: { name: 'cli' },
+      headers: { origin: 'https://anything.example' },
+    });
     expect(r.status).toBe(201);
   });
 
   it('refuses a login posted as a form (login CSRF) but takes one from curl with JSON', async () => {
     const user = await registerUser();
-    const form = await call('/api/v1/auth/login', { method: 'POST', raw: `email=${user.email}&password=correct+horse+battery`, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: APP_ORIGIN } });
+    const form = await call('/api/v1/auth/login', {
+      method: 'POST',
+      raw: `email=${user.email}&password=correct+horse+battery`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: APP_ORIGIN },
+    });
     expect(form.status).toBe(415);
     expect(form.headers.get('set-cookie')).toBeNull();
     const ok = await call('/api/v1/auth/login', { body: { email: user.email, password: 'correct horse battery' } });
@@ -75,7 +105,10 @@ describe('the session cookie', () => {
     const user = await registerUser();
     const http = await call('/api/v1/auth/login', { body: { email: user.email, password: 'correct horse battery' } });
     expect(http.headers.get('set-cookie')).not.toMatch(/domain=/i);
-    const https = await call('/api/v1/auth/login', { body: { email: user.email, password: 'correct horse battery' }, url: 'https://console.example.test' });
+    const https = await call('/api/v1/auth/login', {
+      body: { email: user.email, password: 'correct horse battery' },
+      url: 'https://console.example.test',
+    });
     const set = https.headers.get('set-cookie')!;
     expect(set).toMatch(/^__Host-rg_session=rgs_[A-Za-z0-9]+; /);
     expect(set).toMatch(/; Path=\//);
@@ -90,7 +123,9 @@ describe('the session cookie', () => {
 
   it('trusts neither value when the session cookie arrives twice (one planted by another host)', async () => {
     const [victim, attacker] = [await registerUser(), await registerUser()];
-    const r = await json('/api/v1/me', { headers: { cookie: `rg_session=${attacker.token}; rg_session=${victim.token}` } });
+    const r = await json('/api/v1/me', {
+      headers: { cookie: `rg_session=${attacker.token}; rg_session=${victim.token}` },
+    });
     expect(r.status).toBe(401);
   });
 });

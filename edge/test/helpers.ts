@@ -1,13 +1,27 @@
 // Test helpers inside workerd: call the Worker like a client, make users, hosts, and a small protocol-speaking agent.
 import { exports as workerExports, env } from 'cloudflare:workers';
 import {
-  MSG, PROTOCOL_VERSION, decodeControl, encodeControl, type Command, type ContainerReport, type HostInventory, type Route,
+  MSG,
+  PROTOCOL_VERSION,
+  decodeControl,
+  encodeControl,
+  type Command,
+  type ContainerReport,
+  type HostInventory,
+  type Route,
 } from '@remotegpu/schema';
 import { readResult, type ApiResult } from '../../dev/src/json-api.ts';
 
 export const ORIGIN = 'http://edge.test';
 const worker = (workerExports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
-export const bindings = env as unknown as { REMOTEGPU_ADMIN_EMAIL: string; REMOTEGPU_ADMIN_PASSWORD: string; UPSTASH_REDIS_REST_URL: string; UPSTASH_REDIS_REST_TOKEN: string; LIBSQL_URL: string; LIBSQL_AUTH_TOKEN: string };
+export const bindings = env as unknown as {
+  REMOTEGPU_ADMIN_EMAIL: string;
+  REMOTEGPU_ADMIN_PASSWORD: string;
+  UPSTASH_REDIS_REST_URL: string;
+  UPSTASH_REDIS_REST_TOKEN: string;
+  LIBSQL_URL: string;
+  LIBSQL_AUTH_TOKEN: string;
+};
 
 export interface CallOptions {
   method?: string;
@@ -21,14 +35,23 @@ export interface CallOptions {
 
 export async function call(path: string, o: CallOptions = {}): Promise<Response> {
   // Each call comes from its own client address (a header only), so per-IP login limits stay per test.
-  const headers: Record<string, string> = { 'cf-connecting-ip': `198.18.${n % 250}.${Math.floor(Math.random() * 250)}`, ...(o.headers ?? {}) };
+  const headers: Record<string, string> = {
+    'cf-connecting-ip': `198.18.${n % 250}.${Math.floor(Math.random() * 250)}`,
+    ...(o.headers ?? {}),
+  };
   n++;
   if (o.token) headers.authorization = `Bearer ${o.token}`;
   let body: string | undefined;
   if (o.raw !== undefined) body = o.raw;
   else if (o.body !== undefined) body = JSON.stringify(o.body);
   if (body !== undefined) headers['content-type'] ??= 'application/json';
-  return worker.fetch(new Request(`${o.url ?? ORIGIN}${path}`, { method: o.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }));
+  return worker.fetch(
+    new Request(`${o.url ?? ORIGIN}${path}`, {
+      method: o.method ?? (body !== undefined ? 'POST' : 'GET'),
+      headers,
+      body,
+    }),
+  );
 }
 
 /** `call` read as `{status, body}` (the Worker is driven in-process here, so the stack kit's `jsonApi` cannot make the call). */
@@ -37,11 +60,14 @@ export async function json<T = Record<string, unknown>>(path: string, o: CallOpt
 }
 
 let n = 0;
-export const unique = (p = 'x') => `${p}${Date.now().toString(36)}${(n++).toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+export const unique = (p = 'x') =>
+  `${p}${Date.now().toString(36)}${(n++).toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 
 export async function registerUser(): Promise<{ token: string; id: string; email: string }> {
   const email = `${unique('u')}@example.test`;
-  const r = await json<{ token: string; user: { id: string } }>('/api/v1/auth/register', { body: { email, password: 'correct horse battery' } });
+  const r = await json<{ token: string; user: { id: string } }>('/api/v1/auth/register', {
+    body: { email, password: 'correct horse battery' },
+  });
   if (r.status !== 201) throw new Error(`register failed ${r.status} ${JSON.stringify(r.body)}`);
   return { token: r.body.token, id: r.body.user.id, email };
 }
@@ -49,7 +75,9 @@ export async function registerUser(): Promise<{ token: string; id: string; email
 let adminToken: string | null = null;
 export async function admin(): Promise<string> {
   if (adminToken) return adminToken;
-  const r = await json<{ token: string }>('/api/v1/auth/login', { body: { email: bindings.REMOTEGPU_ADMIN_EMAIL, password: bindings.REMOTEGPU_ADMIN_PASSWORD } });
+  const r = await json<{ token: string }>('/api/v1/auth/login', {
+    body: { email: bindings.REMOTEGPU_ADMIN_EMAIL, password: bindings.REMOTEGPU_ADMIN_PASSWORD },
+  });
   if (r.status !== 200) throw new Error(`admin login failed ${r.status} ${JSON.stringify(r.body)}`);
   adminToken = r.body.token;
   return adminToken;
@@ -58,23 +86,30 @@ export async function admin(): Promise<string> {
 /** Drains every relay other tests left online, so placement lands on the one a test connects next. */
 export async function drainAllHosts(): Promise<void> {
   const hosts = await json<{ items: { id: string }[] }>('/api/v1/admin/hosts', { token: await admin() });
-  for (const h of hosts.body.items) await json(`/api/v1/admin/hosts/${h.id}`, { method: 'PATCH', token: await admin(), body: { drained: true } });
+  for (const h of hosts.body.items)
+    await json(`/api/v1/admin/hosts/${h.id}`, { method: 'PATCH', token: await admin(), body: { drained: true } });
 }
 
 export async function createHost(): Promise<{ id: string; token: string; install_command: string }> {
   const r = await json<{ host: { id: string }; token: string; install_command: string }>('/api/v1/admin/hosts', {
-    token: await admin(), body: { name: unique('host-'), public_ssh_host: '127.0.0.1' },
+    token: await admin(),
+    body: { name: unique('host-'), public_ssh_host: '127.0.0.1' },
   });
   if (r.status !== 201) throw new Error(`host create failed ${r.status} ${JSON.stringify(r.body)}`);
   return { id: r.body.host.id, token: r.body.token, install_command: r.body.install_command };
 }
 
 export const INVENTORY: HostInventory = {
-  cpu_cores: 64, memory_bytes: 256 * 1024 ** 3, gpus: [0, 1, 2, 3].map((i) => ({ index: i, uuid: `GPU-${i}`, name: 'RTX 4090', memory_mib: 24564 })),
-  docker_version: '26.1.5', nvidia_runtime: true,
+  cpu_cores: 64,
+  memory_bytes: 256 * 1024 ** 3,
+  gpus: [0, 1, 2, 3].map((i) => ({ index: i, uuid: `GPU-${i}`, name: 'RTX 4090', memory_mib: 24564 })),
+  docker_version: '26.1.5',
+  nvidia_runtime: true,
 };
 
-export type CommandHandler = (cmd: Command) => Promise<{ ok: true; data?: unknown } | { ok: false; code: string; message: string } | 'drop' | 'hang'>;
+export type CommandHandler = (
+  cmd: Command,
+) => Promise<{ ok: true; data?: unknown } | { ok: false; code: string; message: string } | 'drop' | 'hang'>;
 
 /** A minimal relay agent: hello, answers commands through `onCommand`, keeps the route set it is sent. */
 export class TestAgent {
@@ -82,22 +117,46 @@ export class TestAgent {
   commands: Command[] = [];
   closed: { code: number; reason: string } | null = null;
   private welcomed!: Promise<void>;
-  constructor(readonly ws: WebSocket, public onCommand: CommandHandler) {}
+  constructor(
+    readonly ws: WebSocket,
+    public onCommand: CommandHandler,
+  ) {}
 
-  static async connect(token: string, opts: { inventory?: HostInventory; containers?: ContainerReport[]; protocol?: number; onCommand?: CommandHandler; hello?: Record<string, unknown> } = {}): Promise<TestAgent> {
+  static async connect(
+    token: string,
+    opts: {
+      inventory?: HostInventory;
+      containers?: ContainerReport[];
+      protocol?: number;
+      onCommand?: CommandHandler;
+      hello?: Record<string, unknown>;
+    } = {},
+  ): Promise<TestAgent> {
     const res = await call('/agent/connect', { token, headers: { upgrade: 'websocket' } });
-    if (res.status !== 101 || !res.webSocket) throw new Error(`agent connect failed: ${res.status} ${await res.text()}`);
+    if (res.status !== 101 || !res.webSocket)
+      throw new Error(`agent connect failed: ${res.status} ${await res.text()}`);
     const ws = res.webSocket;
     ws.accept();
     const agent = new TestAgent(ws, opts.onCommand ?? (async () => ({ ok: true, data: {} })));
     agent.welcomed = new Promise((resolve) => {
-      ws.addEventListener('message', (e) => { void agent.onMessage(e.data, resolve); });
+      ws.addEventListener('message', (e) => {
+        void agent.onMessage(e.data, resolve);
+      });
     });
-    ws.addEventListener('close', (e) => { agent.closed = { code: e.code, reason: e.reason }; });
-    ws.send(encodeControl({
-      type: MSG.hello, protocol: opts.protocol ?? PROTOCOL_VERSION, agent_version: '0.0.0-test', role: 'control',
-      inventory: opts.inventory ?? INVENTORY, containers: opts.containers ?? [], ...(opts.hello ?? {}),
-    } as Parameters<typeof encodeControl>[0]));
+    ws.addEventListener('close', (e) => {
+      agent.closed = { code: e.code, reason: e.reason };
+    });
+    ws.send(
+      encodeControl({
+        type: MSG.hello,
+        protocol: opts.protocol ?? PROTOCOL_VERSION,
+        agent_version: '0.0.0-test',
+        role: 'control',
+        inventory: opts.inventory ?? INVENTORY,
+        containers: opts.containers ?? [],
+        ...(opts.hello ?? {}),
+      } as Parameters<typeof encodeControl>[0]),
+    );
     return agent;
   }
 
@@ -122,8 +181,17 @@ export class TestAgent {
       this.commands.push(m);
       const r = await this.onCommand(m);
       if (r === 'hang') return;
-      if (r === 'drop') { this.ws.close(1001, 'agent going away'); return; }
-      this.ws.send(JSON.stringify(r.ok ? { type: MSG.result, id: m.id, ok: true, data: r.data } : { type: MSG.result, id: m.id, ok: false, error: { code: r.code, message: r.message, retryable: false } }));
+      if (r === 'drop') {
+        this.ws.close(1001, 'agent going away');
+        return;
+      }
+      this.ws.send(
+        JSON.stringify(
+          r.ok
+            ? { type: MSG.result, id: m.id, ok: true, data: r.data }
+            : { type: MSG.result, id: m.id, ok: false, error: { code: r.code, message: r.message, retryable: false } },
+        ),
+      );
     }
   }
 
@@ -132,6 +200,10 @@ export class TestAgent {
   }
 
   close(): void {
-    try { this.ws.close(1000, 'test done'); } catch { /* closed */ }
+    try {
+      this.ws.close(1000, 'test done');
+    } catch {
+      /* closed */
+    }
   }
 }

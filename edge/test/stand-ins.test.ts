@@ -23,7 +23,11 @@ const notes = sqliteTable(`edge_notes_${suffix}`, {
 });
 
 function redis(): Redis {
-  return new Redis({ url: bindings.UPSTASH_REDIS_REST_URL, token: bindings.UPSTASH_REDIS_REST_TOKEN, enableTelemetry: false });
+  return new Redis({
+    url: bindings.UPSTASH_REDIS_REST_URL,
+    token: bindings.UPSTASH_REDIS_REST_TOKEN,
+    enableTelemetry: false,
+  });
 }
 
 function database() {
@@ -39,12 +43,9 @@ describe('Upstash bridge from workerd', () => {
     expect(await r.get(key)).toEqual({ gpu: 'A100', n: 2 });
     const [a, b] = await Promise.all([r.incr(`${key}:c`), r.incr(`${key}:c`)]);
     expect([a, b].sort()).toEqual([1, 2]);
-    expect(await r.pipeline().set(`${key}:p`, 'x').get(`${key}:p`).hset(`${key}:h`, { f: 'v' }).hgetall(`${key}:h`).exec()).toEqual([
-      'OK',
-      'x',
-      1,
-      { f: 'v' },
-    ]);
+    expect(
+      await r.pipeline().set(`${key}:p`, 'x').get(`${key}:p`).hset(`${key}:h`, { f: 'v' }).hgetall(`${key}:h`).exec(),
+    ).toEqual(['OK', 'x', 1, { f: 'v' }]);
     expect(await r.multi().incr(`${key}:m`).incr(`${key}:m`).get(`${key}:m`).exec()).toEqual([1, 2, 2]);
   });
 });
@@ -69,8 +70,14 @@ describe('Hrana stand-in from workerd', () => {
     ]);
     expect(sel[0]?.hits).toBe(5);
     await db.transaction(async (tx) => {
-      const [n] = await tx.select().from(notes).where(eq(notes.id, row?.id ?? -1));
-      await tx.update(notes).set({ hits: (n?.hits ?? 0) + 1 }).where(eq(notes.id, row?.id ?? -1));
+      const [n] = await tx
+        .select()
+        .from(notes)
+        .where(eq(notes.id, row?.id ?? -1));
+      await tx
+        .update(notes)
+        .set({ hits: (n?.hits ?? 0) + 1 })
+        .where(eq(notes.id, row?.id ?? -1));
     });
     await expect(
       db.transaction(async (tx) => {

@@ -9,21 +9,46 @@ import { until } from '../../dev/src/until.ts';
 const sql = createClient({ url: bindings.LIBSQL_URL, authToken: bindings.LIBSQL_AUTH_TOKEN });
 
 async function hostStatus(id: string) {
-  const l = await json<{ items: { id: string; status: string; agent_version: string | null; inventory: unknown }[] }>('/api/v1/admin/hosts', { token: await admin() });
+  const l = await json<{ items: { id: string; status: string; agent_version: string | null; inventory: unknown }[] }>(
+    '/api/v1/admin/hosts',
+    { token: await admin() },
+  );
   return l.body.items.find((h) => h.id === id)!;
 }
 
 async function physicalEnv(hostId: string, owner: { token: string }) {
-  const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', { token: await admin(), body: { name: unique('m-'), region: 'r', gpu_model: 'g', gpu_count: 1, gpu_memory: 24, cpu_cores: 8, memory_gb: 32, disk_gb: 100, target_ip: '127.0.0.2', host_id: hostId, monthly_price: 100 } });
-  const env = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: owner.token, body: {} });
+  const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', {
+    token: await admin(),
+    body: {
+      name: unique('m-'),
+      region: 'r',
+      gpu_model: 'g',
+      gpu_count: 1,
+      gpu_memory: 24,
+      cpu_cores: 8,
+      memory_gb: 32,
+      disk_gb: 100,
+      target_ip: '127.0.0.2',
+      host_id: hostId,
+      monthly_price: 100,
+    },
+  });
+  const env = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
+    token: owner.token,
+    body: {},
+  });
   return env.body.environment.id;
 }
 
 describe('agent connection', () => {
   it('refuses missing, malformed and unknown host tokens', async () => {
     expect((await call('/agent/connect', { headers: { upgrade: 'websocket' } })).status).toBe(401);
-    expect((await call('/agent/connect', { token: 'rgh_' + 'x'.repeat(43), headers: { upgrade: 'websocket' } })).status).toBe(401);
-    expect((await call('/agent/connect', { token: 'not-a-host-token', headers: { upgrade: 'websocket' } })).status).toBe(401);
+    expect(
+      (await call('/agent/connect', { token: 'rgh_' + 'x'.repeat(43), headers: { upgrade: 'websocket' } })).status,
+    ).toBe(401);
+    expect(
+      (await call('/agent/connect', { token: 'not-a-host-token', headers: { upgrade: 'websocket' } })).status,
+    ).toBe(401);
     const host = await createHost();
     expect((await call('/agent/connect', { token: host.token })).status).toBe(426);
   });
@@ -42,12 +67,20 @@ describe('agent connection', () => {
     const agent = await TestAgent.connect(host.token);
     await agent.ready();
     const h = await hostStatus(host.id);
-    expect(h).toMatchObject({ status: 'online', agent_version: '0.0.0-test', inventory: { cpu_cores: 64, nvidia_runtime: true } });
+    expect(h).toMatchObject({
+      status: 'online',
+      agent_version: '0.0.0-test',
+      inventory: { cpu_cores: 64, nvidia_runtime: true },
+    });
     agent.send('this is not json');
     agent.send({ type: 'future.message', x: 1 });
     agent.send({ type: 'cmd', id: 'x' });
     agent.ws.send(new Uint8Array([1, 2, 3]));
-    const pong = new Promise<unknown>((resolve) => agent.ws.addEventListener('message', (e) => { if (String(e.data).includes('"pong"')) resolve(JSON.parse(String(e.data))); }));
+    const pong = new Promise<unknown>((resolve) =>
+      agent.ws.addEventListener('message', (e) => {
+        if (String(e.data).includes('"pong"')) resolve(JSON.parse(String(e.data)));
+      }),
+    );
     agent.send({ type: MSG.ping, ts: 42 });
     expect(await pong).toEqual({ type: 'pong', ts: 42 });
     agent.close();
@@ -58,7 +91,10 @@ describe('agent connection', () => {
     const host = await createHost();
     const agent = await TestAgent.connect(host.token);
     await agent.ready();
-    const rotated = await json<{ token: string }>(`/api/v1/admin/hosts/${host.id}/rotate-token`, { method: 'POST', token: await admin() });
+    const rotated = await json<{ token: string }>(`/api/v1/admin/hosts/${host.id}/rotate-token`, {
+      method: 'POST',
+      token: await admin(),
+    });
     expect(rotated.status).toBe(200);
     const closed = await until('the agent closed', () => agent.closed, { timeout: 5000 });
     expect(closed.code).toBe(4001);
@@ -72,11 +108,16 @@ describe('agent connection', () => {
     const host = await createHost();
     const user = await registerUser();
     await physicalEnv(host.id, user);
-    const r = await json<{ error: { code: string } }>(`/api/v1/admin/hosts/${host.id}`, { method: 'DELETE', token: await admin() });
+    const r = await json<{ error: { code: string } }>(`/api/v1/admin/hosts/${host.id}`, {
+      method: 'DELETE',
+      token: await admin(),
+    });
     expect(r.status).toBe(409);
     expect(r.body.error.code).toBe('host_in_use');
     const empty = await createHost();
-    expect((await call(`/api/v1/admin/hosts/${empty.id}`, { method: 'DELETE', token: await admin() })).status).toBe(204);
+    expect((await call(`/api/v1/admin/hosts/${empty.id}`, { method: 'DELETE', token: await admin() })).status).toBe(
+      204,
+    );
   });
 });
 
@@ -101,13 +142,21 @@ describe('reconciliation and events', () => {
       ],
     });
     await agent.ready();
-    const status = async (id: string) => (await sql.execute({ sql: 'SELECT status, status_reason FROM environments WHERE id = ?', args: [id] })).rows[0]!;
+    const status = async (id: string) =>
+      (await sql.execute({ sql: 'SELECT status, status_reason FROM environments WHERE id = ?', args: [id] })).rows[0]!;
     expect((await status(ids[0]!))[0]).toBe('running');
     expect((await status(ids[1]!))[0]).toBe('failed');
     expect(String((await status(ids[1]!))[1])).toContain('137');
     expect((await status(ids[2]!))[0]).toBe('failed');
     // The orphan (no environment) is removed.
-    await until('the orphan removed', () => agent.commands.find((c) => c.name === 'container.remove' && (c.args as { container_id: string }).container_id === 'orphan'), { timeout: 5000 });
+    await until(
+      'the orphan removed',
+      () =>
+        agent.commands.find(
+          (c) => c.name === 'container.remove' && (c.args as { container_id: string }).container_id === 'orphan',
+        ),
+      { timeout: 5000 },
+    );
     agent.close();
   });
 
@@ -119,31 +168,75 @@ describe('reconciliation and events', () => {
     const foreign = await physicalEnv(other.id, user);
     const agent = await TestAgent.connect(host.token);
     await agent.ready();
-    const sample = (env: string) => ({ environment_id: env, type: 'physical', timestamp: new Date().toISOString(), cpu_usage: 12.5, memory_usage: 40, gpu_usage: 77, network_in: 1000, network_out: 2000, reachable: true, rtt_ms: 0.4 });
+    const sample = (env: string) => ({
+      environment_id: env,
+      type: 'physical',
+      timestamp: new Date().toISOString(),
+      cpu_usage: 12.5,
+      memory_usage: 40,
+      gpu_usage: 77,
+      network_in: 1000,
+      network_out: 2000,
+      reachable: true,
+      rtt_ms: 0.4,
+    });
     // A week-old sample in the same batch is pruned at once (retention), whatever the query's window.
     const stale = { ...sample(id), timestamp: new Date(Date.now() - 8 * 86_400_000).toISOString() };
     agent.send({ type: MSG.event, name: 'metrics', data: { samples: [stale, sample(id), sample(foreign)] } });
     const acks: string[][] = [];
-    agent.ws.addEventListener('message', (e) => { const m = JSON.parse(String(e.data)); if (m.type === 'ack') acks.push(m.ids); });
-    const line = { timestamp: '2026-02-02T10:30:00Z', type: 'physical', event: 'ssh_login', source_ip: '1.2.3.4', username: 'root', status: 'success' };
-    agent.send({ type: MSG.event, name: 'audit', data: { events: [{ ...line, id: 'o1', environment_id: id }, { ...line, id: 'o2', environment_id: foreign }] } });
+    agent.ws.addEventListener('message', (e) => {
+      const m = JSON.parse(String(e.data));
+      if (m.type === 'ack') acks.push(m.ids);
+    });
+    const line = {
+      timestamp: '2026-02-02T10:30:00Z',
+      type: 'physical',
+      event: 'ssh_login',
+      source_ip: '1.2.3.4',
+      username: 'root',
+      status: 'success',
+    };
+    agent.send({
+      type: MSG.event,
+      name: 'audit',
+      data: {
+        events: [
+          { ...line, id: 'o1', environment_id: id },
+          { ...line, id: 'o2', environment_id: foreign },
+        ],
+      },
+    });
     await until('an ack', () => acks.length > 0, { timeout: 5000 });
     expect(acks[0]).toEqual(['o1', 'o2']);
     // A resend (the ack was lost) stores nothing twice.
     agent.send({ type: MSG.event, name: 'audit', data: { events: [{ ...line, id: 'o1', environment_id: id }] } });
     await until('a second ack', () => acks.length > 1, { timeout: 5000 });
 
-    const m = await until('the metrics', async () => {
-      const r = await json<{ latest: { gpu_usage: number } | null; history: unknown[] }>(`/api/v1/environments/${id}/metrics?since=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`, { token: user.token });
-      return r.body.latest ? r.body : null;
-    }, { timeout: 5000 });
+    const m = await until(
+      'the metrics',
+      async () => {
+        const r = await json<{ latest: { gpu_usage: number } | null; history: unknown[] }>(
+          `/api/v1/environments/${id}/metrics?since=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`,
+          { token: user.token },
+        );
+        return r.body.latest ? r.body : null;
+      },
+      { timeout: 5000 },
+    );
     expect(m.latest).toMatchObject({ gpu_usage: 77, cpu_usage: 12.5 });
     expect(m.history.length).toBe(1);
-    const f = await json<{ latest: unknown; history: unknown[] }>(`/api/v1/environments/${foreign}/metrics`, { token: user.token });
+    const f = await json<{ latest: unknown; history: unknown[] }>(`/api/v1/environments/${foreign}/metrics`, {
+      token: user.token,
+    });
     expect(f.body).toEqual({ latest: null, history: [] });
 
-    const audit = await json<{ items: { event: string; environment_id: string | null; source_ip: string }[] }>('/api/v1/audit-events?event=ssh_login', { token: user.token });
-    expect(audit.body.items.filter((a) => a.environment_id === id)).toEqual([expect.objectContaining({ source_ip: '1.2.3.4', event: 'ssh_login' })]);
+    const audit = await json<{ items: { event: string; environment_id: string | null; source_ip: string }[] }>(
+      '/api/v1/audit-events?event=ssh_login',
+      { token: user.token },
+    );
+    expect(audit.body.items.filter((a) => a.environment_id === id)).toEqual([
+      expect.objectContaining({ source_ip: '1.2.3.4', event: 'ssh_login' }),
+    ]);
     expect(audit.body.items.filter((a) => a.environment_id === foreign)).toEqual([]);
     agent.close();
   });

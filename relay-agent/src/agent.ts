@@ -53,17 +53,31 @@ const HELLO_DOCKER_MS = 10_000;
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms); });
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms);
+  });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** Results older than a week are never asked for again. */
 const RESULT_TTL_MS = 7 * 24 * 3600_000;
 
-export async function startAgent(config: AgentConfig, log: Logger, overrides: AgentOverrides = {}): Promise<RunningAgent> {
-  log.info('relay agent starting', { version: AGENT_VERSION, edge: config.edge, state_dir: config.stateDir, docker: config.docker });
+export async function startAgent(
+  config: AgentConfig,
+  log: Logger,
+  overrides: AgentOverrides = {},
+): Promise<RunningAgent> {
+  log.info('relay agent starting', {
+    version: AGENT_VERSION,
+    edge: config.edge,
+    state_dir: config.stateDir,
+    docker: config.docker,
+  });
   if (hasNativeCrypto()) log.info('ssh2 native crypto binding present');
-  else log.warn('ssh2 native crypto binding missing: SSH throughput will be about half (reinstall with install scripts allowed)');
+  else
+    log.warn(
+      'ssh2 native crypto binding missing: SSH throughput will be about half (reinstall with install scripts allowed)',
+    );
 
   const store = StateStore.open(config.stateDir);
   const pruned = store.pruneResults(RESULT_TTL_MS);
@@ -88,15 +102,18 @@ export async function startAgent(config: AgentConfig, log: Logger, overrides: Ag
       const inv = await inventory();
       return { nvidiaRuntime: inv.nvidia_runtime, indices: inv.gpus.map((g) => g.index) };
     },
-    onPullProgress: (environmentId, image, p) => tunnel?.emit(EVENT.pullProgress, { environment_id: environmentId, image, ...p }, { droppable: true }),
+    onPullProgress: (environmentId, image, p) =>
+      tunnel?.emit(EVENT.pullProgress, { environment_id: environmentId, image, ...p }, { droppable: true }),
   });
   registerContainerCommands(dispatcher, driver);
   registerTargetCommands(dispatcher, { publicKey: keys.platformPublicKey, privateKey: keys.platformPrivateKey });
 
-  const hostKeys = keys.hostKeys.map((pem) => {
-    const k = ssh2.utils.parseKey(pem);
-    return k instanceof Error ? null : `${k.type} ${k.getPublicSSH().toString('base64')}`;
-  }).filter((k): k is string => k !== null);
+  const hostKeys = keys.hostKeys
+    .map((pem) => {
+      const k = ssh2.utils.parseKey(pem);
+      return k instanceof Error ? null : `${k.type} ${k.getPublicSSH().toString('base64')}`;
+    })
+    .filter((k): k is string => k !== null);
 
   const hello = async (): Promise<Hello> => {
     // A hung engine must not keep the tunnel down: the hello waits a bounded time for Docker.
@@ -109,8 +126,12 @@ export async function startAgent(config: AgentConfig, log: Logger, overrides: Ag
       }),
     ]);
     return {
-      type: MSG.hello, protocol: PROTOCOL_VERSION, agent_version: AGENT_VERSION, role: 'control',
-      inventory: inv, ...(containers ? { containers } : {}),
+      type: MSG.hello,
+      protocol: PROTOCOL_VERSION,
+      agent_version: AGENT_VERSION,
+      role: 'control',
+      inventory: inv,
+      ...(containers ? { containers } : {}),
       ...(config.publicHost ? { public_ssh_host: config.publicHost } : {}),
       ssh_host_keys: hostKeys,
       platform_public_key: keys.platformPublicKey,
@@ -120,29 +141,54 @@ export async function startAgent(config: AgentConfig, log: Logger, overrides: Ag
   };
 
   tunnel = new TunnelClient({
-    url: connectUrl(config.edge), token: config.token, log: log.child({ component: 'tunnel' }),
-    hello, routes, commands: dispatcher, outbox, ...overrides.tunnel,
+    url: connectUrl(config.edge),
+    token: config.token,
+    log: log.child({ component: 'tunnel' }),
+    hello,
+    routes,
+    commands: dispatcher,
+    outbox,
+    ...overrides.tunnel,
   });
   const unsubscribeOutbox = outbox.onAppend(() => tunnel?.kick());
-  const events = watchContainerEvents(docker, (change) => {
-    log.info('container state', { env_id: change.environment_id, state: change.state, reason: change.reason });
-    tunnel?.emit(EVENT.containerState, change);
-  }, log, systemClock, relayId);
+  const events = watchContainerEvents(
+    docker,
+    (change) => {
+      log.info('container state', { env_id: change.environment_id, state: change.state, reason: change.reason });
+      tunnel?.emit(EVENT.containerState, change);
+    },
+    log,
+    systemClock,
+    relayId,
+  );
   const metrics = new MetricsCollector({
-    docker, routes, nvidiaSmi, log: log.child({ component: 'metrics' }),
+    docker,
+    routes,
+    nvidiaSmi,
+    log: log.child({ component: 'metrics' }),
     send: (samples) => tunnel?.emit(EVENT.metrics, { samples }, { droppable: true }),
     ...(overrides.metricsIntervalMs ? { intervalMs: overrides.metricsIntervalMs } : {}),
   });
   metrics.start();
 
   const gateway = await startSshGateway({
-    listen: config.sshListen, portRange: config.sshPorts, routes, audit: outbox, recordings: outbox, keys, docker,
+    listen: config.sshListen,
+    portRange: config.sshPorts,
+    routes,
+    audit: outbox,
+    recordings: outbox,
+    keys,
+    docker,
     log: log.child({ component: 'ssh' }),
   });
 
   const done = tunnel.start();
   const data = new DataShards({
-    url: connectUrl(config.edge), token: config.token, shards: config.dataShards, routes, log: log.child({ component: 'apps' }),
+    url: connectUrl(config.edge),
+    token: config.token,
+    shards: config.dataShards,
+    routes,
+    log: log.child({ component: 'apps' }),
     ...overrides.tunnel,
   });
   data.start();
@@ -158,6 +204,9 @@ export async function startAgent(config: AgentConfig, log: Logger, overrides: Ag
     })();
     return stopping;
   };
-  log.info('relay agent started', { ssh_ports: gateway.listeningPorts().length, platform_public_key: keys.platformPublicKey });
+  log.info('relay agent started', {
+    ssh_ports: gateway.listeningPorts().length,
+    platform_public_key: keys.platformPublicKey,
+  });
   return { tunnel, data, store, routes, driver, outbox, done, stop };
 }

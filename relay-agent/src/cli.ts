@@ -50,7 +50,7 @@ main().then(
       process.stderr.write(`relay-agent: ${err.message}\n`);
       process.exit(3);
     }
-    process.stderr.write(`relay-agent: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`relay-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -6,7 +6,9 @@ const base = (over: Partial<ParseInput> = {}): ParseInput => ({
   argv: ['--edge', 'https://gpu.example.com/', '--token', 'rgh_abc'],
   env: {},
   home: '/home/op',
-  readFile: () => { throw new Error('no file'); },
+  readFile: () => {
+    throw new Error('no file');
+  },
   ...over,
 });
 
@@ -19,9 +21,15 @@ function run(over: Partial<ParseInput> = {}) {
 describe('config', () => {
   it('applies the defaults', () => {
     expect(run()).toEqual({
-      edge: 'https://gpu.example.com', token: 'rgh_abc', sshListen: { host: '0.0.0.0', port: 2222 },
-      sshPorts: [50000, 59999], publicHost: null, docker: DEFAULTS.docker, stateDir: '/home/op/.remotegpu-relay',
-      logLevel: 'info', dataShards: 1,
+      edge: 'https://gpu.example.com',
+      token: 'rgh_abc',
+      sshListen: { host: '0.0.0.0', port: 2222 },
+      sshPorts: [50000, 59999],
+      publicHost: null,
+      docker: DEFAULTS.docker,
+      stateDir: '/home/op/.remotegpu-relay',
+      logLevel: 'info',
+      dataShards: 1,
     });
   });
 
@@ -35,10 +43,20 @@ describe('config', () => {
     for (const o of OPTIONS) expect(o.env).toMatch(/^REMOTEGPU_[A-Z_]+$/);
     const c = run({
       argv: ['--ssh-listen=127.0.0.1:2200', '--config', '/etc/agent.json'],
-      env: { REMOTEGPU_EDGE: 'http://edge.test:8787', REMOTEGPU_TOKEN: 'tok', REMOTEGPU_SSH_LISTEN: '0.0.0.0:1', REMOTEGPU_LOG_LEVEL: 'debug' },
+      env: {
+        REMOTEGPU_EDGE: 'http://edge.test:8787',
+        REMOTEGPU_TOKEN: 'tok',
+        REMOTEGPU_SSH_LISTEN: '0.0.0.0:1',
+        REMOTEGPU_LOG_LEVEL: 'debug',
+      },
       readFile: (p) => {
         expect(p).toBe('/etc/agent.json');
-        return JSON.stringify({ 'log-level': 'warn', 'ssh-ports': '40000-40100', publicHost: 'relay1.example.com', 'data-shards': 4 });
+        return JSON.stringify({
+          'log-level': 'warn',
+          'ssh-ports': '40000-40100',
+          publicHost: 'relay1.example.com',
+          'data-shards': 4,
+        });
       },
     });
     expect(c.sshListen).toEqual({ host: '127.0.0.1', port: 2200 });
@@ -51,7 +69,9 @@ describe('config', () => {
 
   it('the Docker endpoint defaults to DOCKER_HOST, and a bare socket path is accepted', () => {
     expect(run({ env: { DOCKER_HOST: 'unix:///run/d.sock' } }).docker).toBe('unix:///run/d.sock');
-    expect(run({ argv: [...base().argv, '--docker', '/var/run/docker.sock'] }).docker).toBe('unix:///var/run/docker.sock');
+    expect(run({ argv: [...base().argv, '--docker', '/var/run/docker.sock'] }).docker).toBe(
+      'unix:///var/run/docker.sock',
+    );
     expect(run({ argv: [...base().argv, '--docker', 'tcp://127.0.0.1:2375'] }).docker).toBe('tcp://127.0.0.1:2375');
   });
 
@@ -79,8 +99,12 @@ describe('config', () => {
   });
 
   it('refuses a bad config file with its path', () => {
-    expect(() => run({ argv: ['--config', '/x.json'], readFile: () => '{' })).toThrow(/cannot read config file \/x.json/);
-    expect(() => run({ argv: ['--config', '/x.json'], readFile: () => '{"colour":"red"}' })).toThrow(/unknown key "colour"/);
+    expect(() => run({ argv: ['--config', '/x.json'], readFile: () => '{' })).toThrow(
+      /cannot read config file \/x.json/,
+    );
+    expect(() => run({ argv: ['--config', '/x.json'], readFile: () => '{"colour":"red"}' })).toThrow(
+      /unknown key "colour"/,
+    );
   });
 
   it('builds the WebSocket URL of the control connection', () => {

@@ -32,14 +32,49 @@ interface Option {
 
 export const OPTIONS: readonly Option[] = [
   { flag: 'edge', key: 'edge', env: 'REMOTEGPU_EDGE', help: 'edge URL, e.g. https://gpu.example.com (required)' },
-  { flag: 'token', key: 'token', env: 'REMOTEGPU_TOKEN', help: 'host token from the admin console (required; prefer the env twin)' },
-  { flag: 'ssh-listen', key: 'sshListen', env: 'REMOTEGPU_SSH_LISTEN', help: `shared SSH port, host:port (default ${DEFAULTS.sshListen})` },
-  { flag: 'ssh-ports', key: 'sshPorts', env: 'REMOTEGPU_SSH_PORTS', help: `per-environment SSH ports, low-high (default ${DEFAULTS.sshPorts})` },
+  {
+    flag: 'token',
+    key: 'token',
+    env: 'REMOTEGPU_TOKEN',
+    help: 'host token from the admin console (required; prefer the env twin)',
+  },
+  {
+    flag: 'ssh-listen',
+    key: 'sshListen',
+    env: 'REMOTEGPU_SSH_LISTEN',
+    help: `shared SSH port, host:port (default ${DEFAULTS.sshListen})`,
+  },
+  {
+    flag: 'ssh-ports',
+    key: 'sshPorts',
+    env: 'REMOTEGPU_SSH_PORTS',
+    help: `per-environment SSH ports, low-high (default ${DEFAULTS.sshPorts})`,
+  },
   { flag: 'public-host', key: 'publicHost', env: 'REMOTEGPU_PUBLIC_HOST', help: 'name or address renters ssh to' },
-  { flag: 'docker', key: 'docker', env: 'REMOTEGPU_DOCKER', help: 'Docker engine: unix:///path or tcp://host:port (default $DOCKER_HOST or the local socket)' },
-  { flag: 'state-dir', key: 'stateDir', env: 'REMOTEGPU_STATE_DIR', help: `local state directory (default ${DEFAULTS.stateDir})` },
-  { flag: 'log-level', key: 'logLevel', env: 'REMOTEGPU_LOG_LEVEL', help: `debug|info|warn|error (default ${DEFAULTS.logLevel})` },
-  { flag: 'data-shards', key: 'dataShards', env: 'REMOTEGPU_DATA_SHARDS', help: `data connections for app traffic, 1-63 (default ${DEFAULTS.dataShards})` },
+  {
+    flag: 'docker',
+    key: 'docker',
+    env: 'REMOTEGPU_DOCKER',
+    help: 'Docker engine: unix:///path or tcp://host:port (default $DOCKER_HOST or the local socket)',
+  },
+  {
+    flag: 'state-dir',
+    key: 'stateDir',
+    env: 'REMOTEGPU_STATE_DIR',
+    help: `local state directory (default ${DEFAULTS.stateDir})`,
+  },
+  {
+    flag: 'log-level',
+    key: 'logLevel',
+    env: 'REMOTEGPU_LOG_LEVEL',
+    help: `debug|info|warn|error (default ${DEFAULTS.logLevel})`,
+  },
+  {
+    flag: 'data-shards',
+    key: 'dataShards',
+    env: 'REMOTEGPU_DATA_SHARDS',
+    help: `data connections for app traffic, 1-63 (default ${DEFAULTS.dataShards})`,
+  },
 ];
 const CONFIG_FLAG = { flag: 'config', env: 'REMOTEGPU_CONFIG' };
 
@@ -106,12 +141,14 @@ function readConfigFile(path: string, readFile: ParseInput['readFile']): Map<str
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`config file ${path} must hold a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError(`config file ${path} must hold a JSON object`);
   const out = new Map<string, string>();
   for (const [k, v] of Object.entries(raw)) {
     const opt = OPTIONS.find((o) => o.flag === k || o.key === k);
     if (!opt) throw new ConfigError(`config file ${path}: unknown key "${k}"`);
-    if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(`config file ${path}: "${k}" must be a string or a number`);
+    if (typeof v !== 'string' && typeof v !== 'number')
+      throw new ConfigError(`config file ${path}: "${k}" must be a string or a number`);
     out.set(opt.flag, String(v));
   }
   return out;
@@ -142,16 +179,21 @@ function validate(pick: (flag: string) => string | undefined, input: ParseInput)
   } catch {
     throw new ConfigError(`--edge "${edge}" is not a URL`);
   }
-  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) throw new ConfigError(`--edge must be an http(s) or ws(s) URL, got ${url.protocol}`);
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol))
+    throw new ConfigError(`--edge must be an http(s) or ws(s) URL, got ${url.protocol}`);
   const token = pick('token');
-  if (!token) throw new ConfigError('--token is required (or REMOTEGPU_TOKEN): the host token shown when the host was created');
+  if (!token)
+    throw new ConfigError('--token is required (or REMOTEGPU_TOKEN): the host token shown when the host was created');
   if (/\s/.test(token)) throw new ConfigError('--token must not contain spaces');
   const logLevel = pick('log-level') ?? DEFAULTS.logLevel;
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
+    throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
   const shards = pick('data-shards') ?? DEFAULTS.dataShards;
-  if (!/^\d+$/.test(shards) || Number(shards) < 1 || Number(shards) > 63) throw new ConfigError(`--data-shards must be an integer from 1 to 63, got "${shards}"`);
+  if (!/^\d+$/.test(shards) || Number(shards) < 1 || Number(shards) > 63)
+    throw new ConfigError(`--data-shards must be an integer from 1 to 63, got "${shards}"`);
   const publicHost = pick('public-host') ?? null;
-  if (publicHost !== null && !/^[A-Za-z0-9.:-]{1,253}$/.test(publicHost)) throw new ConfigError(`--public-host "${publicHost}" is not a host name or address`);
+  if (publicHost !== null && !/^[A-Za-z0-9.:-]{1,253}$/.test(publicHost))
+    throw new ConfigError(`--public-host "${publicHost}" is not a host name or address`);
   const stateDir = pick('state-dir') ?? DEFAULTS.stateDir;
   return {
     edge: edge.replace(/\/+$/, ''),
@@ -167,7 +209,8 @@ function validate(pick: (flag: string) => string | undefined, input: ParseInput)
 }
 
 function parsePort(s: string, what: string, min = 1): number {
-  if (!/^\d{1,5}$/.test(s) || Number(s) < min || Number(s) > 65535) throw new ConfigError(`${what}: "${s}" is not a port (${min}-65535)`);
+  if (!/^\d{1,5}$/.test(s) || Number(s) < min || Number(s) > 65535)
+    throw new ConfigError(`${what}: "${s}" is not a port (${min}-65535)`);
   return Number(s);
 }
 

@@ -14,7 +14,9 @@ export interface LoggerOptions {
 function plain(value: unknown): unknown {
   if (value instanceof Error) {
     const code = (value as { code?: unknown }).code;
-    return code === undefined ? { message: value.message, name: value.name } : { message: value.message, name: value.name, code };
+    return code === undefined
+      ? { message: value.message, name: value.name }
+      : { message: value.message, name: value.name, code };
   }
   if (typeof value === 'bigint') return value.toString();
   return value;

@@ -20,16 +20,31 @@ const procs = new Set<ChildProcess>();
 function spawnAgent(edgeUrl: string): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const proc = spawn(process.execPath, [join(root, 'dist', 'cli.js')], {
     env: {
-      ...process.env, REMOTEGPU_EDGE: edgeUrl, REMOTEGPU_TOKEN: 'test-token', REMOTEGPU_STATE_DIR: stateDir,
-      REMOTEGPU_DOCKER: services.dockerHost, REMOTEGPU_SSH_LISTEN: '127.0.0.1:0', REMOTEGPU_SSH_PORTS: '61020-61030', REMOTEGPU_LOG_LEVEL: 'info',
+      ...process.env,
+      REMOTEGPU_EDGE: edgeUrl,
+      REMOTEGPU_TOKEN: 'test-token',
+      REMOTEGPU_STATE_DIR: stateDir,
+      REMOTEGPU_DOCKER: services.dockerHost,
+      REMOTEGPU_SSH_LISTEN: '127.0.0.1:0',
+      REMOTEGPU_SSH_PORTS: '61020-61030',
+      REMOTEGPU_LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   procs.add(proc);
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => { procs.delete(proc); r(code); }));
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((r) =>
+    proc.once('exit', (code) => {
+      procs.delete(proc);
+      r(code);
+    }),
+  );
   return { proc, output: () => out, exited };
 }
 
@@ -49,12 +64,20 @@ describe('the agent process', () => {
       const first = spawnAgent(edge.url);
       await edge.waitFor((m) => m.type === MSG.hello, 20_000);
       const args: ContainerCreateArgs = {
-        environment_id: envId(), request_id: `req-${envId()}`, owner_id: `${RUN}-proc`, image: services.sshdImage,
-        has_sshd: true, gpu_devices: [], cpu_cores: 1, memory_gb: 1,
+        environment_id: envId(),
+        request_id: `req-${envId()}`,
+        owner_id: `${RUN}-proc`,
+        image: services.sshdImage,
+        has_sshd: true,
+        gpu_devices: [],
+        cpu_cores: 1,
+        memory_gb: 1,
       };
       edge.send({ type: MSG.cmd, id: 'first-try', name: CMD.containerCreate, deadline: Date.now() + 30_000, args });
       // Kill it the moment the container exists: it is then starting it or reading its host key.
-      await until('the container to appear', async () => (await containersOf(args.environment_id)).length > 0, { timeout: 20_000 });
+      await until('the container to appear', async () => (await containersOf(args.environment_id)).length > 0, {
+        timeout: 20_000,
+      });
       first.proc.kill('SIGKILL');
       await first.exited;
       const answeredBeforeKill = edge.received.some((r) => r.msg.type === MSG.result && r.msg.id === 'first-try');
@@ -68,7 +91,10 @@ describe('the agent process', () => {
       expect(all).toEqual([res.container_id]);
       expect((await inspect(res.container_id)).State.Running).toBe(true);
       expect(res.host_key).toMatch(/^ssh-ed25519 /);
-      if (answeredBeforeKill) console.warn('the first agent answered before it was killed: the restart check still holds, the kill window was missed');
+      if (answeredBeforeKill)
+        console.warn(
+          'the first agent answered before it was killed: the restart check still holds, the kill window was missed',
+        );
       second.proc.kill('SIGTERM');
       expect(await second.exited).toBe(0);
       expect(second.output()).toContain('relay agent stopped');
@@ -87,7 +113,9 @@ describe('the agent process', () => {
     const back = await FakeEdge.start({ port });
     try {
       await back.waitFor((m) => m.type === MSG.hello, 30_000);
-      expect(ok<{ state: string }>(await back.command(CMD.containerRemove, { environment_id: envId(), container_id: null }))).toEqual({ state: 'removed', ip: null });
+      expect(
+        ok<{ state: string }>(await back.command(CMD.containerRemove, { environment_id: envId(), container_id: null })),
+      ).toEqual({ state: 'removed', ip: null });
       expect(agent.output()).toContain('tunnel down, reconnecting');
     } finally {
       agent.proc.kill('SIGTERM');

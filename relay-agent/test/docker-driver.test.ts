@@ -22,8 +22,15 @@ afterAll(async () => {
 });
 
 const createArgs = (over: Partial<ContainerCreateArgs> = {}): ContainerCreateArgs => ({
-  environment_id: envId(), request_id: `req-${envId()}`, owner_id: `${RUN}-alice`, image: services.busyboxImage,
-  has_sshd: false, gpu_devices: [], cpu_cores: 1, memory_gb: 1, ...over,
+  environment_id: envId(),
+  request_id: `req-${envId()}`,
+  owner_id: `${RUN}-alice`,
+  image: services.busyboxImage,
+  has_sshd: false,
+  gpu_devices: [],
+  cpu_cores: 1,
+  memory_gb: 1,
+  ...over,
 });
 
 async function create(over: Partial<ContainerCreateArgs> = {}) {
@@ -34,7 +41,13 @@ async function create(over: Partial<ContainerCreateArgs> = {}) {
 
 /** Can `from` fetch busybox httpd on `ip`:8080? Tested from inside the container. */
 async function canReach(from: string, ip: string): Promise<boolean> {
-  const out = await docker(['exec', from, 'sh', '-c', `timeout 3 wget -q -O- http://${ip}:8080/ >/dev/null 2>&1 && echo yes || echo no`]);
+  const out = await docker([
+    'exec',
+    from,
+    'sh',
+    '-c',
+    `timeout 3 wget -q -O- http://${ip}:8080/ >/dev/null 2>&1 && echo yes || echo no`,
+  ]);
   return out.trim() === 'yes';
 }
 
@@ -48,8 +61,20 @@ describe('container lifecycle through the tunnel', () => {
     const net = `remotegpu-u-${args.owner_id}`;
     expect(c.State.Running).toBe(true);
     expect(c.Name).toBe(`/remotegpu-${args.environment_id}`);
-    expect(c.Config.Labels).toMatchObject({ 'remotegpu.env': args.environment_id, 'remotegpu.owner': args.owner_id, 'remotegpu.request': args.request_id });
-    expect(c.HostConfig).toMatchObject({ Memory: 1024 ** 3, MemorySwap: 1024 ** 3, NanoCpus: 2e9, PidsLimit: 4096, Init: true, Privileged: false, NetworkMode: net });
+    expect(c.Config.Labels).toMatchObject({
+      'remotegpu.env': args.environment_id,
+      'remotegpu.owner': args.owner_id,
+      'remotegpu.request': args.request_id,
+    });
+    expect(c.HostConfig).toMatchObject({
+      Memory: 1024 ** 3,
+      MemorySwap: 1024 ** 3,
+      NanoCpus: 2e9,
+      PidsLimit: 4096,
+      Init: true,
+      Privileged: false,
+      NetworkMode: net,
+    });
     expect(c.HostConfig.SecurityOpt).toEqual(['no-new-privileges']);
     expect(c.HostConfig.CapDrop).toEqual(expect.arrayContaining(['NET_RAW', 'MKNOD']));
     expect(c.HostConfig.Binds ?? []).toEqual([]);
@@ -57,10 +82,22 @@ describe('container lifecycle through the tunnel', () => {
     expect(c.Config.Cmd).toEqual(KEEPALIVE_CMD); // busybox's CMD is a bare shell
     expect(c.NetworkSettings.Networks[net]?.IPAddress).toBe(res.ip);
     expect(Object.keys(c.NetworkSettings.Networks)).toEqual([net]);
-    const netInfo = JSON.parse(await docker(['network', 'inspect', net])) as { Labels: Record<string, string>; Driver: string }[];
-    expect(netInfo[0]).toMatchObject({ Driver: 'bridge', Labels: { 'remotegpu.owner': args.owner_id, 'remotegpu.managed': '1' } });
+    const netInfo = JSON.parse(await docker(['network', 'inspect', net])) as {
+      Labels: Record<string, string>;
+      Driver: string;
+    }[];
+    expect(netInfo[0]).toMatchObject({
+      Driver: 'bridge',
+      Labels: { 'remotegpu.owner': args.owner_id, 'remotegpu.managed': '1' },
+    });
     // NET_RAW dropped: no raw sockets (ping) inside.
-    const ping = await docker(['exec', res.container_id, 'sh', '-c', 'ping -c1 -W1 127.0.0.1 >/dev/null 2>&1 && echo yes || echo no']);
+    const ping = await docker([
+      'exec',
+      res.container_id,
+      'sh',
+      '-c',
+      'ping -c1 -W1 127.0.0.1 >/dev/null 2>&1 && echo yes || echo no',
+    ]);
     expect(ping.trim()).toBe('no');
   });
 
@@ -71,15 +108,22 @@ describe('container lifecycle through the tunnel', () => {
     await docker(['exec', res.container_id, 'sh', '-c', 'echo kept > /root/marker']);
     expect(ok(await h.edge.command(CMD.containerStop, action))).toEqual({ state: 'exited', ip: null });
     expect((await inspect(res.container_id)).State.Running).toBe(false);
-    await h.edge.waitFor((m) => m.type === MSG.event && m.name === 'container.state' && (m.data as { state: string; environment_id: string }).state === 'exited'
-      && (m.data as { environment_id: string }).environment_id === args.environment_id);
+    await h.edge.waitFor(
+      (m) =>
+        m.type === MSG.event &&
+        m.name === 'container.state' &&
+        (m.data as { state: string; environment_id: string }).state === 'exited' &&
+        (m.data as { environment_id: string }).environment_id === args.environment_id,
+    );
     // Idempotent: a second stop is fine.
     expect(ok(await h.edge.command(CMD.containerStop, action))).toMatchObject({ state: 'exited' });
     const started = ok<{ state: string; ip: string }>(await h.edge.command(CMD.containerStart, action));
     expect(started.state).toBe('running');
     expect(started.ip).toMatch(/^172\./);
     expect((await docker(['exec', res.container_id, 'cat', '/root/marker'])).trim()).toBe('kept');
-    expect(ok(await h.edge.command(CMD.containerRestart, { ...action, container_id: null }))).toMatchObject({ state: 'running' });
+    expect(ok(await h.edge.command(CMD.containerRestart, { ...action, container_id: null }))).toMatchObject({
+      state: 'running',
+    });
     expect(ok(await h.edge.command(CMD.containerRemove, action))).toEqual({ state: 'removed', ip: null });
     expect(await containersOf(args.environment_id)).toEqual([]);
     expect((await docker(['network', 'ls', '-q', '--filter', `name=^remotegpu-u-${owner}$`])).trim()).toBe('');
@@ -91,7 +135,10 @@ describe('container lifecycle through the tunnel', () => {
 
   it('a retried create with the same request id returns the same container, even concurrently', async () => {
     const args = createArgs();
-    const [a, b] = await Promise.all([h.edge.command(CMD.containerCreate, args), h.edge.command(CMD.containerCreate, args)]);
+    const [a, b] = await Promise.all([
+      h.edge.command(CMD.containerCreate, args),
+      h.edge.command(CMD.containerCreate, args),
+    ]);
     const c = await h.edge.command(CMD.containerCreate, args);
     const ids = [a, b, c].map((r) => ok<ContainerCreateResult>(r).container_id);
     expect(new Set(ids).size).toBe(1);
@@ -122,12 +169,19 @@ describe('container lifecycle through the tunnel', () => {
 
   it('an sshd image gets the relay key and answers with the pinned host key', async () => {
     const { res } = await create({ image: services.sshdImage, has_sshd: true });
-    const expected = readFileSync(join(services.dir, 'images', 'ssh_host_ed25519_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const expected = readFileSync(join(services.dir, 'images', 'ssh_host_ed25519_key.pub'), 'utf8')
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
     expect(res.host_key).toBe(expected);
-    const keys = await until('the relay key in authorized_keys', async () => {
-      const k = await docker(['exec', res.container_id, 'cat', '/root/.ssh/authorized_keys']);
-      return k.includes('remotegpu-relay') ? k : null;
-    }, { timeout: 5000 });
+    const keys = await until(
+      'the relay key in authorized_keys',
+      async () => {
+        const k = await docker(['exec', res.container_id, 'cat', '/root/.ssh/authorized_keys']);
+        return k.includes('remotegpu-relay') ? k : null;
+      },
+      { timeout: 5000 },
+    );
     expect(keys).toContain(h.agent.store.getSync('platform_ed25519.public')!.trim().split(' ').slice(0, 2).join(' '));
   });
 
@@ -148,16 +202,33 @@ describe('container lifecycle through the tunnel', () => {
     const { args, res } = await create({ cpu_cores: 1, memory_gb: 1 });
     await docker(['exec', '-d', res.container_id, 'sh', '-c', 'while :; do :; done']);
     await new Promise((r) => setTimeout(r, 2500));
-    const stats = JSON.parse(await docker(['stats', '--no-stream', '--format', '{{json .}}', res.container_id])) as { CPUPerc: string; MemUsage: string };
+    const stats = JSON.parse(await docker(['stats', '--no-stream', '--format', '{{json .}}', res.container_id])) as {
+      CPUPerc: string;
+      MemUsage: string;
+    };
     const since = h.edge.received.length;
-    const sample = await until('a metrics sample', async () => {
-      const evs = h.edge.received.slice(since).filter((r) => r.msg.type === MSG.event && r.msg.name === 'metrics');
-      for (const e of evs.reverse()) {
-        const s = (e.msg as { data: { samples: { environment_id: string }[] } }).data.samples.find((x) => x.environment_id === args.environment_id);
-        if (s) return s as unknown as { cpu_usage: number; memory_used: number; memory_limit: number; memory_usage: number; network_in: number; type: string };
-      }
-      return null;
-    }, { timeout: 15_000 });
+    const sample = await until(
+      'a metrics sample',
+      async () => {
+        const evs = h.edge.received.slice(since).filter((r) => r.msg.type === MSG.event && r.msg.name === 'metrics');
+        for (const e of evs.reverse()) {
+          const s = (e.msg as { data: { samples: { environment_id: string }[] } }).data.samples.find(
+            (x) => x.environment_id === args.environment_id,
+          );
+          if (s)
+            return s as unknown as {
+              cpu_usage: number;
+              memory_used: number;
+              memory_limit: number;
+              memory_usage: number;
+              network_in: number;
+              type: string;
+            };
+        }
+        return null;
+      },
+      { timeout: 15_000 },
+    );
     const dockerCpu = Number.parseFloat(stats.CPUPerc);
     const [usedText, limitText] = stats.MemUsage.split(' / ');
     expect(sample.type).toBe('container');

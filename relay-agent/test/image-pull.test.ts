@@ -31,10 +31,20 @@ async function freePort(): Promise<number> {
 
 beforeAll(async () => {
   const port = await freePort();
-  writeFileSync(join(work, 'config.yml'), [
-    'version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(work, 'data')}`,
-    'http:', `  addr: 127.0.0.1:${port}`, '',
-  ].join('\n'));
+  writeFileSync(
+    join(work, 'config.yml'),
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(work, 'data')}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
   registry = spawn('docker-registry', ['serve', join(work, 'config.yml')], { stdio: 'ignore' });
   await until('the registry', async () => (await fetch(`http://127.0.0.1:${port}/v2/`)).ok, { timeout: 15_000 });
   repo = `127.0.0.1:${port}/${RUN}`;
@@ -45,7 +55,10 @@ beforeAll(async () => {
   for (const a of ['sh', 'sleep']) symlinkSync('busybox', join(rootfs, 'bin', a));
   writeFileSync(join(rootfs, 'noise'), randomBytes(4 * 1024 * 1024));
   const tar = execFileSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', '-', '.'], { maxBuffer: 64 * 1024 * 1024 });
-  execFileSync('docker', ['import', '-c', 'CMD ["/bin/sh"]', '-', `${repo}/pulltest:v1`], { input: tar, env: { ...process.env, DOCKER_HOST: services.dockerHost } });
+  execFileSync('docker', ['import', '-c', 'CMD ["/bin/sh"]', '-', `${repo}/pulltest:v1`], {
+    input: tar,
+    env: { ...process.env, DOCKER_HOST: services.dockerHost },
+  });
   await docker(['push', `${repo}/pulltest:v1`], 120_000);
   await docker(['rmi', `${repo}/pulltest:v1`]);
   h = await startHarness();
@@ -63,11 +76,26 @@ describe('image pull', () => {
   it('pulls a missing image with progress events, then creates the container', async () => {
     const environment_id = envId();
     const image = `${repo}/pulltest:v1`;
-    const res = ok<ContainerCreateResult>(await h.edge.command(CMD.containerCreate, {
-      environment_id, request_id: `req-${environment_id}`, owner_id: `${RUN}-puller`, image, has_sshd: false, gpu_devices: [], cpu_cores: 1, memory_gb: 1,
-    }));
+    const res = ok<ContainerCreateResult>(
+      await h.edge.command(CMD.containerCreate, {
+        environment_id,
+        request_id: `req-${environment_id}`,
+        owner_id: `${RUN}-puller`,
+        image,
+        has_sshd: false,
+        gpu_devices: [],
+        cpu_cores: 1,
+        memory_gb: 1,
+      }),
+    );
     expect(res.container_id).toMatch(/^[0-9a-f]{64}$/);
-    const progress = h.edge.events('pull.progress') as { environment_id: string; image: string; status: string; current?: number | null; total?: number | null }[];
+    const progress = h.edge.events('pull.progress') as {
+      environment_id: string;
+      image: string;
+      status: string;
+      current?: number | null;
+      total?: number | null;
+    }[];
     const mine = progress.filter((p) => p.environment_id === environment_id);
     expect(mine.length).toBeGreaterThanOrEqual(2);
     expect(mine[0]).toMatchObject({ image, status: `pulling ${image}` });
@@ -79,7 +107,14 @@ describe('image pull', () => {
   it("a failing pull answers with the registry's reason and creates nothing", async () => {
     const environment_id = envId();
     const r = await h.edge.command(CMD.containerCreate, {
-      environment_id, request_id: `req-${environment_id}`, owner_id: `${RUN}-puller`, image: `${repo}/missing:v1`, has_sshd: false, gpu_devices: [], cpu_cores: 1, memory_gb: 1,
+      environment_id,
+      request_id: `req-${environment_id}`,
+      owner_id: `${RUN}-puller`,
+      image: `${repo}/missing:v1`,
+      has_sshd: false,
+      gpu_devices: [],
+      cpu_cores: 1,
+      memory_gb: 1,
     });
     expect(r).toMatchObject({ ok: false, error: { code: 'image_pull_failed', retryable: false } });
     if (!r.ok) expect(r.error.message).toMatch(/manifest unknown|not found/);
@@ -90,7 +125,14 @@ describe('image pull', () => {
     const environment_id = envId();
     const port = await freePort();
     const r = await h.edge.command(CMD.containerCreate, {
-      environment_id, request_id: `req-${environment_id}`, owner_id: `${RUN}-puller`, image: `127.0.0.1:${port}/x/y:z`, has_sshd: false, gpu_devices: [], cpu_cores: 1, memory_gb: 1,
+      environment_id,
+      request_id: `req-${environment_id}`,
+      owner_id: `${RUN}-puller`,
+      image: `127.0.0.1:${port}/x/y:z`,
+      has_sshd: false,
+      gpu_devices: [],
+      cpu_cores: 1,
+      memory_gb: 1,
     });
     expect(r).toMatchObject({ ok: false, error: { code: 'image_pull_failed', retryable: true } });
     if (!r.ok) expect(r.error.message).toMatch(/connection refused/);

@@ -24,10 +24,16 @@ export const LoginRequest = z.object({ email, password: z.string().min(1).max(25
 export const LoginResponse = z.object({ token: z.string(), user: User });
 
 export const ApiToken = z.object({
-  id: z.string(), name: z.string(), prefix: z.string(), created_at: isoTime,
-  last_used_at: isoTime.nullable(), expires_at: isoTime.nullable(),
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  created_at: isoTime,
+  last_used_at: isoTime.nullable(),
+  expires_at: isoTime.nullable(),
 });
-export const CreateTokenRequest = z.object({ name, expires_in_days: z.number().int().min(1).max(3650).optional() }).strict();
+export const CreateTokenRequest = z
+  .object({ name, expires_in_days: z.number().int().min(1).max(3650).optional() })
+  .strict();
 export const CreatedToken = ApiToken.extend({ token: z.string() });
 
 /** The seed's Environment, minus the plaintext password (that lives only in AccessInfo). */
@@ -75,7 +81,10 @@ export const PublicAccessInfo = AccessInfo.omit({ ssh_password: true }).strict()
 export type PublicAccessInfo = z.infer<typeof PublicAccessInfo>;
 
 export const GpuMetrics = z.object({
-  index: z.number().int(), utilization: z.number(), memory_used: z.number(), memory_total: z.number(),
+  index: z.number().int(),
+  utilization: z.number(),
+  memory_used: z.number(),
+  memory_total: z.number(),
 });
 /** The seed's ResourceMetrics, with the detail behind its percentages. */
 export const ResourceMetrics = z.object({
@@ -95,114 +104,210 @@ export const ResourceMetrics = z.object({
 });
 export type ResourceMetrics = z.infer<typeof ResourceMetrics>;
 
-export const CreateEnvironmentRequest = z.object({
-  name,
-  image_id: z.number().int().positive(),
-  gpu_count: z.number().int().min(0).max(8),
-  cpu_cores: z.number().int().min(1).max(256),
-  memory_gb: z.number().int().min(1).max(4096),
-  recording: z.boolean().optional(),
-}).strict();
+export const CreateEnvironmentRequest = z
+  .object({
+    name,
+    image_id: z.number().int().positive(),
+    gpu_count: z.number().int().min(0).max(8),
+    cpu_cores: z.number().int().min(1).max(256),
+    memory_gb: z.number().int().min(1).max(4096),
+    recording: z.boolean().optional(),
+  })
+  .strict();
 export type CreateEnvironmentRequest = z.infer<typeof CreateEnvironmentRequest>;
 
 export const AllocateMachineRequest = z.object({ name: name.optional() }).strict();
 
 export const Machine = z.object({
-  id: z.number().int(), name: z.string(), region: z.string(), gpu_model: z.string(),
-  gpu_count: z.number().int(), gpu_memory: z.number().int(), cpu_cores: z.number().int(),
-  memory_gb: z.number().int(), disk_gb: z.number().int(), monthly_price: z.number(),
+  id: z.number().int(),
+  name: z.string(),
+  region: z.string(),
+  gpu_model: z.string(),
+  gpu_count: z.number().int(),
+  gpu_memory: z.number().int(),
+  cpu_cores: z.number().int(),
+  memory_gb: z.number().int(),
+  disk_gb: z.number().int(),
+  monthly_price: z.number(),
   status: z.enum(['available', 'allocated', 'maintenance']),
 });
 export type Machine = z.infer<typeof Machine>;
-export const AdminMachine = Machine.extend({ target_ip: z.string(), ssh_port: z.number().int(), host_id: z.string(), host_key: z.string().nullable() });
+export const AdminMachine = Machine.extend({
+  target_ip: z.string(),
+  ssh_port: z.number().int(),
+  host_id: z.string(),
+  host_key: z.string().nullable(),
+});
 
-const ip = z.string().trim().min(1).max(64).regex(/^[0-9a-fA-F:.]+$/, 'an IPv4 or IPv6 address');
+const ip = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[0-9a-fA-F:.]+$/, 'an IPv4 or IPv6 address');
 
 /**
  * One-time credentials to enrol a machine: the relay logs in with them once, authorizes its platform key for `username`
  * (default root) and pins the host key. Never stored or logged. Exactly one of `password` / `private_key`.
  */
-export const MachineEnrolment = z.object({
-  username: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name').optional(),
-  password: z.string().min(1).max(1024).optional(),
-  /** An OpenSSH/PEM private key the machine already trusts (e.g. the installer's key). */
-  private_key: z.string().min(1).max(16384).optional(),
-  passphrase: z.string().min(1).max(1024).optional(),
-}).strict().refine((e) => (e.password === undefined) !== (e.private_key === undefined), 'give exactly one of password and private_key')
+export const MachineEnrolment = z
+  .object({
+    username: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name')
+      .optional(),
+    password: z.string().min(1).max(1024).optional(),
+    /** An OpenSSH/PEM private key the machine already trusts (e.g. the installer's key). */
+    private_key: z.string().min(1).max(16384).optional(),
+    passphrase: z.string().min(1).max(1024).optional(),
+  })
+  .strict()
+  .refine(
+    (e) => (e.password === undefined) !== (e.private_key === undefined),
+    'give exactly one of password and private_key',
+  )
   .refine((e) => e.passphrase === undefined || e.private_key !== undefined, 'passphrase goes with private_key');
 export type MachineEnrolment = z.infer<typeof MachineEnrolment>;
 
 const machineFields = z.object({
-  name, region: z.string().trim().min(1).max(64), gpu_model: z.string().trim().min(1).max(64),
-  gpu_count: z.number().int().min(0).max(64), gpu_memory: z.number().int().min(0).max(4096),
-  cpu_cores: z.number().int().min(1).max(1024), memory_gb: z.number().int().min(1).max(65536),
-  disk_gb: z.number().int().min(0).max(10_000_000), target_ip: ip,
-  ssh_port: z.number().int().min(1).max(65535).optional(), host_id: z.string().min(1).max(64),
+  name,
+  region: z.string().trim().min(1).max(64),
+  gpu_model: z.string().trim().min(1).max(64),
+  gpu_count: z.number().int().min(0).max(64),
+  gpu_memory: z.number().int().min(0).max(4096),
+  cpu_cores: z.number().int().min(1).max(1024),
+  memory_gb: z.number().int().min(1).max(65536),
+  disk_gb: z.number().int().min(0).max(10_000_000),
+  target_ip: ip,
+  ssh_port: z.number().int().min(1).max(65535).optional(),
+  host_id: z.string().min(1).max(64),
   monthly_price: z.number().min(0).max(10_000_000),
   status: z.enum(['available', 'maintenance']).optional(),
 });
 export const CreateMachineRequest = machineFields.extend({ enrol: MachineEnrolment.optional() }).strict();
-export const UpdateMachineRequest = machineFields.partial()
-  .extend({ status: z.enum(['available', 'maintenance']).optional() }).strict();
+export const UpdateMachineRequest = machineFields
+  .partial()
+  .extend({ status: z.enum(['available', 'maintenance']).optional() })
+  .strict();
 
-export const MarketQuery = z.object({
-  region: z.string().max(64).optional(),
-  gpu_model: z.string().max(64).optional(),
-  min_gpus: z.coerce.number().int().min(0).max(64).optional(),
-  status: z.enum(['available', 'allocated', 'maintenance']).optional(),
-  page: z.coerce.number().int().min(1).max(100000).default(1),
-  page_size: z.coerce.number().int().min(1).max(100).default(20),
-}).strict();
+export const MarketQuery = z
+  .object({
+    region: z.string().max(64).optional(),
+    gpu_model: z.string().max(64).optional(),
+    min_gpus: z.coerce.number().int().min(0).max(64).optional(),
+    status: z.enum(['available', 'allocated', 'maintenance']).optional(),
+    page: z.coerce.number().int().min(1).max(100000).default(1),
+    page_size: z.coerce.number().int().min(1).max(100).default(20),
+  })
+  .strict();
 
 export const Image = z.object({
-  id: z.number().int(), name: z.string(), docker_ref: z.string(), has_sshd: z.boolean(),
-  hourly_price: z.number(), description: z.string(),
+  id: z.number().int(),
+  name: z.string(),
+  docker_ref: z.string(),
+  has_sshd: z.boolean(),
+  hourly_price: z.number(),
+  description: z.string(),
 });
-export const CreateImageRequest = z.object({
-  name: z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/),
-  docker_ref: z.string().trim().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/),
-  has_sshd: z.boolean().default(false),
-  hourly_price: z.number().min(0).max(100000),
-  description: z.string().max(1000).default(''),
-}).strict();
+export const CreateImageRequest = z
+  .object({
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/),
+    docker_ref: z
+      .string()
+      .trim()
+      .min(1)
+      .max(255)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/),
+    has_sshd: z.boolean().default(false),
+    hourly_price: z.number().min(0).max(100000),
+    description: z.string().max(1000).default(''),
+  })
+  .strict();
 
 export const HostInventory = z.object({
-  cpu_cores: z.number().int(), memory_bytes: z.number(), disk_bytes: z.number().optional(),
+  cpu_cores: z.number().int(),
+  memory_bytes: z.number(),
+  disk_bytes: z.number().optional(),
   gpus: z.array(z.object({ index: z.number().int(), uuid: z.string(), name: z.string(), memory_mib: z.number() })),
-  docker_version: z.string().nullable(), nvidia_runtime: z.boolean(),
+  docker_version: z.string().nullable(),
+  nvidia_runtime: z.boolean(),
   hostname: z.string().optional(),
 });
 export type HostInventory = z.infer<typeof HostInventory>;
 
 export const Host = z.object({
-  id: z.string(), name: z.string(), public_ssh_host: z.string(), shared_ssh_port: z.number().int(),
-  status: z.enum(['online', 'offline']), last_seen_at: isoTime.nullable(),
-  inventory: HostInventory.nullable(), agent_version: z.string().nullable(), drained: z.boolean(),
-  platform_public_key: z.string().nullable(), ssh_host_keys: z.array(z.string()),
+  id: z.string(),
+  name: z.string(),
+  public_ssh_host: z.string(),
+  shared_ssh_port: z.number().int(),
+  status: z.enum(['online', 'offline']),
+  last_seen_at: isoTime.nullable(),
+  inventory: HostInventory.nullable(),
+  agent_version: z.string().nullable(),
+  drained: z.boolean(),
+  platform_public_key: z.string().nullable(),
+  ssh_host_keys: z.array(z.string()),
   created_at: isoTime,
 });
-export const CreateHostRequest = z.object({
-  name: z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
-  public_ssh_host: z.string().trim().min(1).max(253).regex(/^[A-Za-z0-9.:-]+$/),
-  shared_ssh_port: z.number().int().min(1).max(65535).optional(),
-}).strict();
+export const CreateHostRequest = z
+  .object({
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+    public_ssh_host: z
+      .string()
+      .trim()
+      .min(1)
+      .max(253)
+      .regex(/^[A-Za-z0-9.:-]+$/),
+    shared_ssh_port: z.number().int().min(1).max(65535).optional(),
+  })
+  .strict();
 export const CreatedHost = z.object({ host: Host, token: z.string(), install_command: z.string() });
 
-export const SshKey = z.object({ id: z.string(), name: z.string(), public_key: z.string(), fingerprint: z.string(), created_at: isoTime });
-export const CreateSshKeyRequest = z.object({
-  name, public_key: z.string().trim().min(16).max(16384),
-}).strict();
+export const SshKey = z.object({
+  id: z.string(),
+  name: z.string(),
+  public_key: z.string(),
+  fingerprint: z.string(),
+  created_at: isoTime,
+});
+export const CreateSshKeyRequest = z
+  .object({
+    name,
+    public_key: z.string().trim().min(16).max(16384),
+  })
+  .strict();
 
 export const AuditEvent = z.object({
-  id: z.number().int(), timestamp: isoTime, environment_id: z.string().nullable(), type: z.string().nullable(),
-  event: z.string(), source_ip: z.string().nullable(), username: z.string().nullable(), status: z.string(),
+  id: z.number().int(),
+  timestamp: isoTime,
+  environment_id: z.string().nullable(),
+  type: z.string().nullable(),
+  event: z.string(),
+  source_ip: z.string().nullable(),
+  username: z.string().nullable(),
+  status: z.string(),
   detail: z.unknown().nullable(),
 });
 export type AuditEvent = z.infer<typeof AuditEvent>;
 
 export const UsageRecord = z.object({
-  environment_id: z.string(), kind: z.enum(['hourly', 'monthly']), period_start: isoTime,
-  period_end: isoTime.nullable(), unit_price: z.number(), units: z.number(), amount: z.number(),
+  environment_id: z.string(),
+  kind: z.enum(['hourly', 'monthly']),
+  period_start: isoTime,
+  period_end: isoTime.nullable(),
+  unit_price: z.number(),
+  units: z.number(),
+  amount: z.number(),
 });
 
 /** Bounds of an owner's first-byte deadline for an app port: 1 s to 24 h (null or absent row: no deadline). */
@@ -211,11 +316,20 @@ export const APP_FIRST_BYTE_MAX_MS = 86_400_000;
 const FirstByteTimeout = z.number().int().min(APP_FIRST_BYTE_MIN_MS).max(APP_FIRST_BYTE_MAX_MS).nullable();
 
 /** PUT /environments/:id/apps/:port: sharing and/or the first-byte deadline; what is left out stays as it was. */
-export const AppPortRequest = z.object({ public: z.boolean().optional(), first_byte_timeout_ms: FirstByteTimeout.optional() }).strict()
-  .refine((b) => b.public !== undefined || b.first_byte_timeout_ms !== undefined, { message: 'give public and/or first_byte_timeout_ms' });
+export const AppPortRequest = z
+  .object({ public: z.boolean().optional(), first_byte_timeout_ms: FirstByteTimeout.optional() })
+  .strict()
+  .refine((b) => b.public !== undefined || b.first_byte_timeout_ms !== undefined, {
+    message: 'give public and/or first_byte_timeout_ms',
+  });
 export type AppPortRequest = z.infer<typeof AppPortRequest>;
 
-export const AppPort = z.object({ port: z.number().int(), public: z.boolean(), first_byte_timeout_ms: z.number().int().nullable(), url: z.string() });
+export const AppPort = z.object({
+  port: z.number().int(),
+  public: z.boolean(),
+  first_byte_timeout_ms: z.number().int().nullable(),
+  url: z.string(),
+});
 export type AppPort = z.infer<typeof AppPort>;
 
 /** A one-use link that opens an app as its owner (POST /environments/:id/apps/:port/link). */
@@ -225,7 +339,12 @@ export const AppLinkRequest = z.object({ path: z.string().startsWith('/').max(20
 
 /** A recorded SSH session (asciicast v2), listed per environment; `size` in bytes. */
 export const Recording = z.object({
-  id: z.string(), environment_id: z.string(), username: z.string().nullable(), source_ip: z.string().nullable(),
-  started_at: isoTime, ended_at: isoTime.nullable(), size: z.number().int(),
+  id: z.string(),
+  environment_id: z.string(),
+  username: z.string().nullable(),
+  source_ip: z.string().nullable(),
+  started_at: isoTime,
+  ended_at: isoTime.nullable(),
+  size: z.number().int(),
 });
 export type Recording = z.infer<typeof Recording>;

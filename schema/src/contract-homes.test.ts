@@ -22,11 +22,13 @@ function sources(dir: string): string[] {
 function offenders(re: RegExp): string[] {
   const hits: string[] = [];
   for (const file of SCANNED.flatMap((d) => sources(join(ROOT, d)))) {
-    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      const code = line.trim();
-      if (code.startsWith('//') || code.startsWith('*') || code.startsWith('/*')) return;
-      if (re.test(line)) hits.push(`${relative(ROOT, file)}:${i + 1}: ${line.trim()}`);
-    });
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        const code = line.trim();
+        if (code.startsWith('//') || code.startsWith('*') || code.startsWith('/*')) return;
+        if (re.test(line)) hits.push(`${relative(ROOT, file)}:${i + 1}: ${line.trim()}`);
+      });
   }
   return hits;
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  appHostName, generateEnvironmentId, generatePassword, parseAppHost, randomString, sshHostName,
+  appHostName,
+  generateEnvironmentId,
+  generatePassword,
+  parseAppHost,
+  randomString,
+  sshHostName,
 } from './ids.ts';
 
 describe('generators', () => {
@@ -26,7 +31,9 @@ describe('generators', () => {
 
   it('draws from crypto.getRandomValues, not Math.random', () => {
     const original = Math.random;
-    Math.random = () => { throw new Error('Math.random must not be used'); };
+    Math.random = () => {
+      throw new Error('Math.random must not be used');
+    };
     try {
       expect(generatePassword()).toHaveLength(32);
       expect(generateEnvironmentId()).toHaveLength(16);
@@ -51,8 +58,14 @@ describe('host names', () => {
   });
 
   it('parses its own app host names, with or without a listen port', () => {
-    expect(parseAppHost(appHostName(id, 8888, 'container.x-gpu.com'), 'container.x-gpu.com')).toEqual({ envId: id, port: 8888 });
-    expect(parseAppHost(`${id}-6006.container.localhost:8787`, 'container.localhost')).toEqual({ envId: id, port: 6006 });
+    expect(parseAppHost(appHostName(id, 8888, 'container.x-gpu.com'), 'container.x-gpu.com')).toEqual({
+      envId: id,
+      port: 8888,
+    });
+    expect(parseAppHost(`${id}-6006.container.localhost:8787`, 'container.localhost')).toEqual({
+      envId: id,
+      port: 6006,
+    });
     expect(parseAppHost(`${id}-65535.container.localhost`, 'container.localhost')?.port).toBe(65535);
     expect(parseAppHost(`${id}-1.container.localhost`, 'container.localhost')?.port).toBe(1);
   });

@@ -4,10 +4,18 @@ import { REDIS_KEY_FAMILIES, redisKeyFamily, redisKeys } from './redis-keys.ts';
 
 const ENV = '6hiflzwte2xnkroq';
 const samples: Record<keyof typeof redisKeys, string> = {
-  ip: redisKeys.ip(ENV), sshPort: redisKeys.sshPort(ENV), type: redisKeys.type(ENV), accessInfo: redisKeys.accessInfo(ENV),
-  host: redisKeys.host(ENV), publicPorts: redisKeys.publicPorts(ENV), metrics: redisKeys.metrics(ENV), progress: redisKeys.progress(ENV),
-  dataShards: redisKeys.dataShards('hst_abc'), appLinkUsed: redisKeys.appLinkUsed('n0nce_-x'),
-  loginRateBySource: redisKeys.loginRateBySource('2001:db8:1:2::/64'), loginRateBySourceEmail: redisKeys.loginRateBySourceEmail('0af9'),
+  ip: redisKeys.ip(ENV),
+  sshPort: redisKeys.sshPort(ENV),
+  type: redisKeys.type(ENV),
+  accessInfo: redisKeys.accessInfo(ENV),
+  host: redisKeys.host(ENV),
+  publicPorts: redisKeys.publicPorts(ENV),
+  metrics: redisKeys.metrics(ENV),
+  progress: redisKeys.progress(ENV),
+  dataShards: redisKeys.dataShards('hst_abc'),
+  appLinkUsed: redisKeys.appLinkUsed('n0nce_-x'),
+  loginRateBySource: redisKeys.loginRateBySource('2001:db8:1:2::/64'),
+  loginRateBySourceEmail: redisKeys.loginRateBySourceEmail('0af9'),
   routesBuilt: redisKeys.routesBuilt(),
 };
 
@@ -18,7 +26,14 @@ describe('redis key families', () => {
   });
 
   it('claim nothing else', () => {
-    for (const key of ['env:short:ip', `env:${ENV}:password`, 'applink:', 'routes:built:x', 'session:abc', `x${redisKeys.ip(ENV)}`]) {
+    for (const key of [
+      'env:short:ip',
+      `env:${ENV}:password`,
+      'applink:',
+      'routes:built:x',
+      'session:abc',
+      `x${redisKeys.ip(ENV)}`,
+    ]) {
       expect(redisKeyFamily(key), key).toBeNull();
     }
   });

@@ -57,7 +57,14 @@ export function redisKeyFamily(key: string): keyof typeof redisKeys | null {
 }
 
 export function routeKeys(id: string): string[] {
-  return [redisKeys.ip(id), redisKeys.sshPort(id), redisKeys.type(id), redisKeys.accessInfo(id), redisKeys.host(id), redisKeys.publicPorts(id)];
+  return [
+    redisKeys.ip(id),
+    redisKeys.sshPort(id),
+    redisKeys.type(id),
+    redisKeys.accessInfo(id),
+    redisKeys.host(id),
+    redisKeys.publicPorts(id),
+  ];
 }
 
 /** The subset of `@upstash/redis` (and node-redis-like clients) these helpers use. */
@@ -89,9 +96,12 @@ export async function writeRoute(redis: RouteRedis, route: RouteRecord): Promise
   if (!isEnvironmentId(route.environment_id)) throw new RangeError(`bad environment id: ${route.environment_id}`);
   const parsed = PublicAccessInfo.safeParse(route.access_info);
   if (!parsed.success) {
-    throw new SecretInRedisError(`access_info refused for Redis: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    throw new SecretInRedisError(
+      `access_info refused for Redis: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+    );
   }
-  if (parsed.data.environment_id !== route.environment_id) throw new RangeError('access_info is for another environment');
+  if (parsed.data.environment_id !== route.environment_id)
+    throw new RangeError('access_info is for another environment');
   const id = route.environment_id;
   await redis.mset({
     [redisKeys.ip(id)]: route.ip,
@@ -106,19 +116,32 @@ export async function writeRoute(redis: RouteRedis, route: RouteRecord): Promise
 export async function readRoute(redis: RouteRedis, id: string): Promise<RouteRecord | null> {
   if (!isEnvironmentId(id)) return null;
   const [ip, port, type, info, host] = await redis.mget<unknown[]>(
-    redisKeys.ip(id), redisKeys.sshPort(id), redisKeys.type(id), redisKeys.accessInfo(id), redisKeys.host(id),
+    redisKeys.ip(id),
+    redisKeys.sshPort(id),
+    redisKeys.type(id),
+    redisKeys.accessInfo(id),
+    redisKeys.host(id),
   );
   if (ip == null || port == null || type == null || info == null || host == null) return null;
   if (type !== 'physical' && type !== 'container') return null;
   // @upstash/redis deserializes JSON values itself; node-redis returns the string.
   let raw: unknown = info;
   if (typeof info === 'string') {
-    try { raw = JSON.parse(info); } catch { return null; }
+    try {
+      raw = JSON.parse(info);
+    } catch {
+      return null;
+    }
   }
   const access = PublicAccessInfo.safeParse(raw);
   if (!access.success) return null;
   return {
-    environment_id: id, type, ip: String(ip), ssh_port: Number(port), host_id: String(host), access_info: access.data,
+    environment_id: id,
+    type,
+    ip: String(ip),
+    ssh_port: Number(port),
+    host_id: String(host),
+    access_info: access.data,
   };
 }
 

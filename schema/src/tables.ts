@@ -4,205 +4,277 @@ import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from
 
 const now = sql`(cast(unixepoch('subsecond') * 1000 as integer))`;
 
-export const users = sqliteTable('users', {
-  id: text('id').primaryKey(),
-  email: text('email').notNull(),
-  password_hash: text('password_hash').notNull(),
-  role: text('role', { enum: ['user', 'admin'] }).notNull().default('user'),
-  created_at: integer('created_at').notNull().default(now),
-}, (t) => [uniqueIndex('users_email_uq').on(t.email)]);
+export const users = sqliteTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    email: text('email').notNull(),
+    password_hash: text('password_hash').notNull(),
+    role: text('role', { enum: ['user', 'admin'] })
+      .notNull()
+      .default('user'),
+    created_at: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('users_email_uq').on(t.email)],
+);
 
 /** Console sessions; `id` is the SHA-256 of the session secret, never the secret itself. */
-export const sessions = sqliteTable('sessions', {
-  id: text('id').primaryKey(),
-  user_id: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-  created_at: integer('created_at').notNull().default(now),
-  expires_at: integer('expires_at').notNull(),
-  source_ip: text('source_ip'),
-}, (t) => [index('sessions_user_idx').on(t.user_id)]);
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    user_id: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    created_at: integer('created_at').notNull().default(now),
+    expires_at: integer('expires_at').notNull(),
+    source_ip: text('source_ip'),
+  },
+  (t) => [index('sessions_user_idx').on(t.user_id)],
+);
 
-export const apiTokens = sqliteTable('api_tokens', {
-  id: text('id').primaryKey(),
-  user_id: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-  name: text('name').notNull(),
-  token_hash: text('token_hash').notNull(),
-  prefix: text('prefix').notNull(),
-  created_at: integer('created_at').notNull().default(now),
-  last_used_at: integer('last_used_at'),
-  expires_at: integer('expires_at'),
-}, (t) => [uniqueIndex('api_tokens_hash_uq').on(t.token_hash), index('api_tokens_user_idx').on(t.user_id)]);
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: text('id').primaryKey(),
+    user_id: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    token_hash: text('token_hash').notNull(),
+    prefix: text('prefix').notNull(),
+    created_at: integer('created_at').notNull().default(now),
+    last_used_at: integer('last_used_at'),
+    expires_at: integer('expires_at'),
+  },
+  (t) => [uniqueIndex('api_tokens_hash_uq').on(t.token_hash), index('api_tokens_user_idx').on(t.user_id)],
+);
 
 /** Relays: one agent per GPU host or LAN gateway. */
-export const hosts = sqliteTable('hosts', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  token_hash: text('token_hash').notNull(),
-  public_ssh_host: text('public_ssh_host').notNull(),
-  shared_ssh_port: integer('shared_ssh_port').notNull().default(2222),
-  status: text('status', { enum: ['online', 'offline'] }).notNull().default('offline'),
-  last_seen_at: integer('last_seen_at'),
-  inventory: text('inventory', { mode: 'json' }),
-  agent_version: text('agent_version'),
-  platform_public_key: text('platform_public_key'),
-  ssh_port_min: integer('ssh_port_min').notNull().default(50000),
-  ssh_port_max: integer('ssh_port_max').notNull().default(59999),
-  ssh_host_keys: text('ssh_host_keys', { mode: 'json' }).$type<string[]>(),
-  drained: integer('drained', { mode: 'boolean' }).notNull().default(false),
-  created_at: integer('created_at').notNull().default(now),
-}, (t) => [uniqueIndex('hosts_name_uq').on(t.name), uniqueIndex('hosts_token_uq').on(t.token_hash)]);
+export const hosts = sqliteTable(
+  'hosts',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    token_hash: text('token_hash').notNull(),
+    public_ssh_host: text('public_ssh_host').notNull(),
+    shared_ssh_port: integer('shared_ssh_port').notNull().default(2222),
+    status: text('status', { enum: ['online', 'offline'] })
+      .notNull()
+      .default('offline'),
+    last_seen_at: integer('last_seen_at'),
+    inventory: text('inventory', { mode: 'json' }),
+    agent_version: text('agent_version'),
+    platform_public_key: text('platform_public_key'),
+    ssh_port_min: integer('ssh_port_min').notNull().default(50000),
+    ssh_port_max: integer('ssh_port_max').notNull().default(59999),
+    ssh_host_keys: text('ssh_host_keys', { mode: 'json' }).$type<string[]>(),
+    drained: integer('drained', { mode: 'boolean' }).notNull().default(false),
+    created_at: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('hosts_name_uq').on(t.name), uniqueIndex('hosts_token_uq').on(t.token_hash)],
+);
 
 /** The physical pool of the computing market. */
-export const machines = sqliteTable('machines', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  name: text('name').notNull(),
-  region: text('region').notNull(),
-  gpu_model: text('gpu_model').notNull(),
-  gpu_count: integer('gpu_count').notNull(),
-  gpu_memory: integer('gpu_memory').notNull(),
-  cpu_cores: integer('cpu_cores').notNull(),
-  memory_gb: integer('memory_gb').notNull(),
-  disk_gb: integer('disk_gb').notNull(),
-  target_ip: text('target_ip').notNull(),
-  ssh_port: integer('ssh_port').notNull().default(22),
-  host_id: text('host_id').notNull().references(() => hosts.id),
-  monthly_price: real('monthly_price').notNull(),
-  status: text('status', { enum: ['available', 'allocated', 'maintenance'] }).notNull().default('available'),
-  host_key: text('host_key'),
-  created_at: integer('created_at').notNull().default(now),
-  updated_at: integer('updated_at').notNull().default(now),
-}, (t) => [
-  uniqueIndex('machines_name_uq').on(t.name),
-  index('machines_market_idx').on(t.status, t.region, t.gpu_model),
-]);
+export const machines = sqliteTable(
+  'machines',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    region: text('region').notNull(),
+    gpu_model: text('gpu_model').notNull(),
+    gpu_count: integer('gpu_count').notNull(),
+    gpu_memory: integer('gpu_memory').notNull(),
+    cpu_cores: integer('cpu_cores').notNull(),
+    memory_gb: integer('memory_gb').notNull(),
+    disk_gb: integer('disk_gb').notNull(),
+    target_ip: text('target_ip').notNull(),
+    ssh_port: integer('ssh_port').notNull().default(22),
+    host_id: text('host_id')
+      .notNull()
+      .references(() => hosts.id),
+    monthly_price: real('monthly_price').notNull(),
+    status: text('status', { enum: ['available', 'allocated', 'maintenance'] })
+      .notNull()
+      .default('available'),
+    host_key: text('host_key'),
+    created_at: integer('created_at').notNull().default(now),
+    updated_at: integer('updated_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('machines_name_uq').on(t.name), index('machines_market_idx').on(t.status, t.region, t.gpu_model)],
+);
 
-export const images = sqliteTable('images', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  name: text('name').notNull(),
-  docker_ref: text('docker_ref').notNull(),
-  has_sshd: integer('has_sshd', { mode: 'boolean' }).notNull().default(false),
-  hourly_price: real('hourly_price').notNull(),
-  description: text('description').notNull().default(''),
-  created_at: integer('created_at').notNull().default(now),
-}, (t) => [uniqueIndex('images_name_uq').on(t.name)]);
+export const images = sqliteTable(
+  'images',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    docker_ref: text('docker_ref').notNull(),
+    has_sshd: integer('has_sshd', { mode: 'boolean' }).notNull().default(false),
+    hourly_price: real('hourly_price').notNull(),
+    description: text('description').notNull().default(''),
+    created_at: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('images_name_uq').on(t.name)],
+);
 
 export const ENVIRONMENT_STATUSES = ['creating', 'running', 'stopped', 'failed', 'deleting'] as const;
 
-export const environments = sqliteTable('environments', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  type: text('type', { enum: ['physical', 'container'] }).notNull(),
-  ssh_host: text('ssh_host').notNull(),
-  ssh_port: integer('ssh_port').notNull(),
-  ssh_username: text('ssh_username').notNull().default('root'),
-  target_ip: text('target_ip').notNull().default(''),
-  physical_machine_id: integer('physical_machine_id').references(() => machines.id),
-  container_id: text('container_id'),
-  image_id: integer('image_id').references(() => images.id),
-  user_id: text('user_id').notNull().references(() => users.id),
-  status: text('status', { enum: ENVIRONMENT_STATUSES }).notNull(),
-  status_reason: text('status_reason'),
-  host_id: text('host_id').notNull().references(() => hosts.id),
-  gpu_count: integer('gpu_count').notNull().default(0),
-  gpu_devices: text('gpu_devices', { mode: 'json' }).$type<number[]>(),
-  cpu_cores: integer('cpu_cores').notNull().default(0),
-  memory_gb: integer('memory_gb').notNull().default(0),
-  password_hash: text('password_hash').notNull(),
-  password_enc: text('password_enc').notNull(),
-  target_host_key: text('target_host_key'),
-  recording: integer('recording', { mode: 'boolean' }).notNull().default(false),
-  request_id: text('request_id'),
-  created_at: integer('created_at').notNull().default(now),
-  updated_at: integer('updated_at').notNull().default(now),
-  started_at: integer('started_at'),
-}, (t) => [
-  index('environments_user_idx').on(t.user_id),
-  index('environments_host_idx').on(t.host_id),
-  // One live environment per machine: the database, not the code, refuses a double allocation.
-  uniqueIndex('environments_machine_uq').on(t.physical_machine_id),
-]);
+export const environments = sqliteTable(
+  'environments',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    type: text('type', { enum: ['physical', 'container'] }).notNull(),
+    ssh_host: text('ssh_host').notNull(),
+    ssh_port: integer('ssh_port').notNull(),
+    ssh_username: text('ssh_username').notNull().default('root'),
+    target_ip: text('target_ip').notNull().default(''),
+    physical_machine_id: integer('physical_machine_id').references(() => machines.id),
+    container_id: text('container_id'),
+    image_id: integer('image_id').references(() => images.id),
+    user_id: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    status: text('status', { enum: ENVIRONMENT_STATUSES }).notNull(),
+    status_reason: text('status_reason'),
+    host_id: text('host_id')
+      .notNull()
+      .references(() => hosts.id),
+    gpu_count: integer('gpu_count').notNull().default(0),
+    gpu_devices: text('gpu_devices', { mode: 'json' }).$type<number[]>(),
+    cpu_cores: integer('cpu_cores').notNull().default(0),
+    memory_gb: integer('memory_gb').notNull().default(0),
+    password_hash: text('password_hash').notNull(),
+    password_enc: text('password_enc').notNull(),
+    target_host_key: text('target_host_key'),
+    recording: integer('recording', { mode: 'boolean' }).notNull().default(false),
+    request_id: text('request_id'),
+    created_at: integer('created_at').notNull().default(now),
+    updated_at: integer('updated_at').notNull().default(now),
+    started_at: integer('started_at'),
+  },
+  (t) => [
+    index('environments_user_idx').on(t.user_id),
+    index('environments_host_idx').on(t.host_id),
+    // One live environment per machine: the database, not the code, refuses a double allocation.
+    uniqueIndex('environments_machine_uq').on(t.physical_machine_id),
+  ],
+);
 
 /** Per-environment app ports the owner made public (default: owner only). */
-export const appPorts = sqliteTable('app_ports', {
-  environment_id: text('environment_id').notNull().references(() => environments.id, { onDelete: 'cascade' }),
-  port: integer('port').notNull(),
-  public: integer('public', { mode: 'boolean' }).notNull().default(false),
-  /** The owner's deadline for the app's first response byte (504 after it); null = none. */
-  first_byte_timeout_ms: integer('first_byte_timeout_ms'),
-  created_at: integer('created_at').notNull().default(now),
-}, (t) => [primaryKey({ columns: [t.environment_id, t.port] })]);
+export const appPorts = sqliteTable(
+  'app_ports',
+  {
+    environment_id: text('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    port: integer('port').notNull(),
+    public: integer('public', { mode: 'boolean' }).notNull().default(false),
+    /** The owner's deadline for the app's first response byte (504 after it); null = none. */
+    first_byte_timeout_ms: integer('first_byte_timeout_ms'),
+    created_at: integer('created_at').notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.environment_id, t.port] })],
+);
 
-export const sshKeys = sqliteTable('ssh_keys', {
-  id: text('id').primaryKey(),
-  user_id: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-  name: text('name').notNull(),
-  public_key: text('public_key').notNull(),
-  fingerprint: text('fingerprint').notNull(),
-  created_at: integer('created_at').notNull().default(now),
-}, (t) => [uniqueIndex('ssh_keys_user_fp_uq').on(t.user_id, t.fingerprint)]);
+export const sshKeys = sqliteTable(
+  'ssh_keys',
+  {
+    id: text('id').primaryKey(),
+    user_id: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    public_key: text('public_key').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    created_at: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('ssh_keys_user_fp_uq').on(t.user_id, t.fingerprint)],
+);
 
 /** SSH ports are unique per relay: the primary key is the allocator's lock. */
-export const portAllocations = sqliteTable('port_allocations', {
-  host_id: text('host_id').notNull().references(() => hosts.id),
-  port: integer('port').notNull(),
-  environment_id: text('environment_id').notNull(),
-  created_at: integer('created_at').notNull().default(now),
-}, (t) => [
-  primaryKey({ columns: [t.host_id, t.port] }),
-  uniqueIndex('port_allocations_env_uq').on(t.environment_id),
-]);
+export const portAllocations = sqliteTable(
+  'port_allocations',
+  {
+    host_id: text('host_id')
+      .notNull()
+      .references(() => hosts.id),
+    port: integer('port').notNull(),
+    environment_id: text('environment_id').notNull(),
+    created_at: integer('created_at').notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.host_id, t.port] }), uniqueIndex('port_allocations_env_uq').on(t.environment_id)],
+);
 
 /** The seed's log line (timestamp, environment_id, type, event, source_ip, username, status) + detail. */
-export const auditEvents = sqliteTable('audit_events', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  timestamp: text('timestamp').notNull(),
-  environment_id: text('environment_id'),
-  type: text('type'),
-  event: text('event').notNull(),
-  source_ip: text('source_ip'),
-  username: text('username'),
-  status: text('status').notNull(),
-  detail: text('detail', { mode: 'json' }),
-  user_id: text('user_id'),
-  actor_id: text('actor_id'),
-  host_id: text('host_id'),
-  dedupe_key: text('dedupe_key'),
-}, (t) => [
-  index('audit_user_idx').on(t.user_id, t.id),
-  index('audit_env_idx').on(t.environment_id),
-  uniqueIndex('audit_dedupe_uq').on(t.dedupe_key),
-]);
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    timestamp: text('timestamp').notNull(),
+    environment_id: text('environment_id'),
+    type: text('type'),
+    event: text('event').notNull(),
+    source_ip: text('source_ip'),
+    username: text('username'),
+    status: text('status').notNull(),
+    detail: text('detail', { mode: 'json' }),
+    user_id: text('user_id'),
+    actor_id: text('actor_id'),
+    host_id: text('host_id'),
+    dedupe_key: text('dedupe_key'),
+  },
+  (t) => [
+    index('audit_user_idx').on(t.user_id, t.id),
+    index('audit_env_idx').on(t.environment_id),
+    uniqueIndex('audit_dedupe_uq').on(t.dedupe_key),
+  ],
+);
 
-export const usageRecords = sqliteTable('usage_records', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  environment_id: text('environment_id').notNull(),
-  user_id: text('user_id').notNull(),
-  kind: text('kind', { enum: ['hourly', 'monthly'] }).notNull(),
-  period_start: integer('period_start').notNull(),
-  period_end: integer('period_end'),
-  unit_price: real('unit_price').notNull(),
-  created_at: integer('created_at').notNull().default(now),
-}, (t) => [index('usage_user_idx').on(t.user_id), index('usage_env_idx').on(t.environment_id)]);
+export const usageRecords = sqliteTable(
+  'usage_records',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    environment_id: text('environment_id').notNull(),
+    user_id: text('user_id').notNull(),
+    kind: text('kind', { enum: ['hourly', 'monthly'] }).notNull(),
+    period_start: integer('period_start').notNull(),
+    period_end: integer('period_end'),
+    unit_price: real('unit_price').notNull(),
+    created_at: integer('created_at').notNull().default(now),
+  },
+  (t) => [index('usage_user_idx').on(t.user_id), index('usage_env_idx').on(t.environment_id)],
+);
 
-export const metricSamples = sqliteTable('metric_samples', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  environment_id: text('environment_id').notNull(),
-  ts: integer('ts').notNull(),
-  cpu_usage: real('cpu_usage').notNull(),
-  memory_usage: real('memory_usage').notNull(),
-  gpu_usage: real('gpu_usage').notNull(),
-  network_in: integer('network_in').notNull(),
-  network_out: integer('network_out').notNull(),
-  payload: text('payload', { mode: 'json' }),
-}, (t) => [index('metric_env_ts_idx').on(t.environment_id, t.ts)]);
+export const metricSamples = sqliteTable(
+  'metric_samples',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    environment_id: text('environment_id').notNull(),
+    ts: integer('ts').notNull(),
+    cpu_usage: real('cpu_usage').notNull(),
+    memory_usage: real('memory_usage').notNull(),
+    gpu_usage: real('gpu_usage').notNull(),
+    network_in: integer('network_in').notNull(),
+    network_out: integer('network_out').notNull(),
+    payload: text('payload', { mode: 'json' }),
+  },
+  (t) => [index('metric_env_ts_idx').on(t.environment_id, t.ts)],
+);
 
-export const sessionRecordings = sqliteTable('session_recordings', {
-  id: text('id').primaryKey(),
-  environment_id: text('environment_id').notNull(),
-  user_id: text('user_id').notNull(),
-  username: text('username'),
-  source_ip: text('source_ip'),
-  started_at: integer('started_at').notNull(),
-  ended_at: integer('ended_at'),
-  size: integer('size').notNull().default(0),
-  cast: text('cast').notNull(),
-}, (t) => [index('recordings_env_idx').on(t.environment_id)]);
+export const sessionRecordings = sqliteTable(
+  'session_recordings',
+  {
+    id: text('id').primaryKey(),
+    environment_id: text('environment_id').notNull(),
+    user_id: text('user_id').notNull(),
+    username: text('username'),
+    source_ip: text('source_ip'),
+    started_at: integer('started_at').notNull(),
+    ended_at: integer('ended_at'),
+    size: integer('size').notNull().default(0),
+    cast: text('cast').notNull(),
+  },
+  (t) => [index('recordings_env_idx').on(t.environment_id)],
+);

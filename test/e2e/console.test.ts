@@ -92,7 +92,9 @@ describe('the console', () => {
   it('rents a machine from the market and shows its login', async () => {
     await page.locator('.machine').first().waitFor();
     await expect(page.locator('.machine').count()).resolves.toBe(3);
-    await expect(page.locator('.machine', { hasText: '北京B区-598机' }).textContent()).resolves.toContain('RTX 5090 × 2');
+    await expect(page.locator('.machine', { hasText: '北京B区-598机' }).textContent()).resolves.toContain(
+      'RTX 5090 × 2',
+    );
     await shot(page, '02-market');
     await pickOption('filter-region', '上海A区');
     await expect.poll(() => page.locator('.machine').count()).toBe(1);
@@ -107,7 +109,9 @@ describe('the console', () => {
     await expect(info.textContent()).resolves.toContain('连接主机');
     await shot(page, '03-market-rented');
     await page.click(sel('rent-done'));
-    await expect.poll(() => page.locator('.machine', { hasText: '北京B区-598机' }).locator(sel('rent')).isDisabled()).toBe(true);
+    await expect
+      .poll(() => page.locator('.machine', { hasText: '北京B区-598机' }).locator(sel('rent')).isDisabled())
+      .toBe(true);
   });
 
   it('creates a container environment and follows it until running', async () => {
@@ -126,7 +130,10 @@ describe('the console', () => {
     await shot(page, '04-create-refused');
     await fillNumber('create-gpus', 0);
     await page.click(sel('create-submit'));
-    await page.locator(`${sel('create-ready')}, ${sel('create-failed')}, ${sel('create-error')}`).first().waitFor({ timeout: 90_000 });
+    await page
+      .locator(`${sel('create-ready')}, ${sel('create-failed')}, ${sel('create-error')}`)
+      .first()
+      .waitFor({ timeout: 90_000 });
     const failed = await page.locator(`${sel('create-failed')}, ${sel('create-error')}`).count();
     if (failed) throw new Error(`create failed: ${await page.locator(sel('create-dialog')).textContent()}`);
     await shot(page, '05-create-running');
@@ -142,13 +149,19 @@ describe('the console', () => {
     await page.waitForURL(new RegExp(`/environments/${envId}$`));
     const info = page.locator(sel('login-info'));
     await info.waitFor();
-    for (const label of ['连接主机', '端口', '用户名', '密码']) await expect(info.textContent()).resolves.toContain(label);
+    for (const label of ['连接主机', '端口', '用户名', '密码'])
+      await expect(info.textContent()).resolves.toContain(label);
     await expect(page.locator(sel('ssh-password')).textContent()).resolves.not.toMatch(/[A-Za-z0-9]{32}/);
     await page.click(sel('reveal-password'));
     await expect(page.locator(sel('ssh-password')).textContent()).resolves.toMatch(/^[A-Za-z0-9]{32}$/);
 
-    const access = await page.evaluate(async (id) => (await fetch(`/api/v1/environments/${id}/access`)).json(), envId) as {
-      ssh_host: string; ssh_port: number; jupyter_url: string;
+    const access = (await page.evaluate(
+      async (id) => (await fetch(`/api/v1/environments/${id}/access`)).json(),
+      envId,
+    )) as {
+      ssh_host: string;
+      ssh_port: number;
+      jupyter_url: string;
     };
     await page.locator(`${sel('copy-ssh-command')} button`).click();
     const copied = await page.evaluate(() => navigator.clipboard.readText());
@@ -159,9 +172,26 @@ describe('the console', () => {
     // The login works: the copied command with the revealed password starts a web server on Jupyter's port.
     const password = (await page.locator(sel('ssh-password')).textContent())!;
     const [, port, user, host] = /^ssh -p (\d+) (\w+)@(\S+)$/.exec(copied)!;
-    execFileSync('sshpass', ['-e', 'ssh', '-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-      '-o', 'LogLevel=ERROR', '-p', port!, `${user}@${host}`, "mkdir -p /www && echo 'hello from e2e-busybox' > /www/index.html && httpd -p 8888 -h /www"],
-    { env: { ...process.env, SSHPASS: password }, timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(
+      'sshpass',
+      [
+        '-e',
+        'ssh',
+        '-F',
+        '/dev/null',
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'LogLevel=ERROR',
+        '-p',
+        port!,
+        `${user}@${host}`,
+        "mkdir -p /www && echo 'hello from e2e-busybox' > /www/index.html && httpd -p 8888 -h /www",
+      ],
+      { env: { ...process.env, SSHPASS: password }, timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
 
     const [tab] = await Promise.all([context.waitForEvent('page'), page.click(sel('jupyter-link'))]);
     await tab.waitForURL((u) => u.hostname !== '' && u.href !== 'about:blank', { timeout: 20_000 });
@@ -210,7 +240,10 @@ describe('the console', () => {
     await shot(page, '11-ssh-keys-empty');
     await page.click(sel('add-key'));
     await field('key-name').fill('e2e laptop');
-    await page.locator(`textarea${sel('key-public')}, ${sel('key-public')} textarea`).first().fill(readFileSync(`${loadServices().testKey}.pub`, 'utf8').trim());
+    await page
+      .locator(`textarea${sel('key-public')}, ${sel('key-public')} textarea`)
+      .first()
+      .fill(readFileSync(`${loadServices().testKey}.pub`, 'utf8').trim());
     await page.click(sel('key-submit'));
     await page.locator('.el-table__row', { hasText: 'e2e laptop' }).waitFor();
     await shot(page, '12-ssh-keys');
@@ -275,10 +308,16 @@ describe('the console', () => {
     await field('host-name').fill('gpu-e2e');
     await field('host-public').fill('gpu-e2e.example.test');
     await page.click(sel('host-submit'));
-    await expect(page.locator(sel('install-command')).textContent()).resolves.toContain(`npx @remotegpu/relay-agent --edge ${stack.url} --token rgh_`);
+    await expect(page.locator(sel('install-command')).textContent()).resolves.toContain(
+      `npx @remotegpu/relay-agent --edge ${stack.url} --token rgh_`,
+    );
     await shot(page, '20-admin-add-host');
     await page.keyboard.press('Escape');
-    for (const [nav, name, text] of [['machines', '21-admin-machines', '北京B区-598机'], ['images', '22-admin-images', 'remotegpu/busybox:latest'], ['users', '23-admin-users', RENTER.email]] as const) {
+    for (const [nav, name, text] of [
+      ['machines', '21-admin-machines', '北京B区-598机'],
+      ['images', '22-admin-images', 'remotegpu/busybox:latest'],
+      ['users', '23-admin-users', RENTER.email],
+    ] as const) {
       await page.click(sel(`nav-admin-${nav}`));
       await page.locator('.el-table__row', { hasText: text }).first().waitFor();
       await shot(page, name);

@@ -64,14 +64,37 @@ beforeAll(async () => {
   attackerSession = attackerToken;
   victim = { email: 'victim@csrf.test', password: 'victim-password-0123', token: '' };
   victim.token = await register(victim.email, victim.password);
-  const machine = ok('add machine', await api<{ machine: { id: number } }>('/admin/machines', { token: await stack.admin(), body: {
-    name: 'attacker-box', region: 'lo', gpu_model: 'none', gpu_count: 1, gpu_memory: 1, cpu_cores: 1, memory_gb: 1, disk_gb: 1,
-    target_ip: APP_IP, ssh_port: 22, host_id: stack.hostId, monthly_price: 1,
-  } }));
-  const env = await api<{ environment: { id: string } }>(`/market/machines/${machine.machine.id}/allocate`, { token: attackerToken, body: {} });
+  const machine = ok(
+    'add machine',
+    await api<{ machine: { id: number } }>('/admin/machines', {
+      token: await stack.admin(),
+      body: {
+        name: 'attacker-box',
+        region: 'lo',
+        gpu_model: 'none',
+        gpu_count: 1,
+        gpu_memory: 1,
+        cpu_cores: 1,
+        memory_gb: 1,
+        disk_gb: 1,
+        target_ip: APP_IP,
+        ssh_port: 22,
+        host_id: stack.hostId,
+        monthly_price: 1,
+      },
+    }),
+  );
+  const env = await api<{ environment: { id: string } }>(`/market/machines/${machine.machine.id}/allocate`, {
+    token: attackerToken,
+    body: {},
+  });
   if (env.status !== 201) throw new Error(`allocate: ${env.status} ${JSON.stringify(env.body)}`);
   attackerEnv = env.body.environment.id;
-  const shared = await api(`/environments/${attackerEnv}/apps/${appPort}`, { method: 'PUT', token: attackerToken, body: { public: true } });
+  const shared = await api(`/environments/${attackerEnv}/apps/${appPort}`, {
+    method: 'PUT',
+    token: attackerToken,
+    body: { public: true },
+  });
   if (shared.status !== 200) throw new Error(`make public: ${shared.status}`);
 
   browser = await launchChromium([`--host-resolver-rules=MAP *.${DOMAIN} 127.0.0.1`]);
@@ -96,7 +119,10 @@ describe('a renter app page against a logged-in visitor', () => {
   it('changes nothing with a form POST and no-cors fetches', async () => {
     await page.goto(`${stack.consoleUrl}/login`);
     await page.locator('[data-test="login-email"] input, input[data-test="login-email"]').first().fill(victim.email);
-    await page.locator('[data-test="login-password"] input, input[data-test="login-password"]').first().fill(victim.password);
+    await page
+      .locator('[data-test="login-password"] input, input[data-test="login-password"]')
+      .first()
+      .fill(victim.password);
     await page.click('[data-test="login-submit"]');
     await page.waitForURL(/\/market$/);
     expect(await consoleMe()).toEqual({ status: 200, email: victim.email });
@@ -109,7 +135,12 @@ describe('a renter app page against a logged-in visitor', () => {
     expect(await page.evaluate(() => (window as unknown as { attack(): Promise<string> }).attack())).toBe('sent');
     // The form navigates the top-level page to the console API: the answer is the refusal, not a token.
     const [answer] = await Promise.all([
-      page.waitForResponse((r) => r.url().endsWith('/api/v1/tokens') && r.request().method() === 'POST' && r.request().resourceType() === 'document'),
+      page.waitForResponse(
+        (r) =>
+          r.url().endsWith('/api/v1/tokens') &&
+          r.request().method() === 'POST' &&
+          r.request().resourceType() === 'document',
+      ),
       page.evaluate(() => (document.getElementById('f') as HTMLFormElement).submit()),
     ]);
     expect(answer.status()).toBe(415);

@@ -30,29 +30,45 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const port = await freePort();
   const consoleUrl = `http://${opts.consoleHost ?? '127.0.0.1'}:${port}`;
   const kit = await startKit({
-    port, admin: ADMIN, secretKey: 'e2e-secret-key-0123456789abcdef0123456789abcdef',
+    port,
+    admin: ADMIN,
+    secretKey: 'e2e-secret-key-0123456789abcdef0123456789abcdef',
     vars: { REMOTEGPU_PUBLIC_URL: consoleUrl, REMOTEGPU_DOMAIN: opts.domain ?? 'localhost' },
   });
   try {
     const demo = await seedDemo(kit.url, ADMIN.email, ADMIN.password);
     const agentLog = createWriteStream(join(tmpdir(), `remotegpu-e2e-agent-${process.pid}.log`));
     const agent = kit.startRelay({
-      token: demo.hostToken, sshListen: `127.0.0.1:${await freePort()}`, stateDir: join(kit.dir, 'relay'),
+      token: demo.hostToken,
+      sshListen: `127.0.0.1:${await freePort()}`,
+      stateDir: join(kit.dir, 'relay'),
       // Below Linux's ephemeral range, so no outgoing connection holds an environment's port.
       sshPorts: '24000-24999',
-      docker: services.dockerHost, logLevel: 'info', stdio: ['ignore', 'pipe', 'pipe'],
+      docker: services.dockerHost,
+      logLevel: 'info',
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     agent.stdout?.pipe(agentLog);
     agent.stderr?.pipe(agentLog);
     agent.once('exit', () => agentLog.end());
     const token = await kit.admin();
-    await until('the relay agent to come online', async () => {
-      const { items } = ok('hosts', await kit.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token }));
-      return items.find((h) => h.id === demo.hostId)?.status === 'online';
-    }, { timeout: 60_000, interval: 250 });
+    await until(
+      'the relay agent to come online',
+      async () => {
+        const { items } = ok(
+          'hosts',
+          await kit.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token }),
+        );
+        return items.find((h) => h.id === demo.hostId)?.status === 'online';
+      },
+      { timeout: 60_000, interval: 250 },
+    );
     // Whatever the run left on the private engine (containers, the renters' networks) goes before the agent stops.
     kit.onClose(async () => {
-      const envs = ok('environments', await kit.api<{ items: { id: string; user_id: string }[] }>('/api/v1/environments?all=true', { token })).items;
+      const envs = ok(
+        'environments',
+        await kit.api<{ items: { id: string; user_id: string }[] }>('/api/v1/environments?all=true', { token }),
+      ).items;
       const names = envs.map((e) => `remotegpu-${e.id}`);
       if (names.length) await docker(['rm', '-f', ...names]).catch(() => undefined);
       for (const owner of new Set(envs.map((e) => e.user_id))) {

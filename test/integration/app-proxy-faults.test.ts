@@ -11,7 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/src/free-port.ts';
 import { startPlatform, type Platform } from '../support/platform.ts';
 import { until } from '../../dev/src/until.ts';
-import { appGet, appGrant, appHost, appRequest, appSocket, expectedSha256, readAll, startTargets, type Targets } from '../support/app-targets.ts';
+import {
+  appGet,
+  appGrant,
+  appHost,
+  appRequest,
+  appSocket,
+  expectedSha256,
+  readAll,
+  startTargets,
+  type Targets,
+} from '../support/app-targets.ts';
 
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
@@ -28,22 +38,68 @@ describe('app proxy faults, reproduced as users hit them', () => {
   let grant = '';
   /** The owner's app cookie for the test app (from a one-use console link, as a browser gets it). */
   const cookie = () => grant;
-  const get = (path: string, o: { agent?: Agent } = {}) => appGet({ edgePort: p.port, envId: env, port: targets.port, path, headers: { cookie: cookie() }, ...o });
+  const get = (path: string, o: { agent?: Agent } = {}) =>
+    appGet({ edgePort: p.port, envId: env, port: targets.port, path, headers: { cookie: cookie() }, ...o });
   /** The relay's log lines (JSON) for app proxy failures since `from`. */
-  const failures = (from: number) => logs.slice(from).map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; } })
-    .filter((l) => l['msg'] === 'app proxy failure');
+  const failures = (from: number) =>
+    logs
+      .slice(from)
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      })
+      .filter((l) => l['msg'] === 'app proxy failure');
 
   beforeAll(async () => {
     p = await startPlatform();
     const admin = await p.admin();
-    const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', { token: admin, body: { name: 'faults-relay', public_ssh_host: '127.0.0.1' } });
+    const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', {
+      token: admin,
+      body: { name: 'faults-relay', public_ssh_host: '127.0.0.1' },
+    });
     // Default log level: what an operator sees without asking for more.
-    p.spawnAgent(host.body.token, { stateDir: dir, sshListen: `127.0.0.1:${await freePort()}`, sshPorts: '21000-21999', logLines: logs });
-    await until('relay online', async () => (await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin })).body.items.find((h) => h.id === host.body.host.id)?.status === 'online', { timeout: 30_000 });
+    p.spawnAgent(host.body.token, {
+      stateDir: dir,
+      sshListen: `127.0.0.1:${await freePort()}`,
+      sshPorts: '21000-21999',
+      logLines: logs,
+    });
+    await until(
+      'relay online',
+      async () =>
+        (
+          await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin })
+        ).body.items.find((h) => h.id === host.body.host.id)?.status === 'online',
+      { timeout: 30_000 },
+    );
     owner = await p.renter();
     targets = await startTargets('127.0.0.4');
-    const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', { token: admin, body: { name: 'faults-box', region: 'lo', gpu_model: 'none', gpu_count: 1, gpu_memory: 1, cpu_cores: 2, memory_gb: 1, disk_gb: 1, target_ip: '127.0.0.4', ssh_port: 22, host_id: host.body.host.id, monthly_price: 1 } });
-    env = (await p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: owner, body: {} })).body.environment.id;
+    const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', {
+      token: admin,
+      body: {
+        name: 'faults-box',
+        region: 'lo',
+        gpu_model: 'none',
+        gpu_count: 1,
+        gpu_memory: 1,
+        cpu_cores: 2,
+        memory_gb: 1,
+        disk_gb: 1,
+        target_ip: '127.0.0.4',
+        ssh_port: 22,
+        host_id: host.body.host.id,
+        monthly_price: 1,
+      },
+    });
+    env = (
+      await p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
+        token: owner,
+        body: {},
+      })
+    ).body.environment.id;
     grant = await appGrant({ edgePort: p.port, token: owner, envId: env, port: targets.port });
     await until('data shard up', async () => (await get('/hello')).status === 200, { timeout: 20_000 });
   }, 180_000);
@@ -58,8 +114,13 @@ describe('app proxy faults, reproduced as users hit them', () => {
     const got: { data: Buffer; binary: boolean }[] = [];
     ws.on('message', (data: Buffer, binary: boolean) => got.push({ data, binary }));
     let closed: number | null = null;
-    ws.on('close', (code) => { closed = code; });
-    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+    ws.on('close', (code) => {
+      closed = code;
+    });
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
+    });
     // Three-byte characters straddle the 1 MiB frame boundaries: a character split and decoded apart would come back different.
     const text = '€'.repeat(366_667) + 'end';
     const small = randomBytes(4 * MiB);
@@ -86,7 +147,10 @@ describe('app proxy faults, reproduced as users hit them', () => {
     const from = logs.length;
     const ws = appSocket({ edgePort: p.port, envId: env, port: targets.port, path: '/ws', cookie: cookie() });
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
-    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
+    });
     ws.send(Buffer.alloc(33 * MiB), { binary: true });
     expect(await closed).toBe(1009);
     await until('1009 at the app', async () => targets.closes.includes(1009), { timeout: 10_000 });
@@ -101,8 +165,20 @@ describe('app proxy faults, reproduced as users hit them', () => {
     writeFileSync(file, body);
     for (const wait of ['1', '30']) {
       const t0 = Date.now();
-      const { stdout } = await run('curl', ['-sS', '--expect100-timeout', wait, '-T', file, '-H', `host: ${appHost(env, targets.port, p.port)}`, '-b', cookie(),
-        '-w', '\n%{http_code}', `http://127.0.0.1:${p.port}/sink`]);
+      const { stdout } = await run('curl', [
+        '-sS',
+        '--expect100-timeout',
+        wait,
+        '-T',
+        file,
+        '-H',
+        `host: ${appHost(env, targets.port, p.port)}`,
+        '-b',
+        cookie(),
+        '-w',
+        '\n%{http_code}',
+        `http://127.0.0.1:${p.port}/sink`,
+      ]);
       const [json, status] = stdout.split('\n');
       expect(status).toBe('200');
       expect(JSON.parse(json!)).toEqual({ bytes: body.length, sha256: sha(body) });
@@ -113,7 +189,15 @@ describe('app proxy faults, reproduced as users hit them', () => {
   it('a body that starts 6 s after its head reaches the app (the head goes at once, before its keep-alive timer)', async () => {
     await get('/hello'); // leaves a kept-alive connection in the relay's pool, as any earlier request would
     const ka = new Agent({ keepAlive: true });
-    const { req, res } = appRequest({ edgePort: p.port, envId: env, port: targets.port, path: '/sink', method: 'POST', agent: ka, headers: { cookie: cookie(), 'content-length': '5' } });
+    const { req, res } = appRequest({
+      edgePort: p.port,
+      envId: env,
+      port: targets.port,
+      path: '/sink',
+      method: 'POST',
+      agent: ka,
+      headers: { cookie: cookie(), 'content-length': '5' },
+    });
     req.flushHeaders();
     await sleep(6000);
     req.end('hello');
@@ -147,7 +231,15 @@ describe('app proxy faults, reproduced as users hit them', () => {
     for (let i = 0; i < 120; i++) {
       const app = i % 2 === 0;
       const { req, res } = app
-        ? appRequest({ edgePort: p.port, envId: env, port: targets.port, path: '/sink', method: 'POST', agent: ka, headers: { 'content-type': 'application/octet-stream' } })
+        ? appRequest({
+            edgePort: p.port,
+            envId: env,
+            port: targets.port,
+            path: '/sink',
+            method: 'POST',
+            agent: ka,
+            headers: { 'content-type': 'application/octet-stream' },
+          })
         : appRequest({ edgePort: p.port, envId: env, port: targets.port, path: '/', method: 'POST', agent: ka });
       if (!app) {
         // The console API on the same connection: no bearer token, so 401 before the body is read.
@@ -175,19 +267,40 @@ describe('app proxy faults, reproduced as users hit them', () => {
   }, 130_000);
 
   it("the owner's per-port cap answers 504, shows in the app list, and the relay logs the failure once", async () => {
-    const put = await p.api<{ port: number; first_byte_timeout_ms: number | null }>(`/api/v1/environments/${env}/apps/${targets.port}`, { method: 'PUT', token: owner, body: { first_byte_timeout_ms: 1000 } });
+    const put = await p.api<{ port: number; first_byte_timeout_ms: number | null }>(
+      `/api/v1/environments/${env}/apps/${targets.port}`,
+      { method: 'PUT', token: owner, body: { first_byte_timeout_ms: 1000 } },
+    );
     expect(put.status).toBe(200);
     expect(put.body.first_byte_timeout_ms).toBe(1000);
-    const list = await p.api<{ items: { port: number; public: boolean; first_byte_timeout_ms: number | null }[] }>(`/api/v1/environments/${env}/apps`, { token: owner });
-    expect(list.body.items.find((i) => i.port === targets.port)).toMatchObject({ public: false, first_byte_timeout_ms: 1000 });
-    expect((await p.api(`/api/v1/environments/${env}/apps/${targets.port}`, { method: 'PUT', token: owner, body: { first_byte_timeout_ms: 5 } })).status).toBe(422);
+    const list = await p.api<{ items: { port: number; public: boolean; first_byte_timeout_ms: number | null }[] }>(
+      `/api/v1/environments/${env}/apps`,
+      { token: owner },
+    );
+    expect(list.body.items.find((i) => i.port === targets.port)).toMatchObject({
+      public: false,
+      first_byte_timeout_ms: 1000,
+    });
+    expect(
+      (
+        await p.api(`/api/v1/environments/${env}/apps/${targets.port}`, {
+          method: 'PUT',
+          token: owner,
+          body: { first_byte_timeout_ms: 5 },
+        })
+      ).status,
+    ).toBe(422);
     const from = logs.length;
     await until('504 under the cap', async () => (await get('/slow/3000')).status === 504, { timeout: 20_000 });
     await until('a log line', async () => failures(from).length > 0, { timeout: 5000 });
     const line = failures(from)[0]!;
     expect(line).toMatchObject({ level: 'warn', env_id: env, peer: `127.0.0.4:${targets.port}` });
     expect(String(line['reason'])).toMatch(/no response|deadline|1000 ms/);
-    await p.api(`/api/v1/environments/${env}/apps/${targets.port}`, { method: 'PUT', token: owner, body: { first_byte_timeout_ms: null } });
+    await p.api(`/api/v1/environments/${env}/apps/${targets.port}`, {
+      method: 'PUT',
+      token: owner,
+      body: { first_byte_timeout_ms: null },
+    });
     await until('cap removed', async () => (await get('/slow/1500')).status === 200, { timeout: 20_000 });
   }, 60_000);
 
@@ -198,7 +311,11 @@ describe('app proxy faults, reproduced as users hit them', () => {
     expect(refused.status).toBe(502);
     await until('log lines', async () => failures(from).length >= 1, { timeout: 5000 });
     const lines = failures(from);
-    expect(lines.find((l) => l['peer'] === '127.0.0.4:1')).toMatchObject({ level: 'warn', env_id: env, reason: expect.stringMatching(/ECONNREFUSED/) });
+    expect(lines.find((l) => l['peer'] === '127.0.0.4:1')).toMatchObject({
+      level: 'warn',
+      env_id: env,
+      reason: expect.stringMatching(/ECONNREFUSED/),
+    });
     expect(lines.filter((l) => l['peer'] === '127.0.0.4:1')).toHaveLength(1);
   });
 });

@@ -10,12 +10,21 @@ import { startPlatform, type Platform } from '../support/platform.ts';
 import { until } from '../../dev/src/until.ts';
 import { docker, loadServices } from '../support/services.ts';
 import {
-  BLOCK, appGet, appGrant, appRequest, appSocket, expectedSha256, readAll, rssOf, startTargets, workerdPid, type Targets,
+  BLOCK,
+  appGet,
+  appGrant,
+  appRequest,
+  appSocket,
+  expectedSha256,
+  readAll,
+  rssOf,
+  startTargets,
+  workerdPid,
+  type Targets,
 } from '../support/app-targets.ts';
 import { freePort } from '../../dev/src/free-port.ts';
 
 const MiB = 1024 * 1024;
-
 
 describe('apps through the edge, the real agent and Docker', () => {
   let p: Platform;
@@ -28,7 +37,8 @@ describe('apps through the edge, the real agent and Docker', () => {
   let nodeEnv: string;
   let targets: Targets;
   let sshListen = '';
-  const spawn = () => p.spawnAgent(hostToken, { stateDir, sshListen, sshPorts: '22000-22999', extraEnv: { REMOTEGPU_DATA_SHARDS: '2' } });
+  const spawn = () =>
+    p.spawnAgent(hostToken, { stateDir, sshListen, sshPorts: '22000-22999', extraEnv: { REMOTEGPU_DATA_SHARDS: '2' } });
   const get = (envId: string, port: number, path: string, cookie?: string) =>
     appGet({ edgePort: p.port, envId, port, path, headers: cookie ? { cookie } : {} });
   const grants = new Map<string, string>();
@@ -44,23 +54,68 @@ describe('apps through the edge, the real agent and Docker', () => {
     const s = loadServices();
     p = await startPlatform();
     const admin = await p.admin();
-    const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', { token: admin, body: { name: 'apps-relay', public_ssh_host: '127.0.0.1' } });
+    const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', {
+      token: admin,
+      body: { name: 'apps-relay', public_ssh_host: '127.0.0.1' },
+    });
     hostToken = host.body.token;
     sshListen = `127.0.0.1:${await freePort()}`;
     agent = spawn();
-    await until('relay online', async () => (await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin })).body.items.find((h) => h.id === host.body.host.id)?.status === 'online', { timeout: 30_000 });
+    await until(
+      'relay online',
+      async () =>
+        (
+          await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin })
+        ).body.items.find((h) => h.id === host.body.host.id)?.status === 'online',
+      { timeout: 30_000 },
+    );
     owner = await p.renter();
     other = await p.renter();
-    const img = await p.api<{ image: { id: number } }>('/api/v1/admin/images', { token: admin, body: { name: 'busybox:apps', docker_ref: s.busyboxImage, hourly_price: 0.5 } });
-    const box = await p.api<{ environment: { id: string; status: string; container_id: string } }>('/api/v1/environments', { token: owner, body: { name: 'web', image_id: img.body.image.id, gpu_count: 0, cpu_cores: 1, memory_gb: 1 } });
+    const img = await p.api<{ image: { id: number } }>('/api/v1/admin/images', {
+      token: admin,
+      body: { name: 'busybox:apps', docker_ref: s.busyboxImage, hourly_price: 0.5 },
+    });
+    const box = await p.api<{ environment: { id: string; status: string; container_id: string } }>(
+      '/api/v1/environments',
+      { token: owner, body: { name: 'web', image_id: img.body.image.id, gpu_count: 0, cpu_cores: 1, memory_gb: 1 } },
+    );
     expect(box.body.environment.status).toBe('running');
     boxEnv = box.body.environment.id;
-    await docker(['exec', box.body.environment.container_id, 'sh', '-c', 'mkdir -p /www && echo "hello from busybox" > /www/index.html && httpd -p 8888 -h /www']);
+    await docker([
+      'exec',
+      box.body.environment.container_id,
+      'sh',
+      '-c',
+      'mkdir -p /www && echo "hello from busybox" > /www/index.html && httpd -p 8888 -h /www',
+    ]);
     targets = await startTargets('127.0.0.3');
-    const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', { token: admin, body: { name: 'node-box', region: 'lo', gpu_model: 'none', gpu_count: 1, gpu_memory: 1, cpu_cores: 2, memory_gb: 1, disk_gb: 1, target_ip: '127.0.0.3', ssh_port: 22, host_id: host.body.host.id, monthly_price: 1 } });
-    nodeEnv = (await p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: owner, body: {} })).body.environment.id;
+    const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', {
+      token: admin,
+      body: {
+        name: 'node-box',
+        region: 'lo',
+        gpu_model: 'none',
+        gpu_count: 1,
+        gpu_memory: 1,
+        cpu_cores: 2,
+        memory_gb: 1,
+        disk_gb: 1,
+        target_ip: '127.0.0.3',
+        ssh_port: 22,
+        host_id: host.body.host.id,
+        monthly_price: 1,
+      },
+    });
+    nodeEnv = (
+      await p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
+        token: owner,
+        body: {},
+      })
+    ).body.environment.id;
     ownerNode = await grant(owner, nodeEnv, targets.port);
-    await until('data shards up', async () => (await get(nodeEnv, targets.port, '/hello', ownerNode)).status === 200, { timeout: 20_000 });
+    await until('data shards up', async () => (await get(nodeEnv, targets.port, '/hello', ownerNode)).status === 200, {
+      timeout: 20_000,
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -71,9 +126,13 @@ describe('apps through the edge, the real agent and Docker', () => {
   it('serves the busybox httpd in the container to its owner only; a console link becomes a cookie', async () => {
     expect((await get(boxEnv, 8888, '/')).status).toBe(403);
     // Console sessions never open apps (the session cookie is host-only), not the owner's, another renter's or an admin's.
-    for (const token of [owner, other, await p.admin()]) expect((await get(boxEnv, 8888, '/', `rg_session=${token}`)).status).toBe(403);
+    for (const token of [owner, other, await p.admin()])
+      expect((await get(boxEnv, 8888, '/', `rg_session=${token}`)).status).toBe(403);
     expect((await get('zzzzzzzzzzzzzzzz', 8888, '/')).status).toBe(404);
-    const link = await p.api<{ url: string }>(`/api/v1/environments/${boxEnv}/apps/8888/link`, { token: owner, body: {} });
+    const link = await p.api<{ url: string }>(`/api/v1/environments/${boxEnv}/apps/8888/link`, {
+      token: owner,
+      body: {},
+    });
     const u = new URL(link.body.url);
     expect(u.hostname).toBe(`${boxEnv}-8888.container.localhost`);
     const redeem = await appGet({ edgePort: p.port, envId: boxEnv, port: 8888, path: `${u.pathname}${u.search}` });
@@ -83,17 +142,32 @@ describe('apps through the edge, the real agent and Docker', () => {
   });
 
   it('a public port answers without a session, and goes private again', async () => {
-    expect((await p.api(`/api/v1/environments/${boxEnv}/apps/8888`, { method: 'PUT', token: owner, body: { public: true } })).status).toBe(200);
+    expect(
+      (await p.api(`/api/v1/environments/${boxEnv}/apps/8888`, { method: 'PUT', token: owner, body: { public: true } }))
+        .status,
+    ).toBe(200);
     await until('public port', async () => (await get(boxEnv, 8888, '/')).status === 200, { timeout: 10_000 });
     await p.api(`/api/v1/environments/${boxEnv}/apps/8888`, { method: 'PUT', token: owner, body: { public: false } });
     await until('private again', async () => (await get(boxEnv, 8888, '/')).status === 403, { timeout: 10_000 });
   });
 
   it('sets X-Forwarded-* and X-Real-IP, drops hop-by-hop headers and platform cookies', async () => {
-    const r = await appGet({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/hello?q=1', headers: { cookie: `${ownerNode}; lang=zh`, 'x-drop': '1', connection: 'x-drop', te: 'trailers' } });
+    const r = await appGet({
+      edgePort: p.port,
+      envId: nodeEnv,
+      port: targets.port,
+      path: '/hello?q=1',
+      headers: { cookie: `${ownerNode}; lang=zh`, 'x-drop': '1', connection: 'x-drop', te: 'trailers' },
+    });
     const seen = JSON.parse(r.body.toString()) as { url: string; headers: Record<string, string> };
     expect(seen.url).toBe('/hello?q=1');
-    expect(seen.headers).toMatchObject({ 'x-forwarded-for': '127.0.0.1', 'x-real-ip': '127.0.0.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': `${nodeEnv}-${targets.port}.container.localhost:${p.port}`, cookie: 'lang=zh' });
+    expect(seen.headers).toMatchObject({
+      'x-forwarded-for': '127.0.0.1',
+      'x-real-ip': '127.0.0.1',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': `${nodeEnv}-${targets.port}.container.localhost:${p.port}`,
+      cookie: 'lang=zh',
+    });
     expect(seen.headers['x-drop']).toBeUndefined();
     expect(seen.headers.te).toBeUndefined();
   });
@@ -102,8 +176,13 @@ describe('apps through the edge, the real agent and Docker', () => {
     const ws = appSocket({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/ws', cookie: ownerNode });
     const got: { data: Buffer; binary: boolean }[] = [];
     ws.on('message', (data: Buffer, binary: boolean) => got.push({ data, binary }));
-    const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
-    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+    const closed = new Promise<{ code: number; reason: string }>((r) =>
+      ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
+    );
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
+    });
     ws.send('héllo jupyter');
     ws.send(Buffer.from([0, 1, 2, 253, 254, 255]), { binary: true });
     await until('echoes', async () => got.length === 2, { timeout: 5000 });
@@ -120,7 +199,13 @@ describe('apps through the edge, the real agent and Docker', () => {
   });
 
   it('flushes server-sent events one at a time', async () => {
-    const { req, res } = appRequest({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/sse', headers: { cookie: ownerNode, 'accept-encoding': 'gzip' } });
+    const { req, res } = appRequest({
+      edgePort: p.port,
+      envId: nodeEnv,
+      port: targets.port,
+      path: '/sse',
+      headers: { cookie: ownerNode, 'accept-encoding': 'gzip' },
+    });
     req.end();
     const r = await res;
     expect(r.headers['content-type']).toBe('text/event-stream');
@@ -134,23 +219,45 @@ describe('apps through the edge, the real agent and Docker', () => {
     const pids = [agent.pid!, await workerdPid()];
     const before = await Promise.all(pids.map(rssOf));
     const peak = [...before];
-    const sampler = setInterval(() => { void Promise.all(pids.map(rssOf)).then((v) => v.forEach((x, i) => { peak[i] = Math.max(peak[i]!, x); })); }, 100);
+    const sampler = setInterval(() => {
+      void Promise.all(pids.map(rssOf)).then((v) =>
+        v.forEach((x, i) => {
+          peak[i] = Math.max(peak[i]!, x);
+        }),
+      );
+    }, 100);
     try {
       const size = 1024 * MiB;
-      const { req, res } = appRequest({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: `/bytes/${size}`, headers: { cookie: ownerNode } });
+      const { req, res } = appRequest({
+        edgePort: p.port,
+        envId: nodeEnv,
+        port: targets.port,
+        path: `/bytes/${size}`,
+        headers: { cookie: ownerNode },
+      });
       req.end();
       const r = await res;
       expect(r.headers['content-length']).toBe(String(size));
       const h = createHash('sha256');
       let n = 0;
       const t0 = Date.now();
-      for await (const c of r) { h.update(c as Buffer); n += (c as Buffer).length; }
+      for await (const c of r) {
+        h.update(c as Buffer);
+        n += (c as Buffer).length;
+      }
       const secs = (Date.now() - t0) / 1000;
       expect(n).toBe(size);
       expect(h.digest('hex')).toBe(expectedSha256(size));
 
       const upSize = 100 * MiB;
-      const up = appRequest({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: '/sink', method: 'POST', headers: { cookie: ownerNode, 'content-length': String(upSize) } });
+      const up = appRequest({
+        edgePort: p.port,
+        envId: nodeEnv,
+        port: targets.port,
+        path: '/sink',
+        method: 'POST',
+        headers: { cookie: ownerNode, 'content-length': String(upSize) },
+      });
       const uh = createHash('sha256');
       for (let sent = 0; sent < upSize; sent += BLOCK.length) {
         uh.update(BLOCK);
@@ -160,7 +267,13 @@ describe('apps through the edge, the real agent and Docker', () => {
       const answer = JSON.parse((await readAll(await up.res)).toString()) as { bytes: number; sha256: string };
       expect(answer).toEqual({ bytes: upSize, sha256: uh.digest('hex') });
       const growth = peak.map((x, i) => x - before[i]!);
-      console.log(JSON.stringify({ download_MBps: Math.round(size / 1e6 / secs), rss_before_MiB: before.map((x) => Math.round(x / MiB)), rss_growth_MiB: growth.map((x) => Math.round(x / MiB)) }));
+      console.log(
+        JSON.stringify({
+          download_MBps: Math.round(size / 1e6 / secs),
+          rss_before_MiB: before.map((x) => Math.round(x / MiB)),
+          rss_growth_MiB: growth.map((x) => Math.round(x / MiB)),
+        }),
+      );
       for (const g of growth) expect(g).toBeLessThan(200 * MiB); // far below the 1 GiB that went through
     } finally {
       clearInterval(sampler);
@@ -168,7 +281,13 @@ describe('apps through the edge, the real agent and Docker', () => {
   }, 180_000);
 
   it('the agent killed mid-download: the client sees an aborted stream; after the reconnect the next request works', async () => {
-    const { req, res } = appRequest({ edgePort: p.port, envId: nodeEnv, port: targets.port, path: `/bytes/${4096 * MiB}`, headers: { cookie: ownerNode } });
+    const { req, res } = appRequest({
+      edgePort: p.port,
+      envId: nodeEnv,
+      port: targets.port,
+      path: `/bytes/${4096 * MiB}`,
+      headers: { cookie: ownerNode },
+    });
     req.end();
     const r = await res;
     let got = 0;
@@ -184,7 +303,13 @@ describe('apps through the edge, the real agent and Docker', () => {
     expect(got).toBeLessThan(4096 * MiB);
     expect((await get(nodeEnv, targets.port, '/hello', ownerNode)).status).toBe(502);
     agent = spawn();
-    await until('requests after the reconnect', async () => (await get(nodeEnv, targets.port, '/hello', ownerNode)).status === 200, { timeout: 30_000 });
-    expect((await get(boxEnv, 8888, '/', await grant(owner, boxEnv, 8888))).body.toString()).toBe('hello from busybox\n');
+    await until(
+      'requests after the reconnect',
+      async () => (await get(nodeEnv, targets.port, '/hello', ownerNode)).status === 200,
+      { timeout: 30_000 },
+    );
+    expect((await get(boxEnv, 8888, '/', await grant(owner, boxEnv, 8888))).body.toString()).toBe(
+      'hello from busybox\n',
+    );
   }, 60_000);
 });

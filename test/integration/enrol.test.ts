@@ -14,12 +14,37 @@ import { containerIp, docker, loadServices } from '../support/services.ts';
 
 const run = promisify(execFile);
 
-interface Access { ssh_host: string; ssh_port: number; ssh_username: string; ssh_password: string }
+interface Access {
+  ssh_host: string;
+  ssh_port: number;
+  ssh_username: string;
+  ssh_password: string;
+}
 
 async function sshPassword(a: Access, command: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('sshpass', ['-e', 'ssh', '-p', String(a.ssh_port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-      '-o', 'PubkeyAuthentication=no', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', `${a.ssh_username}@${a.ssh_host}`, command], { env: { ...process.env, SSHPASS: a.ssh_password }, timeout: 30_000 });
+    const { stdout, stderr } = await run(
+      'sshpass',
+      [
+        '-e',
+        'ssh',
+        '-p',
+        String(a.ssh_port),
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'PubkeyAuthentication=no',
+        '-o',
+        'ConnectTimeout=10',
+        '-o',
+        'LogLevel=ERROR',
+        `${a.ssh_username}@${a.ssh_host}`,
+        command,
+      ],
+      { env: { ...process.env, SSHPASS: a.ssh_password }, timeout: 30_000 },
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -61,23 +86,49 @@ describe('enrolling a machine with a one-time root password', () => {
     const s = loadServices();
     machineName = `rg-enrol-${randomBytes(4).toString('hex')}`;
     // Only the hash enters the container (openssl on this host makes it): the plaintext exists in this process alone.
-    const { stdout: hash } = await run('bash', ['-c', 'printf %s "$PW" | openssl passwd -6 -stdin'], { env: { ...process.env, PW: secret } });
-    await docker(['run', '-d', '--name', machineName, '--label', 'remotegpu.test=enrol', '-e', `ROOT_HASH=${hash.trim()}`, s.sshdImage, 'sh', '-c',
-      'sed -i "s|^root:[^:]*:|root:$ROOT_HASH:|" /etc/shadow && exec /usr/local/bin/start-sshd -o PasswordAuthentication=yes -o PermitRootLogin=yes']);
+    const { stdout: hash } = await run('bash', ['-c', 'printf %s "$PW" | openssl passwd -6 -stdin'], {
+      env: { ...process.env, PW: secret },
+    });
+    await docker([
+      'run',
+      '-d',
+      '--name',
+      machineName,
+      '--label',
+      'remotegpu.test=enrol',
+      '-e',
+      `ROOT_HASH=${hash.trim()}`,
+      s.sshdImage,
+      'sh',
+      '-c',
+      'sed -i "s|^root:[^:]*:|root:$ROOT_HASH:|" /etc/shadow && exec /usr/local/bin/start-sshd -o PasswordAuthentication=yes -o PermitRootLogin=yes',
+    ]);
     ip = await containerIp(machineName);
 
     p = await startPlatform();
     const admin = await p.admin();
-    const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', { token: admin, body: { name: 'enrol-relay', public_ssh_host: '127.0.0.1' } });
+    const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', {
+      token: admin,
+      body: { name: 'enrol-relay', public_ssh_host: '127.0.0.1' },
+    });
     hostId = host.body.host.id;
     agentState = mkdtempSync(join(tmpdir(), 'enrol-agent-'));
     agentLog = join(agentState, 'agent.log');
     const port = await freePort();
-    p.spawnAgent(host.body.token, { stateDir: agentState, sshListen: `127.0.0.1:${port}`, sshPorts: '23000-23999', logFile: agentLog });
-    await until('the relay online', async () => {
-      const l = await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin });
-      return l.body.items.find((i) => i.id === hostId)?.status === 'online';
-    }, { timeout: 30_000 });
+    p.spawnAgent(host.body.token, {
+      stateDir: agentState,
+      sshListen: `127.0.0.1:${port}`,
+      sshPorts: '23000-23999',
+      logFile: agentLog,
+    });
+    await until(
+      'the relay online',
+      async () => {
+        const l = await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', { token: admin });
+        return l.body.items.find((i) => i.id === hostId)?.status === 'online';
+      },
+      { timeout: 30_000 },
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -87,48 +138,91 @@ describe('enrolling a machine with a one-time root password', () => {
 
   it('the relay installs its platform key and pins the host key; a renter logs in through it; the password is stored nowhere', async () => {
     const admin = await p.admin();
-    const base = { region: '北京B区', gpu_model: 'RTX 5090', gpu_count: 2, gpu_memory: 32, cpu_cores: 16, memory_gb: 90, disk_gb: 5881, target_ip: ip, ssh_port: 22, host_id: hostId, monthly_price: 6999 };
+    const base = {
+      region: '北京B区',
+      gpu_model: 'RTX 5090',
+      gpu_count: 2,
+      gpu_memory: 32,
+      cpu_cores: 16,
+      memory_gb: 90,
+      disk_gb: 5881,
+      target_ip: ip,
+      ssh_port: 22,
+      host_id: hostId,
+      monthly_price: 6999,
+    };
 
     // A wrong password: refused, and the machine does not join the pool.
-    const wrong = await p.api<{ error: { code: string } }>('/api/v1/admin/machines', { token: admin, body: { ...base, name: 'enrol-wrong', enrol: { password: `${secret}x` } } });
+    const wrong = await p.api<{ error: { code: string } }>('/api/v1/admin/machines', {
+      token: admin,
+      body: { ...base, name: 'enrol-wrong', enrol: { password: `${secret}x` } },
+    });
     expect(wrong.status).toBe(422);
     expect(wrong.body.error.code).toBe('enrol_auth_failed');
 
-    const m = await p.api<{ machine: { id: number; host_key: string | null } }>('/api/v1/admin/machines', { token: admin, body: { ...base, name: '北京B区-enrol', enrol: { password: secret } } });
+    const m = await p.api<{ machine: { id: number; host_key: string | null } }>('/api/v1/admin/machines', {
+      token: admin,
+      body: { ...base, name: '北京B区-enrol', enrol: { password: secret } },
+    });
     expect(m.status, JSON.stringify(m.body)).toBe(201);
     const imageKey = readFileSync(loadServices().testKnownHosts, 'utf8').trim().split(/\s+/).slice(1, 3).join(' ');
     expect(m.body.machine.host_key).toBe(imageKey);
-    const hosts = await p.api<{ items: { id: string; platform_public_key: string }[] }>('/api/v1/admin/hosts', { token: admin });
-    const platformKey = hosts.body.items.find((h) => h.id === hostId)!.platform_public_key.split(' ').slice(0, 2).join(' ');
+    const hosts = await p.api<{ items: { id: string; platform_public_key: string }[] }>('/api/v1/admin/hosts', {
+      token: admin,
+    });
+    const platformKey = hosts.body.items
+      .find((h) => h.id === hostId)!
+      .platform_public_key.split(' ')
+      .slice(0, 2)
+      .join(' ');
     const keysOnMachine = () => docker(['exec', machineName, 'cat', '/root/.ssh/authorized_keys']);
     expect((await keysOnMachine()).split('\n').filter((l) => l.startsWith(platformKey))).toHaveLength(1);
     const pool = await p.api<{ items: { name: string }[] }>('/api/v1/admin/machines', { token: admin });
     expect(pool.body.items.map((x) => x.name)).toEqual(['北京B区-enrol']);
 
     // Enrolling again (e.g. after the admin rotated the password) is idempotent: the key is there once.
-    const again = await p.api<{ machine: { host_key: string } }>(`/api/v1/admin/machines/${m.body.machine.id}/enrol`, { token: admin, body: { username: 'root', password: secret } });
+    const again = await p.api<{ machine: { host_key: string } }>(`/api/v1/admin/machines/${m.body.machine.id}/enrol`, {
+      token: admin,
+      body: { username: 'root', password: secret },
+    });
     expect(again.status).toBe(200);
     expect((await keysOnMachine()).split('\n').filter((l) => l.startsWith(platformKey))).toHaveLength(1);
 
     // A renter rents it and logs in with the real ssh (sshpass) through the relay, which checks the pinned host key.
     const renter = await p.renter();
-    const rented = await p.api<{ environment: { id: string }; access: Access }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, { token: renter, body: {} });
+    const rented = await p.api<{ environment: { id: string }; access: Access }>(
+      `/api/v1/market/machines/${m.body.machine.id}/allocate`,
+      { token: renter, body: {} },
+    );
     expect(rented.status).toBe(201);
     let last: unknown = null;
-    const r = await until('ssh into the enrolled machine', async () => {
-      const x = await sshPassword(rented.body.access, 'id -un; hostname');
-      last = x;
-      return x.code === 0 ? x : null;
-    }, { timeout: 20_000 }).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(last)}`); });
+    const r = await until(
+      'ssh into the enrolled machine',
+      async () => {
+        const x = await sshPassword(rented.body.access, 'id -un; hostname');
+        last = x;
+        return x.code === 0 ? x : null;
+      },
+      { timeout: 20_000 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(last)}`);
+    });
     expect(r.stdout.split('\n')[0]).toBe('root');
     expect(r.stdout.split('\n')[1]).toBe((await docker(['inspect', '-f', '{{.Config.Hostname}}', machineName])).trim());
 
     // The admin cannot pull the machine from under its renter; after the release it goes.
-    const refused = await p.api<{ error: { code: string } }>(`/api/v1/admin/machines/${m.body.machine.id}`, { method: 'DELETE', token: admin });
+    const refused = await p.api<{ error: { code: string } }>(`/api/v1/admin/machines/${m.body.machine.id}`, {
+      method: 'DELETE',
+      token: admin,
+    });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('machine_rented');
-    expect((await p.api(`/api/v1/environments/${rented.body.environment.id}`, { method: 'DELETE', token: renter })).status).toBe(204);
-    expect((await p.api(`/api/v1/admin/machines/${m.body.machine.id}`, { method: 'DELETE', token: admin })).status).toBe(204);
+    expect(
+      (await p.api(`/api/v1/environments/${rented.body.environment.id}`, { method: 'DELETE', token: renter })).status,
+    ).toBe(204);
+    expect(
+      (await p.api(`/api/v1/admin/machines/${m.body.machine.id}`, { method: 'DELETE', token: admin })).status,
+    ).toBe(204);
 
     // The secret is nowhere: the database file and WAL, the Durable Objects' storage, Redis, the relay's state and log, the audit trail.
     expect(filesContaining(p.dir, platformKey.split(' ')[1]!).length, 'the scan reads the database').toBeGreaterThan(0);
@@ -153,8 +247,12 @@ describe('enrolling a machine with a one-time root password', () => {
     } finally {
       await redis.quit();
     }
-    const audit = await p.api<{ items: { event: string }[] }>('/api/v1/audit-events?all=true&limit=500', { token: admin });
-    expect(audit.body.items.map((e) => e.event)).toEqual(expect.arrayContaining(['machine.create', 'machine.enrol', 'machine.delete']));
+    const audit = await p.api<{ items: { event: string }[] }>('/api/v1/audit-events?all=true&limit=500', {
+      token: admin,
+    });
+    expect(audit.body.items.map((e) => e.event)).toEqual(
+      expect.arrayContaining(['machine.create', 'machine.enrol', 'machine.delete']),
+    );
     expect(JSON.stringify(audit.body)).not.toContain(secret);
   }, 120_000);
 });

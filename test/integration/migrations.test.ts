@@ -18,14 +18,25 @@ async function server(name: string) {
 }
 
 const tableNames = async (c: ReturnType<typeof createClient>) =>
-  (await c.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")).rows.map((r) => String(r[0]));
+  (
+    await c.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+  ).rows.map((r) => String(r[0]));
 
 describe('schema migrations over Hrana', () => {
   it("drizzle's migrator applies schema/migrations, and the embedded copy then has nothing left to do", async () => {
     const s = await server('drizzle');
     const client = createClient({ url: s.url, authToken: 'tok' });
     await migrate(drizzle(client), { migrationsFolder: join(REPO_ROOT, 'schema/migrations') });
-    expect(await tableNames(client)).toEqual(expect.arrayContaining(['users', 'environments', 'machines', 'port_allocations', 'audit_events', '__drizzle_migrations']));
+    expect(await tableNames(client)).toEqual(
+      expect.arrayContaining([
+        'users',
+        'environments',
+        'machines',
+        'port_allocations',
+        'audit_events',
+        '__drizzle_migrations',
+      ]),
+    );
     expect(await applyMigrations(client, MIGRATIONS)).toEqual([]);
     client.close();
     await s.close();
@@ -45,7 +56,9 @@ describe('schema migrations over Hrana', () => {
     const db = drizzle(a, { schema: tables });
     await db.insert(tables.hosts).values({ id: 'h1', name: 'h1', token_hash: 'x', public_ssh_host: '127.0.0.1' });
     await db.insert(tables.portAllocations).values({ host_id: 'h1', port: 50000, environment_id: 'e1' });
-    await expect(db.insert(tables.portAllocations).values({ host_id: 'h1', port: 50000, environment_id: 'e2' })).rejects.toThrow();
+    await expect(
+      db.insert(tables.portAllocations).values({ host_id: 'h1', port: 50000, environment_id: 'e2' }),
+    ).rejects.toThrow();
     a.close();
     b.close();
     await s.close();

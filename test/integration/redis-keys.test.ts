@@ -9,16 +9,30 @@ const direct = createClient({ url: inject('redisUrl') });
 
 const id = '6hiflzwte2xnkroq';
 const record = (): RouteRecord => ({
-  environment_id: id, type: 'physical', ip: '192.168.1.101', ssh_port: 56376, host_id: 'host_1',
+  environment_id: id,
+  type: 'physical',
+  ip: '192.168.1.101',
+  ssh_port: 56376,
+  host_id: 'host_1',
   access_info: {
-    environment_id: id, type: 'physical', ssh_host: '6hiflzwte2xnkroq.ssh.x-gpu.com', ssh_port: 56376, ssh_username: 'root',
-    target_ip: '192.168.1.101', jupyter_url: 'https://6hiflzwte2xnkroq-8888.container.x-gpu.com/', created_at: '2026-02-02T10:30:00.000Z',
+    environment_id: id,
+    type: 'physical',
+    ssh_host: '6hiflzwte2xnkroq.ssh.x-gpu.com',
+    ssh_port: 56376,
+    ssh_username: 'root',
+    target_ip: '192.168.1.101',
+    jupyter_url: 'https://6hiflzwte2xnkroq-8888.container.x-gpu.com/',
+    created_at: '2026-02-02T10:30:00.000Z',
     ssh_command: 'ssh -p 56376 root@6hiflzwte2xnkroq.ssh.x-gpu.com',
   },
 });
 
-beforeAll(async () => { await direct.connect(); });
-afterAll(async () => { await direct.quit(); });
+beforeAll(async () => {
+  await direct.connect();
+});
+afterAll(async () => {
+  await direct.quit();
+});
 
 describe('route keys in Redis', () => {
   it("writes the seed's keys, readable by any Redis client (as the seed's OpenResty would read them)", async () => {
@@ -44,7 +58,9 @@ describe('route keys in Redis', () => {
 
   it('refuses bad ids and mismatched access info, and reads garbage as a miss', async () => {
     await expect(writeRoute(upstash, { ...record(), environment_id: 'BAD' })).rejects.toThrow(RangeError);
-    await expect(writeRoute(upstash, { ...record(), environment_id: 'zzzzzzzzzzzzzzzz' })).rejects.toThrow(/another environment/);
+    await expect(writeRoute(upstash, { ...record(), environment_id: 'zzzzzzzzzzzzzzzz' })).rejects.toThrow(
+      /another environment/,
+    );
     await writeRoute(upstash, record());
     await direct.set(redisKeys.accessInfo(id), '{not json');
     expect(await readRoute(upstash, id)).toBeNull();

@@ -22,11 +22,18 @@ async function startContainer(name: string, args: string[]): Promise<string> {
 /** Retries `true` over ssh until sshd accepts us (it starts in a few ms, but do not race it). */
 async function waitForSsh(target: SshTarget, timeoutMs = 15_000): Promise<void> {
   let last: SshResult | undefined;
-  await until('sshd', async () => {
-    last = await runSsh(target, 'true', { options: { ConnectTimeout: '2' } });
-    return last.code === 0;
-  }, { timeout: timeoutMs, interval: 200 })
-    .catch(() => { throw new Error(`sshd at ${target.host}:${target.port ?? 22} not ready: exit ${last?.code}, ${last?.stderr.trim()}`); });
+  await until(
+    'sshd',
+    async () => {
+      last = await runSsh(target, 'true', { options: { ConnectTimeout: '2' } });
+      return last.code === 0;
+    },
+    { timeout: timeoutMs, interval: 200 },
+  ).catch(() => {
+    throw new Error(
+      `sshd at ${target.host}:${target.port ?? 22} not ready: exit ${last?.code}, ${last?.stderr.trim()}`,
+    );
+  });
 }
 
 function fetchWithRetry(url: string, timeoutMs = 10_000): Promise<Response> {
@@ -73,7 +80,11 @@ describe('sshd image', () => {
 
   it('authorizes the keys given in SSH_AUTHORIZED_KEYS at run time', async () => {
     const extraKey = readFileSync(`${services.physical.key}.pub`, 'utf8').trim();
-    const ip = await startContainer(`rg-sshd-extra-${suffix}`, ['-e', `SSH_AUTHORIZED_KEYS=${extraKey}`, services.sshdImage]);
+    const ip = await startContainer(`rg-sshd-extra-${suffix}`, [
+      '-e',
+      `SSH_AUTHORIZED_KEYS=${extraKey}`,
+      services.sshdImage,
+    ]);
     const extra = { ...containerTarget(ip), key: services.physical.key };
     await waitForSsh(extra);
     const res = await runSsh(extra, 'echo extra');
@@ -93,7 +104,15 @@ describe('physical machine sshd', () => {
 
 describe('busybox image', () => {
   it('serves HTTP with httpd, reachable from the test process', async () => {
-    const ip = await startContainer(`rg-busybox-${suffix}`, [services.busyboxImage, 'httpd', '-f', '-p', '80', '-h', '/www']);
+    const ip = await startContainer(`rg-busybox-${suffix}`, [
+      services.busyboxImage,
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+      '-h',
+      '/www',
+    ]);
     const res = await fetchWithRetry(`http://${ip}/`);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('<h1>ok</h1>');

@@ -43,24 +43,63 @@ describe('npm start', () => {
     stateDir = mkdtempSync(join(tmpdir(), 'npm-start-'));
     const [port, sshPort, envPort] = [await freePort(), await freePort(), await portBelowEphemeral()];
     base = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = { ...process.env, REMOTEGPU_ADMIN_PASSWORD: adminPassword, REMOTEGPU_SKIP_WEB_BUILD: '1' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      REMOTEGPU_ADMIN_PASSWORD: adminPassword,
+      REMOTEGPU_SKIP_WEB_BUILD: '1',
+    };
     // As on a fresh machine: no engine named; `npm start` (root here) brings up its own and the demo machine.
     delete env.DOCKER_HOST;
-    child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'dev/src/start.ts'), '--port', String(port), '--state-dir', stateDir,
-      '--ssh-port', String(sshPort), '--ssh-ports', `${envPort}-${envPort}`], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-    await until('npm start to come up', () => {
-      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${out}`);
-      return out.includes('Ctrl-C stops everything');
-    }, { timeout: 150_000, interval: 200 }).catch((err: Error) => { throw new Error(`${err.message}\n${out}`); });
+    child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'dev/src/start.ts'),
+        '--port',
+        String(port),
+        '--state-dir',
+        stateDir,
+        '--ssh-port',
+        String(sshPort),
+        '--ssh-ports',
+        `${envPort}-${envPort}`,
+      ],
+      { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    await until(
+      'npm start to come up',
+      () => {
+        if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${out}`);
+        return out.includes('Ctrl-C stops everything');
+      },
+      { timeout: 150_000, interval: 200 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${out}`);
+    });
   }, 180_000);
 
   afterAll(async () => {
     // The relay's key goes off the shared loopback sshd whatever happened above.
     if (!relayKey && base && child?.exitCode === null) {
-      const admin = (await api<{ token: string }>('/api/v1/auth/login', null, { email: 'admin@remotegpu.local', password: adminPassword }).catch(() => null))?.body.token;
-      const hosts = admin ? await api<{ items: { name: string; platform_public_key: string | null }[] }>('/api/v1/admin/hosts', admin).catch(() => null) : null;
+      const admin = (
+        await api<{ token: string }>('/api/v1/auth/login', null, {
+          email: 'admin@remotegpu.local',
+          password: adminPassword,
+        }).catch(() => null)
+      )?.body.token;
+      const hosts = admin
+        ? await api<{ items: { name: string; platform_public_key: string | null }[] }>(
+            '/api/v1/admin/hosts',
+            admin,
+          ).catch(() => null)
+        : null;
       relayKey = hosts?.body.items.find((h) => h.name === 'local')?.platform_public_key ?? null;
     }
     if (child && child.exitCode === null) {
@@ -73,37 +112,91 @@ describe('npm start', () => {
     rmSync(stateDir, { recursive: true, force: true });
   }, 60_000);
 
-  const api = <T>(path: string, token: string | null, body?: unknown, method?: string) => jsonApi(base)<T>(path, { token, body, ...(method ? { method } : {}) });
+  const api = <T>(path: string, token: string | null, body?: unknown, method?: string) =>
+    jsonApi(base)<T>(path, { token, body, ...(method ? { method } : {}) });
 
   it('starts the relay and readies the demo machines: rented, logged into with ssh through the relay, host key pinned', async () => {
     expect(out, out).toMatch(/relay agent {6}running on unix:\/\//);
     expect(out, out).toMatch(/demo machines {4}3 on 127\.0\.0\.2:2222: relay key authorized, host key pinned/);
-    const admin = (await api<{ token: string }>('/api/v1/auth/login', null, { email: 'admin@remotegpu.local', password: adminPassword })).body.token;
-    const local = await until('the relay named local online', async () => {
-      const h = (await api<{ items: { name: string; status: string; platform_public_key: string }[] }>('/api/v1/admin/hosts', admin)).body.items.find((x) => x.name === 'local');
-      return h?.status === 'online' && h;
-    }, { timeout: 30_000, interval: 200 });
+    const admin = (
+      await api<{ token: string }>('/api/v1/auth/login', null, {
+        email: 'admin@remotegpu.local',
+        password: adminPassword,
+      })
+    ).body.token;
+    const local = await until(
+      'the relay named local online',
+      async () => {
+        const h = (
+          await api<{ items: { name: string; status: string; platform_public_key: string }[] }>(
+            '/api/v1/admin/hosts',
+            admin,
+          )
+        ).body.items.find((x) => x.name === 'local');
+        return h?.status === 'online' && h;
+      },
+      { timeout: 30_000, interval: 200 },
+    );
     relayKey = local.platform_public_key;
     const physical = physicalSshd(servicesDir())!;
     const pinned = readFileSync(physical.knownHosts, 'utf8').trim().split(/\s+/).slice(1, 3).join(' ');
-    const machines = await api<{ items: { id: number; name: string; host_key: string | null }[] }>('/api/v1/admin/machines', admin);
+    const machines = await api<{ items: { id: number; name: string; host_key: string | null }[] }>(
+      '/api/v1/admin/machines',
+      admin,
+    );
     expect(machines.body.items.map((m) => m.host_key)).toEqual([pinned, pinned, pinned]);
 
-    const renter = (await api<{ token: string }>('/api/v1/auth/register', null, { email: 'renter@start.test', password: 'renter-password-1' })).body.token;
+    const renter = (
+      await api<{ token: string }>('/api/v1/auth/register', null, {
+        email: 'renter@start.test',
+        password: 'renter-password-1',
+      })
+    ).body.token;
     const market = await api<{ items: { id: number; status: string }[] }>('/api/v1/market/machines', renter);
-    const rented = await api<{ environment: { id: string }; access: { ssh_host: string; ssh_port: number; ssh_username: string; ssh_password: string } }>(
-      `/api/v1/market/machines/${market.body.items[0]!.id}/allocate`, renter, {});
+    const rented = await api<{
+      environment: { id: string };
+      access: { ssh_host: string; ssh_port: number; ssh_username: string; ssh_password: string };
+    }>(`/api/v1/market/machines/${market.body.items[0]!.id}/allocate`, renter, {});
     expect(rented.status).toBe(201);
     const a = rented.body.access;
-    const login = () => run('sshpass', ['-e', 'ssh', '-p', String(a.ssh_port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-      '-o', 'PubkeyAuthentication=no', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', `${a.ssh_username}@${a.ssh_host}`, 'id -un'],
-    { env: { ...process.env, SSHPASS: a.ssh_password }, timeout: 30_000 }).then((r) => r.stdout.trim(), (err: { stderr?: string }) => `failed: ${err.stderr ?? String(err)}`);
+    const login = () =>
+      run(
+        'sshpass',
+        [
+          '-e',
+          'ssh',
+          '-p',
+          String(a.ssh_port),
+          '-o',
+          'StrictHostKeyChecking=no',
+          '-o',
+          'UserKnownHostsFile=/dev/null',
+          '-o',
+          'PubkeyAuthentication=no',
+          '-o',
+          'ConnectTimeout=10',
+          '-o',
+          'LogLevel=ERROR',
+          `${a.ssh_username}@${a.ssh_host}`,
+          'id -un',
+        ],
+        { env: { ...process.env, SSHPASS: a.ssh_password }, timeout: 30_000 },
+      ).then(
+        (r) => r.stdout.trim(),
+        (err: { stderr?: string }) => `failed: ${err.stderr ?? String(err)}`,
+      );
     let who = '';
-    await until('ssh through the relay as root', async () => {
-      who = await login();
-      return who === 'root';
-    }, { timeout: 30_000, interval: 200 }).catch(() => undefined);
+    await until(
+      'ssh through the relay as root',
+      async () => {
+        who = await login();
+        return who === 'root';
+      },
+      { timeout: 30_000, interval: 200 },
+    ).catch(() => undefined);
     expect(who, out).toBe('root');
-    expect((await api(`/api/v1/environments/${rented.body.environment.id}`, renter, undefined, 'DELETE')).status).toBe(204);
+    expect((await api(`/api/v1/environments/${rented.body.environment.id}`, renter, undefined, 'DELETE')).status).toBe(
+      204,
+    );
   }, 120_000);
 });

@@ -1,6 +1,14 @@
 // App servers a "physical" target can run on a loopback address (HTTP bodies, SSE, WebSocket echo), and a client that reaches them through the edge.
 import { createHash } from 'node:crypto';
-import { createServer, request, type Agent, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request,
+  type Agent,
+  type ClientRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import WebSocket, { WebSocketServer } from 'ws';
 
 /** The body `/bytes/<n>` sends: this 64 KiB block over and over, so a client can check what arrived. */
@@ -15,7 +23,8 @@ function blockBytes(bytes: number): Buffer {
 
 export function expectedSha256(bytes: number): string {
   const h = createHash('sha256');
-  for (let n = 0; n < bytes; n += BLOCK.length) h.update(n + BLOCK.length <= bytes ? BLOCK : BLOCK.subarray(0, bytes - n));
+  for (let n = 0; n < bytes; n += BLOCK.length)
+    h.update(n + BLOCK.length <= bytes ? BLOCK : BLOCK.subarray(0, bytes - n));
   return h.digest('hex');
 }
 
@@ -27,11 +36,16 @@ export function sendBytes(res: ServerResponse, total: number, block: Buffer = BL
     while (sent < total) {
       const n = Math.min(block.length, total - sent);
       sent += n;
-      if (!res.write(n === block.length ? block : block.subarray(0, n))) { res.once('drain', pump); return; }
+      if (!res.write(n === block.length ? block : block.subarray(0, n))) {
+        res.once('drain', pump);
+        return;
+      }
     }
     res.end();
   };
-  res.on('close', () => { sent = total; });
+  res.on('close', () => {
+    sent = total;
+  });
   pump();
 }
 
@@ -69,14 +83,20 @@ export async function startTargets(host: string, port = 0): Promise<Targets> {
     } else if (url.pathname === '/sink') {
       const h = createHash('sha256');
       let bytes = 0;
-      req.on('data', (c: Buffer) => { bytes += c.length; h.update(c); });
+      req.on('data', (c: Buffer) => {
+        bytes += c.length;
+        h.update(c);
+      });
       req.on('end', () => res.end(JSON.stringify({ bytes, sha256: h.digest('hex') })));
     } else if (url.pathname === '/sse') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       let i = 0;
       const timer = setInterval(() => {
         res.write(`id: ${i}\ndata: event ${i}\n\n`);
-        if (++i === 5) { clearInterval(timer); res.end(); }
+        if (++i === 5) {
+          clearInterval(timer);
+          res.end();
+        }
       }, 200);
       res.on('close', () => clearInterval(timer));
     } else {
@@ -90,28 +110,46 @@ export async function startTargets(host: string, port = 0): Promise<Targets> {
     ws.on('message', (data, isBinary) => {
       const text = isBinary ? null : data.toString();
       if (text?.startsWith('close:')) ws.close(Number(text.slice(6)), 'closed by the app');
-      else if (text?.startsWith('send:')) ws.send(blockBytes(Number(text.slice(5))), { binary: true }); // one message of n bytes
-      else ws.send(isBinary ? data : text ?? '', { binary: isBinary });
+      else if (text?.startsWith('send:'))
+        ws.send(blockBytes(Number(text.slice(5))), { binary: true }); // one message of n bytes
+      else ws.send(isBinary ? data : (text ?? ''), { binary: isBinary });
     });
   });
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   return {
-    host, port: (server.address() as { port: number }).port, server, closes,
-    close: () => new Promise<void>((resolve) => {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    host,
+    port: (server.address() as { port: number }).port,
+    server,
+    closes,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
-export const appHost = (envId: string, port: number, edgePort: number, domain = 'localhost') => `${envId}-${port}.container.${domain}:${edgePort}`;
+export const appHost = (envId: string, port: number, edgePort: number, domain = 'localhost') =>
+  `${envId}-${port}.container.${domain}:${edgePort}`;
 
 /** A request to an app through the edge: connect to loopback, name the app in Host (Node resolves no *.localhost here). End `req` to send it. */
-export function appRequest(o: { edgePort: number; envId: string; port: number; path: string; method?: string; headers?: Record<string, string>; agent?: Agent }): { req: ClientRequest; res: Promise<IncomingMessage> } {
+export function appRequest(o: {
+  edgePort: number;
+  envId: string;
+  port: number;
+  path: string;
+  method?: string;
+  headers?: Record<string, string>;
+  agent?: Agent;
+}): { req: ClientRequest; res: Promise<IncomingMessage> } {
   const req = request({
-    host: '127.0.0.1', port: o.edgePort, method: o.method ?? 'GET', path: o.path, agent: o.agent,
+    host: '127.0.0.1',
+    port: o.edgePort,
+    method: o.method ?? 'GET',
+    path: o.path,
+    agent: o.agent,
     headers: { host: appHost(o.envId, o.port, o.edgePort), ...o.headers },
   });
   const res = new Promise<IncomingMessage>((resolve, reject) => {
@@ -122,7 +160,9 @@ export function appRequest(o: { edgePort: number; envId: string; port: number; p
 }
 
 /** GET through the edge: status, headers and the whole body. */
-export async function appGet(o: Parameters<typeof appRequest>[0]): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+export async function appGet(
+  o: Parameters<typeof appRequest>[0],
+): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
   const { req, res } = appRequest(o);
   req.end();
   const r = await res;
@@ -135,11 +175,18 @@ export async function appGet(o: Parameters<typeof appRequest>[0]): Promise<{ sta
  */
 export async function appGrant(o: { edgePort: number; token: string; envId: string; port: number }): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${o.edgePort}/api/v1/environments/${o.envId}/apps/${o.port}/link`, {
-    method: 'POST', headers: { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' }, body: '{}',
+    method: 'POST',
+    headers: { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' },
+    body: '{}',
   });
   if (res.status !== 200) throw new Error(`app link: ${res.status} ${await res.text()}`);
   const link = new URL(((await res.json()) as { url: string }).url);
-  const opened = await appGet({ edgePort: o.edgePort, envId: o.envId, port: o.port, path: `${link.pathname}${link.search}` });
+  const opened = await appGet({
+    edgePort: o.edgePort,
+    envId: o.envId,
+    port: o.port,
+    path: `${link.pathname}${link.search}`,
+  });
   const cookie = opened.headers['set-cookie']?.[0];
   if (opened.status !== 302 || !cookie) throw new Error(`app link answered ${opened.status}`);
   return cookie.split(';')[0]!;
@@ -151,9 +198,16 @@ export async function readAll(res: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export function appSocket(o: { edgePort: number; envId: string; port: number; path: string; cookie?: string }): WebSocket {
+export function appSocket(o: {
+  edgePort: number;
+  envId: string;
+  port: number;
+  path: string;
+  cookie?: string;
+}): WebSocket {
   return new WebSocket(`ws://127.0.0.1:${o.edgePort}${o.path}`, {
-    headers: { host: appHost(o.envId, o.port, o.edgePort), ...(o.cookie ? { cookie: o.cookie } : {}) }, perMessageDeflate: false,
+    headers: { host: appHost(o.envId, o.port, o.edgePort), ...(o.cookie ? { cookie: o.cookie } : {}) },
+    perMessageDeflate: false,
   });
 }
 

@@ -36,16 +36,27 @@ export async function startPlatform(): Promise<Platform> {
   const p: Platform = Object.assign(stack, {
     async renter(): Promise<string> {
       const email = `r${randomBytes(6).toString('hex')}@platform.test`;
-      return ok('register', await stack.api<{ token: string }>('/api/v1/auth/register', { body: { email, password: 'renter-password-1' } })).token;
+      return ok(
+        'register',
+        await stack.api<{ token: string }>('/api/v1/auth/register', { body: { email, password: 'renter-password-1' } }),
+      ).token;
     },
     spawnAgent(token: string, o: AgentOptions): ChildProcess {
       const log = o.logFile ? openSync(o.logFile, 'a') : null;
       const verbose = Boolean(process.env.AGENT_TEST_LOG) || log !== null;
       const child = stack.startRelay({
-        token, stateDir: o.stateDir, sshListen: o.sshListen, sshPorts: o.sshPorts, docker: loadServices().dockerHost,
+        token,
+        stateDir: o.stateDir,
+        sshListen: o.sshListen,
+        sshPorts: o.sshPorts,
+        docker: loadServices().dockerHost,
         ...(verbose ? { logLevel: 'debug' } : o.logLines ? {} : { logLevel: 'warn' }),
         ...(o.extraEnv ? { env: o.extraEnv } : {}),
-        stdio: ['ignore', log ?? (process.env.AGENT_TEST_LOG ? 'inherit' : 'ignore'), log ?? (o.logLines ? 'pipe' : 'inherit')],
+        stdio: [
+          'ignore',
+          log ?? (process.env.AGENT_TEST_LOG ? 'inherit' : 'ignore'),
+          log ?? (o.logLines ? 'pipe' : 'inherit'),
+        ],
       });
       if (log !== null) closeSync(log);
       const lines = o.logLines;
@@ -66,12 +77,26 @@ export async function startPlatform(): Promise<Platform> {
 
 /** Removes every container (and its owner's network) made by this platform's relays, whatever the tests left. */
 async function removeContainers(stack: Stack): Promise<void> {
-  const hosts = await stack.api<{ items: { platform_public_key: string | null }[] }>('/api/v1/admin/hosts', { token: await stack.admin() });
+  const hosts = await stack.api<{ items: { platform_public_key: string | null }[] }>('/api/v1/admin/hosts', {
+    token: await stack.admin(),
+  });
   for (const h of hosts.body.items ?? []) {
     if (!h.platform_public_key) continue;
-    const lines = (await docker(['ps', '-a', '--filter', `label=remotegpu.managed=${relayIdOf(h.platform_public_key)}`, '--format', '{{.ID}} {{.Label "remotegpu.owner"}}']).catch(() => ''))
-      .split('\n').filter(Boolean).map((l) => l.split(' '));
+    const lines = (
+      await docker([
+        'ps',
+        '-a',
+        '--filter',
+        `label=remotegpu.managed=${relayIdOf(h.platform_public_key)}`,
+        '--format',
+        '{{.ID}} {{.Label "remotegpu.owner"}}',
+      ]).catch(() => '')
+    )
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' '));
     if (lines.length) await docker(['rm', '-f', ...lines.map((l) => l[0]!)]).catch(() => '');
-    for (const owner of new Set(lines.map((l) => l[1]).filter(Boolean))) await docker(['network', 'rm', ownerNetworkName(owner!)]).catch(() => '');
+    for (const owner of new Set(lines.map((l) => l[1]).filter(Boolean)))
+      await docker(['network', 'rm', ownerNetworkName(owner!)]).catch(() => '');
   }
 }

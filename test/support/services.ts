@@ -124,10 +124,9 @@ export async function docker(args: string[], timeoutMs = 60_000): Promise<string
 
 /** The IP address of a container on a network (the first one when `network` is omitted). */
 export async function containerIp(container: string, network?: string): Promise<string> {
-  const inspect = JSON.parse(await docker(['inspect', '--format', '{{json .NetworkSettings.Networks}}', container])) as Record<
-    string,
-    { IPAddress?: string }
-  >;
+  const inspect = JSON.parse(
+    await docker(['inspect', '--format', '{{json .NetworkSettings.Networks}}', container]),
+  ) as Record<string, { IPAddress?: string }>;
   const entry = network ? inspect[network] : Object.values(inspect)[0];
   const ip = entry?.IPAddress;
   if (!ip) throw new Error(`container ${container} has no IP address${network ? ` on ${network}` : ''}`);
@@ -156,6 +155,10 @@ function sshArgs(target: SshTarget, command?: string, opts: SshOptions = {}): st
 }
 
 /** Runs `ssh` with `sshArgs(...)`; resolves with the exit code (255 = ssh's own failure), never rejects on non-zero. */
-export function runSsh(target: SshTarget, command: string, opts: SshOptions & { timeoutMs?: number } = {}): Promise<SshResult> {
+export function runSsh(
+  target: SshTarget,
+  command: string,
+  opts: SshOptions & { timeoutMs?: number } = {},
+): Promise<SshResult> {
   return run('ssh', sshArgs(target, command, opts), process.env, opts.timeoutMs ?? 30_000);
 }

@@ -19,18 +19,26 @@ function remember(key: string, userId: string | null, now: number): void {
 }
 
 /** True while the credential a grant hangs on (a session or an API token) still exists and belongs to the user. */
-export async function credentialAlive(deps: Deps, claims: Pick<AppClaims, 'c' | 'v' | 'u'>, now = Date.now()): Promise<boolean> {
+export async function credentialAlive(
+  deps: Deps,
+  claims: Pick<AppClaims, 'c' | 'v' | 'u'>,
+  now = Date.now(),
+): Promise<boolean> {
   const key = `cred:${claims.v}:${claims.c}`;
   const hit = cached(key, now);
   if (hit) return hit.userId === claims.u;
   let userId: string | null = null;
   if (claims.v === 'session') {
-    const [s] = await deps.db.select({ user_id: tables.sessions.user_id }).from(tables.sessions)
+    const [s] = await deps.db
+      .select({ user_id: tables.sessions.user_id })
+      .from(tables.sessions)
       .where(and(eq(tables.sessions.id, claims.c), gt(tables.sessions.expires_at, now)));
     userId = s?.user_id ?? null;
   } else {
     const t = tables.apiTokens;
-    const [row] = await deps.db.select({ user_id: t.user_id }).from(t)
+    const [row] = await deps.db
+      .select({ user_id: t.user_id })
+      .from(t)
       .where(and(eq(t.id, claims.c), or(isNull(t.expires_at), gt(t.expires_at, now))));
     userId = row?.user_id ?? null;
   }
@@ -51,11 +59,21 @@ export interface AccessInput {
  * is host-only and never reaches an app host. Every `rg_app` value is tried: one planted by a sibling app host for a
  * parent domain names another environment and never matches, and must not hide the owner's own.
  */
-export async function mayOpen({ request, route, port, secretKey, deps }: AccessInput, now = Date.now()): Promise<boolean> {
+export async function mayOpen(
+  { request, route, port, secretKey, deps }: AccessInput,
+  now = Date.now(),
+): Promise<boolean> {
   if (route.publicPorts.has(port)) return true;
   for (const appCookie of cookieValues(request.headers.get('cookie'), APP_COOKIE).slice(0, 8)) {
     const claims = await verifyAppToken(secretKey, appCookie, 'app', now);
-    if (claims && claims.e === route.envId && claims.p === port && claims.u === route.ownerId && await credentialAlive(await deps(), claims, now)) return true;
+    if (
+      claims &&
+      claims.e === route.envId &&
+      claims.p === port &&
+      claims.u === route.ownerId &&
+      (await credentialAlive(await deps(), claims, now))
+    )
+      return true;
   }
   return false;
 }

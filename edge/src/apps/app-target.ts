@@ -26,7 +26,11 @@ export function forgetAppTarget(envId: string): void {
   cache.delete(envId);
 }
 
-export async function lookupAppTarget(envId: string, deps: () => Promise<Deps>, now = Date.now()): Promise<AppTarget | null> {
+export async function lookupAppTarget(
+  envId: string,
+  deps: () => Promise<Deps>,
+  now = Date.now(),
+): Promise<AppTarget | null> {
   const hit = cache.get(envId);
   if (hit && hit.until > now) return hit.value;
   const value = await load(envId, await deps());
@@ -45,12 +49,20 @@ async function load(envId: string, deps: Deps): Promise<AppTarget | null> {
   // The owner is not in Redis (no personal data there): one indexed query, cached with the route.
   // Per-port settings (deadlines, and sharing when Redis lost it) come with the same round of queries.
   const [[env], ports] = await Promise.all([
-    deps.db.select({ user_id: tables.environments.user_id, status: tables.environments.status, host_id: tables.environments.host_id })
-      .from(tables.environments).where(eq(tables.environments.id, envId)),
+    deps.db
+      .select({
+        user_id: tables.environments.user_id,
+        status: tables.environments.status,
+        host_id: tables.environments.host_id,
+      })
+      .from(tables.environments)
+      .where(eq(tables.environments.id, envId)),
     deps.db.select().from(tables.appPorts).where(eq(tables.appPorts.environment_id, envId)),
   ]);
   if (!env || !SERVED.has(env.status)) return null;
-  const firstByteMs = new Map(ports.filter((r) => r.first_byte_timeout_ms !== null).map((r) => [r.port, r.first_byte_timeout_ms!]));
+  const firstByteMs = new Map(
+    ports.filter((r) => r.first_byte_timeout_ms !== null).map((r) => [r.port, r.first_byte_timeout_ms!]),
+  );
   let hostId = hostRaw == null ? null : String(hostRaw);
   let publicPorts = new Set((publicRaw ?? []).map((v) => Number(v)));
   if (hostId === null) {
@@ -60,5 +72,12 @@ async function load(envId: string, deps: Deps): Promise<AppTarget | null> {
   }
   const shardsRaw = await deps.redis.get<unknown>(redisKeys.dataShards(hostId));
   const shards = Number(shardsRaw ?? 1);
-  return { envId, hostId, ownerId: env.user_id, publicPorts, shards: Number.isInteger(shards) && shards >= 1 ? shards : 1, firstByteMs };
+  return {
+    envId,
+    hostId,
+    ownerId: env.user_id,
+    publicPorts,
+    shards: Number.isInteger(shards) && shards >= 1 ? shards : 1,
+    firstByteMs,
+  };
 }

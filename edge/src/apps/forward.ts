@@ -10,8 +10,13 @@ import { APP_COOKIE } from './tokens.ts';
 /** Hop-by-hop fields, plus proxy credentials and the WebSocket handshake fields the agent's own client makes anew. */
 const HOP_BY_HOP = new Set([
   ...HOP_BY_HOP_HEADERS,
-  'proxy-authorization', 'proxy-authenticate', 'http2-settings',
-  'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-accept',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'http2-settings',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-accept',
   // The edge has already taken the client's body; a 100-continue from the app would have no one to go to.
   'expect',
 ]);
@@ -20,10 +25,14 @@ const REPLACED = new Set(['x-forwarded-proto', 'x-forwarded-host', 'x-real-ip'])
 const PLATFORM_COOKIES = new Set([APP_COOKIE, SESSION_COOKIE, SECURE_SESSION_COOKIE]);
 
 function stripPlatformCookies(value: string): string {
-  return value.split(';').map((s) => s.trim()).filter((pair) => {
-    const eq = pair.indexOf('=');
-    return pair !== '' && !PLATFORM_COOKIES.has((eq < 0 ? pair : pair.slice(0, eq)).trim());
-  }).join('; ');
+  return value
+    .split(';')
+    .map((s) => s.trim())
+    .filter((pair) => {
+      const eq = pair.indexOf('=');
+      return pair !== '' && !PLATFORM_COOKIES.has((eq < 0 ? pair : pair.slice(0, eq)).trim());
+    })
+    .join('; ');
 }
 
 export function buildOpenHead(request: Request, envId: string, port: number, clientIp: string): OpenHead {
@@ -34,8 +43,18 @@ export function buildOpenHead(request: Request, envId: string, port: number, cli
   const headers: [string, string][] = [];
   let forwardedFor: string | null = null;
   for (const [name, value] of request.headers) {
-    if (HOP_BY_HOP.has(name) || named.has(name) || REPLACED.has(name) || name.startsWith('cf-') || name.startsWith('x-remotegpu-')) continue;
-    if (name === 'x-forwarded-for') { forwardedFor = value; continue; }
+    if (
+      HOP_BY_HOP.has(name) ||
+      named.has(name) ||
+      REPLACED.has(name) ||
+      name.startsWith('cf-') ||
+      name.startsWith('x-remotegpu-')
+    )
+      continue;
+    if (name === 'x-forwarded-for') {
+      forwardedFor = value;
+      continue;
+    }
     if (name === 'cookie') {
       const kept = stripPlatformCookies(value);
       if (kept) headers.push([name, kept]);
@@ -52,7 +71,12 @@ export function buildOpenHead(request: Request, envId: string, port: number, cli
   );
   const method = request.method.toUpperCase();
   return {
-    environment_id: envId, port, method, path: `${url.pathname}${url.search}`, headers, websocket,
+    environment_id: envId,
+    port,
+    method,
+    path: `${url.pathname}${url.search}`,
+    headers,
+    websocket,
     has_body: request.body !== null && method !== 'GET' && method !== 'HEAD',
   };
 }
@@ -70,11 +94,19 @@ function shardId(ns: Bindings['DATA_SHARD'], name: string): DurableObjectId {
 }
 
 /** Sends the request through the environment's data shard; the shard streams the answer back. */
-export async function forwardToShard(request: Request, env: Bindings, route: AppTarget, open: OpenHead, firstByteMs: number): Promise<Response> {
+export async function forwardToShard(
+  request: Request,
+  env: Bindings,
+  route: AppTarget,
+  open: OpenHead,
+  firstByteMs: number,
+): Promise<Response> {
   const ns = env.DATA_SHARD;
   const stub = ns.get(shardId(ns, dataShardName(route.hostId, shardOf(route.envId, route.shards))));
   const res = await stub.fetch('https://data.tunnel/open', {
-    method: open.has_body ? 'POST' : 'GET', headers: openRequestHeaders(open, firstByteMs), body: open.has_body ? request.body : null,
+    method: open.has_body ? 'POST' : 'GET',
+    headers: openRequestHeaders(open, firstByteMs),
+    body: open.has_body ? request.body : null,
   });
   const code = res.headers.get('x-remotegpu-error');
   if (code) {

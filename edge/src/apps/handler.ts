@@ -23,11 +23,12 @@ export async function handleApp(request: Request, env: Bindings, app: AppHost): 
   const config = readConfig(env);
   // Clients are built only when the isolate's caches miss: a warm app request touches no database.
   let depsP: Promise<Deps> | null = null;
-  const deps = () => (depsP ??= (async () => {
-    const d = buildDeps(env);
-    await ready(d);
-    return d;
-  })());
+  const deps = () =>
+    (depsP ??= (async () => {
+      const d = buildDeps(env);
+      await ready(d);
+      return d;
+    })());
   const consoleUrl = config.publicUrl;
   const route = await lookupAppTarget(app.envId, deps);
   if (!route) return appError(request, 404, 'not_found', `no running environment ${app.envId}`, consoleUrl);
@@ -35,10 +36,22 @@ export async function handleApp(request: Request, env: Bindings, app: AppHost): 
   const link = url.searchParams.get(LINK_PARAM);
   if (link !== null) return redeemLink(request, url, link, route, app.port, config.secretKey, deps, consoleUrl);
   if (!(await mayOpen({ request, route, port: app.port, secretKey: config.secretKey, deps }))) {
-    return appError(request, 403, 'forbidden', 'this app is private to the owner of the environment: open it from the console', consoleUrl);
+    return appError(
+      request,
+      403,
+      'forbidden',
+      'this app is private to the owner of the environment: open it from the console',
+      consoleUrl,
+    );
   }
   const clientIp = request.headers.get('cf-connecting-ip') ?? '127.0.0.1';
-  return forwardToShard(request, env, route, buildOpenHead(request, app.envId, app.port, clientIp), firstByteDeadline(route.firstByteMs.get(app.port), config.appFirstByteMs));
+  return forwardToShard(
+    request,
+    env,
+    route,
+    buildOpenHead(request, app.envId, app.port, clientIp),
+    firstByteDeadline(route.firstByteMs.get(app.port), config.appFirstByteMs),
+  );
 }
 
 /** The shorter of the owner's per-port deadline and the operator's cap; 0 (no deadline) when neither is set. */
@@ -49,11 +62,26 @@ function firstByteDeadline(owner: number | undefined, operator: number | null): 
 
 /** A one-use link token from the console becomes a host-only cookie; the redirect takes the token out of the URL (and history). */
 async function redeemLink(
-  request: Request, url: URL, token: string, route: AppTarget, port: number, secret: string, deps: () => Promise<Deps>, consoleUrl: string | null,
+  request: Request,
+  url: URL,
+  token: string,
+  route: AppTarget,
+  port: number,
+  secret: string,
+  deps: () => Promise<Deps>,
+  consoleUrl: string | null,
 ): Promise<Response> {
   const claims = await verifyAppToken(secret, token, 'link');
-  const denied = () => appError(request, 403, 'forbidden', 'this app link is invalid, expired or already used: open the app again from the console', consoleUrl);
-  if (!claims || claims.e !== route.envId || claims.p !== port || claims.u !== route.ownerId || !claims.n) return denied();
+  const denied = () =>
+    appError(
+      request,
+      403,
+      'forbidden',
+      'this app link is invalid, expired or already used: open the app again from the console',
+      consoleUrl,
+    );
+  if (!claims || claims.e !== route.envId || claims.p !== port || claims.u !== route.ownerId || !claims.n)
+    return denied();
   const d = await deps();
   if (!(await credentialAlive(d, claims))) return denied();
   const first = await d.redis.set(redisKeys.appLinkUsed(claims.n), '1', { nx: true, px: LINK_TTL_MS * 2 });

@@ -10,15 +10,22 @@ const TITLES: Record<number, string> = {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
-export function appError(request: Request, status: number, code: string, message: string, consoleUrl?: string | null): Response {
+export function appError(
+  request: Request,
+  status: number,
+  code: string,
+  message: string,
+  consoleUrl?: string | null,
+): Response {
   const wantsHtml = (request.headers.get('accept') ?? '').includes('text/html');
   const headers = { 'cache-control': 'no-store' };
   if (!wantsHtml) return Response.json(errorBody(code, message), { status, headers });
   const title = TITLES[status] ?? 'Error';
   const link = consoleUrl ? `<p><a href="${escapeHtml(consoleUrl)}">Open the RemoteGPU console</a></p>` : '';
-  const html = `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>`
-    + '<meta name="viewport" content="width=device-width,initial-scale=1">'
-    + '<style>body{font:16px system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}code{color:#666}</style></head>'
-    + `<body><h1>${title}</h1><p>${escapeHtml(message)}</p>${link}<p><code>${status} ${escapeHtml(code)}</code></p></body></html>`;
+  const html =
+    `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>` +
+    '<meta name="viewport" content="width=device-width,initial-scale=1">' +
+    '<style>body{font:16px system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}code{color:#666}</style></head>' +
+    `<body><h1>${title}</h1><p>${escapeHtml(message)}</p>${link}<p><code>${status} ${escapeHtml(code)}</code></p></body></html>`;
   return new Response(html, { status, headers: { ...headers, 'content-type': 'text/html; charset=utf-8' } });
 }

@@ -25,7 +25,11 @@ const Claims = z.object({
 export type AppClaims = z.infer<typeof Claims>;
 
 const enc = new TextEncoder();
-const b64url = (b: Uint8Array) => btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const b64url = (b: Uint8Array) =>
+  btoa(String.fromCharCode(...b))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 function unb64url(s: string): Uint8Array | null {
   try {
     const bin = atob(s.replace(/-/g, '+').replace(/_/g, '/'));
@@ -40,7 +44,13 @@ const keys = new Map<string, Promise<CryptoKey>>();
 function key(secret: string): Promise<CryptoKey> {
   let k = keys.get(secret);
   if (!k) {
-    k = crypto.subtle.importKey('raw', enc.encode(`remotegpu:app-token:${secret}`), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    k = crypto.subtle.importKey(
+      'raw',
+      enc.encode(`remotegpu:app-token:${secret}`),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
     keys.set(secret, k);
   }
   return k;
@@ -53,7 +63,12 @@ export async function signAppToken(secret: string, claims: AppClaims): Promise<s
 }
 
 /** The claims of a valid, unexpired token of the expected kind; null for anything else. */
-export async function verifyAppToken(secret: string, token: string, kind: AppClaims['k'], now = Date.now()): Promise<AppClaims | null> {
+export async function verifyAppToken(
+  secret: string,
+  token: string,
+  kind: AppClaims['k'],
+  now = Date.now(),
+): Promise<AppClaims | null> {
   if (token.length > 2048) return null;
   const dot = token.indexOf('.');
   if (dot <= 0) return null;

@@ -9,13 +9,17 @@ const verdict = (method: string, headers: Record<string, string>, publicUrl: str
 describe('csrfVerdict', () => {
   it('never refuses reads or bearer-token clients', () => {
     expect(verdict('GET', { cookie: 'rg_session=x', origin: 'https://evil.example' })).toBeNull();
-    expect(verdict('POST', { authorization: 'Bearer rgt_x', 'content-type': 'text/plain', origin: 'https://evil.example' })).toBeNull();
+    expect(
+      verdict('POST', { authorization: 'Bearer rgt_x', 'content-type': 'text/plain', origin: 'https://evil.example' }),
+    ).toBeNull();
   });
 
   it('takes JSON from the console origin, the public URL, or Sec-Fetch-Site: same-origin', () => {
     const json = { 'content-type': 'application/json', cookie: 'rg_session=x' };
     expect(verdict('POST', { ...json, origin: 'https://gpu.example.com' })).toBeNull();
-    expect(verdict('POST', { ...json, origin: 'https://console.example.com' }, 'https://console.example.com/')).toBeNull();
+    expect(
+      verdict('POST', { ...json, origin: 'https://console.example.com' }, 'https://console.example.com/'),
+    ).toBeNull();
     expect(verdict('DELETE', { cookie: 'rg_session=x', 'sec-fetch-site': 'same-origin' })).toBeNull();
     expect(verdict('POST', { 'content-type': 'application/json' })).toBeNull(); // curl without a cookie
   });
@@ -23,7 +27,9 @@ describe('csrfVerdict', () => {
   it('answers 415 for simple bodies and 403 for other origins', () => {
     expect(verdict('POST', { 'content-type': 'text/plain', origin: 'https://gpu.example.com' })?.status).toBe(415);
     expect(verdict('PUT', { 'content-type': 'multipart/form-data; boundary=x' })?.code).toBe('unsupported_media_type');
-    expect(verdict('POST', { 'content-type': 'application/json', origin: 'https://x-8888.container.example.com' })?.code).toBe('cross_origin_request');
+    expect(
+      verdict('POST', { 'content-type': 'application/json', origin: 'https://x-8888.container.example.com' })?.code,
+    ).toBe('cross_origin_request');
     expect(verdict('POST', { 'content-type': 'application/json', 'sec-fetch-site': 'same-site' })?.status).toBe(403);
     expect(verdict('PATCH', { cookie: 'rg_session=x' })?.status).toBe(403);
   });

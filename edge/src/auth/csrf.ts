@@ -39,7 +39,8 @@ export interface CsrfInput {
 export function csrfVerdict({ method, url, headers, publicUrl }: CsrfInput): ApiError | null {
   if (SAFE_METHODS.has(method.toUpperCase())) return null;
   if (/^Bearer\s+\S+$/i.test(headers.get('authorization') ?? '')) return null;
-  const hasBody = (headers.get('content-length') ?? '0') !== '0' || headers.has('transfer-encoding') || headers.has('content-type');
+  const hasBody =
+    (headers.get('content-length') ?? '0') !== '0' || headers.has('transfer-encoding') || headers.has('content-type');
   if (hasBody && !isJsonMediaType(headers.get('content-type'))) {
     return new ApiError(415, 'unsupported_media_type', 'request bodies must be application/json');
   }
@@ -47,15 +48,20 @@ export function csrfVerdict({ method, url, headers, publicUrl }: CsrfInput): Api
   if (publicUrl) allowed.add(new URL(publicUrl).origin);
   const origin = headers.get('origin');
   if (origin !== null) {
-    return allowed.has(origin) ? null : new ApiError(403, 'cross_origin_request', `requests from ${origin.slice(0, 200)} may not change anything here`);
+    return allowed.has(origin)
+      ? null
+      : new ApiError(403, 'cross_origin_request', `requests from ${origin.slice(0, 200)} may not change anything here`);
   }
   const site = headers.get('sec-fetch-site');
   if (site !== null) {
-    return site === 'same-origin' ? null : new ApiError(403, 'cross_origin_request', 'cross-site requests may not change anything here');
+    return site === 'same-origin'
+      ? null
+      : new ApiError(403, 'cross_origin_request', 'cross-site requests may not change anything here');
   }
   // No Origin and no fetch metadata: not a browser's cross-site request. With a cookie, insist anyway: an old
   // or odd client that hides both could be one, and the console's own requests always carry Origin.
-  if (headers.has('cookie')) return new ApiError(403, 'cross_origin_request', 'cookie-authenticated writes need an Origin header');
+  if (headers.has('cookie'))
+    return new ApiError(403, 'cross_origin_request', 'cookie-authenticated writes need an Origin header');
   return null;
 }
 

@@ -38,7 +38,10 @@ export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 export async function createSession(deps: Deps, userId: string, sourceIp: string | null): Promise<string> {
   const token = generateToken('rgs');
   await deps.db.insert(tables.sessions).values({
-    id: await sha256Hex(token), user_id: userId, expires_at: Date.now() + SESSION_TTL_MS, source_ip: sourceIp,
+    id: await sha256Hex(token),
+    user_id: userId,
+    expires_at: Date.now() + SESSION_TTL_MS,
+    source_ip: sourceIp,
   });
   return token;
 }
@@ -53,16 +56,25 @@ export async function resolveSecret(deps: Deps, secret: string): Promise<AuthUse
   const hash = await sha256Hex(secret);
   const now = Date.now();
   if (secret.startsWith('rgs_')) {
-    const rows = await deps.db.select({ u: tables.users, s: tables.sessions }).from(tables.sessions)
+    const rows = await deps.db
+      .select({ u: tables.users, s: tables.sessions })
+      .from(tables.sessions)
       .innerJoin(tables.users, eq(tables.users.id, tables.sessions.user_id))
       .where(and(eq(tables.sessions.id, hash), gt(tables.sessions.expires_at, now)));
     const r = rows[0];
     return r ? { id: r.u.id, email: r.u.email, role: r.u.role, via: 'session', credentialId: r.s.id } : null;
   }
   if (secret.startsWith('rgt_')) {
-    const rows = await deps.db.select({ u: tables.users, t: tables.apiTokens }).from(tables.apiTokens)
+    const rows = await deps.db
+      .select({ u: tables.users, t: tables.apiTokens })
+      .from(tables.apiTokens)
       .innerJoin(tables.users, eq(tables.users.id, tables.apiTokens.user_id))
-      .where(and(eq(tables.apiTokens.token_hash, hash), or(isNull(tables.apiTokens.expires_at), gt(tables.apiTokens.expires_at, now))));
+      .where(
+        and(
+          eq(tables.apiTokens.token_hash, hash),
+          or(isNull(tables.apiTokens.expires_at), gt(tables.apiTokens.expires_at, now)),
+        ),
+      );
     const r = rows[0];
     if (!r) return null;
     await deps.db.update(tables.apiTokens).set({ last_used_at: now }).where(eq(tables.apiTokens.id, r.t.id));
@@ -90,8 +102,10 @@ async function loginRateKeys(ip: string, email: string): Promise<{ address: stri
 export async function checkLoginRate(deps: Deps, ip: string, email: string): Promise<void> {
   const keys = await loginRateKeys(ip, email);
   const p = deps.redis.pipeline();
-  p.incr(keys.address); p.expire(keys.address, WINDOW_S, 'NX');
-  p.incr(keys.addressEmail); p.expire(keys.addressEmail, WINDOW_S, 'NX');
+  p.incr(keys.address);
+  p.expire(keys.address, WINDOW_S, 'NX');
+  p.incr(keys.addressEmail);
+  p.expire(keys.addressEmail, WINDOW_S, 'NX');
   const [addressCount, , addressEmailCount] = (await p.exec()) as [number, number, number, number];
   if (addressCount > LIMITS.address || addressEmailCount > LIMITS.addressEmail) {
     throw new ApiError(429, 'rate_limited', 'too many login attempts from your address; try again in 15 minutes');

@@ -12,11 +12,17 @@ export async function ensureSeeded(deps: Deps): Promise<void> {
   if (!adminEmail || !adminPassword) return;
   const key = `${deps.env.LIBSQL_URL}\n${adminEmail}`;
   if (seeded.has(key)) return;
-  const found = await deps.db.select({ id: tables.users.id }).from(tables.users).where(eq(tables.users.email, adminEmail));
+  const found = await deps.db
+    .select({ id: tables.users.id })
+    .from(tables.users)
+    .where(eq(tables.users.email, adminEmail));
   if (!found.length) {
     const password_hash = await hashPassword(adminPassword, 'user');
     // The unique email index settles a race between isolates seeding at once.
-    await deps.db.insert(tables.users).values({ id: newId('usr'), email: adminEmail, password_hash, role: 'admin' }).onConflictDoNothing();
+    await deps.db
+      .insert(tables.users)
+      .values({ id: newId('usr'), email: adminEmail, password_hash, role: 'admin' })
+      .onConflictDoNothing();
   }
   seeded.add(key);
 }

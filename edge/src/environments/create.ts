@@ -1,7 +1,13 @@
 // Creating a container environment: place it, claim a port, ask the relay, and record the outcome.
 import {
-  CMD, COMMAND_ERROR, ContainerCreateResult, generateEnvironmentId, generatePassword, tables,
-  type ContainerCreateArgs, type CreateEnvironmentRequest,
+  CMD,
+  COMMAND_ERROR,
+  ContainerCreateResult,
+  generateEnvironmentId,
+  generatePassword,
+  tables,
+  type ContainerCreateArgs,
+  type CreateEnvironmentRequest,
 } from '@remotegpu/schema';
 import { and, eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
@@ -19,22 +25,38 @@ import type { EnvRow } from './serialize.ts';
 
 export async function newCredentials(deps: Deps) {
   const password = generatePassword();
-  return { password, password_hash: await hashPassword(password, 'env'), password_enc: await encryptSecret(deps.config.secretKey, password) };
+  return {
+    password,
+    password_hash: await hashPassword(password, 'env'),
+    password_enc: await encryptSecret(deps.config.secretKey, password),
+  };
 }
 
 export async function setFailed(deps: Deps, id: string, reason: string): Promise<void> {
-  await deps.db.update(tables.environments).set({ status: 'failed', status_reason: reason.slice(0, 4000), updated_at: Date.now() })
+  await deps.db
+    .update(tables.environments)
+    .set({ status: 'failed', status_reason: reason.slice(0, 4000), updated_at: Date.now() })
     .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')));
 }
 
-export async function createEnvironment(deps: Deps, user: AuthUser, body: CreateEnvironmentRequest): Promise<{ env: EnvRow; status: 201 | 202 }> {
+export async function createEnvironment(
+  deps: Deps,
+  user: AuthUser,
+  body: CreateEnvironmentRequest,
+): Promise<{ env: EnvRow; status: 201 | 202 }> {
   const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
   if (!image) throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
   const creds = await newCredentials(deps);
   const { id, placement } = await reserve(deps, user, body, image.id, creds);
   const args: ContainerCreateArgs = {
-    environment_id: id, request_id: id, owner_id: user.id, image: image.docker_ref, has_sshd: image.has_sshd,
-    gpu_devices: placement.gpuDevices, cpu_cores: body.cpu_cores, memory_gb: body.memory_gb,
+    environment_id: id,
+    request_id: id,
+    owner_id: user.id,
+    image: image.docker_ref,
+    has_sshd: image.has_sshd,
+    gpu_devices: placement.gpuDevices,
+    cpu_cores: body.cpu_cores,
+    memory_gb: body.memory_gb,
   };
   const outcome = await sendCommand(deps, placement.host.id, CMD.containerCreate, args, deps.config.commandTimeoutMs);
   if (!outcome.ok) {
@@ -68,13 +90,24 @@ export async function applyCreateResult(deps: Deps, id: string, data: unknown): 
     return null;
   }
   const now = Date.now();
-  const updated = await deps.db.update(tables.environments).set({
-    status: 'running', status_reason: null, container_id: result.data.container_id, target_ip: result.data.ip,
-    target_host_key: result.data.host_key ?? null, started_at: now, updated_at: now,
-  }).where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating'))).returning();
+  const updated = await deps.db
+    .update(tables.environments)
+    .set({
+      status: 'running',
+      status_reason: null,
+      container_id: result.data.container_id,
+      target_ip: result.data.ip,
+      target_host_key: result.data.host_key ?? null,
+      started_at: now,
+      updated_at: now,
+    })
+    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')))
+    .returning();
   const env = updated[0];
   if (!env) return null;
-  const [image] = env.image_id ? await deps.db.select().from(tables.images).where(eq(tables.images.id, env.image_id)) : [];
+  const [image] = env.image_id
+    ? await deps.db.select().from(tables.images).where(eq(tables.images.id, env.image_id))
+    : [];
   await openUsage(deps, env, 'hourly', image?.hourly_price ?? 0, now);
   await publishRoute(deps, env);
   return env;
@@ -90,16 +123,31 @@ async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentReques
     const port = await allocatePort(deps, placement.host.id, id);
     try {
       await deps.db.insert(tables.environments).values({
-        id, name: body.name, type: 'container', ssh_host: sshHostFor(deps, id, placement.host), ssh_port: port, ssh_username: 'root',
-        image_id: imageId, user_id: user.id, status: 'creating', host_id: placement.host.id, gpu_count: body.gpu_count,
-        gpu_devices: placement.gpuDevices, cpu_cores: body.cpu_cores, memory_gb: body.memory_gb,
-        password_hash: creds.password_hash, password_enc: creds.password_enc, recording: body.recording ?? false, request_id: id,
+        id,
+        name: body.name,
+        type: 'container',
+        ssh_host: sshHostFor(deps, id, placement.host),
+        ssh_port: port,
+        ssh_username: 'root',
+        image_id: imageId,
+        user_id: user.id,
+        status: 'creating',
+        host_id: placement.host.id,
+        gpu_count: body.gpu_count,
+        gpu_devices: placement.gpuDevices,
+        cpu_cores: body.cpu_cores,
+        memory_gb: body.memory_gb,
+        password_hash: creds.password_hash,
+        password_enc: creds.password_enc,
+        recording: body.recording ?? false,
+        request_id: id,
       });
     } catch (err) {
       await releasePort(deps, id);
       throw err;
     }
-    if (!placement.gpuDevices.length || !(await lostGpuRace(deps, id, placement.host.id, placement.gpuDevices))) return { id, placement };
+    if (!placement.gpuDevices.length || !(await lostGpuRace(deps, id, placement.host.id, placement.gpuDevices)))
+      return { id, placement };
     await deps.db.delete(tables.environments).where(eq(tables.environments.id, id));
     await releasePort(deps, id);
     if (attempt >= 4) throw new ApiError(409, 'no_capacity', 'the GPUs this request needs keep being taken; try again');

@@ -12,11 +12,20 @@ import type { EnvRow } from './serialize.ts';
 /** Returns true when the environment is gone, false when it waits (as `deleting`) for its relay. */
 export async function deleteEnvironment(deps: Deps, env: EnvRow): Promise<boolean> {
   if (env.type === 'container' && env.container_id) {
-    const outcome = await sendCommand(deps, env.host_id, CMD.containerRemove, { environment_id: env.id, container_id: env.container_id }, deps.config.commandTimeoutMs);
+    const outcome = await sendCommand(
+      deps,
+      env.host_id,
+      CMD.containerRemove,
+      { environment_id: env.id, container_id: env.container_id },
+      deps.config.commandTimeoutMs,
+    );
     // An offline relay removes the container when it reconnects (reconciliation); anything else is the caller's to see.
     if (!outcome.ok && outcome.error.code !== COMMAND_ERROR.hostOffline) throw commandError('delete', outcome.error);
   }
-  await deps.db.update(tables.environments).set({ status: 'deleting', updated_at: Date.now() }).where(eq(tables.environments.id, env.id));
+  await deps.db
+    .update(tables.environments)
+    .set({ status: 'deleting', updated_at: Date.now() })
+    .where(eq(tables.environments.id, env.id));
   await closeUsage(deps, env.id);
   const dropped = await unpublishRoute(deps, env);
   // A physical machine goes back to the pool only once its relay no longer routes to it; an offline
@@ -33,14 +42,18 @@ async function finish(deps: Deps, env: EnvRow): Promise<void> {
   await deps.redis.del(redisKeys.metrics(env.id), redisKeys.progress(env.id));
   await deps.db.delete(tables.environments).where(eq(tables.environments.id, env.id));
   if (env.physical_machine_id != null) {
-    await deps.db.update(tables.machines).set({ status: 'available', updated_at: Date.now() })
+    await deps.db
+      .update(tables.machines)
+      .set({ status: 'available', updated_at: Date.now() })
       .where(and(eq(tables.machines.id, env.physical_machine_id), eq(tables.machines.status, 'allocated')));
   }
 }
 
 /** Called after a relay's hello: environments it no longer serves can now be finished. */
 export async function finalizeDeletions(deps: Deps, hostId: string): Promise<void> {
-  const rows = await deps.db.select().from(tables.environments)
+  const rows = await deps.db
+    .select()
+    .from(tables.environments)
     .where(and(eq(tables.environments.host_id, hostId), eq(tables.environments.status, 'deleting')));
   for (const env of rows) await finish(deps, env);
 }

@@ -30,13 +30,19 @@ async function firstGap(deps: Deps, hostId: string, r: Range): Promise<number | 
 
 /** Claims a port for an environment; the primary key (host_id, port) makes two claims of one port impossible. */
 export async function allocatePort(deps: Deps, hostId: string, environmentId: string): Promise<number> {
-  const [host] = await deps.db.select({ min: tables.hosts.ssh_port_min, max: tables.hosts.ssh_port_max }).from(tables.hosts).where(eq(tables.hosts.id, hostId));
+  const [host] = await deps.db
+    .select({ min: tables.hosts.ssh_port_min, max: tables.hosts.ssh_port_max })
+    .from(tables.hosts)
+    .where(eq(tables.hosts.id, hostId));
   const range = host ?? { min: 50000, max: 59999 };
   for (let attempt = 0; attempt < 12; attempt++) {
     const port = attempt < 8 ? randomPort(range) : await firstGap(deps, hostId, range);
     if (port == null) break;
-    const res = await deps.db.insert(tables.portAllocations).values({ host_id: hostId, port, environment_id: environmentId })
-      .onConflictDoNothing().returning({ port: tables.portAllocations.port });
+    const res = await deps.db
+      .insert(tables.portAllocations)
+      .values({ host_id: hostId, port, environment_id: environmentId })
+      .onConflictDoNothing()
+      .returning({ port: tables.portAllocations.port });
     if (res.length) return port;
   }
   throw new ApiError(409, 'no_ports', 'the relay has no free SSH port');

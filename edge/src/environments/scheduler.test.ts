@@ -5,7 +5,10 @@ import { fit } from './scheduler.ts';
 
 const GiB = 1024 ** 3;
 const host = (gpus: number, cpu = 16, memGb = 64): HostInventory => ({
-  cpu_cores: cpu, memory_bytes: memGb * GiB, docker_version: '28', nvidia_runtime: true,
+  cpu_cores: cpu,
+  memory_bytes: memGb * GiB,
+  docker_version: '28',
+  nvidia_runtime: true,
   gpus: Array.from({ length: gpus }, (_, i) => ({ index: i, uuid: `GPU-${i}`, name: 'RTX 4090', memory_mib: 24564 })),
 });
 const none = { cpu: 0, mem: 0, gpus: new Set<number>() };
@@ -13,12 +16,16 @@ const none = { cpu: 0, mem: 0, gpus: new Set<number>() };
 describe('fit', () => {
   it('gives the lowest free device indexes', () => {
     expect(fit(host(4), none, { gpu_count: 2, cpu_cores: 4, memory_gb: 8 })).toEqual([0, 1]);
-    expect(fit(host(4), { cpu: 4, mem: 8, gpus: new Set([0, 2]) }, { gpu_count: 2, cpu_cores: 4, memory_gb: 8 })).toEqual([1, 3]);
+    expect(
+      fit(host(4), { cpu: 4, mem: 8, gpus: new Set([0, 2]) }, { gpu_count: 2, cpu_cores: 4, memory_gb: 8 }),
+    ).toEqual([1, 3]);
     expect(fit(host(0), none, { gpu_count: 0, cpu_cores: 1, memory_gb: 1 })).toEqual([]);
   });
 
   it('never hands out a device twice or more devices than exist', () => {
-    expect(fit(host(4), { cpu: 0, mem: 0, gpus: new Set([0, 1, 2]) }, { gpu_count: 2, cpu_cores: 1, memory_gb: 1 })).toBeNull();
+    expect(
+      fit(host(4), { cpu: 0, mem: 0, gpus: new Set([0, 1, 2]) }, { gpu_count: 2, cpu_cores: 1, memory_gb: 1 }),
+    ).toBeNull();
     expect(fit(host(2), none, { gpu_count: 3, cpu_cores: 1, memory_gb: 1 })).toBeNull();
   });
 
@@ -26,6 +33,8 @@ describe('fit', () => {
     expect(fit(host(0, 8), { ...none, cpu: 6 }, { gpu_count: 0, cpu_cores: 3, memory_gb: 1 })).toBeNull();
     expect(fit(host(0, 8), { ...none, cpu: 6 }, { gpu_count: 0, cpu_cores: 3, memory_gb: 1 }, 2)).toEqual([]);
     expect(fit(host(0, 8, 16), { ...none, mem: 15 }, { gpu_count: 0, cpu_cores: 1, memory_gb: 2 })).toBeNull();
-    expect(fit({ ...host(0, 8), memory_bytes: 16 * GiB - 1 }, none, { gpu_count: 0, cpu_cores: 1, memory_gb: 16 })).toBeNull();
+    expect(
+      fit({ ...host(0, 8), memory_bytes: 16 * GiB - 1 }, none, { gpu_count: 0, cpu_cores: 1, memory_gb: 16 }),
+    ).toBeNull();
   });
 });

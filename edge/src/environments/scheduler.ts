@@ -19,8 +19,16 @@ export interface Request {
 const RESERVING = ['creating', 'running'] as const;
 
 export async function usedOn(deps: Deps, hostId: string, excludeEnv?: string) {
-  const envs = await deps.db.select().from(tables.environments)
-    .where(and(eq(tables.environments.host_id, hostId), eq(tables.environments.type, 'container'), inArray(tables.environments.status, [...RESERVING])));
+  const envs = await deps.db
+    .select()
+    .from(tables.environments)
+    .where(
+      and(
+        eq(tables.environments.host_id, hostId),
+        eq(tables.environments.type, 'container'),
+        inArray(tables.environments.status, [...RESERVING]),
+      ),
+    );
   const gpus = new Set<number>();
   let cpu = 0;
   let mem = 0;
@@ -33,16 +41,27 @@ export async function usedOn(deps: Deps, hostId: string, excludeEnv?: string) {
   return { cpu, mem, gpus };
 }
 
-export function fit(inventory: HostInventory, used: { cpu: number; mem: number; gpus: Set<number> }, req: Request, cpuOvercommit = 1): number[] | null {
+export function fit(
+  inventory: HostInventory,
+  used: { cpu: number; mem: number; gpus: Set<number> },
+  req: Request,
+  cpuOvercommit = 1,
+): number[] | null {
   const memGb = Math.floor(inventory.memory_bytes / 1024 ** 3);
   if (used.cpu + req.cpu_cores > inventory.cpu_cores * cpuOvercommit || used.mem + req.memory_gb > memGb) return null;
-  const free = inventory.gpus.map((g) => g.index).filter((i) => !used.gpus.has(i)).sort((a, b) => a - b);
+  const free = inventory.gpus
+    .map((g) => g.index)
+    .filter((i) => !used.gpus.has(i))
+    .sort((a, b) => a - b);
   if (free.length < req.gpu_count) return null;
   return free.slice(0, req.gpu_count);
 }
 
 export async function pickHost(deps: Deps, req: Request): Promise<Placement> {
-  const hosts = await deps.db.select().from(tables.hosts).where(and(eq(tables.hosts.status, 'online'), eq(tables.hosts.drained, false)));
+  const hosts = await deps.db
+    .select()
+    .from(tables.hosts)
+    .where(and(eq(tables.hosts.status, 'online'), eq(tables.hosts.drained, false)));
   if (!hosts.length) throw new ApiError(503, 'host_offline', 'no relay is online to run containers');
   let best: (Placement & { score: number }) | null = null;
   let anyGpuHost = false;

@@ -11,7 +11,8 @@ import { isoReq } from '../lib/time.ts';
 import { publishRoute } from '../routing/sync.ts';
 import { SERVED_STATUSES } from '../routing/relay-routes.ts';
 
-const KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Za-z0-9+/]+={0,2})(?: ([^\r\n]{0,200}))?$/;
+const KEY_LINE =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Za-z0-9+/]+={0,2})(?: ([^\r\n]{0,200}))?$/;
 
 /** Parses an OpenSSH public key line; returns the normalized line and its SHA256 fingerprint. */
 async function parsePublicKey(line: string): Promise<{ key: string; fingerprint: string } | null> {
@@ -32,35 +33,89 @@ async function parsePublicKey(line: string): Promise<{ key: string; fingerprint:
 }
 
 async function republishOwned(deps: Deps, userId: string): Promise<void> {
-  const envs = await deps.db.select().from(tables.environments)
+  const envs = await deps.db
+    .select()
+    .from(tables.environments)
     .where(and(eq(tables.environments.user_id, userId), inArray(tables.environments.status, [...SERVED_STATUSES])));
   for (const env of envs) await publishRoute(deps, env);
 }
 
-const keyJson = (k: typeof tables.sshKeys.$inferSelect) => ({ id: k.id, name: k.name, public_key: k.public_key, fingerprint: k.fingerprint, created_at: isoReq(k.created_at) });
+const keyJson = (k: typeof tables.sshKeys.$inferSelect) => ({
+  id: k.id,
+  name: k.name,
+  public_key: k.public_key,
+  fingerprint: k.fingerprint,
+  created_at: isoReq(k.created_at),
+});
 
 export function registerKeyEndpoints(app: Hono<AppEnv>): void {
-  endpoint(app, { method: 'get', path: '/api/v1/ssh-keys', summary: 'Your SSH public keys', tag: 'keys', auth: 'user', response: z.object({ items: z.array(SshKey) }) }, async (c, { user }) => {
-    const rows = await c.get('deps').db.select().from(tables.sshKeys).where(eq(tables.sshKeys.user_id, user.id)).orderBy(desc(tables.sshKeys.created_at));
-    return c.json({ items: rows.map(keyJson) });
-  });
+  endpoint(
+    app,
+    {
+      method: 'get',
+      path: '/api/v1/ssh-keys',
+      summary: 'Your SSH public keys',
+      tag: 'keys',
+      auth: 'user',
+      response: z.object({ items: z.array(SshKey) }),
+    },
+    async (c, { user }) => {
+      const rows = await c
+        .get('deps')
+        .db.select()
+        .from(tables.sshKeys)
+        .where(eq(tables.sshKeys.user_id, user.id))
+        .orderBy(desc(tables.sshKeys.created_at));
+      return c.json({ items: rows.map(keyJson) });
+    },
+  );
 
-  endpoint(app, { method: 'post', path: '/api/v1/ssh-keys', summary: 'Add an SSH public key', tag: 'keys', auth: 'user', body: CreateSshKeyRequest, response: z.object({ key: SshKey }), status: 201 }, async (c, { body, user }) => {
-    const deps = c.get('deps');
-    const parsed = await parsePublicKey(body.public_key);
-    if (!parsed) throw new ApiError(422, 'validation_failed', 'invalid body: public_key: not an OpenSSH public key line');
-    const [row] = await deps.db.insert(tables.sshKeys).values({ id: newId('key'), user_id: user.id, name: body.name, public_key: parsed.key, fingerprint: parsed.fingerprint })
-      .onConflictDoNothing().returning();
-    if (!row) throw conflict('key_exists', 'this key is already on your account');
-    await republishOwned(deps, user.id);
-    return c.json({ key: keyJson(row) }, 201);
-  });
+  endpoint(
+    app,
+    {
+      method: 'post',
+      path: '/api/v1/ssh-keys',
+      summary: 'Add an SSH public key',
+      tag: 'keys',
+      auth: 'user',
+      body: CreateSshKeyRequest,
+      response: z.object({ key: SshKey }),
+      status: 201,
+    },
+    async (c, { body, user }) => {
+      const deps = c.get('deps');
+      const parsed = await parsePublicKey(body.public_key);
+      if (!parsed)
+        throw new ApiError(422, 'validation_failed', 'invalid body: public_key: not an OpenSSH public key line');
+      const [row] = await deps.db
+        .insert(tables.sshKeys)
+        .values({
+          id: newId('key'),
+          user_id: user.id,
+          name: body.name,
+          public_key: parsed.key,
+          fingerprint: parsed.fingerprint,
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (!row) throw conflict('key_exists', 'this key is already on your account');
+      await republishOwned(deps, user.id);
+      return c.json({ key: keyJson(row) }, 201);
+    },
+  );
 
-  endpoint(app, { method: 'delete', path: '/api/v1/ssh-keys/:id', summary: 'Remove an SSH public key', tag: 'keys', auth: 'user' }, async (c, { user, params }) => {
-    const deps = c.get('deps');
-    const res = await deps.db.delete(tables.sshKeys).where(and(eq(tables.sshKeys.id, params.id), eq(tables.sshKeys.user_id, user.id))).returning();
-    if (!res.length) throw notFound('key');
-    await republishOwned(deps, user.id);
-    return c.body(null, 204);
-  });
+  endpoint(
+    app,
+    { method: 'delete', path: '/api/v1/ssh-keys/:id', summary: 'Remove an SSH public key', tag: 'keys', auth: 'user' },
+    async (c, { user, params }) => {
+      const deps = c.get('deps');
+      const res = await deps.db
+        .delete(tables.sshKeys)
+        .where(and(eq(tables.sshKeys.id, params.id), eq(tables.sshKeys.user_id, user.id)))
+        .returning();
+      if (!res.length) throw notFound('key');
+      await republishOwned(deps, user.id);
+      return c.body(null, 204);
+    },
+  );
 }

@@ -12,10 +12,15 @@ export type Ctx = Context<AppEnv>;
 /** The `:name` parameters of a path, as a union of names. */
 type ParamNames<S extends string> = S extends `${string}:${infer Name}/${infer Rest}`
   ? Name | ParamNames<`/${Rest}`>
-  : S extends `${string}:${infer Name}` ? Name : never;
+  : S extends `${string}:${infer Name}`
+    ? Name
+    : never;
 
 export interface EndpointSpec<
-  B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined = undefined, Path extends string = string,
+  B extends z.ZodType | undefined,
+  Q extends z.ZodType | undefined,
+  P extends z.ZodType | undefined = undefined,
+  Path extends string = string,
 > {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Hono path with `:name` parameters. */
@@ -47,7 +52,10 @@ export interface Input<B, Q, P, Path extends string = string> {
 /** A path parameter naming a row: ids are opaque strings. */
 export const IdParam = z.string().min(1).max(128);
 /** A TCP port in a path: 1-65535, decimal, no leading zero. */
-export const PortParam = z.string().regex(/^[1-9][0-9]{0,4}$/, 'must be 1-65535').transform(Number)
+export const PortParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,4}$/, 'must be 1-65535')
+  .transform(Number)
   .refine((n) => n <= 65535, 'must be 1-65535');
 
 /** The default parameter schema of a path: every `:name` an IdParam. */
@@ -58,7 +66,10 @@ function pathParams(path: string): z.ZodObject {
 const MAX_BODY = 64 * 1024;
 
 function describe(error: z.ZodError): string {
-  return error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+    .join('; ');
 }
 
 async function readJson(c: Ctx): Promise<unknown> {
@@ -85,8 +96,10 @@ function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string
  * (422 `validation_failed` naming the field), then the handler with the parsed input.
  */
 export function endpoint<
-  B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined,
-  P extends z.ZodType | undefined = undefined, Path extends string = string,
+  B extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  P extends z.ZodType | undefined = undefined,
+  Path extends string = string,
 >(
   app: Hono<AppEnv>,
   spec: EndpointSpec<B, Q, P, Path>,

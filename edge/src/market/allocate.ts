@@ -13,11 +13,17 @@ import { allocatePort, releasePort } from '../environments/ports.ts';
 import type { EnvRow } from '../environments/serialize.ts';
 
 export async function allocateMachine(deps: Deps, user: AuthUser, machineId: number, name?: string): Promise<EnvRow> {
-  const claimed = await deps.db.update(tables.machines).set({ status: 'allocated', updated_at: Date.now() })
-    .where(and(eq(tables.machines.id, machineId), eq(tables.machines.status, 'available'))).returning();
+  const claimed = await deps.db
+    .update(tables.machines)
+    .set({ status: 'allocated', updated_at: Date.now() })
+    .where(and(eq(tables.machines.id, machineId), eq(tables.machines.status, 'available')))
+    .returning();
   const machine = claimed[0];
   if (!machine) {
-    const [exists] = await deps.db.select({ id: tables.machines.id }).from(tables.machines).where(eq(tables.machines.id, machineId));
+    const [exists] = await deps.db
+      .select({ id: tables.machines.id })
+      .from(tables.machines)
+      .where(eq(tables.machines.id, machineId));
     if (!exists) throw notFound('machine');
     throw new ApiError(409, 'machine_unavailable', 'this machine is not available');
   }
@@ -29,16 +35,33 @@ export async function allocateMachine(deps: Deps, user: AuthUser, machineId: num
     const creds = await newCredentials(deps);
     const now = Date.now();
     await deps.db.insert(tables.environments).values({
-      id, name: name ?? machine.name, type: 'physical', ssh_host: sshHostFor(deps, id, host), ssh_port: port, ssh_username: 'root',
-      target_ip: machine.target_ip, physical_machine_id: machine.id, user_id: user.id, status: 'running', host_id: host.id,
-      gpu_count: machine.gpu_count, cpu_cores: machine.cpu_cores, memory_gb: machine.memory_gb,
-      password_hash: creds.password_hash, password_enc: creds.password_enc, started_at: now, request_id: id,
+      id,
+      name: name ?? machine.name,
+      type: 'physical',
+      ssh_host: sshHostFor(deps, id, host),
+      ssh_port: port,
+      ssh_username: 'root',
+      target_ip: machine.target_ip,
+      physical_machine_id: machine.id,
+      user_id: user.id,
+      status: 'running',
+      host_id: host.id,
+      gpu_count: machine.gpu_count,
+      cpu_cores: machine.cpu_cores,
+      memory_gb: machine.memory_gb,
+      password_hash: creds.password_hash,
+      password_enc: creds.password_enc,
+      started_at: now,
+      request_id: id,
     });
   } catch (err) {
     // Put everything back: the machine is available again and no row or port remains.
     await releasePort(deps, id);
     await deps.db.delete(tables.environments).where(eq(tables.environments.id, id));
-    await deps.db.update(tables.machines).set({ status: 'available', updated_at: Date.now() }).where(eq(tables.machines.id, machine.id));
+    await deps.db
+      .update(tables.machines)
+      .set({ status: 'available', updated_at: Date.now() })
+      .where(eq(tables.machines.id, machine.id));
     throw err;
   }
   // Trust on first use: a machine enrolled while its relay was away is pinned before its first renter logs in.

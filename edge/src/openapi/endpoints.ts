@@ -18,11 +18,15 @@ function buildOpenApi(): unknown {
     const path = r.path.replace(/:([A-Za-z_]+)/g, '{$1}');
     const pathJs = r.params ? (schema(r.params, 'input') as { properties?: Record<string, unknown> }) : {};
     const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
-      name: m[1], in: 'path', required: true, schema: (pathJs.properties?.[m[1]!] ?? { type: 'string' }) as { type: string },
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: (pathJs.properties?.[m[1]!] ?? { type: 'string' }) as { type: string },
     }));
     if (r.query) {
       const js = schema(r.query, 'input') as { properties?: Record<string, unknown>; required?: string[] };
-      for (const [name, s] of Object.entries(js.properties ?? {})) params.push({ name, in: 'query', required: (js.required ?? []).includes(name), schema: s as { type: string } });
+      for (const [name, s] of Object.entries(js.properties ?? {}))
+        params.push({ name, in: 'query', required: (js.required ?? []).includes(name), schema: s as { type: string } });
     }
     const status = String(r.status ?? 200);
     paths[path] ??= {};
@@ -31,7 +35,9 @@ function buildOpenApi(): unknown {
       tags: [r.tag],
       ...(r.auth !== 'none' ? { security: [{ bearer: [] }, { cookie: [] }] } : {}),
       ...(params.length ? { parameters: params } : {}),
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(r.body, 'input') } } } } : {}),
+      ...(r.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: schema(r.body, 'input') } } } }
+        : {}),
       responses: {
         [r.response ? status : r.method === 'delete' ? '204' : status]: r.response
           ? { description: 'OK', content: { 'application/json': { schema: schema(r.response, 'output') } } }
@@ -42,7 +48,11 @@ function buildOpenApi(): unknown {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'RemoteGPU API', version: '1', description: 'Allocation, environments, access, audit and administration.' },
+    info: {
+      title: 'RemoteGPU API',
+      version: '1',
+      description: 'Allocation, environments, access, audit and administration.',
+    },
     servers: [{ url: '/' }],
     components: {
       securitySchemes: {

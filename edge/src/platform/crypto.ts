@@ -1,13 +1,12 @@
 // Crypto primitives for the edge: scrypt (node:crypto in workerd), SHA-256 and AES-GCM (WebCrypto).
 import { scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
-import {
-  ENV_SCRYPT, USER_SCRYPT, formatScryptHash, parseScryptHash, type ScryptParams,
-} from '@remotegpu/schema';
+import { ENV_SCRYPT, USER_SCRYPT, formatScryptHash, parseScryptHash, type ScryptParams } from '@remotegpu/schema';
 
 function scrypt(password: string, salt: Uint8Array, p: ScryptParams): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     scryptCb(password, salt, p.keylen, { N: p.N, r: p.r, p: p.p, maxmem: 128 * p.N * p.r * 2 }, (err, key) =>
-      err ? reject(err) : resolve(new Uint8Array(key)));
+      err ? reject(err) : resolve(new Uint8Array(key)),
+    );
   });
 }
 
@@ -51,13 +50,21 @@ const unb64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 /** Encrypts a secret for its owner to read back later (environment passwords). */
 export async function encryptSecret(secret: string, plaintext: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, await aesKey(secret, 'env-password'), new TextEncoder().encode(plaintext));
+  const ct = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv },
+    await aesKey(secret, 'env-password'),
+    new TextEncoder().encode(plaintext),
+  );
   return `v1.${b64(iv)}.${b64(new Uint8Array(ct))}`;
 }
 
 export async function decryptSecret(secret: string, sealed: string): Promise<string> {
   const [v, iv, ct] = sealed.split('.');
   if (v !== 'v1' || !iv || !ct) throw new Error('unknown sealed secret format');
-  const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: unb64(iv) }, await aesKey(secret, 'env-password'), unb64(ct));
+  const pt = await crypto.subtle.decrypt(
+    { name: 'AES-GCM', iv: unb64(iv) },
+    await aesKey(secret, 'env-password'),
+    unb64(ct),
+  );
   return new TextDecoder().decode(pt);
 }

@@ -22,14 +22,25 @@ function jupyterUrl(deps: Deps, envId: string): string {
 
 export function publicAccessInfo(deps: Deps, env: EnvRow): PublicAccessInfo {
   return {
-    environment_id: env.id, type: env.type, ssh_host: env.ssh_host, ssh_port: env.ssh_port, ssh_username: env.ssh_username,
-    target_ip: env.target_ip, jupyter_url: jupyterUrl(deps, env.id), created_at: isoReq(env.created_at), ssh_command: sshCommand(env),
+    environment_id: env.id,
+    type: env.type,
+    ssh_host: env.ssh_host,
+    ssh_port: env.ssh_port,
+    ssh_username: env.ssh_username,
+    target_ip: env.target_ip,
+    jupyter_url: jupyterUrl(deps, env.id),
+    created_at: isoReq(env.created_at),
+    ssh_command: sshCommand(env),
   };
 }
 
 export function routeRecord(deps: Deps, env: EnvRow): RouteRecord {
   return {
-    environment_id: env.id, type: env.type, ip: env.target_ip, ssh_port: env.ssh_port, host_id: env.host_id,
+    environment_id: env.id,
+    type: env.type,
+    ip: env.target_ip,
+    ssh_port: env.ssh_port,
+    host_id: env.host_id,
     access_info: publicAccessInfo(deps, env),
   };
 }
@@ -57,10 +68,17 @@ export async function buildRoutes(deps: Deps, envs: EnvRow[]): Promise<Route[]> 
         : { kind: 'docker', container_id: env.container_id };
     }
     return {
-      environment_id: env.id, type: env.type, user_id: env.user_id, ssh_port: env.ssh_port, ssh_username: env.ssh_username,
-      target_ip: env.target_ip, target, password_hash: env.password_hash,
+      environment_id: env.id,
+      type: env.type,
+      user_id: env.user_id,
+      ssh_port: env.ssh_port,
+      ssh_username: env.ssh_username,
+      target_ip: env.target_ip,
+      target,
+      password_hash: env.password_hash,
       owner_keys: keys.filter((k) => k.user_id === env.user_id).map((k) => k.public_key),
-      recording: env.recording, running: env.status === 'running',
+      recording: env.recording,
+      running: env.status === 'running',
     };
   });
 }

@@ -24,16 +24,22 @@ export async function unpublishRoute(deps: Deps, env: EnvRow): Promise<boolean> 
 
 /** Rebuilds every environment's Redis keys from the database (POST /admin/routes/rebuild, and at start). */
 export async function rebuildRedis(deps: Deps): Promise<{ written: number }> {
-  const envs = await deps.db.select().from(tables.environments).where(inArray(tables.environments.status, ['running', 'stopped']));
+  const envs = await deps.db
+    .select()
+    .from(tables.environments)
+    .where(inArray(tables.environments.status, ['running', 'stopped']));
   for (const env of envs) await writeRoute(deps.redis, routeRecord(deps, env));
   // The public app ports too: without them a lost cache would silently make public apps private.
   const open = await deps.db.select().from(tables.appPorts).where(eq(tables.appPorts.public, true));
   const live = new Set(envs.map((e) => e.id));
-  for (const a of open) if (live.has(a.environment_id)) await deps.redis.sadd(redisKeys.publicPorts(a.environment_id), String(a.port));
+  for (const a of open)
+    if (live.has(a.environment_id)) await deps.redis.sadd(redisKeys.publicPorts(a.environment_id), String(a.port));
   return { written: envs.length };
 }
 
 export async function servedEnvs(deps: Deps, hostId: string): Promise<EnvRow[]> {
-  return deps.db.select().from(tables.environments)
+  return deps.db
+    .select()
+    .from(tables.environments)
     .where(and(eq(tables.environments.host_id, hostId), inArray(tables.environments.status, [...SERVED_STATUSES])));
 }

@@ -1,8 +1,30 @@
 // DataShard: one Durable Object per data shard of a relay (`<hostId>:data:<i>`): app streams and bridged browser WebSockets as binary frames over the agent's data socket.
 import {
-  CLOSE_CODE, CREDIT_GRANT_BATCH, FLAG_TEXT, FRAME, HEAD_FLAG_COMPLETE, HEARTBEAT_MS, HOP_BY_HOP_HEADERS, MAX_WS_MESSAGE, MSG, PROTOCOL_VERSION,
-  RESET, WsJoiner, closePayload, connectionNamed, creditPayload, decodeControl, decodeFrame, encodeControl, encodeFrame, readClose,
-  readCredit, splitCompleteHead, wsMessageFrames, type Frame, type ResponseHead,
+  CLOSE_CODE,
+  CREDIT_GRANT_BATCH,
+  FLAG_TEXT,
+  FRAME,
+  HEAD_FLAG_COMPLETE,
+  HEARTBEAT_MS,
+  HOP_BY_HOP_HEADERS,
+  MAX_WS_MESSAGE,
+  MSG,
+  PROTOCOL_VERSION,
+  RESET,
+  WsJoiner,
+  closePayload,
+  connectionNamed,
+  creditPayload,
+  decodeControl,
+  decodeFrame,
+  encodeControl,
+  encodeFrame,
+  readClose,
+  readCredit,
+  splitCompleteHead,
+  wsMessageFrames,
+  type Frame,
+  type ResponseHead,
 } from '@remotegpu/schema';
 import { DurableObject } from 'cloudflare:workers';
 import type { Bindings } from '../env.ts';
@@ -12,19 +34,39 @@ import { openMeta, type OpenMeta } from './shard-request.ts';
 /** The agent's response head, checked by hand: this runs once per request on the shard's only thread. */
 function parseResponseHead(bytes: Uint8Array): ResponseHead | null {
   let v: unknown;
-  try { v = JSON.parse(dec.decode(bytes)); } catch { return null; }
+  try {
+    v = JSON.parse(dec.decode(bytes));
+  } catch {
+    return null;
+  }
   if (typeof v !== 'object' || v === null) return null;
   const { status, headers, websocket } = v as Record<string, unknown>;
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999 || !Array.isArray(headers)) return null;
-  for (const h of headers) if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') return null;
+  if (
+    typeof status !== 'number' ||
+    !Number.isInteger(status) ||
+    status < 100 ||
+    status > 999 ||
+    !Array.isArray(headers)
+  )
+    return null;
+  for (const h of headers)
+    if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') return null;
   return { status, headers: headers as [string, string][], websocket: websocket === true };
 }
 
 const CLIENT_TAG = 'client';
 const clientTag = (stream: number) => `${CLIENT_TAG}:${stream}`;
 /** App → browser messages being joined, and the credit owed to the agent for their parts. */
-interface WsIn { joiner: WsJoiner; ungranted: number }
-interface AgentConn { ws: WebSocket; hostId: string; shard: number; hello: boolean }
+interface WsIn {
+  joiner: WsJoiner;
+  ungranted: number;
+}
+interface AgentConn {
+  ws: WebSocket;
+  hostId: string;
+  shard: number;
+  hello: boolean;
+}
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
 const enc = new TextEncoder();
@@ -81,7 +123,11 @@ export class DataShard extends DurableObject<Bindings> {
     const old = this.conn;
     if (old) {
       this.conn = null;
-      try { old.ws.close(CLOSE_CODE.replaced, 'replaced by a newer connection'); } catch { /* closing */ }
+      try {
+        old.ws.close(CLOSE_CODE.replaced, 'replaced by a newer connection');
+      } catch {
+        /* closing */
+      }
       this.agentGone('replaced by a newer data connection');
     }
     const pair = new WebSocketPair();
@@ -106,13 +152,22 @@ export class DataShard extends DurableObject<Bindings> {
   private agentClosed(conn: AgentConn, why: string): void {
     if (this.conn !== conn) return; // replaced: the newer connection owns the streams now
     this.conn = null;
-    try { conn.ws.close(CLOSE_CODE.closing, 'closing'); } catch { /* closed */ }
+    try {
+      conn.ws.close(CLOSE_CODE.closing, 'closing');
+    } catch {
+      /* closed */
+    }
     this.agentGone(`the relay's data connection closed (${why})`);
   }
 
   private sender(ws: WebSocket): (frame: Uint8Array) => boolean {
     return (frame) => {
-      try { ws.send(frame); return true; } catch { return false; }
+      try {
+        ws.send(frame);
+        return true;
+      } catch {
+        return false;
+      }
     };
   }
 
@@ -125,10 +180,13 @@ export class DataShard extends DurableObject<Bindings> {
     const id = this.nextId;
     this.nextId = this.nextId >= 0xfffffff0 ? 1 : this.nextId + 1;
     const send = this.sender(ws);
-    const s = new HttpStream(id, send, (done) => { if (this.streams.get(done.id) === done) this.streams.delete(done.id); });
+    const s = new HttpStream(id, send, (done) => {
+      if (this.streams.get(done.id) === done) this.streams.delete(done.id);
+    });
     this.streams.set(id, s);
     const head = s.waitHead(meta.firstByteMs);
-    if (!send(encodeFrame(FRAME.open, id, enc.encode(meta.json)))) s.settleHead({ kind: 'offline', reason: 'send failed' });
+    if (!send(encodeFrame(FRAME.open, id, enc.encode(meta.json))))
+      s.settleHead({ kind: 'offline', reason: 'send failed' });
     else if (meta.hasBody && request.body) void s.upload(request.body);
     return this.answer(s, await head, meta);
   }
@@ -136,7 +194,11 @@ export class DataShard extends DurableObject<Bindings> {
   private answer(s: HttpStream, o: HeadOutcome, meta: OpenMeta): Response {
     if (o.kind === 'timeout') {
       s.cancel('no response before the deadline', RESET.timeout);
-      return fail(504, 'gateway_timeout', `the app sent no response within ${meta.firstByteMs} ms (the first-byte limit set for this app)`);
+      return fail(
+        504,
+        'gateway_timeout',
+        `the app sent no response within ${meta.firstByteMs} ms (the first-byte limit set for this app)`,
+      );
     }
     if (o.kind === 'offline') {
       s.fail(o.reason);
@@ -156,7 +218,7 @@ export class DataShard extends DurableObject<Bindings> {
     }
     // An already-encoded body passes as is; otherwise identity keeps workerd from gzipping (and so buffering) a stream.
     const encoded = headers.has('content-encoding');
-    const init = { status: head.status, headers, encodeBody: encoded ? 'manual' as const : 'automatic' as const };
+    const init = { status: head.status, headers, encodeBody: encoded ? ('manual' as const) : ('automatic' as const) };
     const noBody = NULL_BODY.has(head.status) || meta.headOnly;
     if (o.body !== undefined) {
       s.end();
@@ -190,7 +252,15 @@ export class DataShard extends DurableObject<Bindings> {
     }
     const d = decodeFrame(message);
     if (!d.ok) {
-      console.log(JSON.stringify({ level: 'warn', msg: 'data frame ignored', error: d.error, host_id: conn.hostId, shard: conn.shard }));
+      console.log(
+        JSON.stringify({
+          level: 'warn',
+          msg: 'data frame ignored',
+          error: d.error,
+          host_id: conn.hostId,
+          shard: conn.shard,
+        }),
+      );
       return;
     }
     this.frame(d.frame);
@@ -202,11 +272,22 @@ export class DataShard extends DurableObject<Bindings> {
     const m = d.value;
     if (m.type === MSG.hello) {
       if (m.protocol !== PROTOCOL_VERSION) {
-        conn.ws.close(CLOSE_CODE.protocolMismatch, `protocol ${m.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
+        conn.ws.close(
+          CLOSE_CODE.protocolMismatch,
+          `protocol ${m.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`,
+        );
         return;
       }
       conn.hello = true;
-      conn.ws.send(encodeControl({ type: MSG.welcome, protocol: PROTOCOL_VERSION, host_id: conn.hostId, heartbeat_ms: HEARTBEAT_MS, routes: [] }));
+      conn.ws.send(
+        encodeControl({
+          type: MSG.welcome,
+          protocol: PROTOCOL_VERSION,
+          host_id: conn.hostId,
+          heartbeat_ms: HEARTBEAT_MS,
+          routes: [],
+        }),
+      );
     } else if (m.type === MSG.ping) {
       conn.ws.send(encodeControl({ type: MSG.pong, ts: m.ts }));
     }
@@ -219,14 +300,23 @@ export class DataShard extends DurableObject<Bindings> {
         if (!s) return;
         const complete = (f.flags & HEAD_FLAG_COMPLETE) !== 0 ? splitCompleteHead(f.payload) : null;
         const head = parseResponseHead(complete ? complete.head : f.payload);
-        if (!head) { s.settleHead({ kind: 'reset', code: RESET.error, reason: 'invalid response head from the relay' }); return; }
+        if (!head) {
+          s.settleHead({ kind: 'reset', code: RESET.error, reason: 'invalid response head from the relay' });
+          return;
+        }
         // The frame is a view of a message buffer that is not reused: the body can be handed on without a copy.
         s.settleHead({ kind: 'head', head, ...(complete ? { body: complete.body } : {}) });
         return;
       }
-      case FRAME.data: this.streams.get(f.stream)?.data(f.payload); return;
-      case FRAME.end: this.streams.get(f.stream)?.end(); return;
-      case FRAME.credit: this.streams.get(f.stream)?.credit(readCredit(f.payload)); return;
+      case FRAME.data:
+        this.streams.get(f.stream)?.data(f.payload);
+        return;
+      case FRAME.end:
+        this.streams.get(f.stream)?.end();
+        return;
+      case FRAME.credit:
+        this.streams.get(f.stream)?.credit(readCredit(f.payload));
+        return;
       case FRAME.reset: {
         const s = this.streams.get(f.stream);
         const { code, reason } = readClose(f.payload);
@@ -272,7 +362,11 @@ export class DataShard extends DurableObject<Bindings> {
     }
     if (j.kind !== 'message') return;
     for (const c of clients) {
-      try { c.send(j.text ? dec.decode(j.data) : j.data); } catch { /* closing */ }
+      try {
+        c.send(j.text ? dec.decode(j.data) : j.data);
+      } catch {
+        /* closing */
+      }
     }
   }
 
@@ -283,7 +377,9 @@ export class DataShard extends DurableObject<Bindings> {
       // 1005/1006/1015 describe a close, they cannot be sent: a close without a code says the same.
       if (code === 1005 || code === 1006 || code === 1015 || code < 1000 || code > 4999) c.close();
       else c.close(code, reason);
-    } catch { /* already closed */ }
+    } catch {
+      /* already closed */
+    }
   }
 
   private fromClient(stream: number, message: string | ArrayBuffer): void {
@@ -291,7 +387,8 @@ export class DataShard extends DurableObject<Bindings> {
     const text = typeof message === 'string';
     const payload = text ? enc.encode(message) : new Uint8Array(message);
     if (!ws) {
-      for (const c of this.ctx.getWebSockets(clientTag(stream))) this.closeClient(c, 1011, 'the relay is not connected');
+      for (const c of this.ctx.getWebSockets(clientTag(stream)))
+        this.closeClient(c, 1011, 'the relay is not connected');
       return;
     }
     if (payload.byteLength > MAX_WS_MESSAGE) {

@@ -1,6 +1,14 @@
 // One HTTP stream inside a data shard: waiting for the head, the response body with credit back, the request body under credit.
 import {
-  CREDIT_GRANT_BATCH, FRAME, INITIAL_CREDIT, MAX_FRAME_PAYLOAD, RESET, closePayload, creditPayload, encodeFrame, type ResponseHead,
+  CREDIT_GRANT_BATCH,
+  FRAME,
+  INITIAL_CREDIT,
+  MAX_FRAME_PAYLOAD,
+  RESET,
+  closePayload,
+  creditPayload,
+  encodeFrame,
+  type ResponseHead,
 } from '@remotegpu/schema';
 
 export type HeadOutcome =
@@ -18,7 +26,11 @@ export class HttpStream {
   private consumed = 0;
   done = false;
 
-  constructor(readonly id: number, private readonly send: (frame: Uint8Array) => boolean, private readonly onDone: (s: HttpStream) => void) {}
+  constructor(
+    readonly id: number,
+    private readonly send: (frame: Uint8Array) => boolean,
+    private readonly onDone: (s: HttpStream) => void,
+  ) {}
 
   /** `timeoutMs` 0: wait as long as the app takes (the client or the relay going away still ends the wait). */
   waitHead(timeoutMs: number): Promise<HeadOutcome> {
@@ -51,13 +63,16 @@ export class HttpStream {
     const w = this.writer;
     if (!w || this.done) return;
     // The frame's bytes are a view into the WebSocket message: the stream keeps the chunk, so no copy is needed.
-    w.write(chunk).then(() => {
-      this.consumed += chunk.byteLength;
-      if (this.consumed >= CREDIT_GRANT_BATCH && !this.done) {
-        this.send(encodeFrame(FRAME.credit, this.id, creditPayload(this.consumed)));
-        this.consumed = 0;
-      }
-    }, () => this.cancel('the client went away'));
+    w.write(chunk).then(
+      () => {
+        this.consumed += chunk.byteLength;
+        if (this.consumed >= CREDIT_GRANT_BATCH && !this.done) {
+          this.send(encodeFrame(FRAME.credit, this.id, creditPayload(this.consumed)));
+          this.consumed = 0;
+        }
+      },
+      () => this.cancel('the client went away'),
+    );
   }
 
   end(): void {
@@ -94,12 +109,21 @@ export class HttpStream {
     try {
       for (;;) {
         const { done, value } = await reader.read();
-        if (this.done) { await reader.cancel().catch(() => {}); return; }
+        if (this.done) {
+          await reader.cancel().catch(() => {});
+          return;
+        }
         if (done) break;
         for (let off = 0; off < value.byteLength; off += MAX_FRAME_PAYLOAD) {
           const piece = value.subarray(off, Math.min(value.byteLength, off + MAX_FRAME_PAYLOAD));
-          while (this.sendCredit < piece.byteLength && !this.done) await new Promise<void>((r) => { this.creditWake = r; });
-          if (this.done) { await reader.cancel().catch(() => {}); return; }
+          while (this.sendCredit < piece.byteLength && !this.done)
+            await new Promise<void>((r) => {
+              this.creditWake = r;
+            });
+          if (this.done) {
+            await reader.cancel().catch(() => {});
+            return;
+          }
           this.sendCredit -= piece.byteLength;
           this.send(encodeFrame(FRAME.data, this.id, piece));
         }

@@ -1,7 +1,15 @@
 // What the edge does with a relay's hello (presence, reconciliation, routes) and its events.
 import {
-  AuditEventBatch, ContainerStateEvent, EVENT, MetricsEvent, PullProgressEvent, redisKeys, tables,
-  type ContainerReport, type Hello, type Route,
+  AuditEventBatch,
+  ContainerStateEvent,
+  EVENT,
+  MetricsEvent,
+  PullProgressEvent,
+  redisKeys,
+  tables,
+  type ContainerReport,
+  type Hello,
+  type Route,
 } from '@remotegpu/schema';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
@@ -14,11 +22,17 @@ import { storeRecording } from '../audit/recordings.ts';
 type EnvRow = typeof tables.environments.$inferSelect;
 
 export async function touchHost(deps: Deps, hostId: string): Promise<void> {
-  await deps.db.update(tables.hosts).set({ status: 'online', last_seen_at: Date.now() }).where(eq(tables.hosts.id, hostId));
+  await deps.db
+    .update(tables.hosts)
+    .set({ status: 'online', last_seen_at: Date.now() })
+    .where(eq(tables.hosts.id, hostId));
 }
 
 export async function markOffline(deps: Deps, hostId: string): Promise<void> {
-  await deps.db.update(tables.hosts).set({ status: 'offline', last_seen_at: Date.now() }).where(eq(tables.hosts.id, hostId));
+  await deps.db
+    .update(tables.hosts)
+    .set({ status: 'offline', last_seen_at: Date.now() })
+    .where(eq(tables.hosts.id, hostId));
 }
 
 /** Presence and inventory, drift correction from the containers the relay really has, then its route set. */
@@ -29,14 +43,21 @@ export interface HelloOutcome {
 }
 
 export async function onHello(deps: Deps, hostId: string, hello: Hello): Promise<HelloOutcome> {
-  await deps.db.update(tables.hosts).set({
-    status: 'online', last_seen_at: Date.now(), agent_version: hello.agent_version,
-    ...(hello.inventory ? { inventory: hello.inventory } : {}),
-    ...(hello.platform_public_key ? { platform_public_key: hello.platform_public_key } : {}),
-    ...(hello.ssh_host_keys ? { ssh_host_keys: hello.ssh_host_keys } : {}),
-    ...(hello.ssh_ports && hello.ssh_ports[0] <= hello.ssh_ports[1] ? { ssh_port_min: hello.ssh_ports[0], ssh_port_max: hello.ssh_ports[1] } : {}),
-    ...(hello.shared_ssh_port ? { shared_ssh_port: hello.shared_ssh_port } : {}),
-  }).where(eq(tables.hosts.id, hostId));
+  await deps.db
+    .update(tables.hosts)
+    .set({
+      status: 'online',
+      last_seen_at: Date.now(),
+      agent_version: hello.agent_version,
+      ...(hello.inventory ? { inventory: hello.inventory } : {}),
+      ...(hello.platform_public_key ? { platform_public_key: hello.platform_public_key } : {}),
+      ...(hello.ssh_host_keys ? { ssh_host_keys: hello.ssh_host_keys } : {}),
+      ...(hello.ssh_ports && hello.ssh_ports[0] <= hello.ssh_ports[1]
+        ? { ssh_port_min: hello.ssh_ports[0], ssh_port_max: hello.ssh_ports[1] }
+        : {}),
+      ...(hello.shared_ssh_port ? { shared_ssh_port: hello.shared_ssh_port } : {}),
+    })
+    .where(eq(tables.hosts.id, hostId));
   if (hello.role === 'data') return { routes: [], orphans: [] };
   const orphans = hello.containers ? await reconcile(deps, hostId, hello.containers) : [];
   await finalizeDeletions(deps, hostId);
@@ -44,15 +65,29 @@ export async function onHello(deps: Deps, hostId: string, hello: Hello): Promise
 }
 
 async function reconcile(deps: Deps, hostId: string, reported: ContainerReport[]): Promise<ContainerReport[]> {
-  const envs = await deps.db.select().from(tables.environments)
+  const envs = await deps.db
+    .select()
+    .from(tables.environments)
     .where(and(eq(tables.environments.host_id, hostId), eq(tables.environments.type, 'container')));
   const byEnv = new Map(reported.map((r) => [r.environment_id, r]));
   for (const env of envs) {
     const r = byEnv.get(env.id);
     const patch = driftPatch(env, r);
     if (patch) {
-      await deps.db.update(tables.environments).set({ ...patch, updated_at: Date.now() }).where(eq(tables.environments.id, env.id));
-      console.log(JSON.stringify({ level: 'info', msg: 'drift corrected', env_id: env.id, host_id: hostId, from: env.status, to: patch.status }));
+      await deps.db
+        .update(tables.environments)
+        .set({ ...patch, updated_at: Date.now() })
+        .where(eq(tables.environments.id, env.id));
+      console.log(
+        JSON.stringify({
+          level: 'info',
+          msg: 'drift corrected',
+          env_id: env.id,
+          host_id: hostId,
+          from: env.status,
+          to: patch.status,
+        }),
+      );
     }
   }
   // Containers whose environment no longer exists (deleted while the relay was away) are removed.
@@ -65,11 +100,17 @@ export function driftPatch(env: EnvRow, r: ContainerReport | undefined): Partial
   if (env.status === 'deleting') return null;
   const running = r?.state === 'running';
   if (!r) {
-    if (env.status === 'running' || env.status === 'stopped') return { status: 'failed', status_reason: 'the container is gone from its relay' };
+    if (env.status === 'running' || env.status === 'stopped')
+      return { status: 'failed', status_reason: 'the container is gone from its relay' };
     return null;
   }
   if (running && env.status !== 'running') {
-    return { status: 'running', status_reason: null, container_id: r.container_id, ...(r.ip ? { target_ip: r.ip } : {}) };
+    return {
+      status: 'running',
+      status_reason: null,
+      container_id: r.container_id,
+      ...(r.ip ? { target_ip: r.ip } : {}),
+    };
   }
   if (!running && env.status === 'running') {
     const crashed = r.exit_code != null && r.exit_code !== 0;
@@ -83,13 +124,19 @@ export function driftPatch(env: EnvRow, r: ContainerReport | undefined): Partial
 
 async function ownedEnvIds(deps: Deps, hostId: string, ids: string[]): Promise<Map<string, EnvRow>> {
   if (!ids.length) return new Map();
-  const rows = await deps.db.select().from(tables.environments)
+  const rows = await deps.db
+    .select()
+    .from(tables.environments)
     .where(and(eq(tables.environments.host_id, hostId), inArray(tables.environments.id, [...new Set(ids)])));
   return new Map(rows.map((r) => [r.id, r]));
 }
 
 /** Applies one event from a relay; returns the ids to acknowledge. A relay only ever speaks for its own environments. */
-export async function onEvent(deps: Deps, hostId: string, msg: { name: string; id?: string; data: unknown }): Promise<string[]> {
+export async function onEvent(
+  deps: Deps,
+  hostId: string,
+  msg: { name: string; id?: string; data: unknown },
+): Promise<string[]> {
   switch (msg.name) {
     case EVENT.containerState: {
       const e = ContainerStateEvent.safeParse(msg.data);
@@ -98,7 +145,9 @@ export async function onEvent(deps: Deps, hostId: string, msg: { name: string; i
       if (!env || env.status === 'deleting' || env.status === 'creating') return [];
       const status = e.data.state === 'running' ? 'running' : e.data.state === 'oom' ? 'failed' : 'stopped';
       if (status !== env.status) {
-        await deps.db.update(tables.environments).set({ status, status_reason: e.data.reason ?? null, updated_at: Date.now() })
+        await deps.db
+          .update(tables.environments)
+          .set({ status, status_reason: e.data.reason ?? null, updated_at: Date.now() })
           .where(eq(tables.environments.id, env.id));
         await publishRoute(deps, env.id);
       }
@@ -114,21 +163,43 @@ export async function onEvent(deps: Deps, hostId: string, msg: { name: string; i
     case EVENT.metrics: {
       const e = MetricsEvent.safeParse(msg.data);
       if (!e.success) return [];
-      const owned = await ownedEnvIds(deps, hostId, e.data.samples.map((s) => s.environment_id));
-      await recordMetrics(deps, e.data.samples.filter((s) => owned.has(s.environment_id)));
+      const owned = await ownedEnvIds(
+        deps,
+        hostId,
+        e.data.samples.map((s) => s.environment_id),
+      );
+      await recordMetrics(
+        deps,
+        e.data.samples.filter((s) => owned.has(s.environment_id)),
+      );
       return [];
     }
     case EVENT.audit: {
       const e = AuditEventBatch.safeParse(msg.data);
       if (!e.success) return [];
-      const owned = await ownedEnvIds(deps, hostId, e.data.events.map((x) => x.environment_id).filter((x): x is string => !!x));
+      const owned = await ownedEnvIds(
+        deps,
+        hostId,
+        e.data.events.map((x) => x.environment_id).filter((x): x is string => !!x),
+      );
       for (const a of e.data.events) {
         const env = a.environment_id ? owned.get(a.environment_id) : undefined;
-        await deps.db.insert(tables.auditEvents).values({
-          timestamp: a.timestamp, environment_id: env ? a.environment_id : null, type: a.type, event: a.event,
-          source_ip: a.source_ip, username: a.username, status: a.status, detail: a.detail ?? null,
-          user_id: env?.user_id ?? null, host_id: hostId, dedupe_key: `${hostId}:${a.id}`,
-        }).onConflictDoNothing();
+        await deps.db
+          .insert(tables.auditEvents)
+          .values({
+            timestamp: a.timestamp,
+            environment_id: env ? a.environment_id : null,
+            type: a.type,
+            event: a.event,
+            source_ip: a.source_ip,
+            username: a.username,
+            status: a.status,
+            detail: a.detail ?? null,
+            user_id: env?.user_id ?? null,
+            host_id: hostId,
+            dedupe_key: `${hostId}:${a.id}`,
+          })
+          .onConflictDoNothing();
       }
       return e.data.events.map((x) => x.id);
     }

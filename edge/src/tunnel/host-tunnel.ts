@@ -2,8 +2,17 @@
 // (app traffic goes through the relay's data shards instead, see data-shard.ts).
 import { DurableObject } from 'cloudflare:workers';
 import {
-  CLOSE_CODE, CMD, MSG, PROTOCOL_VERSION, HEARTBEAT_MS, decodeControl, encodeControl,
-  type ControlMessage, type Hello, type Route, type Result,
+  CLOSE_CODE,
+  CMD,
+  MSG,
+  PROTOCOL_VERSION,
+  HEARTBEAT_MS,
+  decodeControl,
+  encodeControl,
+  type ControlMessage,
+  type Hello,
+  type Route,
+  type Result,
 } from '@remotegpu/schema';
 import type { Bindings } from '../env.ts';
 import { ready } from '../boot.ts';
@@ -51,7 +60,11 @@ export class HostTunnel extends DurableObject<Bindings> {
     }
     // A newer connection replaces an older one (the agent reconnected before the old socket timed out).
     for (const old of this.ctx.getWebSockets(AGENT_TAG)) {
-      try { old.close(CLOSE_CODE.replaced, 'replaced by a newer connection'); } catch { /* already closing */ }
+      try {
+        old.close(CLOSE_CODE.replaced, 'replaced by a newer connection');
+      } catch {
+        /* already closing */
+      }
     }
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
@@ -68,7 +81,15 @@ export class HostTunnel extends DurableObject<Bindings> {
     if (typeof message !== 'string') return; // binary stream frames belong to the data shards' connections
     const decoded = decodeControl(message);
     if (!decoded.ok) {
-      console.log(JSON.stringify({ level: 'warn', msg: 'tunnel frame ignored', error: decoded.error, type: decoded.type, host_id: this.hostId(ws) }));
+      console.log(
+        JSON.stringify({
+          level: 'warn',
+          msg: 'tunnel frame ignored',
+          error: decoded.error,
+          type: decoded.type,
+          host_id: this.hostId(ws),
+        }),
+      );
       return;
     }
     await this.handle(ws, decoded.value);
@@ -82,15 +103,30 @@ export class HostTunnel extends DurableObject<Bindings> {
       case MSG.hello: {
         const hello = msg as Hello;
         if (hello.protocol !== PROTOCOL_VERSION) {
-          ws.close(CLOSE_CODE.protocolMismatch, `protocol ${hello.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`);
+          ws.close(
+            CLOSE_CODE.protocolMismatch,
+            `protocol ${hello.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`,
+          );
           return;
         }
         await ready(this.deps);
         const { routes, orphans } = await onHello(this.deps, hostId, hello);
         ws.serializeAttachment({ ...attachment, hello: true });
-        ws.send(encodeControl({ type: MSG.welcome, protocol: PROTOCOL_VERSION, host_id: hostId, heartbeat_ms: HEARTBEAT_MS, routes }));
+        ws.send(
+          encodeControl({
+            type: MSG.welcome,
+            protocol: PROTOCOL_VERSION,
+            host_id: hostId,
+            heartbeat_ms: HEARTBEAT_MS,
+            routes,
+          }),
+        );
         for (const o of orphans) {
-          void this.command(CMD.containerRemove, { environment_id: o.environment_id, container_id: o.container_id }, 60_000);
+          void this.command(
+            CMD.containerRemove,
+            { environment_id: o.environment_id, container_id: o.container_id },
+            60_000,
+          );
         }
         return;
       }
@@ -100,7 +136,11 @@ export class HostTunnel extends DurableObject<Bindings> {
         return;
       case MSG.pong: {
         const p = this.pending.get(`pong:${msg.ts}`);
-        if (p) { clearTimeout(p.timer); this.pending.delete(`pong:${msg.ts}`); p.resolve({ ok: true, data: null }); }
+        if (p) {
+          clearTimeout(p.timer);
+          this.pending.delete(`pong:${msg.ts}`);
+          p.resolve({ ok: true, data: null });
+        }
         return;
       }
       case MSG.result: {
@@ -139,7 +179,11 @@ export class HostTunnel extends DurableObject<Bindings> {
   private async disconnected(ws: WebSocket, why: string): Promise<void> {
     const hostId = this.hostId(ws);
     const others = this.ctx.getWebSockets(AGENT_TAG).filter((w) => w !== ws && w.readyState === WebSocket.OPEN);
-    try { ws.close(CLOSE_CODE.closing, 'closing'); } catch { /* already closed */ }
+    try {
+      ws.close(CLOSE_CODE.closing, 'closing');
+    } catch {
+      /* already closed */
+    }
     if (others.length) return; // replaced by a newer connection: still online
     this.failPending('host_offline', `the relay disconnected (${why})`);
     // Results of this connection's commands can no longer arrive; the relay's next hello reconciles.
@@ -175,7 +219,8 @@ export class HostTunnel extends DurableObject<Bindings> {
   /** Sends a command and waits for its result until the deadline; never throws. */
   async command(name: string, args: unknown, timeoutMs: number): Promise<CommandOutcome> {
     const ws = this.agent();
-    if (!ws) return { ok: false, error: { code: 'host_offline', message: 'the relay is not connected', retryable: true } };
+    if (!ws)
+      return { ok: false, error: { code: 'host_offline', message: 'the relay is not connected', retryable: true } };
     const id = crypto.randomUUID();
     const deadline = Date.now() + timeoutMs;
     const envId = name === CMD.containerCreate ? (args as { environment_id?: unknown }).environment_id : undefined;
@@ -183,7 +228,10 @@ export class HostTunnel extends DurableObject<Bindings> {
     return new Promise<CommandOutcome>((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        resolve({ ok: false, error: { code: 'timeout', message: `no answer from the relay within ${timeoutMs} ms`, retryable: true } });
+        resolve({
+          ok: false,
+          error: { code: 'timeout', message: `no answer from the relay within ${timeoutMs} ms`, retryable: true },
+        });
       }, timeoutMs);
       this.pending.set(id, { resolve, timer });
       try {
@@ -191,7 +239,10 @@ export class HostTunnel extends DurableObject<Bindings> {
       } catch (err) {
         clearTimeout(timer);
         this.pending.delete(id);
-        resolve({ ok: false, error: { code: 'host_offline', message: `send failed: ${String(err)}`, retryable: true } });
+        resolve({
+          ok: false,
+          error: { code: 'host_offline', message: `send failed: ${String(err)}`, retryable: true },
+        });
       }
     });
   }
@@ -199,7 +250,11 @@ export class HostTunnel extends DurableObject<Bindings> {
   /** Closes the agent's connection (token rotated or host deleted); it must reconnect with a valid token. */
   async kick(reason: string): Promise<void> {
     for (const ws of this.ctx.getWebSockets(AGENT_TAG)) {
-      try { ws.close(CLOSE_CODE.kicked, reason); } catch { /* already closed */ }
+      try {
+        ws.close(CLOSE_CODE.kicked, reason);
+      } catch {
+        /* already closed */
+      }
     }
     this.failPending('host_offline', reason);
     const hostId = await this.ctx.storage.get<string>('hostId');
@@ -220,7 +275,10 @@ export class HostTunnel extends DurableObject<Bindings> {
     ws.send(encodeControl({ type: MSG.routeRemove, environment_id: environmentId }));
     const ts = Date.now() + Math.random();
     const r = await new Promise<CommandOutcome>((resolve) => {
-      const timer = setTimeout(() => { this.pending.delete(`pong:${ts}`); resolve({ ok: false, error: { code: 'timeout', message: 'no pong' } }); }, timeoutMs);
+      const timer = setTimeout(() => {
+        this.pending.delete(`pong:${ts}`);
+        resolve({ ok: false, error: { code: 'timeout', message: 'no pong' } });
+      }, timeoutMs);
       this.pending.set(`pong:${ts}`, { resolve, timer });
       ws.send(encodeControl({ type: MSG.ping, ts }));
     });

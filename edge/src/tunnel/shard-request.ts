@@ -38,7 +38,17 @@ export function openMeta(headers: Headers): OpenMeta | null {
   if (!raw || !Number.isInteger(firstByteMs) || firstByteMs < 0) return null;
   let json = raw;
   if (headers.get(OPEN_ENC) === 'uri') {
-    try { json = decodeURIComponent(raw); } catch { return null; }
+    try {
+      json = decodeURIComponent(raw);
+    } catch {
+      return null;
+    }
   }
-  return { json, hasBody: flags.includes('b'), websocket: flags.includes('w'), headOnly: flags.includes('h'), firstByteMs };
+  return {
+    json,
+    hasBody: flags.includes('b'),
+    websocket: flags.includes('w'),
+    headOnly: flags.includes('h'),
+    firstByteMs,
+  };
 }

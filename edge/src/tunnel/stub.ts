@@ -8,6 +8,12 @@ export function tunnelStub(deps: Deps, hostId: string) {
 }
 
 /** Sends a command through the relay's tunnel and waits for its outcome (never throws for relay errors). */
-export async function sendCommand(deps: Deps, hostId: string, name: string, args: unknown, timeoutMs = deps.config.commandTimeoutMs): Promise<CommandOutcome> {
+export async function sendCommand(
+  deps: Deps,
+  hostId: string,
+  name: string,
+  args: unknown,
+  timeoutMs = deps.config.commandTimeoutMs,
+): Promise<CommandOutcome> {
   return (await tunnelStub(deps, hostId).command(name, args, timeoutMs)) as unknown as CommandOutcome;
 }

@@ -54,32 +54,56 @@ export class DataShards {
     this.running = this.muxes.map((_, shard) => {
       const log = o.log.child({ shard });
       return supervise({
-        backoff: new Backoff(o.backoff ?? { baseMs: 1000, capMs: 60_000 }), clock, log, signal: this.abort.signal, stableMs: o.stableMs ?? 60_000,
-        run: (ctx) => runConnection({
-          url: shardUrl(o.url, shard, o.shards), token: o.token, clock, log,
-          WebSocketImpl: o.WebSocketImpl ?? (WebSocket as unknown as WebSocketCtor),
-          connectTimeoutMs: o.connectTimeoutMs ?? 15_000, heartbeatMs: o.heartbeatMs ?? HEARTBEAT_MS, missedHeartbeats: 3,
-          hello: async () => ({ type: MSG.hello, protocol: PROTOCOL_VERSION, agent_version: AGENT_VERSION, role: DATA_ROLE, shard }),
-          onOpen: (_welcome, _send, ws) => {
-            // Binary frames go straight to the socket: the control queue is for JSON messages only.
-            this.muxes[shard] = new StreamMux((frame) => {
-              if (ws.readyState !== WebSocket.OPEN) return false;
-              ws.send(frame, { binary: true });
-              return true;
-            }, o.routes, this.agent, log);
-            log.info('data connection up');
-            if (this.connectedShards === o.shards) {
-              for (const w of this.waiters) w();
-              this.waiters.clear();
-            }
-          },
-          onBinary: (data) => this.muxes[shard]?.frame(data),
-          onMessage: () => {},
-          onClose: () => {
-            this.muxes[shard]?.closeAll();
-            this.muxes[shard] = null;
-          },
-        }, ctx),
+        backoff: new Backoff(o.backoff ?? { baseMs: 1000, capMs: 60_000 }),
+        clock,
+        log,
+        signal: this.abort.signal,
+        stableMs: o.stableMs ?? 60_000,
+        run: (ctx) =>
+          runConnection(
+            {
+              url: shardUrl(o.url, shard, o.shards),
+              token: o.token,
+              clock,
+              log,
+              WebSocketImpl: o.WebSocketImpl ?? (WebSocket as unknown as WebSocketCtor),
+              connectTimeoutMs: o.connectTimeoutMs ?? 15_000,
+              heartbeatMs: o.heartbeatMs ?? HEARTBEAT_MS,
+              missedHeartbeats: 3,
+              hello: async () => ({
+                type: MSG.hello,
+                protocol: PROTOCOL_VERSION,
+                agent_version: AGENT_VERSION,
+                role: DATA_ROLE,
+                shard,
+              }),
+              onOpen: (_welcome, _send, ws) => {
+                // Binary frames go straight to the socket: the control queue is for JSON messages only.
+                this.muxes[shard] = new StreamMux(
+                  (frame) => {
+                    if (ws.readyState !== WebSocket.OPEN) return false;
+                    ws.send(frame, { binary: true });
+                    return true;
+                  },
+                  o.routes,
+                  this.agent,
+                  log,
+                );
+                log.info('data connection up');
+                if (this.connectedShards === o.shards) {
+                  for (const w of this.waiters) w();
+                  this.waiters.clear();
+                }
+              },
+              onBinary: (data) => this.muxes[shard]?.frame(data),
+              onMessage: () => {},
+              onClose: () => {
+                this.muxes[shard]?.closeAll();
+                this.muxes[shard] = null;
+              },
+            },
+            ctx,
+          ),
       }).catch((err: unknown) => {
         // A refused token ends the control connection too, which stops the agent: this shard just stops.
         if (err instanceof PermanentError) log.error('data connection refused', { err: err.message });

@@ -1,18 +1,31 @@
 // StreamOut: one complete frame for small responses, prompt frames for SSE, credit respected, resets final.
 import { describe, expect, it } from 'vitest';
-import { FRAME, HEAD_FLAG_COMPLETE, INITIAL_CREDIT, decodeFrame, readClose, splitCompleteHead, type Frame } from '@remotegpu/schema';
+import {
+  FRAME,
+  HEAD_FLAG_COMPLETE,
+  INITIAL_CREDIT,
+  decodeFrame,
+  readClose,
+  splitCompleteHead,
+  type Frame,
+} from '@remotegpu/schema';
 import { StreamOut } from './frame-out.ts';
 
 function collect() {
   const frames: Frame[] = [];
   let stalls = 0;
   let flows = 0;
-  const out = new StreamOut(7, (b) => {
-    const d = decodeFrame(b);
-    if (!d.ok) throw new Error(d.error);
-    frames.push({ ...d.frame, payload: d.frame.payload.slice() });
-    return true;
-  }, () => stalls++, () => flows++);
+  const out = new StreamOut(
+    7,
+    (b) => {
+      const d = decodeFrame(b);
+      if (!d.ok) throw new Error(d.error);
+      frames.push({ ...d.frame, payload: d.frame.payload.slice() });
+      return true;
+    },
+    () => stalls++,
+    () => flows++,
+  );
   return { out, frames, stalls: () => stalls, flows: () => flows };
 }
 const tick = () => new Promise((r) => setImmediate(r));

@@ -1,7 +1,15 @@
 // Outgoing frames for one stream: head (or head + whole body in one frame), coalesced DATA under the edge's credit, END, RESET.
 import {
-  FRAME, HEADER_BYTES, INITIAL_CREDIT, MAX_FRAME_PAYLOAD, closePayload, completeBodyLimit, encodeCompleteHead, encodeFrame,
-  encodeJsonPayload, type ResponseHead,
+  FRAME,
+  HEADER_BYTES,
+  INITIAL_CREDIT,
+  MAX_FRAME_PAYLOAD,
+  closePayload,
+  completeBodyLimit,
+  encodeCompleteHead,
+  encodeFrame,
+  encodeJsonPayload,
+  type ResponseHead,
 } from '@remotegpu/schema';
 
 export type SendFrame = (frame: Uint8Array) => boolean;
@@ -34,7 +42,12 @@ export class StreamOut {
   closed = false;
 
   /** `onStall` / `onFlow` pause and resume the source when credit runs out and comes back. */
-  constructor(readonly id: number, private readonly send: SendFrame, private readonly onStall: () => void, private readonly onFlow: () => void) {}
+  constructor(
+    readonly id: number,
+    private readonly send: SendFrame,
+    private readonly onStall: () => void,
+    private readonly onFlow: () => void,
+  ) {}
 
   /** The head waits a moment for the body: a small response then leaves as one complete frame. */
   head(head: ResponseHead): void {
@@ -58,7 +71,11 @@ export class StreamOut {
     if (this.headFrame && this.pendingBytes > completeBodyLimit(this.headFrame.byteLength)) this.sendHead();
     if (this.headFrame) return;
     if (this.pendingBytes >= FRAME_TARGET) this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => { this.timer = null; this.flush(); }, COALESCE_MS);
+    else if (!this.timer)
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.flush();
+      }, COALESCE_MS);
   }
 
   end(): void {

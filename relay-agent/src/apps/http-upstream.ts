@@ -1,7 +1,15 @@
 // One tunnelled HTTP request to `target_ip:port` with node:http: head sent at once, body under our credit grants, response through StreamOut.
 import { request, type Agent, type ClientRequest, type IncomingMessage } from 'node:http';
 import {
-  CREDIT_GRANT_BATCH, FRAME, HOP_BY_HOP_HEADERS, RESET, connectionNamed, creditPayload, encodeFrame, type OpenHead, type ResponseHead,
+  CREDIT_GRANT_BATCH,
+  FRAME,
+  HOP_BY_HOP_HEADERS,
+  RESET,
+  connectionNamed,
+  creditPayload,
+  encodeFrame,
+  type OpenHead,
+  type ResponseHead,
 } from '@remotegpu/schema';
 import type { Logger } from '../contracts.ts';
 import { StreamOut, type SendFrame } from './frame-out.ts';
@@ -47,8 +55,18 @@ export class HttpUpstream {
   private started = 0;
   private open: OpenHead | null = null;
 
-  constructor(readonly id: number, private readonly send: SendFrame, private readonly log: Logger, private readonly now: () => number = Date.now) {
-    this.out = new StreamOut(id, send, () => this.res?.pause(), () => this.res?.resume());
+  constructor(
+    readonly id: number,
+    private readonly send: SendFrame,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.out = new StreamOut(
+      id,
+      send,
+      () => this.res?.pause(),
+      () => this.res?.resume(),
+    );
   }
 
   get closed(): boolean {
@@ -67,7 +85,15 @@ export class HttpUpstream {
     const open = this.open!;
     const flat: string[] = [];
     for (const [k, v] of open.headers) flat.push(k, v);
-    const req = request({ host: this.ip, port: open.port, method: open.method, path: open.path, headers: flat, agent, setHost: false });
+    const req = request({
+      host: this.ip,
+      port: open.port,
+      method: open.method,
+      path: open.path,
+      headers: flat,
+      agent,
+      setHost: false,
+    });
     this.req = req;
     req.setNoDelay(true);
     req.on('response', (res) => {
@@ -77,9 +103,19 @@ export class HttpUpstream {
     req.on('error', (err) => {
       if (req !== this.req) return;
       // A kept-alive socket the app closed as we reused it: nothing reached the app, so a safe request goes again on a new one.
-      if (req.reusedSocket && !this.res && !this.retried && this.bodyBytes === 0 && IDEMPOTENT.has(open.method) && !this.out.closed) {
+      if (
+        req.reusedSocket &&
+        !this.res &&
+        !this.retried &&
+        this.bodyBytes === 0 &&
+        IDEMPOTENT.has(open.method) &&
+        !this.out.closed
+      ) {
         this.retried = true;
-        this.log.debug('reused app connection died before any response byte: retrying on a new one', { peer: this.peer, err: err.message });
+        this.log.debug('reused app connection died before any response byte: retrying on a new one', {
+          peer: this.peer,
+          err: err.message,
+        });
         this.issue(agent);
         return;
       }
@@ -101,7 +137,13 @@ export class HttpUpstream {
     const open = this.open;
     const client = open?.headers.find(([k]) => k.toLowerCase() === 'x-real-ip')?.[1];
     this.log.warn('app proxy failure', {
-      kind: 'http', reason, peer: this.peer, method: open?.method, path: open?.path.slice(0, 200), client, elapsed_ms: this.now() - this.started,
+      kind: 'http',
+      reason,
+      peer: this.peer,
+      method: open?.method,
+      path: open?.path.slice(0, 200),
+      client,
+      elapsed_ms: this.now() - this.started,
       ...(code ? { code } : {}),
     });
   }

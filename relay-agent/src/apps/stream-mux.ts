@@ -1,7 +1,16 @@
 // The streams of one data connection: OPEN frames become requests to the environment's target from OUR route table.
 import { Agent } from 'node:http';
 import {
-  FLAG_TEXT, FRAME, OpenHead, RESET, closePayload, decodeFrame, decodeHead, encodeFrame, readClose, readCredit,
+  FLAG_TEXT,
+  FRAME,
+  OpenHead,
+  RESET,
+  closePayload,
+  decodeFrame,
+  decodeHead,
+  encodeFrame,
+  readClose,
+  readCredit,
 } from '@remotegpu/schema';
 import type { Logger, RouteTable } from '../contracts.ts';
 import type { SendFrame } from './frame-out.ts';
@@ -19,13 +28,24 @@ const POOL_IDLE_MS = 1_500;
 
 /** Keep-alive to targets: a new TCP connection per request would cost more than the tunnel itself. */
 export function targetAgent(): Agent {
-  return new Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 64, scheduling: 'lifo', timeout: POOL_IDLE_MS });
+  return new Agent({
+    keepAlive: true,
+    keepAliveMsecs: 10_000,
+    maxFreeSockets: 64,
+    scheduling: 'lifo',
+    timeout: POOL_IDLE_MS,
+  });
 }
 
 export class StreamMux {
   private readonly streams = new Map<number, Upstream>();
 
-  constructor(private readonly send: SendFrame, private readonly routes: Pick<RouteTable, 'byEnv'>, private readonly agent: Agent, private readonly log: Logger) {}
+  constructor(
+    private readonly send: SendFrame,
+    private readonly routes: Pick<RouteTable, 'byEnv'>,
+    private readonly agent: Agent,
+    private readonly log: Logger,
+  ) {}
 
   get size(): number {
     return this.streams.size;
@@ -40,9 +60,16 @@ export class StreamMux {
     const f = d.frame;
     const s = this.streams.get(f.stream);
     switch (f.kind) {
-      case FRAME.open: this.open(f.stream, f.payload); return;
-      case FRAME.data: if (s instanceof HttpUpstream) s.data(f.payload); return;
-      case FRAME.end: if (s instanceof HttpUpstream) s.end(); this.sweep(f.stream); return;
+      case FRAME.open:
+        this.open(f.stream, f.payload);
+        return;
+      case FRAME.data:
+        if (s instanceof HttpUpstream) s.data(f.payload);
+        return;
+      case FRAME.end:
+        if (s instanceof HttpUpstream) s.end();
+        this.sweep(f.stream);
+        return;
       case FRAME.credit:
         if (s instanceof HttpUpstream) s.credit(readCredit(f.payload));
         else s?.grant(readCredit(f.payload));
@@ -51,12 +78,22 @@ export class StreamMux {
       case FRAME.reset: {
         const { code, reason } = readClose(f.payload);
         // A client that leaves is no failure; a deadline or an edge-side error is.
-        s?.abort(code === RESET.cancelled ? undefined : code === RESET.timeout ? `the edge answered 504: ${reason}` : `the edge reset the stream: ${reason}`);
+        s?.abort(
+          code === RESET.cancelled
+            ? undefined
+            : code === RESET.timeout
+              ? `the edge answered 504: ${reason}`
+              : `the edge reset the stream: ${reason}`,
+        );
         this.streams.delete(f.stream);
         return;
       }
-      case FRAME.wsPart: if (s instanceof WsUpstream) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, false); return;
-      case FRAME.wsMessage: if (s instanceof WsUpstream) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, true); return;
+      case FRAME.wsPart:
+        if (s instanceof WsUpstream) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, false);
+        return;
+      case FRAME.wsMessage:
+        if (s instanceof WsUpstream) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, true);
+        return;
       case FRAME.wsClose: {
         if (s instanceof WsUpstream) s.close(readClose(f.payload).code, readClose(f.payload).reason);
         this.streams.delete(f.stream);
@@ -77,7 +114,12 @@ export class StreamMux {
     const route = this.routes.byEnv(open.environment_id);
     const log = this.log.child({ env_id: open.environment_id, port: open.port });
     const refuse = (reason: string) => {
-      log.warn('app proxy failure', { kind: open.websocket ? 'websocket' : 'http', reason, peer: route?.target_ip ? `${route.target_ip}:${open.port}` : null, method: open.method });
+      log.warn('app proxy failure', {
+        kind: open.websocket ? 'websocket' : 'http',
+        reason,
+        peer: route?.target_ip ? `${route.target_ip}:${open.port}` : null,
+        method: open.method,
+      });
       this.send(encodeFrame(FRAME.reset, id, closePayload(RESET.refused, reason)));
     };
     if (!route || !route.target_ip) {

@@ -1,7 +1,16 @@
 // One bridged WebSocket: the agent's `ws` client to `ws://target_ip:port/path`, messages (split into parts under the edge's credit) and close codes as frames.
 import WebSocket from 'ws';
 import {
-  FRAME, HEADER_BYTES, INITIAL_CREDIT, MAX_WS_MESSAGE, RESET, WsJoiner, closePayload, encodeFrame, wsMessageFrames, type OpenHead,
+  FRAME,
+  HEADER_BYTES,
+  INITIAL_CREDIT,
+  MAX_WS_MESSAGE,
+  RESET,
+  WsJoiner,
+  closePayload,
+  encodeFrame,
+  wsMessageFrames,
+  type OpenHead,
 } from '@remotegpu/schema';
 import type { Logger } from '../contracts.ts';
 import { StreamOut, type SendFrame } from './frame-out.ts';
@@ -22,7 +31,11 @@ export class WsUpstream {
   private queue: Uint8Array[] = [];
   private peer = '';
 
-  constructor(readonly id: number, private readonly send: SendFrame, private readonly log: Logger) {}
+  constructor(
+    readonly id: number,
+    private readonly send: SendFrame,
+    private readonly log: Logger,
+  ) {}
 
   get closed(): boolean {
     return this.done;
@@ -41,23 +54,44 @@ export class WsUpstream {
     const headers: Record<string, string> = {};
     for (const [k, v] of open.headers) {
       const name = k.toLowerCase();
-      if (name === 'sec-websocket-protocol') protocols = v.split(',').map((p) => p.trim()).filter(Boolean);
+      if (name === 'sec-websocket-protocol')
+        protocols = v
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean);
       else headers[name] = headers[name] ? `${headers[name]}, ${v}` : v;
     }
     // `ws`'s own limit is the tunnel's message limit, not its frame size: messages are split into parts below.
     const ws = new WebSocket(`ws://${ip}:${open.port}${open.path}`, protocols, {
-      headers, perMessageDeflate: false, handshakeTimeout: HANDSHAKE_MS, maxPayload: MAX_WS_MESSAGE,
+      headers,
+      perMessageDeflate: false,
+      handshakeTimeout: HANDSHAKE_MS,
+      maxPayload: MAX_WS_MESSAGE,
     });
     this.ws = ws;
     ws.on('open', () => {
       this.opened = true;
       const head: [string, string][] = ws.protocol ? [['sec-websocket-protocol', ws.protocol]] : [];
-      this.send(encodeFrame(FRAME.head, this.id, new TextEncoder().encode(JSON.stringify({ status: 101, headers: head, websocket: true }))));
+      this.send(
+        encodeFrame(
+          FRAME.head,
+          this.id,
+          new TextEncoder().encode(JSON.stringify({ status: 101, headers: head, websocket: true })),
+        ),
+      );
     });
     // The app answered the upgrade with plain HTTP (a 403, a redirect to a login): the browser gets that answer.
     ws.on('unexpected-response', (_req, res) => {
       this.done = true;
-      pipeResponse(res, new StreamOut(this.id, this.send, () => res.pause(), () => res.resume()));
+      pipeResponse(
+        res,
+        new StreamOut(
+          this.id,
+          this.send,
+          () => res.pause(),
+          () => res.resume(),
+        ),
+      );
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (this.done) return;
@@ -69,14 +103,21 @@ export class WsUpstream {
       this.done = true;
       this.queue = [];
       const why = reason.toString('utf8');
-      if (FAILURE_CLOSES.has(code)) this.fail(`the app's WebSocket closed with ${code}${why ? ` (${why})` : ''}`, { code });
+      if (FAILURE_CLOSES.has(code))
+        this.fail(`the app's WebSocket closed with ${code}${why ? ` (${why})` : ''}`, { code });
       this.send(encodeFrame(FRAME.wsClose, this.id, closePayload(code, why)));
     });
     ws.on('error', (err) => {
       if (this.done) return;
       if (!this.opened) {
         this.done = true;
-        this.send(encodeFrame(FRAME.reset, this.id, closePayload(RESET.refused, `WebSocket to ${ip}:${open.port}: ${err.message}`)));
+        this.send(
+          encodeFrame(
+            FRAME.reset,
+            this.id,
+            closePayload(RESET.refused, `WebSocket to ${ip}:${open.port}: ${err.message}`),
+          ),
+        );
       }
       // `ws` closes with 1006/1009 after an error: one line, with the error's own words.
       this.fail(`WebSocket to the app: ${err.message}`);
@@ -117,9 +158,13 @@ export class WsUpstream {
   close(code: number, reason: string): void {
     const ws = this.ws;
     this.done = true;
-    if (FAILURE_CLOSES.has(code)) this.fail(`the browser's WebSocket closed with ${code}${reason ? ` (${reason})` : ''}`, { code });
+    if (FAILURE_CLOSES.has(code))
+      this.fail(`the browser's WebSocket closed with ${code}${reason ? ` (${reason})` : ''}`, { code });
     if (!ws) return;
-    if (ws.readyState === WebSocket.CONNECTING) { ws.terminate(); return; }
+    if (ws.readyState === WebSocket.CONNECTING) {
+      ws.terminate();
+      return;
+    }
     const sendable = code >= 1000 && code <= 4999 && code !== 1005 && code !== 1006 && code !== 1015;
     try {
       if (sendable) ws.close(code, reason);

@@ -1,6 +1,12 @@
 // The Docker driver: create/start/stop/restart/remove of environment containers, idempotent by request id.
 import type Dockerode from 'dockerode';
-import { COMMAND_ERROR, type ContainerActionArgs, type ContainerCreateArgs, type ContainerCreateResult, type ContainerReport } from '@remotegpu/schema';
+import {
+  COMMAND_ERROR,
+  type ContainerActionArgs,
+  type ContainerCreateArgs,
+  type ContainerCreateResult,
+  type ContainerReport,
+} from '@remotegpu/schema';
 import type { Logger } from '../contracts.ts';
 import { CommandFailure } from '../tunnel/dispatcher.ts';
 import { buildCreateOptions } from './container-spec.ts';
@@ -51,15 +57,26 @@ export class DockerDriver {
     const existing = await this.findByEnv(args.environment_id);
     if (existing) {
       if (existing.Labels[LABEL.request] !== args.request_id) {
-        throw new CommandFailure('env_exists', `environment ${args.environment_id} already has container ${existing.Id.slice(0, 12)} from another request: remove it first`);
+        throw new CommandFailure(
+          'env_exists',
+          `environment ${args.environment_id} already has container ${existing.Id.slice(0, 12)} from another request: remove it first`,
+        );
       }
       log.info('create retried: returning the existing container', { container_id: existing.Id });
       return this.finishCreate(args, this.o.docker.getContainer(existing.Id), log);
     }
-    const image = await ensureImage(this.o.docker, args.image, (p) => this.o.onPullProgress(args.environment_id, args.image, p));
+    const image = await ensureImage(this.o.docker, args.image, (p) =>
+      this.o.onPullProgress(args.environment_id, args.image, p),
+    );
     const container = await this.ownerLock.run(args.owner_id, async () => {
       const network = await ensureOwnerNetwork(this.o.docker, args.owner_id, log);
-      const opts = buildCreateOptions({ args, network, platformPublicKey: this.o.platformPublicKey, image, relayId: this.o.relayId });
+      const opts = buildCreateOptions({
+        args,
+        network,
+        platformPublicKey: this.o.platformPublicKey,
+        image,
+        relayId: this.o.relayId,
+      });
       return this.o.docker.createContainer(opts);
     });
     log.info('container created', { container_id: container.id });
@@ -69,13 +86,19 @@ export class DockerDriver {
       // A container that never ran is of no use to the renter: take it away, and report why.
       log.warn('container failed to start: removing it', { container_id: container.id, err });
       await container.remove({ force: true }).catch(() => {});
-      await this.ownerLock.run(args.owner_id, () => removeOwnerNetworkIfEmpty(this.o.docker, args.owner_id, log)).catch(() => {});
+      await this.ownerLock
+        .run(args.owner_id, () => removeOwnerNetworkIfEmpty(this.o.docker, args.owner_id, log))
+        .catch(() => {});
       if (err instanceof CommandFailure) throw err;
       throw new CommandFailure('start_failed', `the container did not start: ${dockerMessage(err)}`, false);
     }
   }
 
-  private async finishCreate(args: ContainerCreateArgs, container: Dockerode.Container, log: Logger): Promise<ContainerCreateResult> {
+  private async finishCreate(
+    args: ContainerCreateArgs,
+    container: Dockerode.Container,
+    log: Logger,
+  ): Promise<ContainerCreateResult> {
     await startIfNeeded(container);
     const info = await container.inspect();
     const ip = ipOn(info, ownerNetworkName(args.owner_id));
@@ -140,8 +163,21 @@ export class DockerDriver {
       const owner = c.Labels[LABEL.owner];
       const ip = owner ? c.NetworkSettings?.Networks?.[ownerNetworkName(owner)]?.IPAddress || null : null;
       let exitCode: number | null = null;
-      if (c.State !== 'running') exitCode = await this.o.docker.getContainer(c.Id).inspect().then((i) => i.State.ExitCode, () => null);
-      out.push({ environment_id: env, container_id: c.Id, state: c.State, exit_code: exitCode, ip: c.State === 'running' ? ip : null });
+      if (c.State !== 'running')
+        exitCode = await this.o.docker
+          .getContainer(c.Id)
+          .inspect()
+          .then(
+            (i) => i.State.ExitCode,
+            () => null,
+          );
+      out.push({
+        environment_id: env,
+        container_id: c.Id,
+        state: c.State,
+        exit_code: exitCode,
+        ip: c.State === 'running' ? ip : null,
+      });
     }
     return out;
   }
@@ -150,16 +186,25 @@ export class DockerDriver {
     if (devices.length === 0) return;
     const facts = await this.o.gpus();
     if (!facts.nvidiaRuntime) {
-      throw new CommandFailure(COMMAND_ERROR.gpuUnavailable, `GPUs ${devices.join(',')} requested, but this host's Docker has no NVIDIA runtime (install the NVIDIA Container Toolkit)`);
+      throw new CommandFailure(
+        COMMAND_ERROR.gpuUnavailable,
+        `GPUs ${devices.join(',')} requested, but this host's Docker has no NVIDIA runtime (install the NVIDIA Container Toolkit)`,
+      );
     }
     const missing = devices.filter((d) => !facts.indices.includes(d));
     if (missing.length > 0) {
-      throw new CommandFailure(COMMAND_ERROR.gpuUnavailable, `GPU ${missing.join(',')} requested, but this host has ${facts.indices.length === 0 ? 'no GPUs' : `GPUs ${facts.indices.join(',')}`}`);
+      throw new CommandFailure(
+        COMMAND_ERROR.gpuUnavailable,
+        `GPU ${missing.join(',')} requested, but this host has ${facts.indices.length === 0 ? 'no GPUs' : `GPUs ${facts.indices.join(',')}`}`,
+      );
     }
   }
 
   private async findByEnv(environmentId: string): Promise<Dockerode.ContainerInfo | undefined> {
-    const list = await this.o.docker.listContainers({ all: true, filters: { label: ownFilters(this.o.relayId, [`${LABEL.env}=${environmentId}`]) } });
+    const list = await this.o.docker.listContainers({
+      all: true,
+      filters: { label: ownFilters(this.o.relayId, [`${LABEL.env}=${environmentId}`]) },
+    });
     return list.find((c) => c.Names.includes(`/${containerName(environmentId)}`)) ?? list[0];
   }
 
@@ -167,7 +212,10 @@ export class DockerDriver {
   private async resolve(args: ContainerActionArgs): Promise<Dockerode.Container> {
     const found = await this.findByEnv(args.environment_id);
     if (!found || (args.container_id && !found.Id.startsWith(args.container_id))) {
-      throw new CommandFailure('not_found', `environment ${args.environment_id} has no container${args.container_id ? ` ${args.container_id.slice(0, 12)}` : ''} on this host`);
+      throw new CommandFailure(
+        'not_found',
+        `environment ${args.environment_id} has no container${args.container_id ? ` ${args.container_id.slice(0, 12)}` : ''} on this host`,
+      );
     }
     return this.o.docker.getContainer(found.Id);
   }
@@ -185,7 +233,10 @@ export class DockerDriver {
       const r = await execCapture(this.o.docker, c, ['cat', '/etc/ssh/ssh_host_ed25519_key.pub']).catch(() => null);
       const m = r && r.code === 0 ? /^(ssh-ed25519 [A-Za-z0-9+/=]+)/m.exec(r.stdout) : null;
       if (m) return m[1]!;
-      const state = await c.inspect().then((i) => i.State.Running, () => false);
+      const state = await c.inspect().then(
+        (i) => i.State.Running,
+        () => false,
+      );
       if (!state) break;
       await new Promise((res) => setTimeout(res, 250));
     }

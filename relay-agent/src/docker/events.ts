@@ -26,23 +26,39 @@ export function stateFromEvent(ev: DockerEvent): ContainerStateChange | null {
   if (ev.Type !== 'container' || !env || !id) return null;
   const base = { environment_id: env, container_id: id };
   switch (ev.Action) {
-    case 'start': return { ...base, state: 'running', reason: null };
-    case 'die': return { ...base, state: 'exited', reason: `exit code ${attrs['exitCode'] ?? '?'}` };
-    case 'stop': return { ...base, state: 'exited', reason: 'stopped' };
-    case 'oom': return { ...base, state: 'oom', reason: 'out of memory: the container hit its memory limit' };
-    case 'destroy': return { ...base, state: 'removed', reason: null };
-    default: return null;
+    case 'start':
+      return { ...base, state: 'running', reason: null };
+    case 'die':
+      return { ...base, state: 'exited', reason: `exit code ${attrs['exitCode'] ?? '?'}` };
+    case 'stop':
+      return { ...base, state: 'exited', reason: 'stopped' };
+    case 'oom':
+      return { ...base, state: 'oom', reason: 'out of memory: the container hit its memory limit' };
+    case 'destroy':
+      return { ...base, state: 'removed', reason: null };
+    default:
+      return null;
   }
 }
 
 /** Follows the event stream until stop(); reconnects after engine restarts. */
-export function watchContainerEvents(docker: Dockerode, onChange: (c: ContainerStateChange) => void, log: Logger, clock: Clock, relayId?: string): { stop(): void } {
+export function watchContainerEvents(
+  docker: Dockerode,
+  onChange: (c: ContainerStateChange) => void,
+  log: Logger,
+  clock: Clock,
+  relayId?: string,
+): { stop(): void } {
   const abort = new AbortController();
   const loop = async () => {
     while (!abort.signal.aborted) {
       try {
         const stream = await docker.getEvents({
-          filters: { type: ['container'], label: ownFilters(relayId), event: ['start', 'die', 'stop', 'oom', 'destroy'] },
+          filters: {
+            type: ['container'],
+            label: ownFilters(relayId),
+            event: ['start', 'die', 'stop', 'oom', 'destroy'],
+          },
           abortSignal: abort.signal,
         } as Dockerode.GetEventsOptions);
         await readLines(stream, abort.signal, (line) => {
@@ -82,7 +98,13 @@ function readLines(stream: NodeJS.ReadableStream, signal: AbortSignal, onLine: (
         if (line) onLine(line);
       }
     });
-    stream.on('end', () => { signal.removeEventListener('abort', onAbort); resolve(); });
-    stream.on('error', (err: Error) => { signal.removeEventListener('abort', onAbort); reject(err); });
+    stream.on('end', () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    stream.on('error', (err: Error) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(err);
+    });
   });
 }

@@ -25,7 +25,7 @@ interface PullLine {
 function imageConfig(info: Dockerode.ImageInspectInfo): ImageConfig {
   const cfg = info.Config as unknown as { Cmd?: string[] | null; Entrypoint?: string[] | string | null } | undefined;
   const ep = cfg?.Entrypoint;
-  return { Cmd: cfg?.Cmd ?? null, Entrypoint: typeof ep === 'string' ? [ep] : ep ?? null };
+  return { Cmd: cfg?.Cmd ?? null, Entrypoint: typeof ep === 'string' ? [ep] : (ep ?? null) };
 }
 
 /** Returns the image's config, pulling it first when it is not on this host. */
@@ -53,11 +53,16 @@ export async function ensureImage(
 
 function isTransient(err: unknown): boolean {
   const code = statusCode(err);
-  return code === undefined || code >= 500 && !/denied|not found|unknown|manifest/i.test(dockerMessage(err));
+  return code === undefined || (code >= 500 && !/denied|not found|unknown|manifest/i.test(dockerMessage(err)));
 }
 
 /** Reads the pull's JSON lines: byte totals over layers, an `error` line fails the pull with its message. */
-function followPull(stream: NodeJS.ReadableStream, ref: string, onProgress: (p: PullProgress) => void, throttleMs: number): Promise<void> {
+function followPull(
+  stream: NodeJS.ReadableStream,
+  ref: string,
+  onProgress: (p: PullProgress) => void,
+  throttleMs: number,
+): Promise<void> {
   const layers = new Map<string, { current: number; total: number }>();
   let buf = '';
   let lastSent = 0;
@@ -68,7 +73,10 @@ function followPull(stream: NodeJS.ReadableStream, ref: string, onProgress: (p: 
     lastSent = now;
     let current = 0;
     let total = 0;
-    for (const l of layers.values()) { current += l.current; total += l.total; }
+    for (const l of layers.values()) {
+      current += l.current;
+      total += l.total;
+    }
     onProgress({ status, current: total > 0 ? current : null, total: total > 0 ? total : null });
   };
   const line = (text: string) => {
@@ -101,7 +109,9 @@ function followPull(stream: NodeJS.ReadableStream, ref: string, onProgress: (p: 
         if (text) line(text);
       }
     });
-    stream.on('error', (err: Error) => reject(new CommandFailure('image_pull_failed', `pulling ${ref} failed: ${err.message}`, true)));
+    stream.on('error', (err: Error) =>
+      reject(new CommandFailure('image_pull_failed', `pulling ${ref} failed: ${err.message}`, true)),
+    );
     stream.on('end', () => {
       if (buf.trim()) line(buf.trim());
       if (failure !== null) {

@@ -28,7 +28,10 @@ export function containerName(environmentId: string): string {
 
 /** `remotegpu-u-<owner>`; owners whose id is not a valid Docker name part get a hashed suffix. */
 export function ownerNetworkName(ownerId: string): string {
-  const clean = ownerId.toLowerCase().replace(/[^a-z0-9_.-]/g, '-').slice(0, 40);
+  const clean = ownerId
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]/g, '-')
+    .slice(0, 40);
   if (clean === ownerId && clean.length > 0) return `remotegpu-u-${clean}`;
   const hash = createHash('sha256').update(ownerId).digest('hex').slice(0, 12);
   return `remotegpu-u-${clean || 'x'}-${hash}`;

@@ -18,7 +18,10 @@ export async function collectInventory(deps: InventoryDeps): Promise<HostInvento
   const [gpuCsv, dockerInfo, disk] = await Promise.all([
     deps.nvidiaSmi(GPU_LIST_QUERY),
     dockerFacts(deps),
-    statfs(deps.stateDir).then((s) => s.blocks * s.bsize, () => undefined),
+    statfs(deps.stateDir).then(
+      (s) => s.blocks * s.bsize,
+      () => undefined,
+    ),
   ]);
   return {
     cpu_cores: cpus().length,
@@ -35,8 +38,13 @@ async function dockerFacts(deps: InventoryDeps): Promise<{ version: string | nul
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     // A hung engine must not hold up the hello: the inventory then goes without Docker's facts.
-    const hung = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('docker info took over 5 s')), 5000); });
-    const info = (await Promise.race([deps.docker.info(), hung])) as { ServerVersion?: string; Runtimes?: Record<string, unknown> };
+    const hung = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('docker info took over 5 s')), 5000);
+    });
+    const info = (await Promise.race([deps.docker.info(), hung])) as {
+      ServerVersion?: string;
+      Runtimes?: Record<string, unknown>;
+    };
     return { version: info.ServerVersion ?? null, nvidia: Boolean(info.Runtimes && 'nvidia' in info.Runtimes) };
   } catch (err) {
     deps.log.warn('Docker engine not reachable for the inventory', { err });

@@ -13,19 +13,30 @@ const H100 = `index, uuid, name, memory.total [MiB]
 6, GPU-4f8e1a7b-3d9c-2b6e-8a5d-0c7f4e1b9a83, NVIDIA H100 80GB HBM3, 81559 MiB
 7, GPU-7c3a6d0b-9e2f-4a8c-6d1b-3e5a9f7c2b14, NVIDIA H100 80GB HBM3, 81559 MiB
 `;
-const WORKSTATION = 'index, uuid, name, memory.total [MiB]\r\n0, GPU-5e0c3a4f-8a2b-1c9e-7d3f-2a1b0c9d8e7f, NVIDIA GeForce RTX 4090, 24564 MiB\r\n1, GPU-b1d2e3f4-a5b6-c7d8-e9f0-a1b2c3d4e5f6, NVIDIA RTX A6000, 49140 MiB\r\n';
+const WORKSTATION =
+  'index, uuid, name, memory.total [MiB]\r\n0, GPU-5e0c3a4f-8a2b-1c9e-7d3f-2a1b0c9d8e7f, NVIDIA GeForce RTX 4090, 24564 MiB\r\n1, GPU-b1d2e3f4-a5b6-c7d8-e9f0-a1b2c3d4e5f6, NVIDIA RTX A6000, 49140 MiB\r\n';
 
 describe('nvidia-smi GPU list', () => {
   it('parses several GPUs with the header line and MiB units', () => {
     const gpus = parseGpuList(H100);
     expect(gpus).toHaveLength(8);
-    expect(gpus[0]).toEqual({ index: 0, uuid: 'GPU-3c9e2a61-5d0f-8b4e-7a2c-1f6d9e8b0a34', name: 'NVIDIA H100 80GB HBM3', memory_mib: 81559 });
+    expect(gpus[0]).toEqual({
+      index: 0,
+      uuid: 'GPU-3c9e2a61-5d0f-8b4e-7a2c-1f6d9e8b0a34',
+      name: 'NVIDIA H100 80GB HBM3',
+      memory_mib: 81559,
+    });
     expect(gpus.map((g) => g.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('handles CRLF and mixed models', () => {
     expect(parseGpuList(WORKSTATION)).toEqual([
-      { index: 0, uuid: 'GPU-5e0c3a4f-8a2b-1c9e-7d3f-2a1b0c9d8e7f', name: 'NVIDIA GeForce RTX 4090', memory_mib: 24564 },
+      {
+        index: 0,
+        uuid: 'GPU-5e0c3a4f-8a2b-1c9e-7d3f-2a1b0c9d8e7f',
+        name: 'NVIDIA GeForce RTX 4090',
+        memory_mib: 24564,
+      },
       { index: 1, uuid: 'GPU-b1d2e3f4-a5b6-c7d8-e9f0-a1b2c3d4e5f6', name: 'NVIDIA RTX A6000', memory_mib: 49140 },
     ]);
   });
@@ -37,7 +48,7 @@ describe('nvidia-smi GPU list', () => {
 
   it('returns nothing for empty or error output', () => {
     expect(parseGpuList('')).toEqual([]);
-    expect(parseGpuList('NVIDIA-SMI has failed because it couldn\'t communicate with the NVIDIA driver.\n')).toEqual([]);
+    expect(parseGpuList("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n")).toEqual([]);
     expect(parseGpuList('index, uuid, name, memory.total [MiB]\n')).toEqual([]);
   });
 });

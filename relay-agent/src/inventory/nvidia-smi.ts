@@ -25,7 +25,10 @@ export const GPU_USAGE_QUERY = ['--query-gpu=index,uuid,utilization.gpu,memory.u
  * rejoined because only the `name` column may hold one.
  */
 function parseCsv(text: string): Record<string, string>[] {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   if (lines.length === 0) return [];
   const header = lines[0]!.split(',').map((h) => h.trim().replace(/\s*\[.*\]$/, ''));
   const nameCol = header.indexOf('name');
@@ -39,7 +42,9 @@ function parseCsv(text: string): Record<string, string>[] {
     }
     if (fields.length !== header.length) continue;
     const row: Record<string, string> = {};
-    header.forEach((h, i) => { row[h] = fields[i]!; });
+    header.forEach((h, i) => {
+      row[h] = fields[i]!;
+    });
     rows.push(row);
   }
   return rows;
@@ -57,7 +62,12 @@ export function parseGpuList(csv: string): GpuInfo[] {
   for (const row of parseCsv(csv)) {
     const index = parseQuantity(row['index']);
     if (index === null || !Number.isInteger(index)) continue;
-    out.push({ index, uuid: row['uuid'] ?? '', name: row['name'] ?? '', memory_mib: parseQuantity(row['memory.total']) ?? 0 });
+    out.push({
+      index,
+      uuid: row['uuid'] ?? '',
+      name: row['name'] ?? '',
+      memory_mib: parseQuantity(row['memory.total']) ?? 0,
+    });
   }
   return out;
 }

@@ -9,8 +9,17 @@ import { StateStore } from '../state/store.ts';
 import { MetricsCollector } from './collector.ts';
 
 const physical = (id: string, port: number): Route => ({
-  environment_id: id, type: 'physical', user_id: 'u1', ssh_port: 50001, ssh_username: 'root', target_ip: '127.0.0.1',
-  target: { kind: 'ssh', ip: '127.0.0.1', port, host_key: null }, password_hash: 'x', owner_keys: [], recording: false, running: true,
+  environment_id: id,
+  type: 'physical',
+  user_id: 'u1',
+  ssh_port: 50001,
+  ssh_username: 'root',
+  target_ip: '127.0.0.1',
+  target: { kind: 'ssh', ip: '127.0.0.1', port, host_key: null },
+  password_hash: 'x',
+  owner_keys: [],
+  recording: false,
+  running: true,
 });
 
 describe('metrics of physical machines', () => {
@@ -26,11 +35,22 @@ describe('metrics of physical machines', () => {
     const routes = new MemoryRouteTable(StateStore.open(':memory:'), silentLogger);
     routes.replaceAll([physical('aaaaaaaaaaaaaaaa', up), physical('bbbbbbbbbbbbbbbb', down)]);
     const docker = { listContainers: async () => [] } as unknown as Dockerode;
-    const c = new MetricsCollector({ docker, routes, nvidiaSmi: async () => null, log: silentLogger, send: () => {}, now: () => new Date(0) });
+    const c = new MetricsCollector({
+      docker,
+      routes,
+      nvidiaSmi: async () => null,
+      log: silentLogger,
+      send: () => {},
+      now: () => new Date(0),
+    });
     const samples = await c.collect();
     srv.close();
     const byId = Object.fromEntries(samples.map((s) => [s.environment_id, s]));
-    expect(byId['aaaaaaaaaaaaaaaa']).toMatchObject({ type: 'physical', reachable: true, timestamp: '1970-01-01T00:00:00.000Z' });
+    expect(byId['aaaaaaaaaaaaaaaa']).toMatchObject({
+      type: 'physical',
+      reachable: true,
+      timestamp: '1970-01-01T00:00:00.000Z',
+    });
     expect(byId['aaaaaaaaaaaaaaaa']!.rtt_ms).toBeGreaterThanOrEqual(0);
     expect(byId['bbbbbbbbbbbbbbbb']).toMatchObject({ reachable: false, rtt_ms: null });
   });

@@ -64,10 +64,14 @@ export class MetricsCollector {
     const gpus = gpuCsv ? parseGpuUsage(gpuCsv) : [];
     const out: ResourceMetrics[] = [];
     for (let i = 0; i < list.length; i += CONCURRENCY) {
-      const batch = await Promise.all(list.slice(i, i + CONCURRENCY).map((c) => this.sample(c, gpus).catch((err: unknown) => {
-        this.o.log.debug('stats of a container failed', { env_id: c.Labels[LABEL.env], err });
-        return null;
-      })));
+      const batch = await Promise.all(
+        list.slice(i, i + CONCURRENCY).map((c) =>
+          this.sample(c, gpus).catch((err: unknown) => {
+            this.o.log.debug('stats of a container failed', { env_id: c.Labels[LABEL.env], err });
+            return null;
+          }),
+        ),
+      );
       for (const s of batch) if (s) out.push(s);
     }
     return out;
@@ -84,12 +88,18 @@ export class MetricsCollector {
       timestamp: (this.o.now?.() ?? new Date()).toISOString(),
       cpu_usage: u.cpu_percent,
       memory_usage: u.memory_percent,
-      gpu_usage: mine.length > 0 ? Math.round((mine.reduce((a, g) => a + g.utilization, 0) / mine.length) * 100) / 100 : 0,
+      gpu_usage:
+        mine.length > 0 ? Math.round((mine.reduce((a, g) => a + g.utilization, 0) / mine.length) * 100) / 100 : 0,
       network_in: u.network_in,
       network_out: u.network_out,
       memory_used: u.memory_used,
       memory_limit: u.memory_limit,
-      gpus: mine.map((g) => ({ index: g.index, utilization: g.utilization, memory_used: g.memory_used_mib, memory_total: g.memory_total_mib })),
+      gpus: mine.map((g) => ({
+        index: g.index,
+        utilization: g.utilization,
+        memory_used: g.memory_used_mib,
+        memory_total: g.memory_total_mib,
+      })),
     };
   }
 
@@ -97,7 +107,8 @@ export class MetricsCollector {
     const known = this.gpuIds.get(id);
     if (known) return known;
     const info = await container.inspect();
-    const reqs = (info.HostConfig as { DeviceRequests?: { DeviceIDs?: string[] | null }[] | null }).DeviceRequests ?? [];
+    const reqs =
+      (info.HostConfig as { DeviceRequests?: { DeviceIDs?: string[] | null }[] | null }).DeviceRequests ?? [];
     const ids = reqs.flatMap((r) => r.DeviceIDs ?? []);
     this.gpuIds.set(id, ids);
     return ids;
@@ -105,16 +116,25 @@ export class MetricsCollector {
 
   private async physical(): Promise<ResourceMetrics[]> {
     const routes = this.o.routes.all().filter((r) => r.type === 'physical');
-    return Promise.all(routes.map(async (r) => {
-      const ip = r.target?.kind === 'ssh' ? r.target.ip : r.target_ip;
-      const port = r.target?.kind === 'ssh' ? r.target.port : 22;
-      const probe = await probeTcp(ip, port);
-      return {
-        environment_id: r.environment_id, type: 'physical' as const, timestamp: (this.o.now?.() ?? new Date()).toISOString(),
-        cpu_usage: 0, memory_usage: 0, gpu_usage: 0, network_in: 0, network_out: 0,
-        reachable: probe.reachable, rtt_ms: probe.rtt_ms,
-      };
-    }));
+    return Promise.all(
+      routes.map(async (r) => {
+        const ip = r.target?.kind === 'ssh' ? r.target.ip : r.target_ip;
+        const port = r.target?.kind === 'ssh' ? r.target.port : 22;
+        const probe = await probeTcp(ip, port);
+        return {
+          environment_id: r.environment_id,
+          type: 'physical' as const,
+          timestamp: (this.o.now?.() ?? new Date()).toISOString(),
+          cpu_usage: 0,
+          memory_usage: 0,
+          gpu_usage: 0,
+          network_in: 0,
+          network_out: 0,
+          reachable: probe.reachable,
+          rtt_ms: probe.rtt_ms,
+        };
+      }),
+    );
   }
 }
 

@@ -1,7 +1,11 @@
 // TCP reachability and connect round-trip time of a physical machine's sshd.
 import { connect } from 'node:net';
 
-export function probeTcp(host: string, port: number, timeoutMs = 3000): Promise<{ reachable: boolean; rtt_ms: number | null }> {
+export function probeTcp(
+  host: string,
+  port: number,
+  timeoutMs = 3000,
+): Promise<{ reachable: boolean; rtt_ms: number | null }> {
   return new Promise((resolve) => {
     const started = performance.now();
     const sock = connect({ host, port });

@@ -17,7 +17,10 @@ export class MemoryRouteTable implements RouteTable {
   private readonly ports = new Map<number, string>();
   private readonly listeners = new Set<Listener>();
 
-  constructor(private readonly store: RoutePersistence, private readonly log: Logger) {
+  constructor(
+    private readonly store: RoutePersistence,
+    private readonly log: Logger,
+  ) {
     for (const r of store.loadRoutes()) this.index(r);
   }
 
@@ -70,7 +73,11 @@ export class MemoryRouteTable implements RouteTable {
   private index(r: Route): void {
     const clash = this.ports.get(r.ssh_port);
     if (clash !== undefined && clash !== r.environment_id) {
-      this.log.warn('two routes claim one SSH port: the newer wins', { port: r.ssh_port, env_id: r.environment_id, other_env_id: clash });
+      this.log.warn('two routes claim one SSH port: the newer wins', {
+        port: r.ssh_port,
+        env_id: r.environment_id,
+        other_env_id: clash,
+      });
     }
     this.byId.set(r.environment_id, r);
     this.ports.set(r.ssh_port, r.environment_id);

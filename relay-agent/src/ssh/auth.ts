@@ -31,7 +31,11 @@ export interface Authenticated {
   method: string;
 }
 
-const METHODS: ('publickey' | 'password' | 'keyboard-interactive')[] = ['publickey', 'password', 'keyboard-interactive'];
+const METHODS: ('publickey' | 'password' | 'keyboard-interactive')[] = [
+  'publickey',
+  'password',
+  'keyboard-interactive',
+];
 /** Like OpenSSH's MaxAuthTries: counted failures per connection before it is dropped. */
 const MAX_TRIES_PER_CONNECTION = 6;
 
@@ -55,9 +59,20 @@ function findKey(route: Route | undefined, ctx: PublicKeyAuthContext): ParsedKey
 }
 
 /** Wires `client`'s authentication; `onSuccess` runs once with the environment and login user. */
-export function handleAuthentication(client: Connection, meta: ConnMeta, deps: AuthDeps, onSuccess: (a: Authenticated) => void): void {
+export function handleAuthentication(
+  client: Connection,
+  meta: ConnMeta,
+  deps: AuthDeps,
+  onSuccess: (a: Authenticated) => void,
+): void {
   let tries = 0;
-  const record = (route: Route | undefined, username: string, status: 'success' | 'failure' | 'locked', method: string, reason: string) =>
+  const record = (
+    route: Route | undefined,
+    username: string,
+    status: 'success' | 'failure' | 'locked',
+    method: string,
+    reason: string,
+  ) =>
     deps.audit.record({
       timestamp: new Date().toISOString(),
       environment_id: route?.environment_id ?? null,
@@ -95,7 +110,10 @@ export function handleAuthentication(client: Connection, meta: ConnMeta, deps: A
       const pairLocked = deps.pairLimiter.fail(pairKey);
       if (sourceLocked || pairLocked) {
         deps.log.warn('ssh login locked out', {
-          conn_id: meta.connId, env_id: res.route?.environment_id, source: sourceKey, scope: sourceLocked ? 'source' : 'source+environment',
+          conn_id: meta.connId,
+          env_id: res.route?.environment_id,
+          source: sourceKey,
+          scope: sourceLocked ? 'source' : 'source+environment',
         });
       }
       if (++tries >= MAX_TRIES_PER_CONNECTION) client.end();
@@ -117,7 +135,8 @@ export function handleAuthentication(client: Connection, meta: ConnMeta, deps: A
       const now = current();
       if (!username) return fail('empty_username');
       if (!password) return fail('empty_password');
-      if (!ok || !res.route || !now || now.password_hash !== res.route.password_hash) return fail(res.route ? 'bad_password' : 'unknown');
+      if (!ok || !res.route || !now || now.password_hash !== res.route.password_hash)
+        return fail(res.route ? 'bad_password' : 'unknown');
       return succeed(now);
     }
     if (ctx.method === 'publickey') {

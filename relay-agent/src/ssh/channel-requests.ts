@@ -10,7 +10,17 @@
 import type { Connection } from 'ssh2';
 
 /** The channel request types ssh2's server handles itself (everything else is unknown to it). */
-const SSH2_HANDLED = new Set(['env', 'pty-req', 'window-change', 'x11-req', 'signal', 'auth-agent-req@openssh.com', 'shell', 'exec', 'subsystem']);
+const SSH2_HANDLED = new Set([
+  'env',
+  'pty-req',
+  'window-change',
+  'x11-req',
+  'signal',
+  'auth-agent-req@openssh.com',
+  'shell',
+  'exec',
+  'subsystem',
+]);
 
 type ChannelRequestHandler = (p: unknown, recipient: number, type: string, wantReply: boolean, data: unknown) => void;
 
@@ -31,7 +41,8 @@ export function answerUnknownChannelRequests(conn: Connection): boolean {
   const handlers = proto?._handlers;
   const original = handlers?.CHANNEL_REQUEST;
   const chanMgr = c._chanMgr;
-  if (!proto || !handlers || typeof original !== 'function' || typeof proto.channelFailure !== 'function' || !chanMgr) return false;
+  if (!proto || !handlers || typeof original !== 'function' || typeof proto.channelFailure !== 'function' || !chanMgr)
+    return false;
   const fail = proto.channelFailure.bind(proto);
   handlers.CHANNEL_REQUEST = (p, recipient, type, wantReply, data) => {
     if (wantReply && !SSH2_HANDLED.has(type)) {

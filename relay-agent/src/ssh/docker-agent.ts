@@ -47,21 +47,31 @@ export class ContainerAgentSocket {
     const path = `${dir}/agent.1`;
     this.listener = await this.o.netns.listenAbstract(this.o.containerId, name, (sock) => {
       sock.on('error', noop);
-      source.open().then((ch: Duplex) => {
-        ch.on('error', noop);
-        sock.pipe(ch).pipe(sock);
-        ch.once('close', () => sock.destroy());
-        sock.once('close', () => ch.destroy());
-      }, (err: unknown) => {
-        this.o.log.warn('ssh agent channel refused by the renter', { reason: err instanceof Error ? err.message : String(err) });
-        sock.destroy();
-      });
+      source.open().then(
+        (ch: Duplex) => {
+          ch.on('error', noop);
+          sock.pipe(ch).pipe(sock);
+          ch.once('close', () => sock.destroy());
+          sock.once('close', () => ch.destroy());
+        },
+        (err: unknown) => {
+          this.o.log.warn('ssh agent channel refused by the renter', {
+            reason: err instanceof Error ? err.message : String(err),
+          });
+          sock.destroy();
+        },
+      );
     });
     await this.o.tools.ensure(this.o.containerId, 'socat', this.o.log);
     const container = this.o.docker.getContainer(this.o.containerId);
     // Node binds abstract names with the whole sun_path (NUL-padded): socat must connect with the same length.
     const socat = `${BUNDLE_BIN}/socat UNIX-LISTEN:${path},fork,mode=600,unlink-early,unlink-close ABSTRACT-CONNECT:${name},unix-tightsocklen=0`;
-    this.exec = await container.exec({ Cmd: ['/bin/sh', '-c', `umask 077 && mkdir ${dir} && exec ${socat}`], User: this.o.user, AttachStdout: false, AttachStderr: false });
+    this.exec = await container.exec({
+      Cmd: ['/bin/sh', '-c', `umask 077 && mkdir ${dir} && exec ${socat}`],
+      User: this.o.user,
+      AttachStdout: false,
+      AttachStderr: false,
+    });
     await this.exec.start({ Detach: true });
     // Ready once the socket exists (socat makes it within milliseconds).
     for (let i = 0; i < 100; i++) {
@@ -69,7 +79,8 @@ export class ContainerAgentSocket {
       const r = await execCapture(this.o.docker, container, ['/bin/sh', '-c', `test -S ${path}`]);
       if (r.code === 0) return path;
       const info = await this.exec.inspect();
-      if (!info.Running && info.ExitCode !== null) throw new Error(`the agent socket helper exited with ${info.ExitCode}`);
+      if (!info.Running && info.ExitCode !== null)
+        throw new Error(`the agent socket helper exited with ${info.ExitCode}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error('the agent socket did not appear');
@@ -81,9 +92,20 @@ export class ContainerAgentSocket {
     const exec = this.exec;
     if (!exec) return;
     // The Engine cannot signal an exec'd process: its Pid is a host pid, and the relay runs as root.
-    void exec.inspect().then((info) => {
-      if (info.Running && info.Pid > 0) process.kill(info.Pid, 'SIGTERM');
-    }).catch(noop);
-    void this.path?.then((p) => execCapture(this.o.docker, this.o.docker.getContainer(this.o.containerId), ['/bin/sh', '-c', `rm -rf ${p.replace(/\/agent\.1$/, '')}`])).catch(noop);
+    void exec
+      .inspect()
+      .then((info) => {
+        if (info.Running && info.Pid > 0) process.kill(info.Pid, 'SIGTERM');
+      })
+      .catch(noop);
+    void this.path
+      ?.then((p) =>
+        execCapture(this.o.docker, this.o.docker.getContainer(this.o.containerId), [
+          '/bin/sh',
+          '-c',
+          `rm -rf ${p.replace(/\/agent\.1$/, '')}`,
+        ]),
+      )
+      .catch(noop);
   }
 }

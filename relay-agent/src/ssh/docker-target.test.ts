@@ -24,7 +24,12 @@ function fakeDocker(): Dockerode {
 describe('DockerExecTarget', () => {
   it('a PTY command that exits before any output reports its exit code (no hang)', async () => {
     const t = new DockerExecTarget({ docker: fakeDocker(), containerId: 'c', ip: null, user: 'root', log });
-    const p = await t.start({ kind: 'exec', arg: 'exit 1', pty: { term: 'xterm', rows: 24, cols: 80, width: 0, height: 0, modes: {} }, env: {} });
+    const p = await t.start({
+      kind: 'exec',
+      arg: 'exit 1',
+      pty: { term: 'xterm', rows: 24, cols: 80, width: 0, height: 0, modes: {} },
+      env: {},
+    });
     const timeout = new Promise((r) => setTimeout(() => r('hung'), 1000));
     expect(await Promise.race([p.exit(), timeout])).toEqual({ code: 1 });
   });

@@ -13,7 +13,8 @@ import type { ToolInstaller } from './tool-bundle.ts';
 import { BUNDLE_BIN, IMAGE_SFTP_SERVERS, toolFor } from './tool-bundle.ts';
 import { TargetError } from './target.ts';
 
-const NO_SFTP = 'remotegpu: this environment has no sftp-server and the relay could not bring one: install openssh-sftp-server in its image to use sftp and scp';
+const NO_SFTP =
+  'remotegpu: this environment has no sftp-server and the relay could not bring one: install openssh-sftp-server in its image to use sftp and scp';
 /** Where `ssh -L`/`-D` may go, seen from inside the container: its loopback and its own addresses, never the relay host. */
 async function destination(host: string, ips: () => Promise<string[]>): Promise<string | null> {
   const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
@@ -40,7 +41,8 @@ function command(req: StartRequest): string[] {
   // scp -t/-f and rsync --server find the relay's bundle when the image has none (the image's own come first).
   const path = toolFor(req.kind, req.arg) ? `PATH="\${PATH:-/usr/bin:/bin}:${BUNDLE_BIN}" ` : '';
   if (req.kind === 'exec') return ['/bin/sh', '-c', `${home}${path}exec /bin/sh -c ${sq(req.arg)}`];
-  if (req.kind === 'shell') return ['/bin/sh', '-c', `${home}if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l`];
+  if (req.kind === 'shell')
+    return ['/bin/sh', '-c', `${home}if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l`];
   if (req.arg !== 'sftp') throw new TargetError(`remotegpu: subsystem ${req.arg} is not available`);
   const tries = [...IMAGE_SFTP_SERVERS, `${BUNDLE_BIN}/sftp-server`].map((p) => `[ -x ${p} ] && exec ${p}`).join('; ');
   return ['/bin/sh', '-c', `${home}${tries}; echo ${sq(NO_SFTP)} >&2; exit 1`];
@@ -84,7 +86,11 @@ export class DockerExecTarget implements Target {
       });
     } catch (err) {
       this.o.log.warn('docker exec create failed', { container: this.o.containerId, error: String(err) });
-      throw new TargetError(/is not running/.test(String(err)) ? 'the environment is not running' : 'cannot start a process in the environment');
+      throw new TargetError(
+        /is not running/.test(String(err))
+          ? 'the environment is not running'
+          : 'cannot start a process in the environment',
+      );
     }
     const sock = await exec.start({ hijack: true, stdin: true, Tty: tty });
     // Listen for the end before any other await: a command that exits at once may close the stream meanwhile.
@@ -125,16 +131,30 @@ export class DockerExecTarget implements Target {
     if (tool && this.o.tools) {
       // On failure the command runs anyway and the renter sees the image's own "not found".
       await this.o.tools.ensure(this.o.containerId, tool, this.o.log).catch((err: unknown) => {
-        this.o.log.warn('ssh tools could not be brought into the environment', { container: this.o.containerId, tool, reason: String(err) });
+        this.o.log.warn('ssh tools could not be brought into the environment', {
+          container: this.o.containerId,
+          tool,
+          reason: String(err),
+        });
       });
     }
     if (!req.agent || !this.o.tools || !this.o.netns) return req;
-    this.agent ??= new ContainerAgentSocket({ docker: this.o.docker, containerId: this.o.containerId, user: this.o.user, netns: this.o.netns, tools: this.o.tools, log: this.o.log });
+    this.agent ??= new ContainerAgentSocket({
+      docker: this.o.docker,
+      containerId: this.o.containerId,
+      user: this.o.user,
+      netns: this.o.netns,
+      tools: this.o.tools,
+      log: this.o.log,
+    });
     try {
       return { ...req, env: { ...req.env, SSH_AUTH_SOCK: await this.agent.socketPath(req.agent) } };
     } catch (err) {
       // Like sshd when it cannot make the socket: the session runs without an agent.
-      this.o.log.warn('ssh agent forwarding unavailable in the environment', { container: this.o.containerId, reason: String(err) });
+      this.o.log.warn('ssh agent forwarding unavailable in the environment', {
+        container: this.o.containerId,
+        reason: String(err),
+      });
       return req;
     }
   }
@@ -146,7 +166,9 @@ export class DockerExecTarget implements Target {
     if (this.o.netns) {
       // From inside the container's network namespace: its loopback is the one VS Code's server binds.
       return this.o.netns.connect(this.o.containerId, dest, destPort).catch((err: unknown) => {
-        throw new TargetError(`connect to ${destHost}:${destPort} inside the environment failed: ${err instanceof Error ? err.message : String(err)}`);
+        throw new TargetError(
+          `connect to ${destHost}:${destPort} inside the environment failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
       });
     }
     // Without the helper, loopback means the container's IP as seen from the host (services bound to 0.0.0.0).
@@ -167,8 +189,13 @@ export class DockerExecTarget implements Target {
   }
 
   private async ips(): Promise<string[]> {
-    const info = await this.o.docker.getContainer(this.o.containerId).inspect().catch(() => null);
-    const ips = Object.values(info?.NetworkSettings.Networks ?? {}).map((n) => n.IPAddress).filter((a) => a);
+    const info = await this.o.docker
+      .getContainer(this.o.containerId)
+      .inspect()
+      .catch(() => null);
+    const ips = Object.values(info?.NetworkSettings.Networks ?? {})
+      .map((n) => n.IPAddress)
+      .filter((a) => a);
     if (this.o.ip && !ips.includes(this.o.ip)) ips.unshift(this.o.ip);
     if (!ips.length) throw new TargetError('the environment has no IP address');
     return ips;
@@ -207,7 +234,11 @@ function keepOpen(sock: Duplex): Writable {
 /** Signals for one exec: `signal` requests, the hang-up when the renter goes, and exit-signal for what we sent. */
 class ExecSignals {
   private readonly sent = new Set<number>();
-  constructor(private readonly exec: Dockerode.Exec, private readonly procs: ExecSignaller, private readonly log: Logger) {}
+  constructor(
+    private readonly exec: Dockerode.Exec,
+    private readonly procs: ExecSignaller,
+    private readonly log: Logger,
+  ) {}
 
   private async runningPid(): Promise<number | null> {
     const info = await this.exec.inspect().catch(() => null);

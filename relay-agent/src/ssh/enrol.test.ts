@@ -13,9 +13,12 @@ const home = () => {
   dirs.push(d);
   return d;
 };
-const run = (h: string) => execFileSync('sh', ['-c', installScript(KEY)], { env: { HOME: h, PATH: process.env.PATH }, encoding: 'utf8' }).trim();
+const run = (h: string) =>
+  execFileSync('sh', ['-c', installScript(KEY)], { env: { HOME: h, PATH: process.env.PATH }, encoding: 'utf8' }).trim();
 
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 describe('installScript', () => {
   it('creates ~/.ssh/authorized_keys with the key, then leaves it alone', () => {

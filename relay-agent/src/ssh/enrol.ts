@@ -23,7 +23,11 @@ export interface PlatformKey {
 /** Why enrolment failed; `retryable` says whether the same credentials may work later (the machine was unreachable). */
 export class EnrolError extends Error {
   override name = 'EnrolError';
-  constructor(readonly code: typeof COMMAND_ERROR[`enrol${'AuthFailed' | 'Unreachable' | 'InstallFailed' | 'VerifyFailed'}`], message: string, readonly retryable = false) {
+  constructor(
+    readonly code: (typeof COMMAND_ERROR)[`enrol${'AuthFailed' | 'Unreachable' | 'InstallFailed' | 'VerifyFailed'}`],
+    message: string,
+    readonly retryable = false,
+  ) {
     super(message);
   }
 }
@@ -44,14 +48,24 @@ function keyBody(publicKey: string): string {
 export function installScript(publicKey: string): string {
   const body = keyBody(publicKey);
   return [
-    'set -e', 'umask 077', 'mkdir -p "$HOME/.ssh"', 'f="$HOME/.ssh/authorized_keys"', 'touch "$f"',
+    'set -e',
+    'umask 077',
+    'mkdir -p "$HOME/.ssh"',
+    'f="$HOME/.ssh/authorized_keys"',
+    'touch "$f"',
     `if grep -qF '${body}' "$f"; then echo present; exit 0; fi`,
     'if [ -s "$f" ] && [ -n "$(tail -c 1 "$f")" ]; then echo >> "$f"; fi',
-    `printf '%s\\n' '${body} remotegpu-relay' >> "$f"`, 'echo installed',
+    `printf '%s\\n' '${body} remotegpu-relay' >> "$f"`,
+    'echo installed',
   ].join('\n');
 }
 
-function connect(ip: string, port: number, cfg: ConnectConfig, onAuth?: (c: ssh2.Client) => void): Promise<ssh2.Client> {
+function connect(
+  ip: string,
+  port: number,
+  cfg: ConnectConfig,
+  onAuth?: (c: ssh2.Client) => void,
+): Promise<ssh2.Client> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: ip, port });
     sock.setNoDelay(true);
@@ -65,9 +79,14 @@ function connect(ip: string, port: number, cfg: ConnectConfig, onAuth?: (c: ssh2
       sock.destroy();
       reject(err);
     };
-    sock.on('error', (err) => fail(new EnrolError(COMMAND_ERROR.enrolUnreachable, `cannot reach ${ip}:${port}: ${err.message}`, true)));
+    sock.on('error', (err) =>
+      fail(new EnrolError(COMMAND_ERROR.enrolUnreachable, `cannot reach ${ip}:${port}: ${err.message}`, true)),
+    );
     client.on('error', (err: Error & { level?: string }) => {
-      if (err.level === 'client-authentication') fail(new EnrolError(COMMAND_ERROR.enrolAuthFailed, `${ip}:${port} refused the credentials for ${cfg.username}`));
+      if (err.level === 'client-authentication')
+        fail(
+          new EnrolError(COMMAND_ERROR.enrolAuthFailed, `${ip}:${port} refused the credentials for ${cfg.username}`),
+        );
       else fail(new EnrolError(COMMAND_ERROR.enrolUnreachable, `SSH to ${ip}:${port} failed: ${err.message}`, true));
     });
     client.on('ready', () => {
@@ -80,7 +99,17 @@ function connect(ip: string, port: number, cfg: ConnectConfig, onAuth?: (c: ssh2
 
 function exec(client: ssh2.Client, command: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new EnrolError(COMMAND_ERROR.enrolInstallFailed, `the install command did not finish within ${TIMEOUT_MS} ms`, true)), TIMEOUT_MS);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new EnrolError(
+            COMMAND_ERROR.enrolInstallFailed,
+            `the install command did not finish within ${TIMEOUT_MS} ms`,
+            true,
+          ),
+        ),
+      TIMEOUT_MS,
+    );
     client.exec(command, (err, ch) => {
       if (err) {
         clearTimeout(timer);
@@ -90,9 +119,15 @@ function exec(client: ssh2.Client, command: string): Promise<{ code: number | nu
       let stdout = '';
       let stderr = '';
       let code: number | null = null;
-      ch.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
-      ch.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-      ch.on('exit', (c: number | null) => { code = c; });
+      ch.on('data', (d: Buffer) => {
+        stdout += d.toString('utf8');
+      });
+      ch.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString('utf8');
+      });
+      ch.on('exit', (c: number | null) => {
+        code = c;
+      });
       ch.on('close', () => {
         clearTimeout(timer);
         resolve({ code, stdout: stdout.slice(0, 4096), stderr: stderr.slice(0, 4096) });
@@ -106,30 +141,48 @@ function exec(client: ssh2.Client, command: string): Promise<{ code: number | nu
  * key pinned from now on), installs the platform key, then logs in again with the platform key and that pinned host key to
  * prove the machine accepts it. The credentials are used for this one connection and never kept.
  */
-export async function enrolTarget(req: EnrolRequest, platform: PlatformKey): Promise<{ host_key: string; installed: boolean }> {
+export async function enrolTarget(
+  req: EnrolRequest,
+  platform: PlatformKey,
+): Promise<{ host_key: string; installed: boolean }> {
   let hostKey: string | null = null;
   const script = installScript(platform.publicKey);
-  const first = await connect(req.ip, req.port, {
-    username: req.username,
-    ...(req.password !== undefined ? { password: req.password, tryKeyboard: true } : {}),
-    ...(req.private_key !== undefined ? { privateKey: req.private_key, ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}) } : {}),
-    hostVerifier: (blob: Buffer) => {
-      hostKey = keyLine(blob);
-      return true;
+  const first = await connect(
+    req.ip,
+    req.port,
+    {
+      username: req.username,
+      ...(req.password !== undefined ? { password: req.password, tryKeyboard: true } : {}),
+      ...(req.private_key !== undefined
+        ? { privateKey: req.private_key, ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}) }
+        : {}),
+      hostVerifier: (blob: Buffer) => {
+        hostKey = keyLine(blob);
+        return true;
+      },
     },
-  }, (c) => {
-    // sshd with PAM often offers keyboard-interactive instead of password: answer every prompt with the password.
-    const password = req.password;
-    if (password !== undefined) c.on('keyboard-interactive', (_n, _i, _l, prompts, finish) => finish(prompts.map(() => password)));
-  }).catch((err: unknown) => {
+    (c) => {
+      // sshd with PAM often offers keyboard-interactive instead of password: answer every prompt with the password.
+      const password = req.password;
+      if (password !== undefined)
+        c.on('keyboard-interactive', (_n, _i, _l, prompts, finish) => finish(prompts.map(() => password)));
+    },
+  ).catch((err: unknown) => {
     if (err instanceof EnrolError) throw err;
-    throw new EnrolError(COMMAND_ERROR.enrolUnreachable, `SSH to ${req.ip}:${req.port} failed: ${(err as Error).message}`, true);
+    throw new EnrolError(
+      COMMAND_ERROR.enrolUnreachable,
+      `SSH to ${req.ip}:${req.port} failed: ${(err as Error).message}`,
+      true,
+    );
   });
   let installed: boolean;
   try {
     const r = await exec(first, script);
     if (r.code !== 0 || !/^(installed|present)$/m.test(r.stdout)) {
-      throw new EnrolError(COMMAND_ERROR.enrolInstallFailed, `installing the platform key failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim() || 'no output'}`);
+      throw new EnrolError(
+        COMMAND_ERROR.enrolInstallFailed,
+        `installing the platform key failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim() || 'no output'}`,
+      );
     }
     installed = /^installed$/m.test(r.stdout);
   } finally {
@@ -138,9 +191,16 @@ export async function enrolTarget(req: EnrolRequest, platform: PlatformKey): Pro
   const pinned = hostKey as string | null;
   if (!pinned) throw new EnrolError(COMMAND_ERROR.enrolUnreachable, 'the machine offered no host key', true);
   const matches = hostKeyMatcher(pinned);
-  const second = await connect(req.ip, req.port, { username: req.username, privateKey: platform.privateKey, hostVerifier: (k: Buffer) => matches(k) }).catch((err: unknown) => {
+  const second = await connect(req.ip, req.port, {
+    username: req.username,
+    privateKey: platform.privateKey,
+    hostVerifier: (k: Buffer) => matches(k),
+  }).catch((err: unknown) => {
     const why = err instanceof Error ? err.message : String(err);
-    throw new EnrolError(COMMAND_ERROR.enrolVerifyFailed, `the platform key was installed for ${req.username} but logging in with it failed (does sshd read ~/.ssh/authorized_keys and permit ${req.username}?): ${why}`);
+    throw new EnrolError(
+      COMMAND_ERROR.enrolVerifyFailed,
+      `the platform key was installed for ${req.username} but logging in with it failed (does sshd read ~/.ssh/authorized_keys and permit ${req.username}?): ${why}`,
+    );
   });
   second.end();
   return { host_key: pinned, installed };

@@ -28,12 +28,26 @@ function recorder() {
 describe('ExecSignaller', () => {
   it('hangs up the exec and its session, not setsid children, other sessions or other containers', () => {
     const r = recorder();
-    const s = new ExecSignaller(CID, fakeProc({
-      100: [CID, 100, 'sh'], 101: [CID, 100, 'sleep'], 102: [CID, 100, 'we (ird) name'],
-      103: [CID, 103, 'tmux: server'], 200: [OTHER, 100, 'sleep'],
-    }), r.kill);
+    const s = new ExecSignaller(
+      CID,
+      fakeProc({
+        100: [CID, 100, 'sh'],
+        101: [CID, 100, 'sleep'],
+        102: [CID, 100, 'we (ird) name'],
+        103: [CID, 103, 'tmux: server'],
+        200: [OTHER, 100, 'sleep'],
+      }),
+      r.kill,
+    );
     expect(s.hangUp(100)).toBe(3);
-    expect(r.sent).toEqual([[100, 'SIGHUP'], [100, 'SIGCONT'], [101, 'SIGHUP'], [101, 'SIGCONT'], [102, 'SIGHUP'], [102, 'SIGCONT']]);
+    expect(r.sent).toEqual([
+      [100, 'SIGHUP'],
+      [100, 'SIGCONT'],
+      [101, 'SIGHUP'],
+      [101, 'SIGCONT'],
+      [102, 'SIGHUP'],
+      [102, 'SIGCONT'],
+    ]);
   });
 
   it('signals nothing when the PID is gone or now belongs to another container', () => {

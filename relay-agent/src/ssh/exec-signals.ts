@@ -5,7 +5,21 @@ import { constants } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** The signal names SSH's `signal` and `exit-signal` carry (RFC 4254 §6.10), without "SIG". */
-const SSH_SIGNALS = new Set(['ABRT', 'ALRM', 'FPE', 'HUP', 'ILL', 'INT', 'KILL', 'PIPE', 'QUIT', 'SEGV', 'TERM', 'USR1', 'USR2']);
+const SSH_SIGNALS = new Set([
+  'ABRT',
+  'ALRM',
+  'FPE',
+  'HUP',
+  'ILL',
+  'INT',
+  'KILL',
+  'PIPE',
+  'QUIT',
+  'SEGV',
+  'TERM',
+  'USR1',
+  'USR2',
+]);
 
 /** "TERM" or "SIGTERM" to Node's "SIGTERM"; null for names SSH does not define (sshd ignores those too). */
 export function nodeSignal(sshName: string): NodeJS.Signals | null {

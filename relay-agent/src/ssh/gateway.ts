@@ -53,7 +53,10 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const log = opts.log.child({ component: 'ssh' });
   const native = hasNativeCrypto();
-  log[native ? 'info' : 'warn']('ssh2 native crypto binding', { present: native, ...(native ? {} : { impact: 'about half the throughput, CPU-bound' }) });
+  log[native ? 'info' : 'warn']('ssh2 native crypto binding', {
+    present: native,
+    ...(native ? {} : { impact: 'about half the throughput, CPU-bound' }),
+  });
 
   const hostKeys = opts.keys.hostKeys.map((pem) => {
     const k = ssh2.utils.parseKey(pem);
@@ -72,22 +75,40 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
 
   function sshServerFor(pending: Map<string, ConnState>): ssh2.Server {
     // ssh2 takes parsed keys as they are: one Server per listener costs no key parsing.
-    const srv = new ssh2.Server({ hostKeys, keepaliveInterval: limits.keepaliveMs, keepaliveCountMax: limits.keepaliveCountMax } as ssh2.ServerConfig);
+    const srv = new ssh2.Server({
+      hostKeys,
+      keepaliveInterval: limits.keepaliveMs,
+      keepaliveCountMax: limits.keepaliveCountMax,
+    } as ssh2.ServerConfig);
     srv.on('connection', (client: Connection, info: { ip: string; port: number }) => {
       const key = `${info.ip}|${info.port}`;
       const st = pending.get(key);
       pending.delete(key);
-      client.on('error', (err: Error) => log.debug('ssh client error', { conn_id: st?.meta.connId, error: err.message }));
+      client.on('error', (err: Error) =>
+        log.debug('ssh client error', { conn_id: st?.meta.connId, error: err.message }),
+      );
       if (!st) return client.end();
       st.client = client;
-      handleAuthentication(client, st.meta, { routes: opts.routes, audit: opts.audit, sourceLimiter, pairLimiter, log }, (a) => {
-        if (!st.authed) unauthenticated--;
-        st.authed = true;
-        st.envId = a.route.environment_id;
-        serveConnection(client, st.meta, a, {
-          docker: opts.docker, keys: opts.keys, audit: opts.audit, recordings: opts.recordings, limits, log, tools, netns,
-        });
-      });
+      handleAuthentication(
+        client,
+        st.meta,
+        { routes: opts.routes, audit: opts.audit, sourceLimiter, pairLimiter, log },
+        (a) => {
+          if (!st.authed) unauthenticated--;
+          st.authed = true;
+          st.envId = a.route.environment_id;
+          serveConnection(client, st.meta, a, {
+            docker: opts.docker,
+            keys: opts.keys,
+            audit: opts.audit,
+            recordings: opts.recordings,
+            limits,
+            log,
+            tools,
+            netns,
+          });
+        },
+      );
     });
     srv.on('error', (err: Error) => log.warn('ssh server error', { error: err.message }));
     return srv;
@@ -106,7 +127,10 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
       unauthenticated++;
       const st: ConnState = {
         meta: { connId: randomBytes(6).toString('hex'), sourceIp: sock.remoteAddress ?? '', envPort },
-        sock, client: null, authed: false, envId: null,
+        sock,
+        client: null,
+        authed: false,
+        envId: null,
       };
       const key = `${sock.remoteAddress}|${sock.remotePort}`;
       pending.set(key, st);
@@ -142,7 +166,11 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
     const want = new Set<number>();
     for (const r of opts.routes.all()) {
       if (r.ssh_port < lo || r.ssh_port > hi || r.ssh_port === shared.port) {
-        log.warn('route port outside the relay range', { env_id: r.environment_id, port: r.ssh_port, range: opts.portRange });
+        log.warn('route port outside the relay range', {
+          env_id: r.environment_id,
+          port: r.ssh_port,
+          range: opts.portRange,
+        });
         continue;
       }
       want.add(r.ssh_port);
@@ -150,18 +178,21 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
     const opening: Promise<unknown>[] = [];
     for (const port of want) {
       if (envListeners.has(port)) continue;
-      const p = listen(opts.listen.host, port, port).then((l) => {
-        if (closing || envListeners.get(port) !== p) {
-          l.server.close();
+      const p = listen(opts.listen.host, port, port).then(
+        (l) => {
+          if (closing || envListeners.get(port) !== p) {
+            l.server.close();
+            return null;
+          }
+          envListeners.set(port, l);
+          return l;
+        },
+        (err: Error) => {
+          log.error('cannot listen on environment port', { port, error: err.message });
+          envListeners.delete(port);
           return null;
-        }
-        envListeners.set(port, l);
-        return l;
-      }, (err: Error) => {
-        log.error('cannot listen on environment port', { port, error: err.message });
-        envListeners.delete(port);
-        return null;
-      });
+        },
+      );
       envListeners.set(port, p);
       opening.push(p);
     }
@@ -180,14 +211,23 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
     void sync(removed);
   });
   await sync([]);
-  log.info('ssh gateway listening', { host: opts.listen.host, shared_port: shared.port, environment_ports: envListeners.size });
+  log.info('ssh gateway listening', {
+    host: opts.listen.host,
+    shared_port: shared.port,
+    environment_ports: envListeners.size,
+  });
 
   return {
     listeningPorts: () => [shared.port, ...[...envListeners.values()].flatMap((l) => ('server' in l ? [l.port] : []))],
     async close() {
       closing = true;
       unsubscribe();
-      const servers = [shared.server, ...(await Promise.all([...envListeners.values()].map((l) => Promise.resolve(l)))).flatMap((l) => (l ? [l.server] : []))];
+      const servers = [
+        shared.server,
+        ...(await Promise.all([...envListeners.values()].map((l) => Promise.resolve(l)))).flatMap((l) =>
+          l ? [l.server] : [],
+        ),
+      ];
       envListeners.clear();
       for (const s of servers) s.close();
       for (const st of conns) st.client ? st.client.end() : st.sock.destroy();

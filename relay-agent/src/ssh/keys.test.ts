@@ -4,7 +4,13 @@ import { generateUsableKeyPair, loadOrCreateKeys } from './keys.ts';
 
 const memoryStore = (init: Record<string, string> = {}) => {
   const m = new Map(Object.entries(init));
-  return { m, get: async (k: string) => m.get(k) ?? null, set: async (k: string, v: string) => { m.set(k, v); } };
+  return {
+    m,
+    get: async (k: string) => m.get(k) ?? null,
+    set: async (k: string, v: string) => {
+      m.set(k, v);
+    },
+  };
 };
 
 describe('relay keys', () => {
@@ -17,8 +23,12 @@ describe('relay keys', () => {
 
   it('skips a malformed key the generator returns', () => {
     const good = ssh2.utils.generateKeyPairSync('ed25519');
-    const spy = vi.spyOn(ssh2.utils, 'generateKeyPairSync')
-      .mockReturnValueOnce({ private: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n', public: good.public })
+    const spy = vi
+      .spyOn(ssh2.utils, 'generateKeyPairSync')
+      .mockReturnValueOnce({
+        private: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+        public: good.public,
+      })
       .mockReturnValueOnce(good);
     try {
       expect(generateUsableKeyPair('ed25519')).toBe(good);

@@ -23,9 +23,13 @@ function usable(pair: Pair): boolean {
  */
 export function generateUsableKeyPair(type: 'ed25519' | 'rsa', opts: { bits?: number; comment?: string } = {}): Pair {
   for (let i = 0; i < 20; i++) {
-    const pair = type === 'rsa'
-      ? ssh2.utils.generateKeyPairSync('rsa', { bits: opts.bits ?? 3072, ...(opts.comment ? { comment: opts.comment } : {}) })
-      : ssh2.utils.generateKeyPairSync('ed25519', opts.comment ? { comment: opts.comment } : {});
+    const pair =
+      type === 'rsa'
+        ? ssh2.utils.generateKeyPairSync('rsa', {
+            bits: opts.bits ?? 3072,
+            ...(opts.comment ? { comment: opts.comment } : {}),
+          })
+        : ssh2.utils.generateKeyPairSync('ed25519', opts.comment ? { comment: opts.comment } : {});
     if (usable(pair)) return pair;
   }
   throw new Error(`could not generate a usable ${type} key`);
@@ -45,7 +49,9 @@ async function loadOrCreate(store: KeyValueStore, name: string, make: () => Pair
 export async function loadOrCreateKeys(store: KeyValueStore): Promise<RelayKeys> {
   const ed = await loadOrCreate(store, 'host_ed25519', () => generateUsableKeyPair('ed25519'));
   const rsa = await loadOrCreate(store, 'host_rsa', () => generateUsableKeyPair('rsa', { bits: 3072 }));
-  const platform = await loadOrCreate(store, 'platform_ed25519', () => generateUsableKeyPair('ed25519', { comment: 'remotegpu-relay' }));
+  const platform = await loadOrCreate(store, 'platform_ed25519', () =>
+    generateUsableKeyPair('ed25519', { comment: 'remotegpu-relay' }),
+  );
   return {
     hostKeys: [ed.private, rsa.private],
     platformPrivateKey: platform.private,

@@ -20,7 +20,8 @@ process.on('message', (m) => {
   } else if (m.op === 'listen') {
     const lid = nextId++;
     const srv = net.createServer({ pauseOnConnect: true }, (s) => {
-      if (process.connected) process.send({ op: 'conn', lid, srcIP: s.remoteAddress || '', srcPort: s.remotePort || 0 }, s);
+      if (process.connected)
+        process.send({ op: 'conn', lid, srcIP: s.remoteAddress || '', srcPort: s.remotePort || 0 }, s);
     });
     srv.once('error', (err) => reply(m.id, { ok: false, error: err.code || err.message }));
     // `path` is an abstract unix socket name ("\0..."): it lives in this network namespace, not in any file system.

@@ -30,7 +30,10 @@ export type OnConnection = (sock: net.Socket, src: { ip: string; port: number })
 
 class Helper {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: { reply: Reply; handle: net.Socket | undefined }) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: { reply: Reply; handle: net.Socket | undefined }) => void; reject: (e: Error) => void }
+  >();
   private readonly accepting = new Map<number, OnConnection>();
   private idle: NodeJS.Timeout | null = null;
   readonly exited: Promise<void>;
@@ -50,12 +53,14 @@ class Helper {
       p.resolve({ reply: m, handle: sock });
       this.touch();
     });
-    this.exited = new Promise((resolve) => child.once('exit', () => {
-      for (const p of this.pending.values()) p.reject(new Error('the network helper exited'));
-      this.pending.clear();
-      if (this.idle) clearTimeout(this.idle);
-      resolve();
-    }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', () => {
+        for (const p of this.pending.values()) p.reject(new Error('the network helper exited'));
+        this.pending.clear();
+        if (this.idle) clearTimeout(this.idle);
+        resolve();
+      }),
+    );
     this.touch();
   }
 
@@ -75,7 +80,8 @@ class Helper {
   private touch(): void {
     if (this.idle) clearTimeout(this.idle);
     this.idle = null;
-    if (this.accepting.size === 0 && this.pending.size === 0) this.idle = setTimeout(() => this.child.kill(), IDLE_MS).unref();
+    if (this.accepting.size === 0 && this.pending.size === 0)
+      this.idle = setTimeout(() => this.child.kill(), IDLE_MS).unref();
   }
 
   kill(): void {
@@ -92,7 +98,8 @@ class Helper {
 
   async listen(at: { host: string; port: number } | { path: string }, on: OnConnection): Promise<NetnsListener> {
     const { reply } = await this.request({ op: 'listen', ...at });
-    if (!reply.ok || reply.lid === undefined || reply.port === undefined) throw new Error(reply.error ?? 'listen failed');
+    if (!reply.ok || reply.lid === undefined || reply.port === undefined)
+      throw new Error(reply.error ?? 'listen failed');
     const lid = reply.lid;
     this.accepting.set(lid, (sock, src) => {
       if ('host' in at) sock.setNoDelay(true);
@@ -124,7 +131,10 @@ export class NetnsPool {
     if (!h) {
       h = this.spawn(containerId);
       this.helpers.set(containerId, h);
-      h.then((x) => x.exited, () => undefined).finally(() => {
+      h.then(
+        (x) => x.exited,
+        () => undefined,
+      ).finally(() => {
         if (this.helpers.get(containerId) === h) this.helpers.delete(containerId);
       });
     }
@@ -135,9 +145,15 @@ export class NetnsPool {
     const info = await this.o.docker.getContainer(containerId).inspect();
     const pid = info.State.Pid;
     if (!info.State.Running || !pid) throw new Error('the environment is not running');
-    const child = spawn(this.o.nsenter ?? 'nsenter', ['--target', String(pid), '--net', '--', process.execPath, HELPER], {
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, serialization: 'json',
-    });
+    const child = spawn(
+      this.o.nsenter ?? 'nsenter',
+      ['--target', String(pid), '--net', '--', process.execPath, HELPER],
+      {
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        serialization: 'json',
+      },
+    );
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => {
       stderr = (stderr + c.toString()).slice(-500);
@@ -147,14 +163,19 @@ export class NetnsPool {
       child.once('error', reject);
     });
     child.once('exit', (code, signal) => {
-      if (code !== 0 && signal !== 'SIGTERM') this.o.log.warn('network helper exited', { container: containerId, code, signal, stderr: stderr.trim() });
+      if (code !== 0 && signal !== 'SIGTERM')
+        this.o.log.warn('network helper exited', { container: containerId, code, signal, stderr: stderr.trim() });
     });
     return new Helper(child);
   }
 
   /** Stops every helper (their listeners close with them). */
   close(): void {
-    for (const h of this.helpers.values()) void h.then((x) => x.kill(), () => undefined);
+    for (const h of this.helpers.values())
+      void h.then(
+        (x) => x.kill(),
+        () => undefined,
+      );
     this.helpers.clear();
   }
 

@@ -2,10 +2,19 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { ENV_SCRYPT, parseScryptHash } from '@remotegpu/schema';
 
-function scryptAsync(password: string, salt: Uint8Array, keylen: number, N: number, r: number, p: number): Promise<Buffer> {
+function scryptAsync(
+  password: string,
+  salt: Uint8Array,
+  keylen: number,
+  N: number,
+  r: number,
+  p: number,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     // maxmem: scrypt needs 128*N*r bytes; leave headroom for the largest parameters parseScryptHash allows.
-    scrypt(password, salt, keylen, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
+    scrypt(password, salt, keylen, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    );
   });
 }
 

@@ -20,10 +20,15 @@ export async function probeHostKey(host: string, port: number, timeoutMs = 10_00
       if (key) resolve(key);
       else reject(err ?? new Error('no host key offered'));
     };
-    const timer = setTimeout(() => done(new Error(`no SSH handshake from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`no SSH handshake from ${host}:${port} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     client.on('error', (err) => done(err));
     client.connect({
-      sock, username: 'probe', readyTimeout: timeoutMs,
+      sock,
+      username: 'probe',
+      readyTimeout: timeoutMs,
       // Capture the key and stop: the probe never authenticates.
       hostVerifier: (blob: Buffer) => {
         key = keyLine(blob);

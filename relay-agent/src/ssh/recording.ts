@@ -8,9 +8,17 @@ export class AsciicastRecorder {
   private bytes = 0;
   private truncated = false;
 
-  constructor(cols: number, rows: number, term: string, private readonly maxBytes: number, now = Date.now()) {
+  constructor(
+    cols: number,
+    rows: number,
+    term: string,
+    private readonly maxBytes: number,
+    now = Date.now(),
+  ) {
     this.started = now;
-    this.push(JSON.stringify({ version: 2, width: cols, height: rows, timestamp: Math.floor(now / 1000), env: { TERM: term } }));
+    this.push(
+      JSON.stringify({ version: 2, width: cols, height: rows, timestamp: Math.floor(now / 1000), env: { TERM: term } }),
+    );
   }
 
   output(chunk: Buffer, now = Date.now()): void {

@@ -13,7 +13,12 @@ interface ForwardInfo {
 }
 
 /** Serves the renter's `-R` requests for one connection; listeners close with it. */
-export function serveRemoteForwards(client: Connection, target: Target, log: Logger, count: { in: (c: Buffer) => void; out: (c: Buffer) => void }): void {
+export function serveRemoteForwards(
+  client: Connection,
+  target: Target,
+  log: Logger,
+  count: { in: (c: Buffer) => void; out: (c: Buffer) => void },
+): void {
   const listeners = new Map<string, RemoteListener>();
   const key = (addr: string, port: number) => `${addr}\0${port}`;
 
@@ -28,22 +33,30 @@ export function serveRemoteForwards(client: Connection, target: Target, log: Log
     }
     if (name !== 'tcpip-forward' || listeners.size >= MAX_LISTENERS) return reject?.();
     let bound = info.bindPort;
-    target.listen(info.bindAddr, info.bindPort, (sock, src) => {
-      // OpenSSH's client matches the channel to its -R by the address and port it asked for.
-      client.forwardOut(info.bindAddr, bound, src.ip, src.port, (err, ch) => {
-        if (err) return sock.destroy();
-        pipe(ch, sock, count);
-      });
-    }).then((l) => {
-      bound = l.port;
-      if (closed) return l.close();
-      listeners.set(key(info.bindAddr, l.port), l);
-      log.info('ssh remote forward listening inside the environment', { bind: `${info.bindAddr}:${l.port}` });
-      accept?.(l.port);
-    }, (err: unknown) => {
-      log.warn('ssh remote forward refused', { bind: `${info.bindAddr}:${info.bindPort}`, reason: err instanceof Error ? err.message : String(err) });
-      reject?.();
-    });
+    target
+      .listen(info.bindAddr, info.bindPort, (sock, src) => {
+        // OpenSSH's client matches the channel to its -R by the address and port it asked for.
+        client.forwardOut(info.bindAddr, bound, src.ip, src.port, (err, ch) => {
+          if (err) return sock.destroy();
+          pipe(ch, sock, count);
+        });
+      })
+      .then(
+        (l) => {
+          bound = l.port;
+          if (closed) return l.close();
+          listeners.set(key(info.bindAddr, l.port), l);
+          log.info('ssh remote forward listening inside the environment', { bind: `${info.bindAddr}:${l.port}` });
+          accept?.(l.port);
+        },
+        (err: unknown) => {
+          log.warn('ssh remote forward refused', {
+            bind: `${info.bindAddr}:${info.bindPort}`,
+            reason: err instanceof Error ? err.message : String(err),
+          });
+          reject?.();
+        },
+      );
   });
 
   let closed = false;

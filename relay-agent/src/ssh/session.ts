@@ -51,15 +51,29 @@ class UnavailableTarget implements Target {
 
 function makeTarget(a: Authenticated, deps: SessionDeps, log: Logger): Target {
   const r = a.route;
-  if (!r.running) return new UnavailableTarget(`environment ${r.environment_id} is not running: start it from the console`);
+  if (!r.running)
+    return new UnavailableTarget(`environment ${r.environment_id} is not running: start it from the console`);
   const t = r.target;
   if (!t) return new UnavailableTarget(`environment ${r.environment_id} is not ready yet`);
-  if (t.kind === 'docker') return new DockerExecTarget({ docker: deps.docker, containerId: t.container_id, ip: r.target_ip || null, user: a.login, log,
-    ...(deps.tools ? { tools: deps.tools } : {}), ...(deps.netns ? { netns: deps.netns } : {}),
-  });
+  if (t.kind === 'docker')
+    return new DockerExecTarget({
+      docker: deps.docker,
+      containerId: t.container_id,
+      ip: r.target_ip || null,
+      user: a.login,
+      log,
+      ...(deps.tools ? { tools: deps.tools } : {}),
+      ...(deps.netns ? { netns: deps.netns } : {}),
+    });
   return new UpstreamSshTarget({
-    host: t.ip, port: t.port, username: a.login, privateKey: deps.keys.platformPrivateKey, hostKey: t.host_key,
-    keepaliveMs: deps.limits.keepaliveMs, keepaliveCountMax: deps.limits.keepaliveCountMax, log,
+    host: t.ip,
+    port: t.port,
+    username: a.login,
+    privateKey: deps.keys.platformPrivateKey,
+    hostKey: t.host_key,
+    keepaliveMs: deps.limits.keepaliveMs,
+    keepaliveCountMax: deps.limits.keepaliveCountMax,
+    log,
   });
 }
 
@@ -84,7 +98,8 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
     stats.out += c.length;
   };
   const agent = renterAgent(client);
-  if (!answerUnknownChannelRequests(client)) log.warn('ssh2 internals changed: unknown channel requests (PuTTY winadj) go unanswered');
+  if (!answerUnknownChannelRequests(client))
+    log.warn('ssh2 internals changed: unknown channel requests (PuTTY winadj) go unanswered');
 
   client.on('session', (acceptSession) => {
     const session: Session = acceptSession();
@@ -95,7 +110,14 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
     let agentForward = false;
 
     session.on('pty', (accept, _reject, info) => {
-      pty = { term: info.term, rows: info.rows, cols: info.cols, width: info.width, height: info.height, modes: info.modes as Record<string, number> };
+      pty = {
+        term: info.term,
+        rows: info.rows,
+        cols: info.cols,
+        width: info.width,
+        height: info.height,
+        modes: info.modes as Record<string, number>,
+      };
       accept?.();
     });
     session.on('env', (accept, reject, info) => {
@@ -120,12 +142,19 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
     });
     const run = (down: ServerChannel, kind: StartRequest['kind'], arg: string) => {
       if (kind === 'shell' && a.route.recording) {
-        recorder = new AsciicastRecorder(pty?.cols ?? 80, pty?.rows ?? 24, pty?.term ?? 'xterm', deps.limits.maxRecordingBytes);
+        recorder = new AsciicastRecorder(
+          pty?.cols ?? 80,
+          pty?.rows ?? 24,
+          pty?.term ?? 'xterm',
+          deps.limits.maxRecordingBytes,
+        );
       }
-      void bridge(down, { kind, arg, pty, env, ...(agentForward ? { agent } : {}) }, (p) => (proc = p), recorder).catch((err: unknown) => {
-        log.error('ssh session bridge failed', { kind, reason: String(err) });
-        down.destroy();
-      });
+      void bridge(down, { kind, arg, pty, env, ...(agentForward ? { agent } : {}) }, (p) => (proc = p), recorder).catch(
+        (err: unknown) => {
+          log.error('ssh session bridge failed', { kind, reason: String(err) });
+          down.destroy();
+        },
+      );
     };
     // Accept first, then open the target: an early client EOF would make a later accept() a silent no-op.
     session.on('shell', (accept) => run(accept(), 'shell', ''));
@@ -133,7 +162,12 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
     session.on('subsystem', (accept, _reject, info) => run(accept(), 'subsystem', info.name));
   });
 
-  async function bridge(down: ServerChannel, req: StartRequest, started: (p: TargetProcess) => void, rec: AsciicastRecorder | null) {
+  async function bridge(
+    down: ServerChannel,
+    req: StartRequest,
+    started: (p: TargetProcess) => void,
+    rec: AsciicastRecorder | null,
+  ) {
     down.on('error', noop);
     down.stderr.on('error', noop);
     let closed = false;
@@ -143,7 +177,8 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
       p = await target.start(req);
     } catch (err) {
       const msg = err instanceof TargetError ? err.message : 'internal error';
-      if (err instanceof TargetError) log.warn('ssh channel refused: the target did not start it', { kind: req.kind, reason: msg });
+      if (err instanceof TargetError)
+        log.warn('ssh channel refused: the target did not start it', { kind: req.kind, reason: msg });
       else log.error('ssh target start failed', { kind: req.kind, reason: String(err) });
       down.stderr.write(`remotegpu: ${msg.replace(/^remotegpu: /, '')}\r\n`);
       down.exit(255);
@@ -176,27 +211,38 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
   function uploadRecording(rec: AsciicastRecorder) {
     const ended = Date.now();
     deps.recordings.upload({
-      id: `${meta.connId}-${rec.startedAt}`, environment_id: a.route.environment_id, username: a.username,
-      source_ip: meta.sourceIp, started_at: rec.startedAt, ended_at: ended, cast: rec.finish(ended),
+      id: `${meta.connId}-${rec.startedAt}`,
+      environment_id: a.route.environment_id,
+      username: a.username,
+      source_ip: meta.sourceIp,
+      started_at: rec.startedAt,
+      ended_at: ended,
+      cast: rec.finish(ended),
     });
   }
 
   client.on('tcpip', (accept, reject, info) => {
-    target.forward(info.destIP, info.destPort, info.srcIP, info.srcPort).then((up) => {
-      const down = accept();
-      if (!down) return up.destroy();
-      up.on('error', noop);
-      down.on('error', noop);
-      down.on('data', countIn);
-      up.on('data', countOut);
-      down.pipe(up);
-      up.pipe(down);
-      down.once('close', () => up.destroy());
-      up.once('close', () => down.destroy());
-    }, (err: unknown) => {
-      log.warn('ssh forward refused', { dest: `${info.destIP}:${info.destPort}`, reason: err instanceof Error ? err.message : String(err) });
-      reject();
-    });
+    target.forward(info.destIP, info.destPort, info.srcIP, info.srcPort).then(
+      (up) => {
+        const down = accept();
+        if (!down) return up.destroy();
+        up.on('error', noop);
+        down.on('error', noop);
+        down.on('data', countIn);
+        up.on('data', countOut);
+        down.pipe(up);
+        up.pipe(down);
+        down.once('close', () => up.destroy());
+        up.once('close', () => down.destroy());
+      },
+      (err: unknown) => {
+        log.warn('ssh forward refused', {
+          dest: `${info.destIP}:${info.destPort}`,
+          reason: err instanceof Error ? err.message : String(err),
+        });
+        reject();
+      },
+    );
   });
 
   serveRemoteForwards(client, target, log, { in: countIn, out: countOut });
@@ -204,9 +250,19 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
   client.once('close', () => {
     target.close();
     deps.audit.record({
-      timestamp: new Date().toISOString(), environment_id: a.route.environment_id, type: a.route.type, event: 'ssh_logout',
-      source_ip: meta.sourceIp, username: a.username, status: 'success',
-      detail: { duration_ms: Date.now() - stats.started, bytes_in: stats.in, bytes_out: stats.out, conn_id: meta.connId },
+      timestamp: new Date().toISOString(),
+      environment_id: a.route.environment_id,
+      type: a.route.type,
+      event: 'ssh_logout',
+      source_ip: meta.sourceIp,
+      username: a.username,
+      status: 'success',
+      detail: {
+        duration_ms: Date.now() - stats.started,
+        bytes_in: stats.in,
+        bytes_out: stats.out,
+        conn_id: meta.connId,
+      },
     });
   });
 }

@@ -12,7 +12,11 @@ export function registerTargetCommands(dispatcher: CommandDispatcher, platform: 
     try {
       return { host_key: await probeHostKey(ip, port) };
     } catch (err) {
-      throw new CommandFailure('probe_failed', `cannot read the SSH host key of ${ip}:${port}: ${(err as Error).message}`, true);
+      throw new CommandFailure(
+        'probe_failed',
+        `cannot read the SSH host key of ${ip}:${port}: ${(err as Error).message}`,
+        true,
+      );
     }
   });
   // The arguments carry a password or private key: they are neither logged nor stored (the dispatcher stores results only).
@@ -20,7 +24,11 @@ export function registerTargetCommands(dispatcher: CommandDispatcher, platform: 
     const req = parse(TargetEnrolArgs, args);
     try {
       const r = await enrolTarget(req, platform);
-      ctx.log.info('target enrolled', { target: `${req.ip}:${req.port}`, username: req.username, installed: r.installed });
+      ctx.log.info('target enrolled', {
+        target: `${req.ip}:${req.port}`,
+        username: req.username,
+        installed: r.installed,
+      });
       return r;
     } catch (err) {
       if (err instanceof EnrolError) throw new CommandFailure(err.code, err.message, err.retryable);

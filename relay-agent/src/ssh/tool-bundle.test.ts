@@ -31,12 +31,24 @@ const LDD = `/usr/bin/rsync:
 `;
 
 it('parseLdd finds the libraries and the loader, not the file headers', () => {
-  expect(parseLdd(LDD)).toEqual({ libs: ['/lib/x86_64-linux-gnu/libz.so.1', '/lib/x86_64-linux-gnu/libc.so.6'], loader: '/lib64/ld-linux-x86-64.so.2' });
+  expect(parseLdd(LDD)).toEqual({
+    libs: ['/lib/x86_64-linux-gnu/libz.so.1', '/lib/x86_64-linux-gnu/libc.so.6'],
+    loader: '/lib64/ld-linux-x86-64.so.2',
+  });
 });
 
 it('the archive holds wrappers that run each tool with the bundled loader and libraries', async () => {
-  const files = new Map([['/usr/bin/rsync', 'R'], ['/usr/bin/scp', 'S'], ['/lib/x86_64-linux-gnu/libz.so.1', 'z'], ['/lib/x86_64-linux-gnu/libc.so.6', 'c'], ['/lib64/ld-linux-x86-64.so.2', 'ld']]);
-  const b = await collectBundle(async () => LDD, async (p) => (files.has(p) ? Buffer.from(files.get(p)!) : null));
+  const files = new Map([
+    ['/usr/bin/rsync', 'R'],
+    ['/usr/bin/scp', 'S'],
+    ['/lib/x86_64-linux-gnu/libz.so.1', 'z'],
+    ['/lib/x86_64-linux-gnu/libc.so.6', 'c'],
+    ['/lib64/ld-linux-x86-64.so.2', 'ld'],
+  ]);
+  const b = await collectBundle(
+    async () => LDD,
+    async (p) => (files.has(p) ? Buffer.from(files.get(p)!) : null),
+  );
   expect(b.tools).toEqual(['scp', 'rsync']);
   const entries: Record<string, string> = {};
   const ex = tar.extract();
@@ -51,7 +63,9 @@ it('the archive holds wrappers that run each tool with the bundled loader and li
   const done = new Promise((r) => ex.on('finish', r));
   ex.end(await tarBundle(b.files));
   await done;
-  expect(entries['.remotegpu/bin/rsync']).toBe('755 #!/bin/sh\nexec /.remotegpu/lib/ld-linux-x86-64.so.2 --library-path /.remotegpu/lib /.remotegpu/libexec/rsync "$@"\n');
+  expect(entries['.remotegpu/bin/rsync']).toBe(
+    '755 #!/bin/sh\nexec /.remotegpu/lib/ld-linux-x86-64.so.2 --library-path /.remotegpu/lib /.remotegpu/libexec/rsync "$@"\n',
+  );
   expect(entries['.remotegpu/libexec/scp']).toBe('755 S');
   expect(entries['.remotegpu/lib/libz.so.1']).toBe('755 z');
   expect(Object.keys(entries).filter((n) => !n.startsWith('.remotegpu/'))).toEqual([]);

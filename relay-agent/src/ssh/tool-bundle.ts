@@ -17,7 +17,12 @@ export const BUNDLE_BIN = `${BUNDLE_DIR}/bin`;
 export type Tool = 'sftp-server' | 'scp' | 'rsync' | 'socat';
 
 /** Where images keep sftp-server (tried in this order before the bundle's). */
-export const IMAGE_SFTP_SERVERS = ['/usr/lib/openssh/sftp-server', '/usr/lib/sftp-server', '/usr/libexec/openssh/sftp-server', '/usr/libexec/sftp-server'];
+export const IMAGE_SFTP_SERVERS = [
+  '/usr/lib/openssh/sftp-server',
+  '/usr/lib/sftp-server',
+  '/usr/libexec/openssh/sftp-server',
+  '/usr/libexec/sftp-server',
+];
 
 const HOST_TOOLS: Record<Tool, string[]> = {
   'sftp-server': IMAGE_SFTP_SERVERS,
@@ -38,9 +43,12 @@ export function toolFor(kind: 'shell' | 'exec' | 'subsystem', arg: string): Tool
 
 /** The shell test that succeeds when the image has its own `tool` or the bundle is already there. */
 function presenceScript(tool: Tool): string {
-  const own = tool === 'sftp-server' ? IMAGE_SFTP_SERVERS.map((p) => `[ -x ${p} ] && exit 0`).join('; ') + '; '
-    : tool === 'socat' ? '' // always the bundle's: its options are known
-      : `command -v ${tool} >/dev/null 2>&1 && exit 0; `;
+  const own =
+    tool === 'sftp-server'
+      ? IMAGE_SFTP_SERVERS.map((p) => `[ -x ${p} ] && exit 0`).join('; ') + '; '
+      : tool === 'socat'
+        ? '' // always the bundle's: its options are known
+        : `command -v ${tool} >/dev/null 2>&1 && exit 0; `;
   return `${own}[ -x ${BUNDLE_BIN}/${tool} ] && exit 0; exit 3`;
 }
 
@@ -75,7 +83,10 @@ export type Ldd = (files: string[]) => Promise<string>;
 const defaultLdd: Ldd = async (files) => (await promisify(execFile)('ldd', files)).stdout;
 
 /** Reads the host's tools, their libraries and loader once; `tools` says which were found. */
-export async function collectBundle(ldd: Ldd = defaultLdd, exists: (p: string) => Promise<Buffer | null> = readOrNull): Promise<{ files: HostFile[]; tools: Tool[] }> {
+export async function collectBundle(
+  ldd: Ldd = defaultLdd,
+  exists: (p: string) => Promise<Buffer | null> = readOrNull,
+): Promise<{ files: HostFile[]; tools: Tool[] }> {
   const bins: { tool: Tool; path: string; data: Buffer }[] = [];
   for (const tool of Object.keys(HOST_TOOLS) as Tool[]) {
     for (const path of HOST_TOOLS[tool]) {
@@ -111,8 +122,13 @@ export function tarBundle(files: HostFile[]): Promise<Buffer> {
   const dirs = new Set(files.map((f) => f.path.split('/')[0]!));
   const mtime = new Date(0);
   pack.entry({ name: `${BUNDLE_DIR.slice(1)}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime });
-  for (const d of dirs) pack.entry({ name: `${BUNDLE_DIR.slice(1)}/${d}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime });
-  for (const f of files) pack.entry({ name: `${BUNDLE_DIR.slice(1)}/${f.path}`, mode: f.mode, uid: 0, gid: 0, mtime, size: f.data.length }, f.data);
+  for (const d of dirs)
+    pack.entry({ name: `${BUNDLE_DIR.slice(1)}/${d}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime });
+  for (const f of files)
+    pack.entry(
+      { name: `${BUNDLE_DIR.slice(1)}/${f.path}`, mode: f.mode, uid: 0, gid: 0, mtime, size: f.data.length },
+      f.data,
+    );
   pack.finalize();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -174,7 +190,11 @@ export class ToolInstaller {
     if (!b.tools.length) throw new Error('the relay host has none of sftp-server, scp, rsync, socat to bring');
     await container.putArchive(b.tar, { path: '/' });
     log.info('ssh tools installed into the environment (its image has none)', {
-      container: container.id, path: BUNDLE_DIR, tools: b.tools, bytes: b.tar.length, ms: Date.now() - t0,
+      container: container.id,
+      path: BUNDLE_DIR,
+      tools: b.tools,
+      bytes: b.tar.length,
+      ms: Date.now() - t0,
     });
   }
 }

@@ -5,7 +5,15 @@ import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig } from 'ssh2';
 import type { Logger } from '../contracts.ts';
-import type { AgentSource, ExitInfo, OnRemoteConnection, RemoteListener, StartRequest, Target, TargetProcess } from './target.ts';
+import type {
+  AgentSource,
+  ExitInfo,
+  OnRemoteConnection,
+  RemoteListener,
+  StartRequest,
+  Target,
+  TargetProcess,
+} from './target.ts';
 import { TargetError } from './target.ts';
 
 export interface UpstreamOptions {
@@ -50,7 +58,10 @@ class RenterAgentProxy extends ssh2.BaseAgent {
       cb(new Error('agent forwarding was not requested'));
       return;
     }
-    this.source.open().then((ch) => cb(undefined, ch), (err: Error) => cb(err));
+    this.source.open().then(
+      (ch) => cb(undefined, ch),
+      (err: Error) => cb(err),
+    );
   }
 }
 
@@ -76,7 +87,10 @@ export class UpstreamSshTarget implements Target {
       this.clients.push(client);
       const matches = this.o.hostKey ? hostKeyMatcher(this.o.hostKey) : null;
       // Physical machines are pinned at enrolment and sshd containers at create; an unpinned target is worth a line.
-      if (!matches && this.clients.length === 1) this.o.log.warn('upstream host key not pinned: accepting the key the target offers', { target: `${this.o.host}:${this.o.port}` });
+      if (!matches && this.clients.length === 1)
+        this.o.log.warn('upstream host key not pinned: accepting the key the target offers', {
+          target: `${this.o.host}:${this.o.port}`,
+        });
       const cfg: ConnectConfig = {
         sock,
         username: this.o.username,
@@ -97,13 +111,20 @@ export class UpstreamSshTarget implements Target {
       client.on('error', (err: Error & { level?: string }) => {
         // Before 'ready' the error becomes the TargetError of the channel that asked, which logs it; after, it is logged here.
         if (settled) {
-          this.o.log.warn('upstream ssh connection failed', { target: `${this.o.host}:${this.o.port}`, reason: err.message, level: err.level });
+          this.o.log.warn('upstream ssh connection failed', {
+            target: `${this.o.host}:${this.o.port}`,
+            reason: err.message,
+            level: err.level,
+          });
           return;
         }
         settled = true;
-        const why = err.level === 'client-authentication'
-          ? 'the target refused the relay key'
-          : /host key|verification/i.test(err.message) ? 'the target host key does not match the pinned key' : `cannot reach the target (${err.message})`;
+        const why =
+          err.level === 'client-authentication'
+            ? 'the target refused the relay key'
+            : /host key|verification/i.test(err.message)
+              ? 'the target host key does not match the pinned key'
+              : `cannot reach the target (${err.message})`;
         reject(new TargetError(why));
       });
       client.on('close', () => {
@@ -140,7 +161,11 @@ export class UpstreamSshTarget implements Target {
       } catch (err) {
         const refused = /Channel open failure/.test(String(err));
         if (!refused || i + 1 >= MAX_UPSTREAMS) throw err instanceof TargetError ? err : new TargetError(String(err));
-        if (!this.ready[i + 1]) this.o.log.info('target refused a session: opening another upstream connection', { upstreams: i + 2, sessions: this.sessions.get(client) ?? 0 });
+        if (!this.ready[i + 1])
+          this.o.log.info('target refused a session: opening another upstream connection', {
+            upstreams: i + 2,
+            sessions: this.sessions.get(client) ?? 0,
+          });
       }
     }
   }
@@ -157,7 +182,16 @@ export class UpstreamSshTarget implements Target {
         ch.once('close', () => this.sessions.set(client, (this.sessions.get(client) ?? 1) - 1));
         resolve(channelProcess(ch));
       };
-      const pty = req.pty ? { term: req.pty.term, rows: req.pty.rows, cols: req.pty.cols, width: req.pty.width, height: req.pty.height, modes: req.pty.modes } : undefined;
+      const pty = req.pty
+        ? {
+            term: req.pty.term,
+            rows: req.pty.rows,
+            cols: req.pty.cols,
+            width: req.pty.width,
+            height: req.pty.height,
+            modes: req.pty.modes,
+          }
+        : undefined;
       try {
         if (req.kind === 'subsystem') client.subsys(req.arg, done);
         else if (req.kind === 'exec') {
@@ -184,7 +218,11 @@ export class UpstreamSshTarget implements Target {
     const client = await this.upstream(0);
     // The target's sshd listens (its GatewayPorts decides which addresses) and opens forwarded-tcpip to us.
     const port = await new Promise<number>((resolve, reject) => {
-      client.forwardIn(bindAddr, bindPort, (err, p) => (err ? reject(new TargetError(`the target refused to listen on ${bindAddr}:${bindPort}`)) : resolve(p || bindPort)));
+      client.forwardIn(bindAddr, bindPort, (err, p) =>
+        err
+          ? reject(new TargetError(`the target refused to listen on ${bindAddr}:${bindPort}`))
+          : resolve(p || bindPort),
+      );
     });
     this.remote.set(port, on);
     return {
@@ -211,7 +249,10 @@ function channelProcess(ch: ClientChannel): TargetProcess {
   ch.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
     gotExit = true;
     // ssh2's client reports 'SIGTERM'; the server side sends it without the prefix either way.
-    exitInfo = typeof code === 'number' ? { code } : { signal: (signal ?? 'KILL').replace(/^SIG/, ''), coreDumped: dump === true, message: desc ?? '' };
+    exitInfo =
+      typeof code === 'number'
+        ? { code }
+        : { signal: (signal ?? 'KILL').replace(/^SIG/, ''), coreDumped: dump === true, message: desc ?? '' };
   });
   ch.on('error', () => undefined);
   ch.stderr.on('error', () => undefined);

@@ -9,13 +9,29 @@ import { MemoryRouteTable } from '../routes/route-table.ts';
 import { StateStore } from './store.ts';
 
 const route = (id: string, port: number, extra: Partial<Route> = {}): Route => ({
-  environment_id: id, type: 'physical', user_id: 'u1', ssh_port: port, ssh_username: 'root', target_ip: '127.0.0.2',
-  target: { kind: 'ssh', ip: '127.0.0.2', port: 2222, host_key: null }, password_hash: 'scrypt$x', owner_keys: [], recording: false, running: true, ...extra,
+  environment_id: id,
+  type: 'physical',
+  user_id: 'u1',
+  ssh_port: port,
+  ssh_username: 'root',
+  target_ip: '127.0.0.2',
+  target: { kind: 'ssh', ip: '127.0.0.2', port: 2222, host_key: null },
+  password_hash: 'scrypt$x',
+  owner_keys: [],
+  recording: false,
+  running: true,
+  ...extra,
 });
 
 const dirs: string[] = [];
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
-const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'agent-state-')); dirs.push(d); return d; };
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'agent-state-'));
+  dirs.push(d);
+  return d;
+};
 
 describe('state store', () => {
   it('keeps keys, routes, results and the outbox across a restart, in a private file', async () => {
@@ -32,7 +48,10 @@ describe('state store', () => {
     expect(await loadOrCreateKeys(b)).toEqual(keys);
     // The edge is down: the restarted relay still knows its routes.
     expect(new MemoryRouteTable(b, silentLogger).byPort(50001)?.environment_id).toBe('aaaaaaaaaaaaaaaa');
-    expect(b.getResult('cmd1')).toEqual({ name: 'container.create', result: { ok: true, data: { container_id: 'x' } } });
+    expect(b.getResult('cmd1')).toEqual({
+      name: 'container.create',
+      result: { ok: true, data: { container_id: 'x' } },
+    });
     expect(b.outboxList(10).map((e) => e.id)).toEqual(['e1']);
     b.close();
   }, 60_000); // RSA 3072 key generation is slow on a busy machine
@@ -83,7 +102,12 @@ describe('route table', () => {
       [['aaaaaaaaaaaaaaaa'], []],
       [[], ['cccccccccccccccc']],
     ]);
-    expect(new MemoryRouteTable(s, silentLogger).all().map((r) => r.ssh_port).sort()).toEqual([50004, 50009]);
+    expect(
+      new MemoryRouteTable(s, silentLogger)
+        .all()
+        .map((r) => r.ssh_port)
+        .sort(),
+    ).toEqual([50004, 50009]);
     s.close();
   });
 });

@@ -28,7 +28,10 @@ export interface StoredResult {
 }
 
 export class StateStore implements KeyValueStore {
-  private constructor(private readonly db: Database.Database, private readonly now: () => number) {}
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly now: () => number,
+  ) {}
 
   /** Opens (creating) `<dir>/state.db`; pass ':memory:' as dir for tests. */
   static open(dir: string, now: () => number = Date.now): StateStore {
@@ -65,7 +68,9 @@ export class StateStore implements KeyValueStore {
   }
 
   setSync(key: string, value: string): void {
-    this.db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.db
+      .prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(key, value);
   }
 
   // ---- routes ----
@@ -85,7 +90,10 @@ export class StateStore implements KeyValueStore {
   }
 
   upsertRoute(route: Route): void {
-    this.db.prepare('INSERT INTO routes (environment_id, route) VALUES (?, ?) ON CONFLICT(environment_id) DO UPDATE SET route = excluded.route')
+    this.db
+      .prepare(
+        'INSERT INTO routes (environment_id, route) VALUES (?, ?) ON CONFLICT(environment_id) DO UPDATE SET route = excluded.route',
+      )
       .run(route.environment_id, JSON.stringify(route));
   }
 
@@ -96,12 +104,15 @@ export class StateStore implements KeyValueStore {
   // ---- command results (idempotency) ----
 
   getResult(id: string): StoredResult | null {
-    const row = this.db.prepare('SELECT name, result FROM command_results WHERE id = ?').get(id) as { name: string; result: string } | undefined;
+    const row = this.db.prepare('SELECT name, result FROM command_results WHERE id = ?').get(id) as
+      | { name: string; result: string }
+      | undefined;
     return row ? { name: row.name, result: JSON.parse(row.result) as unknown } : null;
   }
 
   putResult(id: string, name: string, result: unknown): void {
-    this.db.prepare('INSERT OR REPLACE INTO command_results (id, name, result, created_at) VALUES (?, ?, ?, ?)')
+    this.db
+      .prepare('INSERT OR REPLACE INTO command_results (id, name, result, created_at) VALUES (?, ?, ?, ?)')
       .run(id, name, JSON.stringify(result), this.now());
   }
 
@@ -114,13 +125,15 @@ export class StateStore implements KeyValueStore {
 
   /** Appends an event; a second append with the same id is ignored. */
   outboxAppend(id: string, name: string, data: unknown): void {
-    this.db.prepare('INSERT OR IGNORE INTO outbox (id, name, data, created_at) VALUES (?, ?, ?, ?)')
+    this.db
+      .prepare('INSERT OR IGNORE INTO outbox (id, name, data, created_at) VALUES (?, ?, ?, ?)')
       .run(id, name, JSON.stringify(data), this.now());
   }
 
   /** Unacknowledged entries in the order they were appended, after `afterSeq`. */
   outboxList(limit: number, afterSeq = 0): OutboxEntry[] {
-    const rows = this.db.prepare('SELECT seq, id, name, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
+    const rows = this.db
+      .prepare('SELECT seq, id, name, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
       .all(afterSeq, limit) as { seq: number; id: string; name: string; data: string }[];
     return rows.map((r) => ({ seq: Number(r.seq), id: r.id, name: r.name, data: JSON.parse(r.data) as unknown }));
   }

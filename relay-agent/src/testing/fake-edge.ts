@@ -33,7 +33,11 @@ export class FakeEdge {
   private readonly waiters = new Set<() => void>();
   private readonly results = new Map<string, (r: Result) => void>();
 
-  private constructor(private readonly wss: WebSocketServer, readonly port: number, private readonly o: FakeEdgeOptions) {
+  private constructor(
+    private readonly wss: WebSocketServer,
+    readonly port: number,
+    private readonly o: FakeEdgeOptions,
+  ) {
     this.routes = o.routes ?? [];
   }
 
@@ -72,7 +76,15 @@ export class FakeEdge {
       if (msg.type === MSG.hello) {
         this.hellos.push(msg);
         if (this.o.welcome !== false) {
-          ws.send(encodeControl({ type: MSG.welcome, protocol: PROTOCOL_VERSION, host_id: 'h1', heartbeat_ms: this.o.heartbeatMs ?? 20_000, routes: this.routes }));
+          ws.send(
+            encodeControl({
+              type: MSG.welcome,
+              protocol: PROTOCOL_VERSION,
+              host_id: 'h1',
+              heartbeat_ms: this.o.heartbeatMs ?? 20_000,
+              routes: this.routes,
+            }),
+          );
         }
       } else if (msg.type === MSG.ping && this.answerPings) {
         ws.send(encodeControl({ type: MSG.pong, ts: msg.ts }));
@@ -80,9 +92,12 @@ export class FakeEdge {
         this.results.get(msg.id)?.(msg as Result);
         this.results.delete(msg.id);
       } else if (msg.type === MSG.event && this.o.autoAck !== false) {
-        const ids = msg.name === 'audit'
-          ? ((msg.data as { events?: { id: string }[] }).events ?? []).map((e) => e.id)
-          : msg.id ? [msg.id] : [];
+        const ids =
+          msg.name === 'audit'
+            ? ((msg.data as { events?: { id: string }[] }).events ?? []).map((e) => e.id)
+            : msg.id
+              ? [msg.id]
+              : [];
         if (ids.length > 0) ws.send(encodeControl({ type: MSG.ack, ids }));
       }
       for (const w of this.waiters) w();
@@ -104,7 +119,10 @@ export class FakeEdge {
     const timeoutMs = opts.timeoutMs ?? 60_000;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no result for ${name} within ${timeoutMs} ms`)), timeoutMs);
-      this.results.set(id, (r) => { clearTimeout(timer); resolve(r); });
+      this.results.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
       this.send({ type: MSG.cmd, id, name, deadline: Date.now() + timeoutMs, args });
     });
   }
@@ -115,17 +133,26 @@ export class FakeEdge {
     return new Promise((resolve, reject) => {
       const hit = found();
       if (hit) return resolve(hit);
-      const timer = setTimeout(() => { this.waiters.delete(check); reject(new Error('waitFor timed out')); }, timeoutMs);
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error('waitFor timed out'));
+      }, timeoutMs);
       const check = () => {
         const m = found();
-        if (m) { clearTimeout(timer); this.waiters.delete(check); resolve(m); }
+        if (m) {
+          clearTimeout(timer);
+          this.waiters.delete(check);
+          resolve(m);
+        }
       };
       this.waiters.add(check);
     });
   }
 
   events(name: string): unknown[] {
-    return this.received.filter((r) => r.msg.type === MSG.event && r.msg.name === name).map((r) => (r.msg as { data: unknown }).data);
+    return this.received
+      .filter((r) => r.msg.type === MSG.event && r.msg.name === name)
+      .map((r) => (r.msg as { data: unknown }).data);
   }
 
   /** Drops every agent connection abruptly (an edge restart). */

@@ -12,8 +12,17 @@ import type { TunnelOptions } from './client.ts';
 import { PermanentError } from './errors.ts';
 
 const route = (id: string, port: number): Route => ({
-  environment_id: id, type: 'container', user_id: 'u1', ssh_port: port, ssh_username: 'root', target_ip: '172.31.1.2',
-  target: { kind: 'docker', container_id: 'c1' }, password_hash: 'scrypt$x', owner_keys: [], recording: false, running: true,
+  environment_id: id,
+  type: 'container',
+  user_id: 'u1',
+  ssh_port: port,
+  ssh_username: 'root',
+  target_ip: '172.31.1.2',
+  target: { kind: 'docker', container_id: 'c1' },
+  password_hash: 'scrypt$x',
+  owner_keys: [],
+  recording: false,
+  running: true,
 });
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -31,14 +40,28 @@ async function setup(edgeOpts: Parameters<typeof FakeEdge.start>[0] = {}, over: 
   const dispatcher = new CommandDispatcher(store, silentLogger);
   let calls = 0;
   dispatcher.register('test.echo', async (args) => ({ echo: args, calls: ++calls }));
-  dispatcher.register('test.fail', async () => { throw new CommandFailure('gpu_unavailable', 'no GPUs here'); });
+  dispatcher.register('test.fail', async () => {
+    throw new CommandFailure('gpu_unavailable', 'no GPUs here');
+  });
   const hello = async (): Promise<Hello> => ({
-    type: MSG.hello, protocol: PROTOCOL_VERSION, agent_version: '0.1.0', role: 'control',
-    inventory: { cpu_cores: 2, memory_bytes: 1024, gpus: [], docker_version: '26.1.5', nvidia_runtime: false }, containers: [],
+    type: MSG.hello,
+    protocol: PROTOCOL_VERSION,
+    agent_version: '0.1.0',
+    role: 'control',
+    inventory: { cpu_cores: 2, memory_bytes: 1024, gpus: [], docker_version: '26.1.5', nvidia_runtime: false },
+    containers: [],
   });
   const tunnel = new TunnelClient({
-    url: `ws://127.0.0.1:${edge.port}/agent/connect`, token: 'test-token', log: silentLogger, hello, routes, commands: dispatcher, outbox,
-    backoff: { baseMs: 20, capMs: 100 }, connectTimeoutMs: 2000, ...over,
+    url: `ws://127.0.0.1:${edge.port}/agent/connect`,
+    token: 'test-token',
+    log: silentLogger,
+    hello,
+    routes,
+    commands: dispatcher,
+    outbox,
+    backoff: { baseMs: 20, capMs: 100 },
+    connectTimeoutMs: 2000,
+    ...over,
   });
   outbox.onAppend(() => tunnel.kick());
   const done = tunnel.start();
@@ -51,11 +74,23 @@ describe('tunnel client against a fake edge', () => {
     const { edge, routes, tunnel } = await setup({ routes: [route('aaaaaaaaaaaaaaaa', 50001)] });
     await tunnel.whenConnected();
     const hello = edge.hellos[0]!;
-    expect(hello).toMatchObject({ protocol: PROTOCOL_VERSION, role: 'control', agent_version: '0.1.0', containers: [] });
+    expect(hello).toMatchObject({
+      protocol: PROTOCOL_VERSION,
+      role: 'control',
+      agent_version: '0.1.0',
+      containers: [],
+    });
     expect(hello.inventory?.cpu_cores).toBe(2);
     expect(routes.byPort(50001)?.environment_id).toBe('aaaaaaaaaaaaaaaa');
-    expect(await edge.command('test.echo', { a: 1 })).toMatchObject({ type: 'result', ok: true, data: { echo: { a: 1 } } });
-    expect(await edge.command('test.fail', {})).toMatchObject({ ok: false, error: { code: 'gpu_unavailable', message: 'no GPUs here', retryable: false } });
+    expect(await edge.command('test.echo', { a: 1 })).toMatchObject({
+      type: 'result',
+      ok: true,
+      data: { echo: { a: 1 } },
+    });
+    expect(await edge.command('test.fail', {})).toMatchObject({
+      ok: false,
+      error: { code: 'gpu_unavailable', message: 'no GPUs here', retryable: false },
+    });
     expect(await edge.command('no.such', {})).toMatchObject({ ok: false, error: { code: 'unknown_command' } });
   });
 
@@ -81,11 +116,23 @@ describe('tunnel client against a fake edge', () => {
   it('garbage frames never crash it', async () => {
     const { edge, tunnel } = await setup();
     await tunnel.whenConnected();
-    for (const junk of ['{', 'null', '[]', '{"type":5}', '{"type":"future.thing"}', '{"type":"cmd","id":"x"}', 'x'.repeat(100_000)]) edge.sendRaw(junk);
+    for (const junk of [
+      '{',
+      'null',
+      '[]',
+      '{"type":5}',
+      '{"type":"future.thing"}',
+      '{"type":"cmd","id":"x"}',
+      'x'.repeat(100_000),
+    ])
+      edge.sendRaw(junk);
     edge.sendRaw(Buffer.from([1, 2, 3]));
     edge.send({ type: MSG.cmd, id: 'late', name: 'test.echo', deadline: Date.now() - 1, args: {} });
     expect(await edge.command('test.echo', { still: 'alive' })).toMatchObject({ ok: true });
-    expect(await edge.waitFor((m) => m.type === MSG.result && m.id === 'late')).toMatchObject({ ok: false, error: { code: 'deadline_exceeded', retryable: true } });
+    expect(await edge.waitFor((m) => m.type === MSG.result && m.id === 'late')).toMatchObject({
+      ok: false,
+      error: { code: 'deadline_exceeded', retryable: true },
+    });
     expect(edge.connections).toBe(1);
   });
 
@@ -119,7 +166,15 @@ describe('tunnel client against a fake edge', () => {
 
   it('drains the audit outbox as batches and deletes entries only on ack', async () => {
     const { edge, outbox, store, tunnel } = await setup({ autoAck: false });
-    const rec = (event: string) => ({ timestamp: new Date().toISOString(), environment_id: 'aaaaaaaaaaaaaaaa', type: 'container', event, source_ip: '127.0.0.1', username: 'root', status: 'success' });
+    const rec = (event: string) => ({
+      timestamp: new Date().toISOString(),
+      environment_id: 'aaaaaaaaaaaaaaaa',
+      type: 'container',
+      event,
+      source_ip: '127.0.0.1',
+      username: 'root',
+      status: 'success',
+    });
     outbox.record(rec('login'));
     outbox.record(rec('logout'));
     await tunnel.whenConnected();

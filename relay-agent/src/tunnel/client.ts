@@ -64,18 +64,29 @@ export class TunnelClient {
     const clock = o.clock ?? systemClock;
     const backoff = new Backoff({ ...(o.backoff ?? { baseMs: 1000, capMs: 60_000 }), random: o.random ?? Math.random });
     this.running = supervise({
-      backoff, clock, log: o.log, signal: this.abort.signal, stableMs: o.stableMs ?? 60_000,
-      run: (ctx) => runConnection({
-        url: o.url, token: o.token, clock, log: o.log,
-        WebSocketImpl: o.WebSocketImpl ?? (WebSocket as unknown as WebSocketCtor),
-        connectTimeoutMs: o.connectTimeoutMs ?? 15_000,
-        heartbeatMs: o.heartbeatMs ?? HEARTBEAT_MS,
-        missedHeartbeats: o.missedHeartbeats ?? 3,
-        hello: o.hello,
-        onOpen: (welcome, send) => this.opened(welcome, send),
-        onMessage: (msg) => this.received(msg),
-        onClose: () => this.closed(),
-      }, ctx),
+      backoff,
+      clock,
+      log: o.log,
+      signal: this.abort.signal,
+      stableMs: o.stableMs ?? 60_000,
+      run: (ctx) =>
+        runConnection(
+          {
+            url: o.url,
+            token: o.token,
+            clock,
+            log: o.log,
+            WebSocketImpl: o.WebSocketImpl ?? (WebSocket as unknown as WebSocketCtor),
+            connectTimeoutMs: o.connectTimeoutMs ?? 15_000,
+            heartbeatMs: o.heartbeatMs ?? HEARTBEAT_MS,
+            missedHeartbeats: o.missedHeartbeats ?? 3,
+            hello: o.hello,
+            onOpen: (welcome, send) => this.opened(welcome, send),
+            onMessage: (msg) => this.received(msg),
+            onClose: () => this.closed(),
+          },
+          ctx,
+        ),
     });
     return this.running;
   }
@@ -149,9 +160,12 @@ export class TunnelClient {
         return;
       case MSG.cmd:
         log.debug('command received', { cmd_id: msg.id, cmd: msg.name });
-        this.opts.commands.handle(msg).then((result) => this.send(result), (err: unknown) => {
-          log.error('command dispatcher failed', { cmd_id: msg.id, err });
-        });
+        this.opts.commands.handle(msg).then(
+          (result) => this.send(result),
+          (err: unknown) => {
+            log.error('command dispatcher failed', { cmd_id: msg.id, err });
+          },
+        );
         return;
       case MSG.ack:
         this.drain.acked(msg.ids);

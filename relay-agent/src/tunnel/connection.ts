@@ -1,7 +1,16 @@
 // One control connection from dial to close: upgrade with the bearer token, hello → welcome, heartbeats, frame decoding.
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
-import { CLOSE_CODE, MAX_CONTROL_BYTES, MAX_FRAME_PAYLOAD, HEADER_BYTES, MSG, PROTOCOL_VERSION, decodeControl, encodeControl } from '@remotegpu/schema';
+import {
+  CLOSE_CODE,
+  MAX_CONTROL_BYTES,
+  MAX_FRAME_PAYLOAD,
+  HEADER_BYTES,
+  MSG,
+  PROTOCOL_VERSION,
+  decodeControl,
+  encodeControl,
+} from '@remotegpu/schema';
 import type { ControlMessage, Hello, Welcome } from '@remotegpu/schema';
 import type { Logger } from '../contracts.ts';
 import type { Clock } from './clock.ts';
@@ -37,7 +46,12 @@ export interface ConnectionOptions {
 const noMask = (_mask: Buffer) => {};
 function maskFree(url: string): boolean {
   const u = new URL(url);
-  return u.protocol === 'wss:' || u.hostname === 'localhost' || u.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(u.hostname);
+  return (
+    u.protocol === 'wss:' ||
+    u.hostname === 'localhost' ||
+    u.hostname === '[::1]' ||
+    /^127\.\d+\.\d+\.\d+$/.test(u.hostname)
+  );
 }
 
 export async function runConnection(opts: ConnectionOptions, ctx: RunContext): Promise<void> {
@@ -88,9 +102,18 @@ export async function runConnection(opts: ConnectionOptions, ctx: RunContext): P
       const status = res.statusCode ?? 0;
       res.resume();
       if (status === 401 || status === 403) {
-        finish(new PermanentError(`the edge refused the host token (HTTP ${status}): check --token / REMOTEGPU_TOKEN, or create a new token for this host in the console`));
+        finish(
+          new PermanentError(
+            `the edge refused the host token (HTTP ${status}): check --token / REMOTEGPU_TOKEN, or create a new token for this host in the console`,
+          ),
+        );
       } else if (status === 426) {
-        finish(new RetryableError(`the edge asks for another protocol (HTTP 426); this agent speaks version ${PROTOCOL_VERSION}: upgrade it`, SLOW_RETRY_MS));
+        finish(
+          new RetryableError(
+            `the edge asks for another protocol (HTTP 426); this agent speaks version ${PROTOCOL_VERSION}: upgrade it`,
+            SLOW_RETRY_MS,
+          ),
+        );
       } else {
         finish(new RetryableError(`the edge answered the upgrade with HTTP ${status}`));
       }
@@ -103,11 +126,23 @@ export async function runConnection(opts: ConnectionOptions, ctx: RunContext): P
     ws.on('close', (code, reasonBuf) => {
       const reason = reasonBuf.toString('utf8').slice(0, 200);
       if (code === CLOSE_CODE.kicked) {
-        finish(new RetryableError(`the edge closed the tunnel (${reason || 'kicked'}): reconnecting to check the token`));
+        finish(
+          new RetryableError(`the edge closed the tunnel (${reason || 'kicked'}): reconnecting to check the token`),
+        );
       } else if (code === CLOSE_CODE.protocolMismatch) {
-        finish(new RetryableError(`the edge does not speak protocol ${PROTOCOL_VERSION} (${reason}): upgrade the agent or the edge`, SLOW_RETRY_MS));
+        finish(
+          new RetryableError(
+            `the edge does not speak protocol ${PROTOCOL_VERSION} (${reason}): upgrade the agent or the edge`,
+            SLOW_RETRY_MS,
+          ),
+        );
       } else if (code === CLOSE_CODE.replaced) {
-        finish(new RetryableError(`another connection with this host's token took over the tunnel (${reason}): is the agent running twice?`, SLOW_RETRY_MS));
+        finish(
+          new RetryableError(
+            `another connection with this host's token took over the tunnel (${reason}): is the agent running twice?`,
+            SLOW_RETRY_MS,
+          ),
+        );
       } else {
         finish(new RetryableError(`tunnel closed (code ${code}${reason ? `, ${reason}` : ''})`));
       }
@@ -135,7 +170,12 @@ export async function runConnection(opts: ConnectionOptions, ctx: RunContext): P
       if (msg.type === MSG.welcome) {
         if (msg.protocol !== PROTOCOL_VERSION) {
           ws.close(CLOSE_CODE.protocolMismatch, 'protocol mismatch');
-          finish(new RetryableError(`the edge speaks protocol ${msg.protocol}, this agent ${PROTOCOL_VERSION}: upgrade one of them`, SLOW_RETRY_MS));
+          finish(
+            new RetryableError(
+              `the edge speaks protocol ${msg.protocol}, this agent ${PROTOCOL_VERSION}: upgrade one of them`,
+              SLOW_RETRY_MS,
+            ),
+          );
           return;
         }
         if (welcomed) log.warn('second welcome on one connection: applying it');

@@ -6,7 +6,11 @@ import type { Logger } from '../contracts.ts';
 /** A failure the edge should see as is: its code, and whether the same command may succeed later. */
 export class CommandFailure extends Error {
   override name = 'CommandFailure';
-  constructor(readonly code: string, message: string, readonly retryable = false) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+  ) {
     super(message);
   }
 }
@@ -27,7 +31,11 @@ export class CommandDispatcher {
   private readonly handlers = new Map<string, CommandHandler>();
   private readonly inflight = new Map<string, Promise<Result>>();
 
-  constructor(private readonly store: ResultStore, private readonly log: Logger, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly store: ResultStore,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   register(name: string, handler: CommandHandler): void {
     this.handlers.set(name, handler);
@@ -45,19 +53,34 @@ export class CommandDispatcher {
     const stored = this.store.getResult(cmd.id);
     if (stored) return { ...(stored.result as Result), id: cmd.id };
     const handler = this.handlers.get(cmd.name);
-    if (!handler) return fail(cmd.id, COMMAND_ERROR.unknownCommand, `this agent does not know the command "${cmd.name}"`, false);
-    if (cmd.deadline < this.now()) return fail(cmd.id, COMMAND_ERROR.deadlineExceeded, 'the command arrived after its deadline', true);
+    if (!handler)
+      return fail(cmd.id, COMMAND_ERROR.unknownCommand, `this agent does not know the command "${cmd.name}"`, false);
+    if (cmd.deadline < this.now())
+      return fail(cmd.id, COMMAND_ERROR.deadlineExceeded, 'the command arrived after its deadline', true);
     const log = this.log.child({ cmd_id: cmd.id, cmd: cmd.name });
     const started = this.now();
     let result: Result;
     try {
       const data = await handler(cmd.args, { id: cmd.id, deadline: cmd.deadline, log });
-      result = data === undefined ? { type: MSG.result, id: cmd.id, ok: true } : { type: MSG.result, id: cmd.id, ok: true, data };
+      result =
+        data === undefined
+          ? { type: MSG.result, id: cmd.id, ok: true }
+          : { type: MSG.result, id: cmd.id, ok: true, data };
     } catch (err) {
       if (err instanceof CommandFailure) result = fail(cmd.id, err.code, err.message, err.retryable);
-      else result = fail(cmd.id, COMMAND_ERROR.internal, `${cmd.name} failed: ${err instanceof Error ? err.message : String(err)}`, true);
+      else
+        result = fail(
+          cmd.id,
+          COMMAND_ERROR.internal,
+          `${cmd.name} failed: ${err instanceof Error ? err.message : String(err)}`,
+          true,
+        );
     }
-    log.info('command done', { ok: result.ok, ms: this.now() - started, ...(result.ok ? {} : { error: result.error }) });
+    log.info('command done', {
+      ok: result.ok,
+      ms: this.now() - started,
+      ...(result.ok ? {} : { error: result.error }),
+    });
     // A retryable failure is not final: the same id may be tried again.
     if (result.ok || !result.error.retryable) {
       try {

@@ -8,7 +8,11 @@ export class PermanentError extends Error {
 /** Worth another try; `delayMs` overrides the backoff when a specific wait is called for. */
 export class RetryableError extends Error {
   override name = 'RetryableError';
-  constructor(message: string, readonly delayMs?: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly delayMs?: number,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

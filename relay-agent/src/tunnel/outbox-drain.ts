@@ -17,7 +17,11 @@ export class OutboxDrain {
   private lastSeq = 0;
   private readonly unacked = new Set<string>();
 
-  constructor(private readonly source: DrainSource, private readonly send: (text: string) => boolean, private readonly log: Logger) {}
+  constructor(
+    private readonly source: DrainSource,
+    private readonly send: (text: string) => boolean,
+    private readonly log: Logger,
+  ) {}
 
   /** A new connection: everything not acked is sent again (the edge dedupes by id). */
   reset(): void {

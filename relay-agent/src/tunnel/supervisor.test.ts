@@ -26,15 +26,21 @@ describe('backoff', () => {
 
   it('reset starts over', () => {
     const b = new Backoff({ baseMs: 100, capMs: 10_000, random: () => 0.5 });
-    b.next(); b.next(); b.next();
+    b.next();
+    b.next();
+    b.next();
     b.reset();
     expect(b.next()).toBe(50);
   });
 });
 
 describe('supervise (fake timers)', () => {
-  beforeEach(() => { vi.useFakeTimers(); });
-  afterEach(() => { vi.useRealTimers(); });
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   /** A run() that fails at once, or stays up `upMs` then fails, as scripted. */
   function script(steps: { upMs: number; err?: Error }[]) {
@@ -54,7 +60,14 @@ describe('supervise (fake timers)', () => {
   it('reconnects after the computed delays', async () => {
     const { run, starts } = script([{ upMs: 0 }, { upMs: 0 }, { upMs: 0 }]);
     const abort = new AbortController();
-    const done = supervise({ run, backoff: new Backoff({ baseMs: 1000, capMs: 60_000, random: () => 0.5 }), stableMs: 60_000, clock: systemClock, log: silentLogger, signal: abort.signal });
+    const done = supervise({
+      run,
+      backoff: new Backoff({ baseMs: 1000, capMs: 60_000, random: () => 0.5 }),
+      stableMs: 60_000,
+      clock: systemClock,
+      log: silentLogger,
+      signal: abort.signal,
+    });
     const t0 = Date.now();
     await vi.advanceTimersByTimeAsync(0);
     expect(starts.length).toBe(1);
@@ -74,7 +87,14 @@ describe('supervise (fake timers)', () => {
   it('resets the backoff after a connection stayed up for the stable period', async () => {
     const { run, starts } = script([{ upMs: 0 }, { upMs: 0 }, { upMs: 0 }, { upMs: 61_000 }, { upMs: 0 }]);
     const abort = new AbortController();
-    const done = supervise({ run, backoff: new Backoff({ baseMs: 1000, capMs: 60_000, random: () => 0.5 }), stableMs: 60_000, clock: systemClock, log: silentLogger, signal: abort.signal });
+    const done = supervise({
+      run,
+      backoff: new Backoff({ baseMs: 1000, capMs: 60_000, random: () => 0.5 }),
+      stableMs: 60_000,
+      clock: systemClock,
+      log: silentLogger,
+      signal: abort.signal,
+    });
     const t0 = Date.now();
     await vi.advanceTimersByTimeAsync(70_000);
     const gaps = starts.map((s) => s - t0);
@@ -89,7 +109,14 @@ describe('supervise (fake timers)', () => {
   it('a short connection does not reset it', async () => {
     const { run, starts } = script([{ upMs: 0 }, { upMs: 5000 }, { upMs: 0 }]);
     const abort = new AbortController();
-    const done = supervise({ run, backoff: new Backoff({ baseMs: 1000, capMs: 60_000, random: () => 0.5 }), stableMs: 60_000, clock: systemClock, log: silentLogger, signal: abort.signal });
+    const done = supervise({
+      run,
+      backoff: new Backoff({ baseMs: 1000, capMs: 60_000, random: () => 0.5 }),
+      stableMs: 60_000,
+      clock: systemClock,
+      log: silentLogger,
+      signal: abort.signal,
+    });
     const t0 = Date.now();
     await vi.advanceTimersByTimeAsync(20_000);
     expect(starts.map((s) => s - t0)).toEqual([0, 500, 500 + 5000 + 1000, 500 + 5000 + 1000 + 2000]);
@@ -99,8 +126,18 @@ describe('supervise (fake timers)', () => {
   });
 
   it('a delay hint overrides the backoff; a permanent error ends the loop', async () => {
-    const { run, starts } = script([{ upMs: 0, err: new RetryableError('mismatch', 300_000) }, { upMs: 0, err: new PermanentError('bad token') }]);
-    const done = supervise({ run, backoff: new Backoff({ baseMs: 1000, capMs: 60_000, random: () => 0.5 }), stableMs: 60_000, clock: systemClock, log: silentLogger, signal: new AbortController().signal });
+    const { run, starts } = script([
+      { upMs: 0, err: new RetryableError('mismatch', 300_000) },
+      { upMs: 0, err: new PermanentError('bad token') },
+    ]);
+    const done = supervise({
+      run,
+      backoff: new Backoff({ baseMs: 1000, capMs: 60_000, random: () => 0.5 }),
+      stableMs: 60_000,
+      clock: systemClock,
+      log: silentLogger,
+      signal: new AbortController().signal,
+    });
     const caught = done.catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(299_999);
     expect(starts.length).toBe(1);

@@ -28,7 +28,12 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
     let connectedAt: number | null = null;
     let failure: unknown;
     try {
-      await opts.run({ signal, connected: () => { connectedAt = clock.now(); } });
+      await opts.run({
+        signal,
+        connected: () => {
+          connectedAt = clock.now();
+        },
+      });
       failure = new RetryableError('connection closed');
     } catch (err) {
       if (err instanceof PermanentError) throw err;

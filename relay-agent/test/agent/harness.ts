@@ -30,8 +30,15 @@ export interface Harness {
 
 function agentConfig(edgeUrl: string, stateDir: string): AgentConfig {
   return {
-    edge: edgeUrl, token: 'test-token', sshListen: { host: '127.0.0.1', port: 0 }, sshPorts: [61000, 61010],
-    publicHost: '127.0.0.1', docker: loadServices().dockerHost, stateDir, logLevel: 'warn', dataShards: 1,
+    edge: edgeUrl,
+    token: 'test-token',
+    sshListen: { host: '127.0.0.1', port: 0 },
+    sshPorts: [61000, 61010],
+    publicHost: '127.0.0.1',
+    docker: loadServices().dockerHost,
+    stateDir,
+    logLevel: 'warn',
+    dataShards: 1,
   };
 }
 
@@ -43,7 +50,10 @@ export async function startHarness(overrides: AgentOverrides = {}): Promise<Harn
   const agent = await startAgent(config, log, { metricsIntervalMs: 1000, ...overrides });
   await agent.tunnel.whenConnected();
   return {
-    edge, agent, stateDir, config,
+    edge,
+    agent,
+    stateDir,
+    config,
     close: async () => {
       await agent.stop();
       await edge.close();
@@ -64,8 +74,17 @@ export interface Inspect {
   State: { Running: boolean; Status: string };
   Config: { Labels: Record<string, string>; Env: string[]; Cmd: string[] | null; Hostname: string };
   HostConfig: {
-    Memory: number; MemorySwap: number; NanoCpus: number; PidsLimit: number; Init: boolean; Privileged: boolean;
-    SecurityOpt: string[] | null; CapDrop: string[] | null; NetworkMode: string; Binds: string[] | null; Mounts?: unknown[] | null;
+    Memory: number;
+    MemorySwap: number;
+    NanoCpus: number;
+    PidsLimit: number;
+    Init: boolean;
+    Privileged: boolean;
+    SecurityOpt: string[] | null;
+    CapDrop: string[] | null;
+    NetworkMode: string;
+    Binds: string[] | null;
+    Mounts?: unknown[] | null;
     DeviceRequests: unknown[] | null;
   };
   NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
@@ -84,10 +103,22 @@ export async function containersOf(environmentId: string): Promise<string[]> {
 
 /** Removes what this run created: containers and networks of its owners. */
 export async function cleanupRun(): Promise<void> {
-  const ids = (await docker(['ps', '-a', '--filter', 'label=remotegpu.managed', '--format', '{{.ID}} {{.Label "remotegpu.owner"}}']))
-    .split('\n').filter((l) => l.includes(` ${RUN}`)).map((l) => l.split(' ')[0]!);
+  const ids = (
+    await docker([
+      'ps',
+      '-a',
+      '--filter',
+      'label=remotegpu.managed',
+      '--format',
+      '{{.ID}} {{.Label "remotegpu.owner"}}',
+    ])
+  )
+    .split('\n')
+    .filter((l) => l.includes(` ${RUN}`))
+    .map((l) => l.split(' ')[0]!);
   if (ids.length) await docker(['rm', '-f', ...ids]).catch(() => '');
-  const nets = (await docker(['network', 'ls', '--filter', 'label=remotegpu.managed=1', '--format', '{{.Name}}'])).split('\n')
+  const nets = (await docker(['network', 'ls', '--filter', 'label=remotegpu.managed=1', '--format', '{{.Name}}']))
+    .split('\n')
     .filter((n) => n.startsWith(`remotegpu-u-${RUN}`));
   for (const n of nets) await docker(['network', 'rm', n]).catch(() => '');
 }

@@ -48,13 +48,34 @@ beforeAll(async () => {
     h.container(s.REMOTEGPU_TEST_BUSYBOX_IMAGE, { cmd: ['sleep', '100000'] }),
   ]);
   const imageKey = readFileSync(s.REMOTEGPU_TEST_KNOWN_HOSTS, 'utf8').trim();
-  routes.sshd = h.addRoute({ type: 'container', target: { kind: 'ssh', ip: sshd.ip, port: 22, host_key: imageKey }, target_ip: sshd.ip }).route;
-  routes.exec = h.addRoute({ type: 'container', target: { kind: 'docker', container_id: sshd.id }, target_ip: sshd.ip }).route;
-  routes.busybox = h.addRoute({ type: 'container', target: { kind: 'docker', container_id: busybox.id }, target_ip: busybox.ip }).route;
-  routes.stock = h.addRoute({ type: 'container', target: { kind: 'docker', container_id: stock.id }, target_ip: stock.ip }).route;
+  routes.sshd = h.addRoute({
+    type: 'container',
+    target: { kind: 'ssh', ip: sshd.ip, port: 22, host_key: imageKey },
+    target_ip: sshd.ip,
+  }).route;
+  routes.exec = h.addRoute({
+    type: 'container',
+    target: { kind: 'docker', container_id: sshd.id },
+    target_ip: sshd.ip,
+  }).route;
+  routes.busybox = h.addRoute({
+    type: 'container',
+    target: { kind: 'docker', container_id: busybox.id },
+    target_ip: busybox.ip,
+  }).route;
+  routes.stock = h.addRoute({
+    type: 'container',
+    target: { kind: 'docker', container_id: stock.id },
+    target_ip: stock.ip,
+  }).route;
   routes.physical = h.addRoute({
     type: 'physical',
-    target: { kind: 'ssh', ip: s.REMOTEGPU_PHYSICAL_HOST, port: Number(s.REMOTEGPU_PHYSICAL_PORT), host_key: readFileSync(s.REMOTEGPU_PHYSICAL_KNOWN_HOSTS, 'utf8').trim() },
+    target: {
+      kind: 'ssh',
+      ip: s.REMOTEGPU_PHYSICAL_HOST,
+      port: Number(s.REMOTEGPU_PHYSICAL_PORT),
+      host_key: readFileSync(s.REMOTEGPU_PHYSICAL_KNOWN_HOSTS, 'utf8').trim(),
+    },
   }).route;
 }, 60_000);
 
@@ -65,7 +86,11 @@ afterAll(async () => {
 });
 
 const withAgent = (r: Route, cmd: string, forward = true) =>
-  run('ssh', [...h.sshOpts({ port: r.ssh_port }), ...(forward ? ['-A'] : ['-o', 'ForwardAgent=no']), 'root@127.0.0.1', cmd], { env: { SSH_AUTH_SOCK: agentSock } });
+  run(
+    'ssh',
+    [...h.sshOpts({ port: r.ssh_port }), ...(forward ? ['-A'] : ['-o', 'ForwardAgent=no']), 'root@127.0.0.1', cmd],
+    { env: { SSH_AUTH_SOCK: agentSock } },
+  );
 
 describe.each([
   { name: 'sshd container (upstream ssh)', key: 'sshd' },
@@ -87,7 +112,10 @@ describe.each([
 
 describe('stock image via docker exec (no OpenSSH inside)', () => {
   it('ssh -A: the agent socket is private to the user and answers with the renter key', async () => {
-    const r = await withAgent(routes.stock!, `stat -c '%a %U' "$SSH_AUTH_SOCK" "$(dirname "$SSH_AUTH_SOCK")"; ${PY_LIST}`);
+    const r = await withAgent(
+      routes.stock!,
+      `stat -c '%a %U' "$SSH_AUTH_SOCK" "$(dirname "$SSH_AUTH_SOCK")"; ${PY_LIST}`,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`600 root\n700 root\n${ownerBlob}\n`);
   });
@@ -111,11 +139,17 @@ describe('git over SSH inside the environment', () => {
     // A bare repository reached through the relay itself: only the renter's key (in the agent) opens it.
     const repo = join(h.dir, 'repo.git');
     await run('git', ['init', '-q', '--bare', repo]);
-    await run('sh', ['-c', `cd ${h.dir} && git clone -q ${repo} work && cd work && echo hi > f && git add f && git -c user.email=a@b -c user.name=a commit -qm one && git push -q origin HEAD:main`]);
+    await run('sh', [
+      '-c',
+      `cd ${h.dir} && git clone -q ${repo} work && cd work && echo hi > f && git add f && git -c user.email=a@b -c user.name=a commit -qm one && git push -q origin HEAD:main`,
+    ]);
     await waitForPort('127.0.0.1', routes.physical!.ssh_port);
     // No -i: the renter key file is not used, only the agent forwarded into the session has it.
     const ssh = `ssh -F /dev/null -o UserKnownHostsFile=${h.knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes -o LogLevel=ERROR -p ${routes.physical!.ssh_port}`;
-    const r = await withAgent(routes.physical!, `cd ${h.dir} && GIT_SSH_COMMAND='${ssh}' git clone -q -b main root@127.0.0.1:${repo} cloned && cat cloned/f`);
+    const r = await withAgent(
+      routes.physical!,
+      `cd ${h.dir} && GIT_SSH_COMMAND='${ssh}' git clone -q -b main root@127.0.0.1:${repo} cloned && cat cloned/f`,
+    );
     expect(r.stdout, r.stderr).toBe('hi\n');
   });
 });

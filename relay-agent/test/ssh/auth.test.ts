@@ -16,9 +16,20 @@ let fromN = 10;
 const from = () => `127.0.0.${fromN++}`;
 
 beforeAll(async () => {
-  await h.start({ lockMs: LOCK_MS, maxFailures: 5, maxFailuresPerSource: 12, loginGraceMs: 1500, maxUnauthenticated: 20 });
+  await h.start({
+    lockMs: LOCK_MS,
+    maxFailures: 5,
+    maxFailuresPerSource: 12,
+    loginGraceMs: 1500,
+    maxUnauthenticated: 20,
+  });
   const s = h.services;
-  const target = { kind: 'ssh' as const, ip: s.REMOTEGPU_PHYSICAL_HOST, port: Number(s.REMOTEGPU_PHYSICAL_PORT), host_key: null };
+  const target = {
+    kind: 'ssh' as const,
+    ip: s.REMOTEGPU_PHYSICAL_HOST,
+    port: Number(s.REMOTEGPU_PHYSICAL_PORT),
+    host_key: null,
+  };
   phys = h.addRoute({ type: 'physical', target });
   other = h.addRoute({ type: 'physical', target });
   const busybox = await h.container(s.REMOTEGPU_TEST_BUSYBOX_IMAGE, { cmd: ['sleep', '100000'] });
@@ -30,14 +41,19 @@ afterAll(async () => {
   rmSync(h.dir, { recursive: true, force: true });
 });
 
-const lastLogin = (username: string) => [...h.audit.events].reverse().find((e) => e.event === 'ssh_login' && e.username === username);
+const lastLogin = (username: string) =>
+  [...h.audit.events].reverse().find((e) => e.event === 'ssh_login' && e.username === username);
 
 describe('authentication', () => {
   it('accepts the owner key, a password and keyboard-interactive', async () => {
     expect((await h.ssh(phys.route.ssh_port, 'root', ['echo key'])).stdout).toBe('key\n');
     expect((await h.ssh(phys.route.ssh_port, 'root', ['echo pw'], { password: phys.password })).stdout).toBe('pw\n');
-    expect((await h.ssh(phys.route.ssh_port, 'root', ['echo kbd'], { password: phys.password, kbd: true })).stdout).toBe('kbd\n');
-    const methods = h.audit.events.filter((e) => e.status === 'success').map((e) => (e.detail as { method: string }).method);
+    expect(
+      (await h.ssh(phys.route.ssh_port, 'root', ['echo kbd'], { password: phys.password, kbd: true })).stdout,
+    ).toBe('kbd\n');
+    const methods = h.audit.events
+      .filter((e) => e.status === 'success')
+      .map((e) => (e.detail as { method: string }).method);
     expect(methods).toEqual(expect.arrayContaining(['publickey', 'password', 'keyboard-interactive']));
   });
 
@@ -53,7 +69,12 @@ describe('authentication', () => {
       expect(r.code).not.toBe(0);
       expect(r.stdout).toBe('');
       const e = await h.audit.waitFor((x) => x.event === 'ssh_login' && x.status === 'failure', since);
-      expect(e).toMatchObject({ environment_id: phys.route.environment_id, source_ip: o!.from, username: 'root', detail: { reason } });
+      expect(e).toMatchObject({
+        environment_id: phys.route.environment_id,
+        source_ip: o!.from,
+        username: 'root',
+        detail: { reason },
+      });
     }
   });
 
@@ -66,51 +87,78 @@ describe('authentication', () => {
   it('stops accepting a rotated password at once', async () => {
     const fresh = 'rotated-password-0123456789';
     h.routes.upsert({ ...phys.route, password_hash: hashPassword(fresh) });
-    expect((await h.ssh(phys.route.ssh_port, 'root', ['true'], { password: phys.password, from: from() })).code).not.toBe(0);
+    expect(
+      (await h.ssh(phys.route.ssh_port, 'root', ['true'], { password: phys.password, from: from() })).code,
+    ).not.toBe(0);
     expect((await h.ssh(phys.route.ssh_port, 'root', ['echo ok'], { password: fresh })).stdout).toBe('ok\n');
     h.routes.upsert(phys.route);
   });
 
   it('locks after 5 failures from one address: that address is refused until the lock expires', async () => {
     const ip = from();
-    for (let i = 0; i < 5; i++) await h.ssh(other.route.ssh_port, 'root', ['true'], { password: `nope-${i}`, from: ip });
+    for (let i = 0; i < 5; i++)
+      await h.ssh(other.route.ssh_port, 'root', ['true'], { password: `nope-${i}`, from: ip });
     const locked = await h.ssh(other.route.ssh_port, 'root', ['echo in'], { password: other.password, from: ip });
     expect(locked.code).not.toBe(0);
-    expect(lastLogin('root')).toMatchObject({ status: 'locked', environment_id: other.route.environment_id, source_ip: ip });
+    expect(lastLogin('root')).toMatchObject({
+      status: 'locked',
+      environment_id: other.route.environment_id,
+      source_ip: ip,
+    });
     await new Promise((r) => setTimeout(r, LOCK_MS + 200));
-    expect((await h.ssh(other.route.ssh_port, 'root', ['echo in'], { password: other.password, from: ip })).stdout).toBe('in\n');
+    expect(
+      (await h.ssh(other.route.ssh_port, 'root', ['echo in'], { password: other.password, from: ip })).stdout,
+    ).toBe('in\n');
   });
 
   it('never locks the owner out: an attack from one address leaves a password and a key from another working', async () => {
     const attacker = from();
     const since = h.audit.events.length;
-    for (let i = 0; i < 6; i++) await h.ssh(other.route.ssh_port, 'root', ['true'], { password: `guess-${i}`, from: attacker });
-    expect((await h.ssh(other.route.ssh_port, 'root', ['echo in'], { password: other.password, from: attacker })).code).not.toBe(0);
+    for (let i = 0; i < 6; i++)
+      await h.ssh(other.route.ssh_port, 'root', ['true'], { password: `guess-${i}`, from: attacker });
+    expect(
+      (await h.ssh(other.route.ssh_port, 'root', ['echo in'], { password: other.password, from: attacker })).code,
+    ).not.toBe(0);
     const owner = from();
-    expect((await h.ssh(other.route.ssh_port, 'root', ['echo in'], { password: other.password, from: owner })).stdout).toBe('in\n');
+    expect(
+      (await h.ssh(other.route.ssh_port, 'root', ['echo in'], { password: other.password, from: owner })).stdout,
+    ).toBe('in\n');
     expect((await h.ssh(box.route.ssh_port, 'root', ['echo key'], { from: owner })).stdout).toBe('key\n');
     // The audit trail still shows the attack: five counted failures, then refusals while locked.
     const trail = h.audit.events.slice(since).filter((e) => e.source_ip === attacker);
     expect(trail.filter((e) => e.status === 'failure').length).toBe(5);
     expect(trail.filter((e) => e.status === 'locked').length).toBeGreaterThanOrEqual(2);
-    expect(h.audit.events.slice(since).some((e) => e.source_ip === owner && e.status === 'success' && e.environment_id === other.route.environment_id)).toBe(true);
+    expect(
+      h.audit.events
+        .slice(since)
+        .some(
+          (e) => e.source_ip === owner && e.status === 'success' && e.environment_id === other.route.environment_id,
+        ),
+    ).toBe(true);
   });
 
   it('locks a source that sprays many environments (per-source limit) without touching those environments', async () => {
     const scanner = from();
-    for (let i = 0; i < 4; i++) await h.ssh(phys.route.ssh_port, 'root', ['true'], { password: `scan-a-${i}`, from: scanner });
-    for (let i = 0; i < 4; i++) await h.ssh(other.route.ssh_port, 'root', ['true'], { password: `scan-b-${i}`, from: scanner });
-    for (let i = 0; i < 4; i++) await h.ssh(h.sharedPort, `zzzzzzzzzzzzzz${i}${i}`, ['true'], { password: 'scan', from: scanner });
+    for (let i = 0; i < 4; i++)
+      await h.ssh(phys.route.ssh_port, 'root', ['true'], { password: `scan-a-${i}`, from: scanner });
+    for (let i = 0; i < 4; i++)
+      await h.ssh(other.route.ssh_port, 'root', ['true'], { password: `scan-b-${i}`, from: scanner });
+    for (let i = 0; i < 4; i++)
+      await h.ssh(h.sharedPort, `zzzzzzzzzzzzzz${i}${i}`, ['true'], { password: 'scan', from: scanner });
     // 12 failures here, none reaching 5 on one environment; the per-source budget of this harness is 12.
     expect((await h.ssh(box.route.ssh_port, 'root', ['echo in'], { from: scanner })).code).not.toBe(0);
     expect(lastLogin('root')).toMatchObject({ status: 'locked', source_ip: scanner });
-    expect((await h.ssh(phys.route.ssh_port, 'root', ['echo in'], { password: phys.password, from: from() })).stdout).toBe('in\n');
+    expect(
+      (await h.ssh(phys.route.ssh_port, 'root', ['echo in'], { password: phys.password, from: from() })).stdout,
+    ).toBe('in\n');
   });
 });
 
 describe('routing', () => {
   it('routes the shared port by username: <envid> as root, <user>.<envid> as that user', async () => {
-    expect((await h.ssh(h.sharedPort, phys.route.environment_id, ['whoami'], { password: phys.password })).stdout).toBe('root\n');
+    expect((await h.ssh(h.sharedPort, phys.route.environment_id, ['whoami'], { password: phys.password })).stdout).toBe(
+      'root\n',
+    );
     expect((await h.ssh(h.sharedPort, box.route.environment_id, ['whoami'])).stdout).toBe('root\n');
     expect((await h.ssh(h.sharedPort, `nobody.${box.route.environment_id}`, ['whoami'])).stdout).toBe('nobody\n');
   });
@@ -147,10 +195,18 @@ describe('routing', () => {
 
 describe('transport', () => {
   it('negotiates strict KEX and gives an OpenSSH client no warnings', async () => {
-    const r = await run('ssh', [...h.sshOpts({ port: phys.route.ssh_port }).map((o) => (o === 'LogLevel=ERROR' ? 'LogLevel=DEBUG3' : o)), 'root@127.0.0.1', 'true']);
+    const r = await run('ssh', [
+      ...h.sshOpts({ port: phys.route.ssh_port }).map((o) => (o === 'LogLevel=ERROR' ? 'LogLevel=DEBUG3' : o)),
+      'root@127.0.0.1',
+      'true',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('will use strict KEX ordering');
-    const quiet = await run('ssh', [...h.sshOpts({ port: phys.route.ssh_port }).map((o) => (o === 'LogLevel=ERROR' ? 'LogLevel=INFO' : o)), 'root@127.0.0.1', 'true']);
+    const quiet = await run('ssh', [
+      ...h.sshOpts({ port: phys.route.ssh_port }).map((o) => (o === 'LogLevel=ERROR' ? 'LogLevel=INFO' : o)),
+      'root@127.0.0.1',
+      'true',
+    ]);
     expect(quiet.stderr).toBe('');
   });
 
@@ -163,9 +219,17 @@ describe('transport', () => {
   });
 
   it('caps unauthenticated connections: beyond the cap a new one is closed at once', async () => {
-    const idle = Array.from({ length: 20 }, () => net.connect({ host: '127.0.0.1', port: phys.route.ssh_port }).resume().on('error', () => undefined));
+    const idle = Array.from({ length: 20 }, () =>
+      net
+        .connect({ host: '127.0.0.1', port: phys.route.ssh_port })
+        .resume()
+        .on('error', () => undefined),
+    );
     await Promise.all(idle.map((s) => new Promise((r) => s.once('data', r))));
-    const extra = net.connect({ host: '127.0.0.1', port: phys.route.ssh_port }).resume().on('error', () => undefined);
+    const extra = net
+      .connect({ host: '127.0.0.1', port: phys.route.ssh_port })
+      .resume()
+      .on('error', () => undefined);
     const t0 = Date.now();
     await new Promise((r) => extra.once('close', r));
     expect(Date.now() - t0).toBeLessThan(1000);

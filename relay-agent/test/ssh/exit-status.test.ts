@@ -37,7 +37,11 @@ function node(route: Route, password: string): Promise<ssh2.Client> {
   });
 }
 
-function execOn(c: ssh2.Client, cmd: string, o: { pty: boolean; signalAfterMs?: number; signal?: string }): Promise<Exit> {
+function execOn(
+  c: ssh2.Client,
+  cmd: string,
+  o: { pty: boolean; signalAfterMs?: number; signal?: string },
+): Promise<Exit> {
   return new Promise((resolve, reject) => {
     c.exec(cmd, { pty: o.pty }, (err, ch) => {
       if (err) return reject(err);
@@ -63,7 +67,11 @@ describe.each(TARGETS)('$name', (row) => {
       for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
       const codes: (number | null)[] = [];
       for (let round = 0; round < 5; round++) {
-        const rs = await Promise.all(Array.from({ length: 8 }, () => run('ssh', [...base, '-o', 'ControlMaster=no', 'root@127.0.0.1', 'printf x; exit 7'])));
+        const rs = await Promise.all(
+          Array.from({ length: 8 }, () =>
+            run('ssh', [...base, '-o', 'ControlMaster=no', 'root@127.0.0.1', 'printf x; exit 7']),
+          ),
+        );
         for (const r of rs) expect(r.stdout, r.stderr).toBe('x');
         codes.push(...rs.map((r) => r.code));
       }
@@ -81,24 +89,31 @@ describe.each(TARGETS)('$name', (row) => {
 
   // OpenSSH's sshd honours `signal` only with privilege separation, which it skips for root logins (session.c):
   // on sshd targets the command runs on, as it would without the relay. Exec targets deliver it as sshd would.
-  it(row.exec ? 'a signal request ends the command with that exit signal, with and without PTY' : 'a signal request for root is ignored, as sshd does, with and without PTY', async () => {
-    const c = await node(env().route, env().password);
-    try {
-      for (const pty of [false, true]) {
-        if (!row.exec) {
-          expect(await execOn(c, 'sleep 1; exit 4', { pty, signal: 'TERM', signalAfterMs: 300 })).toMatchObject({ code: 4 });
-          continue;
+  it(
+    row.exec
+      ? 'a signal request ends the command with that exit signal, with and without PTY'
+      : 'a signal request for root is ignored, as sshd does, with and without PTY',
+    async () => {
+      const c = await node(env().route, env().password);
+      try {
+        for (const pty of [false, true]) {
+          if (!row.exec) {
+            expect(await execOn(c, 'sleep 1; exit 4', { pty, signal: 'TERM', signalAfterMs: 300 })).toMatchObject({
+              code: 4,
+            });
+            continue;
+          }
+          const term = await execOn(c, 'sleep 30', { pty, signal: 'TERM', signalAfterMs: 500 });
+          expect(term).toMatchObject({ code: null, signal: 'SIGTERM' });
+          const usr1 = await execOn(c, 'sleep 30', { pty, signal: 'USR1', signalAfterMs: 500 });
+          expect(usr1).toMatchObject({ code: null, signal: 'SIGUSR1' });
+          expect(await execOn(c, 'exit 3', { pty })).toMatchObject({ code: 3 });
         }
-        const term = await execOn(c, 'sleep 30', { pty, signal: 'TERM', signalAfterMs: 500 });
-        expect(term).toMatchObject({ code: null, signal: 'SIGTERM' });
-        const usr1 = await execOn(c, 'sleep 30', { pty, signal: 'USR1', signalAfterMs: 500 });
-        expect(usr1).toMatchObject({ code: null, signal: 'SIGUSR1' });
-        expect(await execOn(c, 'exit 3', { pty })).toMatchObject({ code: 3 });
+      } finally {
+        c.end();
       }
-    } finally {
-      c.end();
-    }
-  });
+    },
+  );
 
   it('a command killed by a signal from inside reports it as sshd does (exec targets: 128+n, as docker exec does)', async () => {
     const c = await node(env().route, env().password);

@@ -64,7 +64,13 @@ export function testLogger(fields: Record<string, unknown> = {}): Logger {
     logLines.push(line);
     if (!quiet || level === 'error') console.log(JSON.stringify(line));
   };
-  return { debug: out('debug'), info: out('info'), warn: out('warn'), error: out('error'), child: (f) => testLogger({ ...fields, ...f }) };
+  return {
+    debug: out('debug'),
+    info: out('info'),
+    warn: out('warn'),
+    error: out('error'),
+    child: (f) => testLogger({ ...fields, ...f }),
+  };
 }
 
 export function hashPassword(pw: string): string {

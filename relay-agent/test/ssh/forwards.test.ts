@@ -24,7 +24,11 @@ function serve(host: string, body: string): Promise<number> {
 
 /** `ssh -N` with forwards, kept running until the end of the file. */
 function tunnel(r: Route, args: string[]): ChildProcess {
-  const c = spawn('ssh', [...h.sshOpts({ port: r.ssh_port }), '-N', '-o', 'ExitOnForwardFailure=yes', ...args, 'root@127.0.0.1'], { stdio: 'ignore' });
+  const c = spawn(
+    'ssh',
+    [...h.sshOpts({ port: r.ssh_port }), '-N', '-o', 'ExitOnForwardFailure=yes', ...args, 'root@127.0.0.1'],
+    { stdio: 'ignore' },
+  );
   children.push(c);
   return c;
 }
@@ -53,18 +57,39 @@ beforeAll(async () => {
     h.container(s.REMOTEGPU_TEST_SSHD_IMAGE, { env: [`SSH_AUTHORIZED_KEYS=${h.platformPublic}`], readyPort: 22 }),
   ]);
   gateway = (await h.docker.getContainer(busybox.id).inspect()).NetworkSettings.Networks.bridge!.Gateway;
-  routes.busybox = h.addRoute({ type: 'container', target: { kind: 'docker', container_id: busybox.id }, target_ip: busybox.ip }).route;
-  routes.stock = h.addRoute({ type: 'container', target: { kind: 'docker', container_id: stock.id }, target_ip: stock.ip }).route;
+  routes.busybox = h.addRoute({
+    type: 'container',
+    target: { kind: 'docker', container_id: busybox.id },
+    target_ip: busybox.ip,
+  }).route;
+  routes.stock = h.addRoute({
+    type: 'container',
+    target: { kind: 'docker', container_id: stock.id },
+    target_ip: stock.ip,
+  }).route;
   const imageKey = readFileSync(s.REMOTEGPU_TEST_KNOWN_HOSTS, 'utf8').trim();
-  routes.sshd = h.addRoute({ type: 'container', target: { kind: 'ssh', ip: sshd.ip, port: 22, host_key: imageKey }, target_ip: sshd.ip }).route;
+  routes.sshd = h.addRoute({
+    type: 'container',
+    target: { kind: 'ssh', ip: sshd.ip, port: 22, host_key: imageKey },
+    target_ip: sshd.ip,
+  }).route;
   routes.physical = h.addRoute({
     type: 'physical',
-    target: { kind: 'ssh', ip: s.REMOTEGPU_PHYSICAL_HOST, port: Number(s.REMOTEGPU_PHYSICAL_PORT), host_key: readFileSync(s.REMOTEGPU_PHYSICAL_KNOWN_HOSTS, 'utf8').trim() },
+    target: {
+      kind: 'ssh',
+      ip: s.REMOTEGPU_PHYSICAL_HOST,
+      port: Number(s.REMOTEGPU_PHYSICAL_PORT),
+      host_key: readFileSync(s.REMOTEGPU_PHYSICAL_KNOWN_HOSTS, 'utf8').trim(),
+    },
   }).route;
   // Servers bound to the containers' loopback only, as VS Code's server and Jupyter are.
-  const b = await h.ssh(routes.busybox.ssh_port, 'root', ['echo busybox-loopback > /www/index.html && httpd -p 127.0.0.1:8017 -h /www && echo ok']);
+  const b = await h.ssh(routes.busybox.ssh_port, 'root', [
+    'echo busybox-loopback > /www/index.html && httpd -p 127.0.0.1:8017 -h /www && echo ok',
+  ]);
   expect(b.stdout, b.stderr).toBe('ok\n');
-  const st = await h.ssh(routes.stock.ssh_port, 'root', ['mkdir -p /srv && echo stock-loopback > /srv/index.html && cd /srv && (nohup python3 -m http.server 8017 --bind 127.0.0.1 >/dev/null 2>&1 &) && echo ok']);
+  const st = await h.ssh(routes.stock.ssh_port, 'root', [
+    'mkdir -p /srv && echo stock-loopback > /srv/index.html && cd /srv && (nohup python3 -m http.server 8017 --bind 127.0.0.1 >/dev/null 2>&1 &) && echo ok',
+  ]);
   expect(st.stdout, st.stderr).toBe('ok\n');
 }, 60_000);
 
@@ -94,7 +119,9 @@ describe.each([
     const hostLoopback = await serve('127.0.0.1', 'relay-host');
     const hostBridge = await serve(gateway, 'relay-host');
     // The relay host's bridge address is reachable from inside the container itself: only the relay refuses it.
-    const direct = await h.ssh(routes.busybox!.ssh_port, 'root', [`timeout 3 wget -q -O- http://${gateway}:${hostBridge}/`]);
+    const direct = await h.ssh(routes.busybox!.ssh_port, 'root', [
+      `timeout 3 wget -q -O- http://${gateway}:${hostBridge}/`,
+    ]);
     expect(direct.stdout).toBe('relay-host');
     tunnel(routes[key]!, ['-D', `127.0.0.1:${socks}`]);
     await waitForPort('127.0.0.1', socks);
@@ -109,24 +136,31 @@ describe.each([
 describe('ssh -R listens inside the environment', () => {
   const fetchInside: Record<string, (port: number) => string> = {
     busybox: (p) => `timeout 3 wget -q -O- http://127.0.0.1:${p}/`,
-    stock: (p) => `python3 -c "import urllib.request as u; print(u.urlopen('http://127.0.0.1:${p}/', timeout=3).read().decode(), end='')"`,
+    stock: (p) =>
+      `python3 -c "import urllib.request as u; print(u.urlopen('http://127.0.0.1:${p}/', timeout=3).read().decode(), end='')"`,
     sshd: (p) => `timeout 3 wget -q -O- http://127.0.0.1:${p}/`,
     physical: (p) => `curl -sf --max-time 3 http://127.0.0.1:${p}/`,
   };
 
-  it.each(['busybox', 'stock', 'sshd', 'physical'])('%s: a renter-side server is reached from inside through -R', async (key) => {
-    const renter = await serve('127.0.0.1', `renter-${key}`);
-    // Inside a container any fixed port is free; on the physical machine (this host) take one of ours.
-    const rport = key === 'physical' ? nextLocal() : 18000 + Object.keys(fetchInside).indexOf(key);
-    tunnel(routes[key]!, ['-R', `${rport}:127.0.0.1:${renter}`]);
-    expect(await insideUntil(routes[key]!, fetchInside[key]!(rport), `renter-${key}`)).toBe(`renter-${key}`);
-    if (key !== 'physical') {
-      // Not on the relay host: nothing listens on its loopback at that port.
-      const onHost = await new Promise<boolean>((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port: rport }, () => { s.destroy(); resolve(true); });
-        s.once('error', () => resolve(false));
-      });
-      expect(onHost).toBe(false);
-    }
-  });
+  it.each(['busybox', 'stock', 'sshd', 'physical'])(
+    '%s: a renter-side server is reached from inside through -R',
+    async (key) => {
+      const renter = await serve('127.0.0.1', `renter-${key}`);
+      // Inside a container any fixed port is free; on the physical machine (this host) take one of ours.
+      const rport = key === 'physical' ? nextLocal() : 18000 + Object.keys(fetchInside).indexOf(key);
+      tunnel(routes[key]!, ['-R', `${rport}:127.0.0.1:${renter}`]);
+      expect(await insideUntil(routes[key]!, fetchInside[key]!(rport), `renter-${key}`)).toBe(`renter-${key}`);
+      if (key !== 'physical') {
+        // Not on the relay host: nothing listens on its loopback at that port.
+        const onHost = await new Promise<boolean>((resolve) => {
+          const s = net.connect({ host: '127.0.0.1', port: rport }, () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.once('error', () => resolve(false));
+        });
+        expect(onHost).toBe(false);
+      }
+    },
+  );
 });

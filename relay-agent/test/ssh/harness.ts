@@ -26,15 +26,23 @@ export interface Services {
 }
 
 const SERVICE_KEYS: (keyof Services)[] = [
-  'DOCKER_HOST', 'REMOTEGPU_TEST_SSHD_IMAGE', 'REMOTEGPU_TEST_BUSYBOX_IMAGE', 'REMOTEGPU_TEST_STOCK_IMAGE', 'REMOTEGPU_TEST_KNOWN_HOSTS',
-  'REMOTEGPU_PHYSICAL_HOST', 'REMOTEGPU_PHYSICAL_PORT', 'REMOTEGPU_PHYSICAL_KEY', 'REMOTEGPU_PHYSICAL_KNOWN_HOSTS',
+  'DOCKER_HOST',
+  'REMOTEGPU_TEST_SSHD_IMAGE',
+  'REMOTEGPU_TEST_BUSYBOX_IMAGE',
+  'REMOTEGPU_TEST_STOCK_IMAGE',
+  'REMOTEGPU_TEST_KNOWN_HOSTS',
+  'REMOTEGPU_PHYSICAL_HOST',
+  'REMOTEGPU_PHYSICAL_PORT',
+  'REMOTEGPU_PHYSICAL_KEY',
+  'REMOTEGPU_PHYSICAL_KNOWN_HOSTS',
 ];
 
 /** What `scripts/services.sh up` wrote (through the one reader, dev/src/services-env.ts); throws naming what is missing. */
 function loadServices(): Services {
   const env = readServicesEnv();
   const missing = SERVICE_KEYS.filter((k) => !env?.[k]);
-  if (!env || missing.length) throw new Error(`the test services lack ${missing.join(', ')}: run \`bash scripts/services.sh up\``);
+  if (!env || missing.length)
+    throw new Error(`the test services lack ${missing.join(', ')}: run \`bash scripts/services.sh up\``);
   return Object.fromEntries(SERVICE_KEYS.map((k) => [k, env[k]!])) as unknown as Services;
 }
 
@@ -44,7 +52,11 @@ export interface Run {
   stderr: string;
 }
 
-export function run(cmd: string, args: string[], o: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+export function run(
+  cmd: string,
+  args: string[],
+  o: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -89,9 +101,18 @@ export class Harness {
     const rsa = generateUsableKeyPair('rsa', { bits: 2048 });
     writeFileSync(this.knownHosts, `* ${ed.public.trim()}\n`);
     this.gateway = await startSshGateway({
-      listen: { host: '127.0.0.1', port: 0 }, portRange: [this.portBase, this.portBase + 99],
-      routes: this.routes, audit: this.audit, recordings: this.recordings, docker: this.docker, log: testLogger(),
-      keys: { hostKeys: [ed.private, rsa.private], platformPrivateKey: this.platformKey, platformPublicKey: this.platformPublic },
+      listen: { host: '127.0.0.1', port: 0 },
+      portRange: [this.portBase, this.portBase + 99],
+      routes: this.routes,
+      audit: this.audit,
+      recordings: this.recordings,
+      docker: this.docker,
+      log: testLogger(),
+      keys: {
+        hostKeys: [ed.private, rsa.private],
+        platformPrivateKey: this.platformKey,
+        platformPublicKey: this.platformPublic,
+      },
       limits,
     });
     this.sharedPort = this.gateway.listeningPorts()[0]!;
@@ -99,13 +120,26 @@ export class Harness {
 
   async stop(): Promise<void> {
     await this.gateway?.close();
-    await Promise.all(this.containers.map((id) => this.docker.getContainer(id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(
+      this.containers.map((id) =>
+        this.docker
+          .getContainer(id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
   }
 
   /** Runs a container of `image`; resolves with its id and bridge IP once `readyPort` (if any) accepts. */
-  async container(image: string, o: { cmd?: string[]; env?: string[]; readyPort?: number } = {}): Promise<{ id: string; ip: string }> {
+  async container(
+    image: string,
+    o: { cmd?: string[]; env?: string[]; readyPort?: number } = {},
+  ): Promise<{ id: string; ip: string }> {
     const c = await this.docker.createContainer({
-      Image: image, Cmd: o.cmd, Env: o.env, Labels: { 'remotegpu.test': 'ssh-gateway' },
+      Image: image,
+      Cmd: o.cmd,
+      Env: o.env,
+      Labels: { 'remotegpu.test': 'ssh-gateway' },
       HostConfig: { Init: true, AutoRemove: false },
     });
     this.containers.push(c.id);
@@ -120,28 +154,82 @@ export class Harness {
   addRoute(p: Partial<Route> & Pick<Route, 'target' | 'type'>): { route: Route; password: string } {
     const password = `pw-${envId()}${envId()}`;
     const route: Route = {
-      environment_id: envId(), user_id: 'u1', ssh_port: this.nextPort++, ssh_username: 'root', target_ip: '',
-      password_hash: hashPassword(password), owner_keys: [readFileSync(`${this.ownerKey}.pub`, 'utf8').trim()],
-      recording: false, running: true, ...p,
+      environment_id: envId(),
+      user_id: 'u1',
+      ssh_port: this.nextPort++,
+      ssh_username: 'root',
+      target_ip: '',
+      password_hash: hashPassword(password),
+      owner_keys: [readFileSync(`${this.ownerKey}.pub`, 'utf8').trim()],
+      recording: false,
+      running: true,
+      ...p,
     };
     this.routes.upsert(route);
     return { route, password };
   }
 
   /** Common OpenSSH client options: our known_hosts (the relay's host key pinned), no config file. */
-  sshOpts(o: { key?: string | null; port: number } ): string[] {
-    const base = ['-F', '/dev/null', '-o', `UserKnownHostsFile=${this.knownHosts}`, '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10'];
-    const auth = o.key === null
-      ? ['-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password,keyboard-interactive', '-o', 'NumberOfPasswordPrompts=1']
-      : ['-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'PasswordAuthentication=no', '-i', o.key ?? this.ownerKey];
+  sshOpts(o: { key?: string | null; port: number }): string[] {
+    const base = [
+      '-F',
+      '/dev/null',
+      '-o',
+      `UserKnownHostsFile=${this.knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'ConnectTimeout=10',
+    ];
+    const auth =
+      o.key === null
+        ? [
+            '-o',
+            'PubkeyAuthentication=no',
+            '-o',
+            'PreferredAuthentications=password,keyboard-interactive',
+            '-o',
+            'NumberOfPasswordPrompts=1',
+          ]
+        : [
+            '-o',
+            'BatchMode=yes',
+            '-o',
+            'IdentitiesOnly=yes',
+            '-o',
+            'PasswordAuthentication=no',
+            '-i',
+            o.key ?? this.ownerKey,
+          ];
     return [...base, ...auth, '-p', String(o.port)];
   }
 
   /** `ssh` through the relay with the owner's key (or a password via sshpass). */
-  ssh(port: number, user: string, args: string[], o: { password?: string; key?: string; from?: string; kbd?: boolean; input?: string | Buffer; timeoutMs?: number } = {}): Promise<Run> {
-    const pre = [...(o.from ? ['-b', o.from] : []), ...(o.kbd ? ['-o', 'PreferredAuthentications=keyboard-interactive'] : [])];
-    const sshArgs = [...pre, ...this.sshOpts({ port, key: o.password !== undefined ? null : o.key }), `${user}@127.0.0.1`, ...args];
+  ssh(
+    port: number,
+    user: string,
+    args: string[],
+    o: {
+      password?: string;
+      key?: string;
+      from?: string;
+      kbd?: boolean;
+      input?: string | Buffer;
+      timeoutMs?: number;
+    } = {},
+  ): Promise<Run> {
+    const pre = [
+      ...(o.from ? ['-b', o.from] : []),
+      ...(o.kbd ? ['-o', 'PreferredAuthentications=keyboard-interactive'] : []),
+    ];
+    const sshArgs = [
+      ...pre,
+      ...this.sshOpts({ port, key: o.password !== undefined ? null : o.key }),
+      `${user}@127.0.0.1`,
+      ...args,
+    ];
     if (o.password !== undefined) return run('sshpass', ['-p', o.password, 'ssh', ...sshArgs], o);
     return run('ssh', sshArgs, o);
   }

@@ -49,7 +49,11 @@ const CELLS: Cell[] = [
   {
     client: 'OpenSSH ssh: exec, exit codes with and without -tt',
     async test(c) {
-      expect(await run('ssh', [...c.ssh, 'echo out; echo err >&2; exit 5'])).toMatchObject({ code: 5, stdout: 'out\n', stderr: 'err\n' });
+      expect(await run('ssh', [...c.ssh, 'echo out; echo err >&2; exit 5'])).toMatchObject({
+        code: 5,
+        stdout: 'out\n',
+        stderr: 'err\n',
+      });
       const tt = await run('ssh', ['-tt', ...c.ssh, 'echo tty; exit 3']);
       expect({ code: tt.code, out: tt.stdout.replace(/\r/g, '') }).toEqual({ code: 3, out: 'tty\n' });
     },
@@ -73,7 +77,14 @@ const CELLS: Cell[] = [
   {
     client: 'OpenSSH ssh: ServerAliveInterval (keepalives answered)',
     async test(c) {
-      const r = await run('ssh', ['-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=1', ...c.ssh, 'sleep 2; echo alive']);
+      const r = await run('ssh', [
+        '-o',
+        'ServerAliveInterval=1',
+        '-o',
+        'ServerAliveCountMax=1',
+        ...c.ssh,
+        'sleep 2; echo alive',
+      ]);
       expect(r).toMatchObject({ code: 0, stdout: 'alive\n' });
     },
   },
@@ -101,7 +112,14 @@ const CELLS: Cell[] = [
       expect(r.stderr).toContain('err\n');
       // Enough output for PuTTY to send winadj requests; -t with stdin at EOF must not cut it short.
       const out = join(h.dir, `plink-${c.route.environment_id}`);
-      const t = await run('sh', ['-c', `plink -ssh -batch -no-antispoof ${fps.map((f) => `-hostkey ${f}`).join(' ')} -P ${c.route.ssh_port} -l root -pw '${c.password}' -t 127.0.0.1 'seq 1 200000; exit 4' </dev/null >${out}; echo "code=$?"; tr -d '\\r' <${out} | awk 'END { print NR, $0 }'`], { timeoutMs: 60_000 });
+      const t = await run(
+        'sh',
+        [
+          '-c',
+          `plink -ssh -batch -no-antispoof ${fps.map((f) => `-hostkey ${f}`).join(' ')} -P ${c.route.ssh_port} -l root -pw '${c.password}' -t 127.0.0.1 'seq 1 200000; exit 4' </dev/null >${out}; echo "code=$?"; tr -d '\\r' <${out} | awk 'END { print NR, $0 }'`,
+        ],
+        { timeoutMs: 60_000 },
+      );
       expect(t.stdout).toBe('code=4\n200000 200000\n');
     },
   },
@@ -113,7 +131,11 @@ const CELLS: Cell[] = [
       expect(r.stderr).toContain('err\n');
       // dbclient -t needs a terminal of its own (it sets it raw): run it in tmux.
       const t = new Tmux();
-      await t.start(`env DROPBEAR_PASSWORD='${c.password}' dbclient -y -y -t -p ${c.route.ssh_port} root@127.0.0.1 'tty; exit 2'; echo RC=$?; sleep 30`, 90, 25);
+      await t.start(
+        `env DROPBEAR_PASSWORD='${c.password}' dbclient -y -y -t -p ${c.route.ssh_port} root@127.0.0.1 'tty; exit 2'; echo RC=$?; sleep 30`,
+        90,
+        25,
+      );
       try {
         expect(await t.waitFor(/RC=\d/)).toMatch(/\/dev\/pts\/\d+\s+RC=2/);
       } finally {
@@ -125,7 +147,13 @@ const CELLS: Cell[] = [
     client: 'git clone and push over SSH to a bare repository inside',
     needs: 'git',
     async test(c) {
-      const gitSsh = { GIT_SSH_COMMAND: `ssh ${c.ssh.slice(0, -1).join(' ')}`, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' };
+      const gitSsh = {
+        GIT_SSH_COMMAND: `ssh ${c.ssh.slice(0, -1).join(' ')}`,
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@x',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@x',
+      };
       const url = `ssh://root@127.0.0.1:${c.route.ssh_port}${c.dir}/repo.git`;
       expect((await run('ssh', [...c.ssh, `git init -q --bare ${c.dir}/repo.git && echo ok`])).stdout).toBe('ok\n');
       const local = join(h.dir, `git-${c.route.environment_id}`);
@@ -146,14 +174,21 @@ const CELLS: Cell[] = [
     needs: 'tmux',
     async test(c) {
       const sock = `rg${c.route.ssh_port}`;
-      const child = spawn('ssh', ['-tt', ...c.ssh, `tmux -L ${sock} new-session -s keep 'sleep 1000'`], { stdio: ['pipe', 'ignore', 'ignore'], env: { ...process.env, TERM: 'xterm' } });
+      const child = spawn('ssh', ['-tt', ...c.ssh, `tmux -L ${sock} new-session -s keep 'sleep 1000'`], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+        env: { ...process.env, TERM: 'xterm' },
+      });
       try {
         let up = false;
-        for (let i = 0; i < 50 && !up; i++, await sleep(100)) up = (await run('ssh', [...c.ssh, `tmux -L ${sock} has-session -t keep`])).code === 0;
+        for (let i = 0; i < 50 && !up; i++, await sleep(100))
+          up = (await run('ssh', [...c.ssh, `tmux -L ${sock} has-session -t keep`])).code === 0;
         expect(up).toBe(true);
         child.kill('SIGKILL'); // the connection dies with the client attached
         await sleep(1000);
-        expect(await run('ssh', [...c.ssh, `tmux -L ${sock} list-sessions -F '#S'`])).toMatchObject({ code: 0, stdout: 'keep\n' });
+        expect(await run('ssh', [...c.ssh, `tmux -L ${sock} list-sessions -F '#S'`])).toMatchObject({
+          code: 0,
+          stdout: 'keep\n',
+        });
       } finally {
         child.kill('SIGKILL');
         await run('ssh', [...c.ssh, `tmux -L ${sock} kill-server`]);

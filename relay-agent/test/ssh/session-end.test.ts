@@ -29,7 +29,9 @@ describe.each(TARGETS.map((row, i) => ({ ...row, n: i + 1 })))('$name', (row) =>
   const marker = (k: number) => `${row.n}${k}7`;
   /** How many processes in the target have a command line starting with `prefix` (works in busybox and bash). */
   const count = async (prefix: string) => {
-    const r = await h.ssh(port(), 'root', [`for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^${prefix}' || true`]);
+    const r = await h.ssh(port(), 'root', [
+      `for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^${prefix}' || true`,
+    ]);
     return Number(r.stdout.trim());
   };
   const waitCount = async (prefix: string, want: number, ms = 8000) => {
@@ -49,16 +51,27 @@ describe.each(TARGETS.map((row, i) => ({ ...row, n: i + 1 })))('$name', (row) =>
   // 8 at a time, to meet the race more often; sshd's MaxStartups (10) drops some logins beyond that, relay or not.
   it('ssh -tt: a command that exits at once returns its code at once (8 at a time)', async () => {
     const t0 = Date.now();
-    const rs = await Promise.all(Array.from({ length: 8 }, () => run('ssh', ['-tt', ...opts(), 'exit 1'], { timeoutMs: 10_000 })));
-    expect(rs.map((r) => r.code), rs.map((r) => r.stderr).join('')).toEqual(Array(8).fill(1));
+    const rs = await Promise.all(
+      Array.from({ length: 8 }, () => run('ssh', ['-tt', ...opts(), 'exit 1'], { timeoutMs: 10_000 })),
+    );
+    expect(
+      rs.map((r) => r.code),
+      rs.map((r) => r.stderr).join(''),
+    ).toEqual(Array(8).fill(1));
     expect(Date.now() - t0).toBeLessThan(8000);
   });
 
   it('ssh -tt with stdin at EOF: all 300000 lines of seq, and a sleeping command runs to its end', async () => {
-    const r = await run('sh', ['-c', `ssh -tt ${opts().join(' ')} 'seq 1 300000' </dev/null | tr -d '\\r' | awk 'END { print NR, $0 }'`], { timeoutMs: 60_000 });
+    const r = await run(
+      'sh',
+      ['-c', `ssh -tt ${opts().join(' ')} 'seq 1 300000' </dev/null | tr -d '\\r' | awk 'END { print NR, $0 }'`],
+      { timeoutMs: 60_000 },
+    );
     expect(r.stdout).toBe('300000 300000\n');
     const t0 = Date.now();
-    const s = await run('sh', ['-c', `ssh -tt ${opts().join(' ')} 'sleep 2; echo slept' </dev/null`], { timeoutMs: 20_000 });
+    const s = await run('sh', ['-c', `ssh -tt ${opts().join(' ')} 'sleep 2; echo slept' </dev/null`], {
+      timeoutMs: 20_000,
+    });
     expect({ code: s.code, out: s.stdout.replace(/\r/g, '') }).toEqual({ code: 0, out: 'slept\n' });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
   });
@@ -71,7 +84,9 @@ describe.each(TARGETS.map((row, i) => ({ ...row, n: i + 1 })))('$name', (row) =>
   it('client killed (SIGKILL): a PTY command and a non-PTY writer end, like under sshd', async () => {
     const pty = spawn('ssh', ['-tt', ...opts(), `sleep ${marker(1)}`], { stdio: ['pipe', 'ignore', 'ignore'] });
     await killAfterStart(pty, `sleep ${marker(1)}`);
-    const writer = spawn('ssh', [...opts(), `sh -c 'while :; do echo tick; sleep 0.1; done' w${marker(2)}`], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const writer = spawn('ssh', [...opts(), `sh -c 'while :; do echo tick; sleep 0.1; done' w${marker(2)}`], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     await killAfterStart(writer, `sh -c while :; do echo tick; sleep 0.1; done w${marker(2)}`);
     expect(await waitCount(`sleep ${marker(1)}`, 0)).toBe(0);
     expect(await waitCount(`sh -c while :; do echo tick; sleep 0.1; done w${marker(2)}`, 0)).toBe(0);
@@ -105,7 +120,9 @@ describe.each(TARGETS.map((row, i) => ({ ...row, n: i + 1 })))('$name', (row) =>
       expect(await count(`sleep ${a}`)).toBe(1);
       expect(await count(`sleep ${b}`)).toBe(1);
     } finally {
-      await h.ssh(port(), 'root', [`for p in /proc/[0-9]*; do case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in "sleep ${a} "|"sleep ${b} ") kill \${p#/proc/};; esac; done`]);
+      await h.ssh(port(), 'root', [
+        `for p in /proc/[0-9]*; do case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in "sleep ${a} "|"sleep ${b} ") kill \${p#/proc/};; esac; done`,
+      ]);
     }
   });
 });

@@ -30,19 +30,33 @@ const noTmux = (reason: string): NA => ({ reason, probe: '! command -v tmux' });
 
 export const TARGETS: TargetRow[] = [
   {
-    name: 'sshd container', kind: 'sshd container', exec: false,
+    name: 'sshd container',
+    kind: 'sshd container',
+    exec: false,
     na: { git: noGit('the image has no git'), tmux: noTmux('the image has no tmux') },
     async setup(h) {
-      const c = await h.container(h.services.REMOTEGPU_TEST_SSHD_IMAGE, { env: [`SSH_AUTHORIZED_KEYS=${h.platformPublic}`], readyPort: 22 });
+      const c = await h.container(h.services.REMOTEGPU_TEST_SSHD_IMAGE, {
+        env: [`SSH_AUTHORIZED_KEYS=${h.platformPublic}`],
+        readyPort: 22,
+      });
       const hostKey = readFileSync(h.services.REMOTEGPU_TEST_KNOWN_HOSTS, 'utf8').trim();
-      return h.addRoute({ type: 'container', target: { kind: 'ssh', ip: c.ip, port: 22, host_key: hostKey }, target_ip: c.ip });
+      return h.addRoute({
+        type: 'container',
+        target: { kind: 'ssh', ip: c.ip, port: 22, host_key: hostKey },
+        target_ip: c.ip,
+      });
     },
   },
   {
-    name: 'exec container (stock image)', kind: 'exec container', exec: true,
+    name: 'exec container (stock image)',
+    kind: 'exec container',
+    exec: true,
     na: {
       git: noGit("the test image's git has no git-upload-pack on PATH (Debian's git package has it)"),
-      tmux: { reason: 'the test image has no terminfo database, so tmux cannot start', probe: '! ls /usr/share/terminfo /lib/terminfo /etc/terminfo 2>/dev/null | grep -q .' },
+      tmux: {
+        reason: 'the test image has no terminfo database, so tmux cannot start',
+        probe: '! ls /usr/share/terminfo /lib/terminfo /etc/terminfo 2>/dev/null | grep -q .',
+      },
     },
     async setup(h) {
       const c = await h.container(h.services.REMOTEGPU_TEST_STOCK_IMAGE, { cmd: ['sleep', '100000'] });
@@ -50,7 +64,9 @@ export const TARGETS: TargetRow[] = [
     },
   },
   {
-    name: 'exec container (busybox)', kind: 'exec container', exec: true,
+    name: 'exec container (busybox)',
+    kind: 'exec container',
+    exec: true,
     na: { git: noGit('busybox has no git'), tmux: noTmux('busybox has no tmux') },
     async setup(h) {
       const c = await h.container(h.services.REMOTEGPU_TEST_BUSYBOX_IMAGE, { cmd: ['sleep', '100000'] });
@@ -58,18 +74,31 @@ export const TARGETS: TargetRow[] = [
     },
   },
   {
-    name: 'physical machine', kind: 'physical machine', exec: false,
+    name: 'physical machine',
+    kind: 'physical machine',
+    exec: false,
     na: {},
     async setup(h) {
       const s = h.services;
       const hostKey = readFileSync(s.REMOTEGPU_PHYSICAL_KNOWN_HOSTS, 'utf8').trim();
-      return h.addRoute({ type: 'physical', target: { kind: 'ssh', ip: s.REMOTEGPU_PHYSICAL_HOST, port: Number(s.REMOTEGPU_PHYSICAL_PORT), host_key: hostKey } });
+      return h.addRoute({
+        type: 'physical',
+        target: {
+          kind: 'ssh',
+          ip: s.REMOTEGPU_PHYSICAL_HOST,
+          port: Number(s.REMOTEGPU_PHYSICAL_PORT),
+          host_key: hostKey,
+        },
+      });
     },
   },
 ];
 
 /** Sets up every row once for a test file. */
-export async function setupTargets(h: Harness, rows: TargetRow[] = TARGETS): Promise<Map<TargetRow, { route: Route; password: string }>> {
+export async function setupTargets(
+  h: Harness,
+  rows: TargetRow[] = TARGETS,
+): Promise<Map<TargetRow, { route: Route; password: string }>> {
   const out = new Map<TargetRow, { route: Route; password: string }>();
   await Promise.all(rows.map(async (r) => out.set(r, await r.setup(h))));
   // The relay opens an environment's port when its route arrives: wait until each one listens.

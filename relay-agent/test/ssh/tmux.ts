@@ -5,7 +5,24 @@ export class Tmux {
   private readonly sock = `sshgw-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
   async start(command: string, cols: number, rows: number): Promise<void> {
-    const r = await run('tmux', ['-L', this.sock, '-f', '/dev/null', 'new-session', '-d', '-x', String(cols), '-y', String(rows), command, ';', 'set', '-g', 'status', 'off']);
+    const r = await run('tmux', [
+      '-L',
+      this.sock,
+      '-f',
+      '/dev/null',
+      'new-session',
+      '-d',
+      '-x',
+      String(cols),
+      '-y',
+      String(rows),
+      command,
+      ';',
+      'set',
+      '-g',
+      'status',
+      'off',
+    ]);
     if (r.code !== 0) throw new Error(`tmux: ${r.stderr}`);
   }
 

@@ -29,8 +29,16 @@ beforeAll(async () => {
   ]);
   ids.busybox = busybox.id;
   ids.stock = stock.id;
-  routes.busybox = h.addRoute({ type: 'container', target: { kind: 'docker', container_id: busybox.id }, target_ip: busybox.ip }).route;
-  routes.stock = h.addRoute({ type: 'container', target: { kind: 'docker', container_id: stock.id }, target_ip: stock.ip }).route;
+  routes.busybox = h.addRoute({
+    type: 'container',
+    target: { kind: 'docker', container_id: busybox.id },
+    target_ip: busybox.ip,
+  }).route;
+  routes.stock = h.addRoute({
+    type: 'container',
+    target: { kind: 'docker', container_id: stock.id },
+    target_ip: stock.ip,
+  }).route;
 }, 60_000);
 
 afterAll(async () => {
@@ -43,11 +51,17 @@ describe.each(images)('$name', ({ key }) => {
   const scpOpts = () => h.sshOpts({ port: port() }).map((o) => (o === '-p' ? '-P' : o));
   const remote = (name: string) => `root@127.0.0.1:/tmp/${name}`;
   const local = (name: string) => join(h.dir, `${key}-${name}`);
-  const remoteSha = async (name: string) => (await h.ssh(port(), 'root', [`sha256sum /tmp/${name}`])).stdout.split(' ')[0];
-  const localSha = (name: string) => createHash('sha256').update(readFileSync(local(name))).digest('hex');
+  const remoteSha = async (name: string) =>
+    (await h.ssh(port(), 'root', [`sha256sum /tmp/${name}`])).stdout.split(' ')[0];
+  const localSha = (name: string) =>
+    createHash('sha256')
+      .update(readFileSync(local(name)))
+      .digest('hex');
 
   it('has no sftp-server, scp or rsync of its own (the relay brings them)', async () => {
-    const r = await h.ssh(port(), 'root', ['command -v scp rsync; ls /usr/lib/openssh /usr/libexec/openssh 2>/dev/null; echo done']);
+    const r = await h.ssh(port(), 'root', [
+      'command -v scp rsync; ls /usr/lib/openssh /usr/libexec/openssh 2>/dev/null; echo done',
+    ]);
     expect(r.stdout).toBe('done\n');
   });
 
@@ -64,7 +78,9 @@ describe.each(images)('$name', ({ key }) => {
   });
 
   it('sftp puts and gets a file, checksums equal', async () => {
-    const r = await run('sftp', [...scpOpts(), '-b', '-', 'root@127.0.0.1'], { input: `put ${FILE} /tmp/sftp\nget /tmp/sftp ${local('sftp')}\n` });
+    const r = await run('sftp', [...scpOpts(), '-b', '-', 'root@127.0.0.1'], {
+      input: `put ${FILE} /tmp/sftp\nget /tmp/sftp ${local('sftp')}\n`,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(await remoteSha('sftp')).toBe(sha);
     expect(localSha('sftp')).toBe(sha);
@@ -84,7 +100,9 @@ describe.each(images)('$name', ({ key }) => {
     const r = await h.ssh(port(), 'root', ['ls /.remotegpu/bin; echo "PATH=$PATH"']);
     expect(r.stdout).toMatch(/^rsync\nscp\nsftp-server\n(socat\n)?PATH=/);
     expect(r.stdout.split('PATH=')[1]).not.toContain('remotegpu');
-    const installed = logLines.filter((l) => l.msg === 'ssh tools installed into the environment (its image has none)' && l.container === ids[key]);
+    const installed = logLines.filter(
+      (l) => l.msg === 'ssh tools installed into the environment (its image has none)' && l.container === ids[key],
+    );
     expect(installed).toHaveLength(1);
     expect(installed[0]).toMatchObject({ level: 'info', env_id: routes[key]!.environment_id, path: '/.remotegpu' });
   });

@@ -48,11 +48,25 @@ beforeAll(async () => {
   ]);
   const imageKey = readFileSync(s.REMOTEGPU_TEST_KNOWN_HOSTS, 'utf8').trim();
   const physKey = readFileSync(s.REMOTEGPU_PHYSICAL_KNOWN_HOSTS, 'utf8').trim();
-  routes.sshd = h.addRoute({ type: 'container', target: { kind: 'ssh', ip: sshd.ip, port: 22, host_key: imageKey }, target_ip: sshd.ip }).route;
-  routes.exec = h.addRoute({ type: 'container', target: { kind: 'docker', container_id: sshd.id }, target_ip: sshd.ip }).route;
-  routes.busybox = h.addRoute({ type: 'container', target: { kind: 'docker', container_id: busybox.id }, target_ip: busybox.ip, recording: true }).route;
+  routes.sshd = h.addRoute({
+    type: 'container',
+    target: { kind: 'ssh', ip: sshd.ip, port: 22, host_key: imageKey },
+    target_ip: sshd.ip,
+  }).route;
+  routes.exec = h.addRoute({
+    type: 'container',
+    target: { kind: 'docker', container_id: sshd.id },
+    target_ip: sshd.ip,
+  }).route;
+  routes.busybox = h.addRoute({
+    type: 'container',
+    target: { kind: 'docker', container_id: busybox.id },
+    target_ip: busybox.ip,
+    recording: true,
+  }).route;
   routes.physical = h.addRoute({
-    type: 'physical', recording: true,
+    type: 'physical',
+    recording: true,
     target: { kind: 'ssh', ip: s.REMOTEGPU_PHYSICAL_HOST, port: Number(s.REMOTEGPU_PHYSICAL_PORT), host_key: physKey },
   }).route;
   for (const c of cases) {
@@ -73,13 +87,17 @@ describe.each(cases)('$name', (c) => {
   const scpOpts = () => opts().map((o) => (o === '-p' ? '-P' : o));
   const dst = (name: string) => `root@127.0.0.1:${remote}/${name}`;
   const local = (name: string) => join(h.dir, `${c.route().environment_id}-${name}`);
-  const remoteSha = async (name: string) => (await h.ssh(port(), 'root', [`sha256sum ${remote}/${name}`])).stdout.split(' ')[0];
+  const remoteSha = async (name: string) =>
+    (await h.ssh(port(), 'root', [`sha256sum ${remote}/${name}`])).stdout.split(' ')[0];
 
   it('runs a command, keeping stdout, stderr and the exit code apart', async () => {
     const since = h.audit.events.length;
     const r = await h.ssh(port(), 'root', ['echo out; echo err >&2; exit 7']);
     expect(r).toMatchObject({ code: 7, stdout: 'out\n', stderr: 'err\n' });
-    const logout = await h.audit.waitFor((e) => e.event === 'ssh_logout' && e.environment_id === c.route().environment_id, since);
+    const logout = await h.audit.waitFor(
+      (e) => e.event === 'ssh_logout' && e.environment_id === c.route().environment_id,
+      since,
+    );
     expect(logout.detail).toMatchObject({ bytes_out: 8 });
   });
 
@@ -100,7 +118,10 @@ describe.each(cases)('$name', (c) => {
     if (c.route().recording) {
       const rec = h.recordings.items.find((x) => x.environment_id === c.route().environment_id);
       expect(rec).toBeDefined();
-      const lines = rec!.cast.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+      const lines = rec!.cast
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown);
       expect(lines[0]).toMatchObject({ version: 2, width: 100, height: 30 });
       expect(lines).toContainEqual([expect.any(Number), 'r', '120x40']);
       expect(rec!.cast).toContain('42x');
@@ -108,10 +129,16 @@ describe.each(cases)('$name', (c) => {
   });
 
   it('moves 64 MiB both ways with ssh cat', async () => {
-    const up = await run('sh', ['-c', `ssh ${opts().join(' ')} root@127.0.0.1 'cat > ${remote}/cat' < ${BIG}`], { timeoutMs: 60_000 });
+    const up = await run('sh', ['-c', `ssh ${opts().join(' ')} root@127.0.0.1 'cat > ${remote}/cat' < ${BIG}`], {
+      timeoutMs: 60_000,
+    });
     expect(up.code, up.stderr).toBe(0);
     expect(await remoteSha('cat')).toBe(bigSha);
-    const down = await run('sh', ['-c', `ssh ${opts().join(' ')} root@127.0.0.1 'cat ${remote}/cat' > ${local('cat')}`], { timeoutMs: 60_000 });
+    const down = await run(
+      'sh',
+      ['-c', `ssh ${opts().join(' ')} root@127.0.0.1 'cat ${remote}/cat' > ${local('cat')}`],
+      { timeoutMs: 60_000 },
+    );
     expect(down.code, down.stderr).toBe(0);
     expect(await sha256File(local('cat'))).toBe(bigSha);
   });
@@ -150,14 +177,28 @@ describe.each(cases)('$name', (c) => {
     const isHost = c.route().type === 'physical';
     const serve = `cp ${remote}/cat ${remote}/web; `; // uploaded by the ssh cat test above
     if (isHost) {
-      const r = await h.ssh(port(), 'root', [`${serve}busybox httpd -f -p 127.0.0.1:${c.http} -h ${remote} </dev/null >/dev/null 2>&1 & echo $!`]);
+      const r = await h.ssh(port(), 'root', [
+        `${serve}busybox httpd -f -p 127.0.0.1:${c.http} -h ${remote} </dev/null >/dev/null 2>&1 & echo $!`,
+      ]);
       hostHttpdPid = Number(r.stdout.trim());
     } else {
       const r = await h.ssh(port(), 'root', [`${serve}httpd -p ${c.http} -h ${remote} && echo started`]);
       expect(r.stdout, r.stderr).toContain('started');
     }
     const lport = h.portBase + 90 + cases.indexOf(c);
-    const fwd = spawn('ssh', [...opts(), '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${lport}:localhost:${c.http}`, 'root@127.0.0.1'], { stdio: 'ignore' });
+    const fwd = spawn(
+      'ssh',
+      [
+        ...opts(),
+        '-N',
+        '-o',
+        'ExitOnForwardFailure=yes',
+        '-L',
+        `127.0.0.1:${lport}:localhost:${c.http}`,
+        'root@127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     try {
       await waitForPort('127.0.0.1', lport);
       let got = '';

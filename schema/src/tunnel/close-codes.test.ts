@@ -25,7 +25,10 @@ describe('tunnel close codes', () => {
     // Our own codes are the application range 4000-4999; standard codes of bridged app sockets (1009...) are not ours.
     const literal = /(?:\.close\(\s*|code\s*[!=]==?\s*)4\d{3}\b/;
     const offenders = ['edge/src', 'relay-agent/src'].flatMap(sources).flatMap((file) =>
-      readFileSync(file, 'utf8').split('\n').flatMap((line, i) => (literal.test(line) ? [`${file.slice(ROOT.length)}:${i + 1}: ${line.trim()}`] : [])));
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (literal.test(line) ? [`${file.slice(ROOT.length)}:${i + 1}: ${line.trim()}`] : [])),
+    );
     expect(offenders).toEqual([]);
   });
 });

@@ -53,7 +53,12 @@ export const EVENT = {
 const id = z.string().min(1).max(128);
 
 export const RouteTarget = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('ssh'), ip: z.string().max(64), port: z.number().int().min(1).max(65535), host_key: z.string().max(16384).nullable() }),
+  z.object({
+    kind: z.literal('ssh'),
+    ip: z.string().max(64),
+    port: z.number().int().min(1).max(65535),
+    host_key: z.string().max(16384).nullable(),
+  }),
   z.object({ kind: z.literal('docker'), container_id: z.string().max(128) }),
 ]);
 export type RouteTarget = z.infer<typeof RouteTarget>;
@@ -181,8 +186,22 @@ export const Ping = z.object({ type: z.literal(MSG.ping), ts: z.number() });
 export const Pong = z.object({ type: z.literal(MSG.pong), ts: z.number() });
 
 export const ControlMessage = z.discriminatedUnion('type', [
-  Hello, Welcome, RouteUpsert, RouteRemove, Command, Event, Ack, Ping, Pong,
-  z.object({ type: z.literal(MSG.result), id, ok: z.boolean(), data: z.unknown().optional(), error: CommandError.optional() }),
+  Hello,
+  Welcome,
+  RouteUpsert,
+  RouteRemove,
+  Command,
+  Event,
+  Ack,
+  Ping,
+  Pong,
+  z.object({
+    type: z.literal(MSG.result),
+    id,
+    ok: z.boolean(),
+    data: z.unknown().optional(),
+    error: CommandError.optional(),
+  }),
 ]);
 export type ControlMessage = z.infer<typeof ControlMessage> | Result;
 
@@ -230,7 +249,11 @@ export const ContainerCreateArgs = z.object({
   memory_gb: z.number().int().min(1),
 });
 export type ContainerCreateArgs = z.infer<typeof ContainerCreateArgs>;
-export const ContainerCreateResult = z.object({ container_id: z.string(), ip: z.string(), host_key: z.string().nullable().optional() });
+export const ContainerCreateResult = z.object({
+  container_id: z.string(),
+  ip: z.string(),
+  host_key: z.string().nullable().optional(),
+});
 export type ContainerCreateResult = z.infer<typeof ContainerCreateResult>;
 
 export const ContainerActionArgs = z.object({
@@ -247,32 +270,48 @@ export const TargetProbeResult = z.object({ host_key: z.string().min(1).max(1638
  * target.enrol: one-time credentials (a password, or a private key the target already trusts) travel edge → relay inside
  * this command only; neither side stores or logs them. Exactly one of `password` / `private_key`.
  */
-export const TargetEnrolArgs = z.object({
-  ip: z.string().min(1).max(64),
-  port: z.number().int().min(1).max(65535),
-  username: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/),
-  password: z.string().min(1).max(1024).optional(),
-  private_key: z.string().min(1).max(16384).optional(),
-  passphrase: z.string().min(1).max(1024).optional(),
-}).strict().refine((a) => (a.password === undefined) !== (a.private_key === undefined), 'exactly one of password and private_key');
+export const TargetEnrolArgs = z
+  .object({
+    ip: z.string().min(1).max(64),
+    port: z.number().int().min(1).max(65535),
+    username: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/),
+    password: z.string().min(1).max(1024).optional(),
+    private_key: z.string().min(1).max(16384).optional(),
+    passphrase: z.string().min(1).max(1024).optional(),
+  })
+  .strict()
+  .refine(
+    (a) => (a.password === undefined) !== (a.private_key === undefined),
+    'exactly one of password and private_key',
+  );
 export type TargetEnrolArgs = z.infer<typeof TargetEnrolArgs>;
 /** `installed`: false when the platform key was already authorized (enrolment is idempotent). */
 export const TargetEnrolResult = z.object({ host_key: z.string().min(1).max(16384), installed: z.boolean() });
 export type TargetEnrolResult = z.infer<typeof TargetEnrolResult>;
 
 export const ContainerStateEvent = z.object({
-  environment_id: z.string().max(64), container_id: z.string().max(128).nullable(), state: z.string().max(32),
+  environment_id: z.string().max(64),
+  container_id: z.string().max(128).nullable(),
+  state: z.string().max(32),
   reason: z.string().max(4096).nullable().optional(),
 });
 export const PullProgressEvent = z.object({
-  environment_id: z.string().max(64), image: z.string().max(255), status: z.string().max(256),
-  current: z.number().nullable().optional(), total: z.number().nullable().optional(),
+  environment_id: z.string().max(64),
+  image: z.string().max(255),
+  status: z.string().max(256),
+  current: z.number().nullable().optional(),
+  total: z.number().nullable().optional(),
 });
 export const MetricsEvent = z.object({ samples: z.array(ResourceMetrics).max(10_000) });
 export const AuditRecord = z.object({
-  timestamp: z.string().max(64), environment_id: z.string().max(64).nullable(), type: z.string().max(32).nullable(),
-  event: z.string().max(64), source_ip: z.string().max(64).nullable(), username: z.string().max(256).nullable(),
-  status: z.string().max(32), detail: z.unknown().optional(),
+  timestamp: z.string().max(64),
+  environment_id: z.string().max(64).nullable(),
+  type: z.string().max(32).nullable(),
+  event: z.string().max(64),
+  source_ip: z.string().max(64).nullable(),
+  username: z.string().max(256).nullable(),
+  status: z.string().max(32),
+  detail: z.unknown().optional(),
 });
 export type AuditRecord = z.infer<typeof AuditRecord>;
 export const AuditEventBatch = z.object({ events: z.array(AuditRecord.extend({ id })).max(1000) });

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
-  FLAG_TEXT, FRAME, MAX_FRAME_PAYLOAD, OpenHead, closePayload, creditPayload, decodeFrame, decodeHead, encodeFrame,
-  encodeJsonPayload, readClose, readCredit,
+  FLAG_TEXT,
+  FRAME,
+  MAX_FRAME_PAYLOAD,
+  OpenHead,
+  closePayload,
+  creditPayload,
+  decodeFrame,
+  decodeHead,
+  encodeFrame,
+  encodeJsonPayload,
+  readClose,
+  readCredit,
 } from './frames.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -30,7 +40,15 @@ describe('binary frames: golden', () => {
   });
 
   it('carries a request head as JSON and validates it', () => {
-    const head = { environment_id: '6hiflzwte2xnkroq', port: 8888, method: 'GET', path: '/lab?x=1', headers: [['accept', '*/*']] as [string, string][], websocket: false, has_body: false };
+    const head = {
+      environment_id: '6hiflzwte2xnkroq',
+      port: 8888,
+      method: 'GET',
+      path: '/lab?x=1',
+      headers: [['accept', '*/*']] as [string, string][],
+      websocket: false,
+      has_body: false,
+    };
     const f = decodeFrame(encodeFrame(FRAME.open, 5, encodeJsonPayload(head)));
     expect(f.ok).toBe(true);
     if (!f.ok) return;
@@ -72,7 +90,10 @@ describe('binary frames: garbage never throws', () => {
 
   it('rejects bad heads without throwing', () => {
     expect(decodeHead(OpenHead, new TextEncoder().encode('{'))).toEqual({ ok: false, error: 'bad_json' });
-    expect(decodeHead(OpenHead, new TextEncoder().encode('{"environment_id":"../../etc","port":1}'))).toEqual({ ok: false, error: 'invalid_head' });
+    expect(decodeHead(OpenHead, new TextEncoder().encode('{"environment_id":"../../etc","port":1}'))).toEqual({
+      ok: false,
+      error: 'invalid_head',
+    });
     expect(decodeHead(OpenHead, new Uint8Array([0xff, 0xfe]))).toEqual({ ok: false, error: 'bad_json' });
   });
 

@@ -51,7 +51,12 @@ export interface Frame {
 
 const KINDS = new Set<number>(Object.values(FRAME));
 
-export function encodeFrame(kind: FrameKind, stream: number, payload: Uint8Array = new Uint8Array(0), flags = 0): Uint8Array {
+export function encodeFrame(
+  kind: FrameKind,
+  stream: number,
+  payload: Uint8Array = new Uint8Array(0),
+  flags = 0,
+): Uint8Array {
   if (!Number.isInteger(stream) || stream < 0 || stream > 0xffffffff) throw new RangeError('stream id out of range');
   if (payload.byteLength > MAX_FRAME_PAYLOAD) throw new RangeError('frame payload too large');
   const out = new Uint8Array(HEADER_BYTES + payload.byteLength);
@@ -79,8 +84,9 @@ export function decodeFrame(input: ArrayBuffer | ArrayBufferView): FrameResult {
   const stream = view.getUint32(2);
   const payload = bytes.subarray(HEADER_BYTES);
   if (kind === FRAME.credit && payload.byteLength !== 4) return { ok: false, error: 'bad_credit' };
-  if ((kind === FRAME.reset || kind === FRAME.wsClose) && payload.byteLength < 2) return { ok: false, error: 'bad_close' };
-  if ((kind === FRAME.end) && payload.byteLength !== 0) return { ok: false, error: 'bad_end' };
+  if ((kind === FRAME.reset || kind === FRAME.wsClose) && payload.byteLength < 2)
+    return { ok: false, error: 'bad_close' };
+  if (kind === FRAME.end && payload.byteLength !== 0) return { ok: false, error: 'bad_end' };
   return { ok: true, frame: { kind: kind as FrameKind, flags: bytes[1]!, stream, payload } };
 }
 
@@ -114,7 +120,11 @@ const header = z.tuple([z.string().max(8192), z.string().max(65536)]);
 export const OpenHead = z.object({
   environment_id: z.string().regex(ENV_ID_PATTERN),
   port: z.number().int().min(1).max(65535),
-  method: z.string().min(1).max(32).regex(/^[A-Z!#$%&'*+.^_`|~0-9-]+$/i),
+  method: z
+    .string()
+    .min(1)
+    .max(32)
+    .regex(/^[A-Z!#$%&'*+.^_`|~0-9-]+$/i),
   path: z.string().min(1).max(16384),
   headers: z.array(header).max(512),
   websocket: z.boolean().default(false),
@@ -134,7 +144,10 @@ export function encodeJsonPayload(value: OpenHead | ResponseHead): Uint8Array {
   return enc.encode(JSON.stringify(value));
 }
 
-export function decodeHead<T extends z.ZodType>(schema: T, payload: Uint8Array): { ok: true; value: z.infer<T> } | { ok: false; error: string } {
+export function decodeHead<T extends z.ZodType>(
+  schema: T,
+  payload: Uint8Array,
+): { ok: true; value: z.infer<T> } | { ok: false; error: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(dec.decode(payload));

@@ -42,7 +42,9 @@ describe('ws parts', () => {
   it('a message over the limit is refused, and the next one still joins', () => {
     const j = new WsJoiner(8);
     expect(join(wsMessageFrames(1, new Uint8Array(12), false, 4), j)).toContainEqual({ kind: 'too_large', bytes: 12 });
-    expect(join(wsMessageFrames(1, new Uint8Array(20), false, 4), j).filter((r) => r.kind !== 'partial')).toEqual([{ kind: 'too_large', bytes: 12 }]);
+    expect(join(wsMessageFrames(1, new Uint8Array(20), false, 4), j).filter((r) => r.kind !== 'partial')).toEqual([
+      { kind: 'too_large', bytes: 12 },
+    ]);
     expect(join(wsMessageFrames(1, new Uint8Array(6), false, 4), j).at(-1)).toMatchObject({ kind: 'message' });
   });
 });

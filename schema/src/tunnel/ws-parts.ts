@@ -2,16 +2,25 @@
 import { FLAG_TEXT, FRAME, MAX_FRAME_PAYLOAD, MAX_WS_MESSAGE, encodeFrame } from './frames.ts';
 
 /** The frames that carry one WebSocket message: leading WS_PART frames, then the final WS_MESSAGE (one frame when it fits). */
-export function wsMessageFrames(stream: number, payload: Uint8Array, text: boolean, partBytes = MAX_FRAME_PAYLOAD): Uint8Array[] {
+export function wsMessageFrames(
+  stream: number,
+  payload: Uint8Array,
+  text: boolean,
+  partBytes = MAX_FRAME_PAYLOAD,
+): Uint8Array[] {
   const flags = text ? FLAG_TEXT : 0;
   const frames: Uint8Array[] = [];
   let off = 0;
-  for (; payload.byteLength - off > partBytes; off += partBytes) frames.push(encodeFrame(FRAME.wsPart, stream, payload.subarray(off, off + partBytes), flags));
+  for (; payload.byteLength - off > partBytes; off += partBytes)
+    frames.push(encodeFrame(FRAME.wsPart, stream, payload.subarray(off, off + partBytes), flags));
   frames.push(encodeFrame(FRAME.wsMessage, stream, payload.subarray(off), flags));
   return frames;
 }
 
-export type Joined = { kind: 'partial' } | { kind: 'message'; data: Uint8Array; text: boolean } | { kind: 'too_large'; bytes: number };
+export type Joined =
+  | { kind: 'partial' }
+  | { kind: 'message'; data: Uint8Array; text: boolean }
+  | { kind: 'too_large'; bytes: number };
 
 /** Joins the parts of one stream's messages. Parts are kept as the views they arrived in and copied once, at the end. */
 export class WsJoiner {
@@ -42,7 +51,10 @@ export class WsJoiner {
     if (this.parts.length === 0) return { kind: 'message', data: payload, text };
     const data = new Uint8Array(bytes);
     let off = 0;
-    for (const p of this.parts) { data.set(p, off); off += p.byteLength; }
+    for (const p of this.parts) {
+      data.set(p, off);
+      off += p.byteLength;
+    }
     data.set(payload, off);
     this.reset();
     return { kind: 'message', data, text };

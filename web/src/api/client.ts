@@ -53,7 +53,11 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
   if (!res.ok) {
     const e = (json as { error?: { code?: string; message?: string } } | null)?.error;
     if (res.status === 401 && !path.startsWith('/auth/')) onUnauthorized?.();
-    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? (text.slice(0, 200) || res.statusText));
+    throw new ApiError(
+      res.status,
+      e?.code ?? `http_${res.status}`,
+      e?.message ?? (text.slice(0, 200) || res.statusText),
+    );
   }
   return json as T;
 }

@@ -1,10 +1,22 @@
 // The API's shapes, taken from @remotegpu/schema as types only (no zod in the bundle; `_output` is zod's inferred type).
 import type {
-  AccessInfo as AccessInfoSchema, ApiToken as ApiTokenSchema, AppLink as AppLinkSchema, AppPort as AppPortSchema,
-  Recording as RecordingSchema, AuditEvent as AuditEventSchema, CreatedHost as CreatedHostSchema,
-  CreatedToken as CreatedTokenSchema, Environment as EnvironmentSchema, Host as HostSchema, Image as ImageSchema,
-  AdminMachine as AdminMachineSchema, Machine as MachineSchema, ResourceMetrics as ResourceMetricsSchema,
-  SshKey as SshKeySchema, UsageRecord as UsageRecordSchema, User as UserSchema,
+  AccessInfo as AccessInfoSchema,
+  ApiToken as ApiTokenSchema,
+  AppLink as AppLinkSchema,
+  AppPort as AppPortSchema,
+  Recording as RecordingSchema,
+  AuditEvent as AuditEventSchema,
+  CreatedHost as CreatedHostSchema,
+  CreatedToken as CreatedTokenSchema,
+  Environment as EnvironmentSchema,
+  Host as HostSchema,
+  Image as ImageSchema,
+  AdminMachine as AdminMachineSchema,
+  Machine as MachineSchema,
+  ResourceMetrics as ResourceMetricsSchema,
+  SshKey as SshKeySchema,
+  UsageRecord as UsageRecordSchema,
+  User as UserSchema,
 } from '@remotegpu/schema';
 
 export type User = (typeof UserSchema)['_output'];

@@ -8,7 +8,9 @@ export function useConfirm(): (message: string, run: () => Promise<unknown>, dan
   return async (message, run, danger = false) => {
     try {
       await ElMessageBox.confirm(message, t('common.confirm'), {
-        confirmButtonText: t('common.confirm'), cancelButtonText: t('common.cancel'), type: danger ? 'warning' : 'info',
+        confirmButtonText: t('common.confirm'),
+        cancelButtonText: t('common.cancel'),
+        type: danger ? 'warning' : 'info',
       });
     } catch {
       return false;

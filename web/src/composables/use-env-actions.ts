@@ -14,13 +14,25 @@ export function useEnvActions(after: (action: EnvAction, result?: AccessInfo) =>
     const name = env.name;
     let ok: boolean;
     if (action === 'delete') {
-      ok = await confirm(t(env.type === 'physical' ? 'env.confirmRelease' : 'env.confirmDelete', { name }), () => api(`/environments/${env.id}`, { method: 'DELETE' }), true);
+      ok = await confirm(
+        t(env.type === 'physical' ? 'env.confirmRelease' : 'env.confirmDelete', { name }),
+        () => api(`/environments/${env.id}`, { method: 'DELETE' }),
+        true,
+      );
     } else if (action === 'rotate') {
-      ok = await confirm(t('env.confirmRotate', { name }), async () => {
-        result = await api<AccessInfo>(`/environments/${env.id}/rotate-password`, { method: 'POST' });
-      }, true);
+      ok = await confirm(
+        t('env.confirmRotate', { name }),
+        async () => {
+          result = await api<AccessInfo>(`/environments/${env.id}/rotate-password`, { method: 'POST' });
+        },
+        true,
+      );
     } else {
-      ok = await confirm(t('env.confirmAction', { action: t(`env.${action}`), name }), () => api(`/environments/${env.id}/${action}`, { method: 'POST' }), action !== 'start');
+      ok = await confirm(
+        t('env.confirmAction', { action: t(`env.${action}`), name }),
+        () => api(`/environments/${env.id}/${action}`, { method: 'POST' }),
+        action !== 'start',
+      );
     }
     if (ok) after(action, result);
   };

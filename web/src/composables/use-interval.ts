@@ -13,6 +13,8 @@ export function useInterval(fn: () => void | Promise<void>, ms: number): void {
       busy = false;
     }
   };
-  onMounted(() => { timer = setInterval(() => void tick(), ms); });
+  onMounted(() => {
+    timer = setInterval(() => void tick(), ms);
+  });
   onBeforeUnmount(() => clearInterval(timer));
 }

@@ -4,7 +4,9 @@ import { onBeforeUnmount, ref, type Ref } from 'vue';
 export function useNarrow(maxWidth = 600): Ref<boolean> {
   const query = window.matchMedia(`(max-width: ${maxWidth}px)`);
   const narrow = ref(query.matches);
-  const update = (e: MediaQueryListEvent) => { narrow.value = e.matches; };
+  const update = (e: MediaQueryListEvent) => {
+    narrow.value = e.matches;
+  };
   query.addEventListener('change', update);
   onBeforeUnmount(() => query.removeEventListener('change', update));
   return narrow;

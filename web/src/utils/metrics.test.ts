@@ -4,8 +4,15 @@ import type { ResourceMetrics } from '../api/types.ts';
 import { gpuMemoryPercent, mergeSamples, networkRates, timeWindow } from './metrics.ts';
 
 const sample = (sec: number, extra: Partial<ResourceMetrics> = {}): ResourceMetrics => ({
-  environment_id: 'e1', type: 'container', timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, sec)).toISOString(),
-  cpu_usage: 0, memory_usage: 0, gpu_usage: 0, network_in: 0, network_out: 0, ...extra,
+  environment_id: 'e1',
+  type: 'container',
+  timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, sec)).toISOString(),
+  cpu_usage: 0,
+  memory_usage: 0,
+  gpu_usage: 0,
+  network_in: 0,
+  network_out: 0,
+  ...extra,
 });
 
 describe('metrics helpers', () => {
@@ -17,12 +24,18 @@ describe('metrics helpers', () => {
 
   it('sums GPU memory over the GPUs, zero without any', () => {
     expect(gpuMemoryPercent(sample(0))).toBe(0);
-    const gpus = [{ index: 0, utilization: 0, memory_used: 10, memory_total: 40 }, { index: 1, utilization: 0, memory_used: 30, memory_total: 40 }];
+    const gpus = [
+      { index: 0, utilization: 0, memory_used: 10, memory_total: 40 },
+      { index: 1, utilization: 0, memory_used: 30, memory_total: 40 },
+    ];
     expect(gpuMemoryPercent(sample(0, { gpus }))).toBe(50);
   });
 
   it('turns byte counters into rates, a reset into zero', () => {
-    const { rx, tx } = networkRates([sample(0, { network_in: 0, network_out: 100 }), sample(10, { network_in: 1000, network_out: 50 })]);
+    const { rx, tx } = networkRates([
+      sample(0, { network_in: 0, network_out: 100 }),
+      sample(10, { network_in: 1000, network_out: 50 }),
+    ]);
     expect(rx.map((p) => p[1])).toEqual([100]);
     expect(tx.map((p) => p[1])).toEqual([0]);
   });

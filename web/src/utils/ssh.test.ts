@@ -2,9 +2,16 @@
 import { expect, it } from 'vitest';
 import { sshCommand, sshConfig } from './ssh.ts';
 
-const access = { environment_id: '6hiflzwte2xnkroq', ssh_host: '6hiflzwte2xnkroq.ssh.x-gpu.com', ssh_port: 56376, ssh_username: 'root' };
+const access = {
+  environment_id: '6hiflzwte2xnkroq',
+  ssh_host: '6hiflzwte2xnkroq.ssh.x-gpu.com',
+  ssh_port: 56376,
+  ssh_username: 'root',
+};
 
 it('gives a ready ssh command and a config entry with the same port, user and host', () => {
   expect(sshCommand(access)).toBe('ssh -p 56376 root@6hiflzwte2xnkroq.ssh.x-gpu.com');
-  expect(sshConfig(access)).toBe('Host rg-6hiflzwte2xnkroq\n  HostName 6hiflzwte2xnkroq.ssh.x-gpu.com\n  Port 56376\n  User root');
+  expect(sshConfig(access)).toBe(
+    'Host rg-6hiflzwte2xnkroq\n  HostName 6hiflzwte2xnkroq.ssh.x-gpu.com\n  Port 56376\n  User root',
+  );
 });

@@ -6,5 +6,10 @@ export function sshCommand(a: Pick<AccessInfo, 'ssh_port' | 'ssh_username' | 'ss
 }
 
 export function sshConfig(a: Pick<AccessInfo, 'environment_id' | 'ssh_port' | 'ssh_username' | 'ssh_host'>): string {
-  return [`Host rg-${a.environment_id}`, `  HostName ${a.ssh_host}`, `  Port ${a.ssh_port}`, `  User ${a.ssh_username}`].join('\n');
+  return [
+    `Host rg-${a.environment_id}`,
+    `  HostName ${a.ssh_host}`,
+    `  Port ${a.ssh_port}`,
+    `  User ${a.ssh_username}`,
+  ].join('\n');
 }
