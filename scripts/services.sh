@@ -40,7 +40,7 @@ BUSYBOX_IMAGE=remotegpu/busybox:latest
 SSHD_IMAGE=remotegpu/sshd:latest
 STOCK_IMAGE=remotegpu/stock:latest
 # Bump when the image recipe below changes: `up` then rebuilds images that carry an older one.
-IMAGE_RECIPE=2
+IMAGE_RECIPE=3
 PACKAGES=(redis-server docker.io busybox-static openssh-server openssh-client sshpass rsync tmux
   curl iproute2 iptables docker-registry socat
   putty-tools dropbear-bin python3-paramiko lftp git)
@@ -368,7 +368,7 @@ EOF
   rm -rf "$s"
 }
 
-# A stock ML-like image: glibc userland (dash as sh, bash, coreutils, python3, git, tmux), no busybox,
+# A stock ML-like image: glibc userland (dash as sh, bash, coreutils, python3, git, tmux, terminfo), no busybox,
 # no OpenSSH, no sftp-server, no rsync: what renters bring from PyTorch/CUDA images.
 build_stock_image() {
   local s=$IMAGES_DIR/build/stock f
@@ -389,6 +389,10 @@ build_stock_image() {
   tar -C / --exclude=test --exclude=tests --exclude=idlelib --exclude=tkinter --exclude=ensurepip \
     --exclude=lib2to3 --exclude='config-3.11-*' -cf - usr/lib/python3.11 usr/lib/git-core usr/share/git-core usr/lib/locale/C.utf8 | tar -C "$s" -xf -
   copy_with_libs "$s" $(find /usr/lib/python3.11/lib-dynload /usr/lib/git-core -maxdepth 1 -type f -perm -u+x -o -name '*.so' | sort -u)
+  # git over SSH runs these by name (Debian links them to git); tmux and other curses programs need terminfo.
+  for f in git-upload-pack git-receive-pack git-upload-archive; do ln -sf git "$s/usr/bin/$f"; done
+  [ -d /lib/terminfo ] && cp -a /lib/terminfo "$s/usr/lib/"
+  [ -d /usr/share/terminfo ] && cp -a /usr/share/terminfo "$s/usr/share/"
   printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n' >"$s/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$s/etc/group"
   printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$s/etc/nsswitch.conf"

@@ -1,6 +1,7 @@
 // The clients renters use × every target kind, as data: each cell is a test, and an N.A. cell checks that its reason holds.
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Route } from '@remotegpu/schema';
@@ -44,6 +45,7 @@ interface Cell {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 const CELLS: Cell[] = [
   {
@@ -121,6 +123,55 @@ const CELLS: Cell[] = [
         { timeoutMs: 60_000 },
       );
       expect(t.stdout).toBe('code=4\n200000 200000\n');
+    },
+  },
+  {
+    client: 'PuTTY pscp and psftp: copy both ways',
+    async test(c) {
+      const id = c.route.environment_id;
+      const src = join(h.dir, `putty-src-${id}`);
+      writeFileSync(src, randomBytes(1024 * 1024));
+      const login = [
+        ...fps.flatMap((f) => ['-hostkey', f]),
+        '-P',
+        String(c.route.ssh_port),
+        '-l',
+        'root',
+        '-pw',
+        c.password,
+      ];
+      const up = await run('pscp', ['-batch', '-q', ...login, src, `127.0.0.1:${c.dir}/pscp.bin`]);
+      expect(up.code, up.stderr).toBe(0);
+      const down = await run('pscp', ['-batch', '-q', ...login, `127.0.0.1:${c.dir}/pscp.bin`, `${src}.pscp`]);
+      expect(down.code, down.stderr).toBe(0);
+      const batch = join(h.dir, `psftp-${id}.txt`);
+      writeFileSync(batch, `cd ${c.dir}\nput ${src} psftp.bin\nget psftp.bin ${src}.psftp\n`);
+      const ps = await run('psftp', ['-batch', ...login, '-b', batch, '127.0.0.1']);
+      expect(ps.code, ps.stderr).toBe(0);
+      for (const copy of [`${src}.pscp`, `${src}.psftp`]) expect(sha256(copy)).toBe(sha256(src));
+    },
+  },
+  {
+    client: 'lftp over sftp: put and get',
+    async test(c) {
+      const id = c.route.environment_id;
+      const src = join(h.dir, `lftp-src-${id}`);
+      writeFileSync(src, randomBytes(1024 * 1024));
+      // lftp runs OpenSSH itself (adding -p, -l and the sftp subsystem): our options without the port.
+      const connect = ['ssh', '-a', '-x', ...h.sshOpts({ port: c.route.ssh_port }).slice(0, -2)].join(' ');
+      const script = [
+        `set sftp:connect-program "${connect}"`,
+        'set net:max-retries 1',
+        'set net:timeout 20',
+        `open -u root, -p ${c.route.ssh_port} sftp://127.0.0.1`,
+        `cd ${c.dir}`,
+        `put ${src} -o lftp.bin`,
+        `get lftp.bin -o ${src}.back`,
+        'bye',
+      ].join('; ');
+      const r = await run('lftp', ['-c', script], { timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(sha256(`${src}.back`)).toBe(sha256(src));
     },
   },
   {
