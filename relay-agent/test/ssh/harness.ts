@@ -92,6 +92,8 @@ export class Harness {
   gateway!: SshGateway;
   sharedPort = 0;
   private readonly containers: string[] = [];
+  /** Route ports added but not yet connected to by ssh(). */
+  private readonly unopened = new Set<number>();
   private nextPort = this.portBase;
 
   async start(limits: Partial<GatewayLimits> = {}): Promise<void> {
@@ -166,6 +168,7 @@ export class Harness {
       ...p,
     };
     this.routes.upsert(route);
+    this.unopened.add(route.ssh_port);
     return { route, password };
   }
 
@@ -207,7 +210,7 @@ export class Harness {
   }
 
   /** `ssh` through the relay with the owner's key (or a password via sshpass). */
-  ssh(
+  async ssh(
     port: number,
     user: string,
     args: string[],
@@ -220,6 +223,8 @@ export class Harness {
       timeoutMs?: number;
     } = {},
   ): Promise<Run> {
+    // The gateway opens an environment's port when its route arrives, asynchronously: wait for it once.
+    if (this.unopened.delete(port)) await waitForPort('127.0.0.1', port).catch(() => undefined);
     const pre = [
       ...(o.from ? ['-b', o.from] : []),
       ...(o.kbd ? ['-o', 'PreferredAuthentications=keyboard-interactive'] : []),
