@@ -189,6 +189,25 @@ export async function startAgent(
     shards: config.dataShards,
     routes,
     log: log.child({ component: 'apps' }),
+    files: {
+      audit: outbox,
+      // The same subsystem an `sftp` client gets: the target's own sftp-server, or the relay's bundled one.
+      openSftp: async (route) => {
+        const target = gateway.target(route);
+        try {
+          const proc = await target.start({ kind: 'subsystem', arg: 'sftp', pty: null, env: {} });
+          const close = proc.close.bind(proc);
+          proc.close = () => {
+            close();
+            target.close();
+          };
+          return proc;
+        } catch (err) {
+          target.close();
+          throw err;
+        }
+      },
+    },
     ...overrides.tunnel,
   });
   data.start();
