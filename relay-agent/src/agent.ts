@@ -4,6 +4,7 @@ import { EVENT, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
 import type { Hello } from '@remotegpu/schema';
 import { DataShards } from './apps/data-client.ts';
 import { Outbox } from './audit/outbox.ts';
+import { openSftp } from './files/open-sftp.ts';
 import { connectUrl } from './config.ts';
 import type { AgentConfig } from './config.ts';
 import type { Logger } from './contracts.ts';
@@ -191,22 +192,7 @@ export async function startAgent(
     log: log.child({ component: 'apps' }),
     files: {
       audit: outbox,
-      // The same subsystem an `sftp` client gets: the target's own sftp-server, or the relay's bundled one.
-      openSftp: async (route) => {
-        const target = gateway.target(route);
-        try {
-          const proc = await target.start({ kind: 'subsystem', arg: 'sftp', pty: null, env: {} });
-          const close = proc.close.bind(proc);
-          proc.close = () => {
-            close();
-            target.close();
-          };
-          return proc;
-        } catch (err) {
-          target.close();
-          throw err;
-        }
-      },
+      openSftp: (route) => openSftp(gateway.target, route),
     },
     ...overrides.tunnel,
   });

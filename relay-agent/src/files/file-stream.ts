@@ -11,11 +11,17 @@ import {
 } from '@remotegpu/schema';
 import type { AuditSink, Logger } from '../contracts.ts';
 import { StreamOut, type SendFrame } from '../apps/frame-out.ts';
-import type { TargetProcess } from '../ssh/target.ts';
+import type { Readable, Writable } from 'node:stream';
 import { SftpSession, sftpFailure } from './sftp-session.ts';
 
+/** A running SFTP server on the target: its stdio, and how to end it (and what it ran on). */
+export interface SftpPipe {
+  stdin: Writable;
+  stdout: Readable;
+  close(): void;
+}
 /** Opens the SFTP subsystem on an environment's target, as the SSH gateway would for `sftp`. */
-export type OpenSftp = (route: Route) => Promise<TargetProcess>;
+export type OpenSftp = (route: Route) => Promise<SftpPipe>;
 
 /** Reads in flight while downloading: enough to hide a `docker exec` or upstream SSH round trip, bounded memory. */
 const READ_CHUNK = 32 * 1024;
@@ -31,7 +37,7 @@ export interface FileStreamContext {
 
 export class FileStream {
   private readonly out: StreamOut;
-  private proc: TargetProcess | null = null;
+  private proc: SftpPipe | null = null;
   private sftp: SftpSession | null = null;
   private handle: Buffer | null = null;
   /** Upload: body bytes queued until the file is open, writes not yet acknowledged, credit owed back. */

@@ -145,6 +145,7 @@ const en: typeof zh = {
     uploaded: 'Uploaded to {path}',
     downloadPath: 'Download file',
     download: 'Download',
+    saveDirect: 'Save directly (large files; the browser shows the progress)',
     failed: 'Transfer failed',
     hint: 'Over SFTP; paths are absolute inside the environment; an upload replaces a file of the same name.',
   },

@@ -143,6 +143,7 @@ export default {
     uploaded: '已上传到 {path}',
     downloadPath: '下载文件',
     download: '下载',
+    saveDirect: '直接保存（大文件，由浏览器显示进度）',
     failed: '传输失败',
     hint: '经 SFTP 传输，路径为环境内的绝对路径；上传会覆盖同名文件。',
   },

@@ -8,7 +8,8 @@ export interface Transfer {
   state: 'running' | 'done' | 'failed';
 }
 
-const fileUrl = (envId: string, path: string) =>
+/** The file's API URL; a plain link to it lets the browser stream a large download straight to disk. */
+export const fileUrl = (envId: string, path: string) =>
   `/api/v1/environments/${encodeURIComponent(envId)}/files?path=${encodeURIComponent(path)}`;
 
 function apiErrorOf(status: number, text: string): ApiError {
