@@ -11,6 +11,7 @@ import { resolveSecret, sessionFromCookies } from './auth/service.ts';
 import { ready } from './boot.ts';
 import { buildDeps } from './deps.ts';
 import { registerEnvironmentEndpoints } from './environments/endpoints.ts';
+import { registerFileEndpoints } from './files/endpoints.ts';
 import { errorBody, onError } from './errors.ts';
 import { registerHealthEndpoints } from './health/endpoints.ts';
 import { registerKeyEndpoints } from './keys/endpoints.ts';
@@ -58,6 +59,7 @@ export function buildApp(): Hono<AppEnv> {
   registerMarketEndpoints(app);
   registerEnvironmentEndpoints(app);
   registerAppEndpoints(app);
+  registerFileEndpoints(app);
   registerAuditEndpoints(app);
   registerHostEndpoints(app);
   registerCatalogEndpoints(app);

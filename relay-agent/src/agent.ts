@@ -4,6 +4,7 @@ import { EVENT, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
 import type { Hello } from '@remotegpu/schema';
 import { DataShards } from './apps/data-client.ts';
 import { Outbox } from './audit/outbox.ts';
+import { openSftp } from './files/open-sftp.ts';
 import { connectUrl } from './config.ts';
 import type { AgentConfig } from './config.ts';
 import type { Logger } from './contracts.ts';
@@ -189,6 +190,10 @@ export async function startAgent(
     shards: config.dataShards,
     routes,
     log: log.child({ component: 'apps' }),
+    files: {
+      audit: outbox,
+      openSftp: (route) => openSftp(gateway.target, route),
+    },
     ...overrides.tunnel,
   });
   data.start();

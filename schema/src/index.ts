@@ -9,3 +9,4 @@ export * as tables from './tables.ts';
 export { MIGRATIONS } from './migrations.gen.ts';
 export * from './address-bucket.ts';
 export * from './http/hop-by-hop.ts';
+export * from './ssh-alias.ts';

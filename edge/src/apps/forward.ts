@@ -100,6 +100,8 @@ export async function forwardToShard(
   route: AppTarget,
   open: OpenHead,
   firstByteMs: number,
+  onError: (status: number, code: string, message: string) => Response = (status, code, message) =>
+    appError(request, status, code, message),
 ): Promise<Response> {
   const ns = env.DATA_SHARD;
   const stub = ns.get(shardId(ns, dataShardName(route.hostId, shardOf(route.envId, route.shards))));
@@ -111,7 +113,7 @@ export async function forwardToShard(
   const code = res.headers.get('x-remotegpu-error');
   if (code) {
     const body = await res.json<{ error?: { message?: string } }>().catch(() => null);
-    return appError(request, res.status, code, body?.error?.message ?? code);
+    return onError(res.status, code, body?.error?.message ?? code);
   }
   return res;
 }

@@ -34,6 +34,21 @@ describe('csrfVerdict', () => {
     expect(verdict('PATCH', { cookie: 'rg_session=x' })?.status).toBe(403);
   });
 
+  it('takes a raw upload body only with the console upload header, and still only from the console origin', () => {
+    const upload = { 'content-type': 'application/octet-stream', cookie: 'rg_session=x', 'x-remotegpu-upload': '1' };
+    expect(verdict('PUT', { ...upload, origin: 'https://gpu.example.com' })).toBeNull();
+    expect(verdict('PUT', { ...upload, origin: 'https://x-8888.container.example.com' })?.code).toBe(
+      'cross_origin_request',
+    );
+    expect(verdict('PUT', { ...upload, 'sec-fetch-site': 'same-site' })?.status).toBe(403);
+    expect(verdict('PUT', { ...upload })?.status).toBe(403); // a cookie and no Origin
+    // Only PUT, only the exact value: a form cannot set the header, and POST keeps the JSON rule.
+    expect(verdict('POST', { ...upload, origin: 'https://gpu.example.com' })?.status).toBe(415);
+    expect(verdict('PUT', { ...upload, 'x-remotegpu-upload': 'yes', origin: 'https://gpu.example.com' })?.status).toBe(
+      415,
+    );
+  });
+
   it('recognises JSON media types with parameters and +json suffixes only', () => {
     expect(isJsonMediaType('application/json; charset=utf-8')).toBe(true);
     expect(isJsonMediaType('application/merge-patch+json')).toBe(true);

@@ -7,6 +7,11 @@
 // `Origin` on non-GET requests, so: a write without a bearer token must be JSON and must come from the
 // console's own origin. Bearer-token clients (the CLI, scripts, relays) carry no ambient credential and
 // are not affected.
+//
+// One narrow exception: a file upload's body is the file itself, never JSON. It is accepted with any media type
+// when it carries `X-RemoteGPU-Upload: 1`: a page on another origin (app hosts included) cannot add a custom
+// header without a CORS preflight, which this edge never approves, so no form or `no-cors` fetch can carry it.
+// The Origin check below still applies to it.
 import type { Context, Next } from 'hono';
 import { readConfig } from '../config.ts';
 import type { Bindings } from '../env.ts';
@@ -14,6 +19,8 @@ import { ApiError } from '../errors.ts';
 
 /** Methods that never change anything (RFC 9110 §9.2.1); everything else is a write. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** The console's upload header (see above): only a same-origin script can send it. */
+const UPLOAD_HEADER = 'x-remotegpu-upload';
 
 /** `application/json` or any `+json` media type, with parameters (charset) allowed. */
 export function isJsonMediaType(contentType: string | null | undefined): boolean {
@@ -41,7 +48,8 @@ export function csrfVerdict({ method, url, headers, publicUrl }: CsrfInput): Api
   if (/^Bearer\s+\S+$/i.test(headers.get('authorization') ?? '')) return null;
   const hasBody =
     (headers.get('content-length') ?? '0') !== '0' || headers.has('transfer-encoding') || headers.has('content-type');
-  if (hasBody && !isJsonMediaType(headers.get('content-type'))) {
+  const upload = method.toUpperCase() === 'PUT' && headers.get(UPLOAD_HEADER) === '1';
+  if (hasBody && !upload && !isJsonMediaType(headers.get('content-type'))) {
     return new ApiError(415, 'unsupported_media_type', 'request bodies must be application/json');
   }
   const allowed = new Set([new URL(url).origin]);

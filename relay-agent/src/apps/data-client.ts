@@ -8,7 +8,7 @@ import { runConnection, type WebSocketCtor } from '../tunnel/connection.ts';
 import { PermanentError } from '../tunnel/errors.ts';
 import { supervise } from '../tunnel/supervisor.ts';
 import { AGENT_VERSION } from '../version.ts';
-import { StreamMux, targetAgent } from './stream-mux.ts';
+import { StreamMux, targetAgent, type FileAccess } from './stream-mux.ts';
 
 export interface DataShardsOptions {
   /** The control connection's URL (`.../agent/connect`); the shard query is added to it. */
@@ -17,6 +17,8 @@ export interface DataShardsOptions {
   shards: number;
   routes: Pick<RouteTable, 'byEnv'>;
   log: Logger;
+  /** File streams over SFTP (the console's Files panel); absent: refused. */
+  files?: FileAccess;
   WebSocketImpl?: WebSocketCtor;
   clock?: Clock;
   connectTimeoutMs?: number;
@@ -88,6 +90,7 @@ export class DataShards {
                   o.routes,
                   this.agent,
                   log,
+                  o.files ?? null,
                 );
                 log.info('data connection up');
                 if (this.connectedShards === o.shards) {

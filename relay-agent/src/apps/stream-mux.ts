@@ -12,12 +12,19 @@ import {
   readClose,
   readCredit,
 } from '@remotegpu/schema';
-import type { Logger, RouteTable } from '../contracts.ts';
+import type { AuditSink, Logger, RouteTable } from '../contracts.ts';
+import { FileStream, type OpenSftp } from '../files/file-stream.ts';
 import type { SendFrame } from './frame-out.ts';
 import { HttpUpstream } from './http-upstream.ts';
 import { WsUpstream } from './ws-upstream.ts';
 
-type Upstream = HttpUpstream | WsUpstream;
+type Upstream = HttpUpstream | WsUpstream | FileStream;
+
+/** File streams (`OpenHead.file`): SFTP on the environment's target, audited. Absent: such streams are refused. */
+export interface FileAccess {
+  openSftp: OpenSftp;
+  audit: AuditSink;
+}
 
 /**
  * How long a kept-alive connection to an app may sit idle in our pool. Apps close idle connections on their own timers
@@ -45,6 +52,7 @@ export class StreamMux {
     private readonly routes: Pick<RouteTable, 'byEnv'>,
     private readonly agent: Agent,
     private readonly log: Logger,
+    private readonly files: FileAccess | null = null,
   ) {}
 
   get size(): number {
@@ -64,14 +72,14 @@ export class StreamMux {
         this.open(f.stream, f.payload);
         return;
       case FRAME.data:
-        if (s instanceof HttpUpstream) s.data(f.payload);
+        if (s instanceof HttpUpstream || s instanceof FileStream) s.data(f.payload);
         return;
       case FRAME.end:
-        if (s instanceof HttpUpstream) s.end();
+        if (s instanceof HttpUpstream || s instanceof FileStream) s.end();
         this.sweep(f.stream);
         return;
       case FRAME.credit:
-        if (s instanceof HttpUpstream) s.credit(readCredit(f.payload));
+        if (s instanceof HttpUpstream || s instanceof FileStream) s.credit(readCredit(f.payload));
         else s?.grant(readCredit(f.payload));
         this.sweep(f.stream);
         return;
@@ -128,6 +136,18 @@ export class StreamMux {
     }
     if (!route.running) {
       refuse('the environment is stopped');
+      return;
+    }
+    if (open.file) {
+      if (!this.files) {
+        refuse('this relay serves no file transfers');
+        return;
+      }
+      const clientIp = open.headers.find(([k]) => k.toLowerCase() === 'x-real-ip')?.[1] ?? null;
+      const fs = new FileStream(id, this.send, { route, file: open.file, clientIp, audit: this.files.audit, log });
+      this.streams.set(id, fs);
+      fs.start(this.files.openSftp);
+      this.sweepSoon();
       return;
     }
     const up = open.websocket ? new WsUpstream(id, this.send, log) : new HttpUpstream(id, this.send, log);

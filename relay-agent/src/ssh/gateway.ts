@@ -4,6 +4,7 @@ import net from 'node:net';
 import type Dockerode from 'dockerode';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey } from 'ssh2';
+import type { Route } from '@remotegpu/schema';
 import type { AuditSink, Logger, RecordingSink, RouteTable } from '../contracts.ts';
 import { handleAuthentication } from './auth.ts';
 import type { ConnMeta } from './auth.ts';
@@ -12,7 +13,8 @@ import { FailureLimiter } from './limiter.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import type { GatewayLimits } from './limits.ts';
 import { hasNativeCrypto } from './native.ts';
-import { serveConnection } from './session.ts';
+import { makeTarget, serveConnection } from './session.ts';
+import type { Target } from './target.ts';
 import { NetnsPool } from './netns.ts';
 import { ToolInstaller } from './tool-bundle.ts';
 
@@ -34,6 +36,8 @@ export interface SshGateway {
   close(): Promise<void>;
   /** The shared port first, then the environment ports being listened on. */
   listeningPorts(): number[];
+  /** The environment's target as its default login user (the console's file transfers use it). */
+  target(route: Route): Target;
 }
 
 interface ConnState {
@@ -218,6 +222,13 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
   });
 
   return {
+    target: (route) =>
+      makeTarget(
+        route,
+        route.ssh_username || 'root',
+        { docker: opts.docker, keys: opts.keys, limits, tools, netns },
+        log,
+      ),
     listeningPorts: () => [shared.port, ...[...envListeners.values()].flatMap((l) => ('server' in l ? [l.port] : []))],
     async close() {
       closing = true;

@@ -1,5 +1,6 @@
 // One authenticated renter connection: session channels and direct-tcpip bridged to the target, logout audited.
 import type { Readable } from 'node:stream';
+import type { Route } from '@remotegpu/schema';
 import type Dockerode from 'dockerode';
 import type { Connection, ServerChannel, Session } from 'ssh2';
 import type { AuditSink, Logger, RecordingSink } from '../contracts.ts';
@@ -49,8 +50,13 @@ class UnavailableTarget implements Target {
   close(): void {}
 }
 
-function makeTarget(a: Authenticated, deps: SessionDeps, log: Logger): Target {
-  const r = a.route;
+/** The target of an environment for `login`: its sshd upstream, or `docker exec` into its container. */
+export function makeTarget(
+  r: Route,
+  login: string,
+  deps: Pick<SessionDeps, 'docker' | 'keys' | 'limits' | 'tools' | 'netns'>,
+  log: Logger,
+): Target {
   if (!r.running)
     return new UnavailableTarget(`environment ${r.environment_id} is not running: start it from the console`);
   const t = r.target;
@@ -60,7 +66,7 @@ function makeTarget(a: Authenticated, deps: SessionDeps, log: Logger): Target {
       docker: deps.docker,
       containerId: t.container_id,
       ip: r.target_ip || null,
-      user: a.login,
+      user: login,
       log,
       ...(deps.tools ? { tools: deps.tools } : {}),
       ...(deps.netns ? { netns: deps.netns } : {}),
@@ -68,7 +74,7 @@ function makeTarget(a: Authenticated, deps: SessionDeps, log: Logger): Target {
   return new UpstreamSshTarget({
     host: t.ip,
     port: t.port,
-    username: a.login,
+    username: login,
     privateKey: deps.keys.platformPrivateKey,
     hostKey: t.host_key,
     keepaliveMs: deps.limits.keepaliveMs,
@@ -89,7 +95,7 @@ function whenEnded(s: Readable | null): Promise<void> {
 export function serveConnection(client: Connection, meta: ConnMeta, a: Authenticated, deps: SessionDeps): void {
   // Every failure below is logged once at warn or above, with the environment, the reason and the peer.
   const log = deps.log.child({ env_id: a.route.environment_id, conn_id: meta.connId, peer: meta.sourceIp });
-  const target = makeTarget(a, deps, log);
+  const target = makeTarget(a.route, a.login, deps, log);
   const stats = { in: 0, out: 0, started: Date.now() };
   const countIn = (c: Buffer) => {
     stats.in += c.length;

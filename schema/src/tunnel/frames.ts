@@ -1,5 +1,6 @@
 // Binary stream frames of the tunnel: [kind u8][flags u8][stream id u32 BE][payload]. Decoding never throws.
 import { z } from 'zod';
+import { FileOpen } from './file-open.ts';
 import { ENV_ID_PATTERN } from '../ids.ts';
 
 export const FRAME = {
@@ -129,6 +130,8 @@ export const OpenHead = z.object({
   headers: z.array(header).max(512),
   websocket: z.boolean().default(false),
   has_body: z.boolean().default(true),
+  /** Set: a file stream over SFTP on the target (`port` is then nominal). Absent: an app request. */
+  file: FileOpen.optional(),
 });
 export type OpenHead = z.infer<typeof OpenHead>;
 

@@ -15,3 +15,7 @@ it('gives a ready ssh command and a config entry with the same port, user and ho
     'Host rg-6hiflzwte2xnkroq\n  HostName 6hiflzwte2xnkroq.ssh.x-gpu.com\n  Port 56376\n  User root',
   );
 });
+
+it('names the config entry by the host alias the VS Code link opens', () => {
+  expect(sshConfig(access, 'rg-train-v2').split('\n')[0]).toBe('Host rg-train-v2');
+});
