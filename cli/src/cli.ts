@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // remotegpu: the renters' command line. Parses, runs one command, and turns every failure into its exit code.
 import { CommanderError } from 'commander';
 import { defaultContext } from './context.ts';

@@ -1,8 +1,9 @@
-// The `remotegpu` CLI as a renter runs it (the real binary, spawned) against the local stack, a real relay agent on the
-// private dockerd and the system's OpenSSH: login, create, ssh without a password, config-ssh, cp, port-forward, exit codes.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+// The `remotegpu` CLI as a renter runs it (`npm pack`ed, installed in a clean folder, spawned) against the local stack,
+// a real relay agent on the private dockerd and the system's OpenSSH: login, create, ssh without a password,
+// config-ssh, cp, port-forward, the device-code login, and the documented exit codes.
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +21,20 @@ interface Run {
   stderr: string;
 }
 
-const CLI = join(REPO_ROOT, 'cli/src/cli.ts');
+/** `npm pack -w cli`, then `npm install <tarball>` in an empty folder, as `npx @remotegpu/cli` would fetch it. */
+function installPacked(): { dir: string; bin: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-npx-'));
+  execFileSync('npm', ['pack', '-w', 'cli', '--pack-destination', dir], { cwd: REPO_ROOT, stdio: 'ignore' });
+  const tarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz')) ?? 'no tarball made');
+  const clean = join(dir, 'clean');
+  mkdirSync(clean);
+  // Its dependencies come from npm's cache when `npm ci` has filled it (it has, in CI and after a checkout).
+  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], {
+    cwd: clean,
+    stdio: 'ignore',
+  });
+  return { dir: clean, bin: join(clean, 'node_modules/.bin/remotegpu') };
+}
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** The process environment of a renter's shell: its own HOME, English, none of this test run's REMOTEGPU_* settings. */
@@ -37,13 +51,14 @@ describe('the remotegpu CLI', () => {
   let renter: string;
   let renterEmail: string;
   let envName: string;
+  let packed: { dir: string; bin: string };
 
   const cli = (args: string[], extra: Record<string, string> = {}, timeout = 60_000): Promise<Run> =>
     new Promise((resolve) => {
       execFile(
-        process.execPath,
-        ['--import', 'tsx', CLI, ...args],
-        { cwd: REPO_ROOT, env: renterEnv(home, extra), timeout, maxBuffer: 16 * 1024 * 1024 },
+        packed.bin,
+        args,
+        { cwd: home, env: renterEnv(home, extra), timeout, maxBuffer: 16 * 1024 * 1024 },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
           resolve({ code, stdout, stderr });
@@ -51,14 +66,15 @@ describe('the remotegpu CLI', () => {
       );
     });
   const spawnCli = (args: string[]): ChildProcess =>
-    spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: REPO_ROOT,
+    spawn(packed.bin, args, {
+      cwd: home,
       env: renterEnv(home),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
 
   beforeAll(async () => {
     loadServices();
+    packed = installPacked();
     p = await startPlatform();
     const admin = await p.admin();
     const host = ok(
@@ -101,6 +117,19 @@ describe('the remotegpu CLI', () => {
   afterAll(async () => {
     await p?.close();
   }, 60_000);
+
+  it('the packed package runs with npx from a clean folder', async () => {
+    const r = await new Promise<Run>((resolve) =>
+      execFile(
+        'npx',
+        ['@remotegpu/cli', '--version'],
+        { cwd: packed.dir, env: renterEnv(packed.dir) },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+      ),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${JSON.parse(readFileSync(join(REPO_ROOT, 'cli/package.json'), 'utf8')).version}\n`);
+  });
 
   it('login --token: a wrong token is exit 3, an unreachable console exit 6; a good one is stored 0600', async () => {
     const bad = await cli(['login', '--url', p.url, '--token', 'rgt_wrong']);
@@ -233,8 +262,8 @@ describe('the remotegpu CLI', () => {
 
   it('login without --token: the device code, approved with a bearer session, gives the CLI its token', async () => {
     const other = mkdtempSync(join(tmpdir(), 'cli-home2-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'login', '--url', p.url], {
-      cwd: REPO_ROOT,
+    const child = spawn(packed.bin, ['login', '--url', p.url], {
+      cwd: other,
       env: renterEnv(other),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
