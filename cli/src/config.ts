@@ -37,6 +37,8 @@ export function paths(env: NodeJS.ProcessEnv = process.env): Paths {
 export interface Credentials {
   url: string;
   token: string;
+  /** The token came from the device-code login (the CLI's own, revoked at logout), not from `--token`. */
+  device?: boolean;
 }
 
 export function ensureDir(dir: string): void {
@@ -47,7 +49,8 @@ export function readCredentials(p: Paths = paths()): Credentials | null {
   if (!existsSync(p.credentials)) return null;
   try {
     const c = JSON.parse(readFileSync(p.credentials, 'utf8')) as Partial<Credentials>;
-    return typeof c.url === 'string' && typeof c.token === 'string' ? { url: c.url, token: c.token } : null;
+    if (typeof c.url !== 'string' || typeof c.token !== 'string') return null;
+    return { url: c.url, token: c.token, ...(c.device === true ? { device: true } : {}) };
   } catch {
     throw new CliError(`${p.credentials} is not valid JSON: run \`remotegpu login\` again`, EXIT.auth);
   }

@@ -167,6 +167,10 @@ describe('the remotegpu CLI', () => {
     expect(unknown.code).toBe(4);
     expect(unknown.stderr).toMatch(/no environment named or numbered nope/);
     expect((await cli(['stop', 'nope'])).code).toBe(4);
+    const zh = await cli(['stop', 'nope'], { LANG: 'zh_CN.UTF-8' });
+    expect(zh.code).toBe(4);
+    expect(zh.stderr).toContain('没有名称或 ID 为 nope 的环境');
+    expect((await cli(['--help'], { LANG: 'zh_CN.UTF-8' })).stdout).toContain('退出码：0 成功');
     expect((await cli(['create', 'y', '--image', 'no-such-image'])).code).toBe(4);
   });
 
@@ -182,6 +186,24 @@ describe('the remotegpu CLI', () => {
     expect(keys.items[0]!.name).toMatch(/^cli on /);
     // The remote command's exit status is the CLI's.
     expect((await cli(['ssh', 'rg-train', '--', 'exit', '7'])).code).toBe(7);
+
+    const stopped = await cli(['stop', envName, '--json']);
+    expect(JSON.parse(stopped.stdout)).toMatchObject({ environment: { status: 'stopped' } });
+    const refused = await cli(['ssh', envName, '--', 'true']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('train is stopped: `remotegpu start train` first');
+    expect(JSON.parse((await cli(['start', envName, '--json'])).stdout)).toMatchObject({
+      environment: { status: 'running' },
+    });
+    const again = await until(
+      'ssh after start',
+      async () => {
+        const r = await cli(['ssh', envName, '--', 'echo', 'back']);
+        return r.code === 0 ? r : null;
+      },
+      { timeout: 20_000 },
+    );
+    expect(again.stdout).toBe('back\n');
   });
 
   it('config-ssh: plain ssh rg-<name> works; idempotent; --remove leaves the old file byte-identical', async () => {
@@ -293,6 +315,10 @@ describe('the remotegpu CLI', () => {
       token: string;
     };
     expect(creds.token).toMatch(/^rgt_/);
+    // logout revokes the token the browser login made.
+    expect((await cli(['logout'], { HOME: other })).code).toBe(0);
+    expect(existsSync(join(other, '.config/remotegpu/credentials.json'))).toBe(false);
+    expect((await p.api('/api/v1/me', { token: creds.token })).status).toBe(401);
   });
 
   it('completion scripts load in bash; rm deletes the environment', async () => {

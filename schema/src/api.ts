@@ -32,6 +32,7 @@ export const ApiToken = z.object({
   last_used_at: isoTime.nullable(),
   expires_at: isoTime.nullable(),
 });
+export type ApiToken = z.infer<typeof ApiToken>;
 export const CreateTokenRequest = z
   .object({ name, expires_in_days: z.number().int().min(1).max(3650).optional() })
   .strict();
@@ -214,6 +215,7 @@ export const Image = z.object({
   hourly_price: z.number(),
   description: z.string(),
 });
+export type Image = z.infer<typeof Image>;
 export const CreateImageRequest = z
   .object({
     name: z

@@ -1,6 +1,6 @@
 // login (device code or --token), logout, whoami.
 import { hostname } from 'node:os';
-import type { DeviceCode, DeviceToken, User } from '@remotegpu/schema';
+import type { ApiToken, DeviceCode, DeviceToken, User } from '@remotegpu/schema';
 import type { Command } from 'commander';
 import { apiClient } from '../api.ts';
 import { DEFAULTS, parseUrl, readCredentials, removeCredentials, writeCredentials } from '../config.ts';
@@ -43,6 +43,14 @@ async function deviceLogin(url: string): Promise<string> {
   throw new CliError(t('err.expired'), EXIT.auth, 'expired_token');
 }
 
+/** Deletes the API token itself (found by its prefix, which the API lists). */
+async function revoke(url: string, token: string): Promise<void> {
+  const api = apiClient(url, token);
+  const { items } = await api.call<{ items: ApiToken[] }>('GET', '/api/v1/tokens');
+  const mine = items.find((i) => token.startsWith(i.prefix));
+  if (mine) await api.call('DELETE', `/api/v1/tokens/${mine.id}`);
+}
+
 export function registerAuthCommands(program: Command, ctx: Context): void {
   program
     .command('login')
@@ -52,9 +60,10 @@ export function registerAuthCommands(program: Command, ctx: Context): void {
     .option('--token <token>', 'an API token instead of the browser approval (env REMOTEGPU_TOKEN)')
     .action(async (o: { url?: string; token?: string }) => {
       const url = parseUrl(o.url ?? process.env.REMOTEGPU_URL ?? readCredentials(ctx.paths)?.url ?? DEFAULTS.url);
-      const token = o.token ?? process.env.REMOTEGPU_TOKEN ?? (await deviceLogin(url));
+      const given = o.token ?? process.env.REMOTEGPU_TOKEN;
+      const token = given ?? (await deviceLogin(url));
       const { user } = await apiClient(url, token).call<{ user: User }>('GET', '/api/v1/me');
-      writeCredentials({ url, token }, ctx.paths);
+      writeCredentials({ url, token, ...(given ? {} : { device: true }) }, ctx.paths);
       info(t('login.done', { url, email: user.email }));
     });
 
@@ -62,7 +71,10 @@ export function registerAuthCommands(program: Command, ctx: Context): void {
     .command('logout')
     .summary(t('cmd.logout'))
     .description(t('cmd.logout'))
-    .action(() => {
+    .action(async () => {
+      const creds = readCredentials(ctx.paths);
+      // A token the browser login made is the CLI's own: revoke it. One given with --token belongs to the renter.
+      if (creds?.device) await revoke(creds.url, creds.token).catch((err: Error) => info(err.message));
       removeCredentials(ctx.paths);
       info(t('logout.done'));
     });

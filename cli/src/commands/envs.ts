@@ -1,5 +1,5 @@
 // ls, images, market, create, rent, start/stop/restart, rm, rotate-password.
-import type { AccessInfo, Environment, Machine } from '@remotegpu/schema';
+import type { AccessInfo, Environment, Image, Machine } from '@remotegpu/schema';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ApiClient } from '../api.ts';
 import type { Context } from '../context.ts';
@@ -7,15 +7,6 @@ import { hostAlias, listEnvironments, resolveEnvironment } from '../envs.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { t } from '../i18n.ts';
 import { printJson, printTable } from '../output.ts';
-
-interface Image {
-  id: number;
-  name: string;
-  docker_ref: string;
-  has_sshd: boolean;
-  hourly_price: number;
-  description: string;
-}
 
 /** A commander parser for a whole number in [min, max]; a bad value is a usage error (exit 2). */
 export function intIn(min: number, max: number) {

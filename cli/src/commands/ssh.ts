@@ -17,6 +17,8 @@ const NEW_KEY_SETTLE_MS = 1500;
 async function prepareTarget(ctx: Context, api: ApiClient, ref: string, identityFile?: string): Promise<Target> {
   const all = await listEnvironments(api);
   const env = pickEnvironment(all, ref);
+  if (env.status !== 'running')
+    throw new CliError(t('err.notRunning', { env: env.name, status: env.status }), EXIT.other, 'invalid_state');
   const alias = hostAlias(env, all);
   const info = await access(api, env);
   const key = identity(ctx.paths, identityFile);
