@@ -107,6 +107,30 @@ describe('CLI device-code login', () => {
     expect(r.body.error.code).toBe('expired_token');
   });
 
+  it('one address may start 20 logins and try 30 approvals in 15 minutes; another address is not affected', async () => {
+    // An address of its own (an IPv6 /64 no other test uses), so that a reused Redis cannot have counted it already.
+    const from = { 'cf-connecting-ip': `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:77::1` };
+    for (let i = 0; i < 20; i++)
+      expect((await json('/api/v1/cli/device-codes', { body: { client_name: 'x' }, headers: from })).status).toBe(201);
+    const limited = await json<Err>('/api/v1/cli/device-codes', { body: { client_name: 'x' }, headers: from });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
+    await start(); // from another address
+    const renter = await registerUser();
+    for (let i = 0; i < 30; i++)
+      await json('/api/v1/cli/device-codes/approve', {
+        token: renter.token,
+        body: { user_code: 'AAAA-AAAA' },
+        headers: from,
+      });
+    const guessing = await json<Err>('/api/v1/cli/device-codes/approve', {
+      token: renter.token,
+      body: { user_code: 'AAAA-AAAA' },
+      headers: from,
+    });
+    expect(guessing.status).toBe(429);
+  });
+
   it('validates every input; approval needs a signed-in user, and a cookie approval only from the console', async () => {
     for (const body of [{}, { client_name: '' }, { client_name: 'a b' }, { client_name: 'x'.repeat(65) }, { x: 1 }]) {
       const r = await json<Err>('/api/v1/cli/device-codes', { body });

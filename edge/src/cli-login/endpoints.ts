@@ -1,6 +1,7 @@
 // /cli/device-codes: the CLI's browser login (RFC 8628 style): the CLI asks for codes, the renter approves the user
 // code in the console, the CLI's poll gets an API token once. The device code is stored only as its SHA-256.
 import {
+  addressBucket,
   ApproveDeviceCodeRequest,
   DeviceCode,
   DeviceCodeRequest,
@@ -8,6 +9,7 @@ import {
   DeviceTokenRequest,
   generateToken,
   generateUserCode,
+  redisKeys,
   tables,
 } from '@remotegpu/schema';
 import { and, eq, gt, isNotNull, isNull, lt } from 'drizzle-orm';
@@ -17,6 +19,7 @@ import { recordAudit } from '../audit/service.ts';
 import { createApiToken } from '../auth/service.ts';
 import { userJson } from '../auth/endpoints.ts';
 import { ApiError, conflict, notFound } from '../errors.ts';
+import type { Deps } from '../deps.ts';
 import { endpoint, type AppEnv } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { sha256Hex } from '../platform/crypto.ts';
@@ -25,6 +28,19 @@ import { sha256Hex } from '../platform/crypto.ts';
 const DEVICE_CODE_TTL_S = 600;
 const POLL_INTERVAL_S = 2;
 const t = tables.cliDeviceCodes;
+/** Per source (IPv4 address or IPv6 /64) and 15 minutes: logins started, approvals tried (a guessed code is a 404). */
+const RATE_WINDOW_S = 15 * 60;
+const RATE_LIMITS = { codes: 20, approve: 30 } as const;
+
+async function countOrRefuse(deps: Deps, kind: keyof typeof RATE_LIMITS, ip: string): Promise<void> {
+  const key = redisKeys.cliLoginRateBySource(kind, addressBucket(ip));
+  const p = deps.redis.pipeline();
+  p.incr(key);
+  p.expire(key, RATE_WINDOW_S, 'NX');
+  const [count] = (await p.exec()) as [number, number];
+  if (count > RATE_LIMITS[kind])
+    throw new ApiError(429, 'rate_limited', 'too many CLI logins from your address; try again in 15 minutes');
+}
 
 export function registerCliLoginEndpoints(app: Hono<AppEnv>): void {
   endpoint(
@@ -41,6 +57,7 @@ export function registerCliLoginEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { body }) => {
       const deps = c.get('deps');
+      await countOrRefuse(deps, 'codes', clientIp(c));
       const now = Date.now();
       // Expired codes are useless; dropping them here keeps the table small without a scheduled job.
       await deps.db.delete(t).where(lt(t.expires_at, now - 3600_000));
@@ -90,6 +107,7 @@ export function registerCliLoginEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { body, user }) => {
       const deps = c.get('deps');
+      await countOrRefuse(deps, 'approve', clientIp(c));
       const now = Date.now();
       const [row] = await deps.db
         .update(t)
