@@ -36,7 +36,9 @@ describe('config-ssh block', () => {
       HostKeyAlias: 'rg-train',
     });
     expect(computed.IdentityFile).toEqual(['/home/a b/.config/remotegpu/id_ed25519']);
-    expect(managedBlock([host('rg-train')])).toContain('"/home/a b/.config/remotegpu/id_ed25519"');
+    expect(computed.UserKnownHostsFile).toBe('/home/a b/.config/remotegpu/known_hosts');
+    expect(managedBlock([host('rg-train')])).toContain('IdentityFile "/home/a b/.config/remotegpu/id_ed25519"');
+    expect(managedBlock([host('rg-train')])).toContain('UserKnownHostsFile "/home/a b/.config/remotegpu/known_hosts"');
   });
 
   it('replaces a block in place where the renter moved it, and refuses a block without its end', () => {

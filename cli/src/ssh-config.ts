@@ -27,7 +27,8 @@ export function managedBlock(hosts: HostEntry[]): string {
       User: h.user,
       IdentityFile: h.identityFile,
       IdentitiesOnly: 'yes',
-      UserKnownHostsFile: h.knownHostsFile,
+      // A one-item list: the writer quotes list items with blanks (it quotes only a few directives' plain values).
+      UserKnownHostsFile: [h.knownHostsFile],
       HostKeyAlias: h.alias,
     });
   const body = SSHConfig.stringify(cfg).trim();

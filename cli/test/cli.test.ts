@@ -111,7 +111,8 @@ describe('the remotegpu CLI', () => {
         body: { email: renterEmail, password: 'renter-password-1' },
       }),
     ).token;
-    home = mkdtempSync(join(tmpdir(), 'cli-home-'));
+    // A blank in the home folder, as on many desktops: every path the CLI hands to OpenSSH must survive it.
+    home = mkdtempSync(join(tmpdir(), 'cli home-'));
   }, 120_000);
 
   afterAll(async () => {
@@ -172,6 +173,11 @@ describe('the remotegpu CLI', () => {
     expect(zh.stderr).toContain('没有名称或 ID 为 nope 的环境');
     expect((await cli(['--help'], { LANG: 'zh_CN.UTF-8' })).stdout).toContain('退出码：0 成功');
     expect((await cli(['create', 'y', '--image', 'no-such-image'])).code).toBe(4);
+    expect((await cli(['rent', 'no-such-machine'])).code).toBe(4);
+    const market = JSON.parse((await cli(['market', '--json', '--all'])).stdout) as { items: unknown[]; total: number };
+    expect(market).toMatchObject({ items: [], total: 0 });
+    const images = JSON.parse((await cli(['images', '--json'])).stdout) as { items: { name: string }[] };
+    expect(images.items.map((i) => i.name)).toContain('busybox:cli');
   });
 
   it('ssh <env> -- command: the system OpenSSH, no password, the relay host key pinned', async () => {
@@ -326,7 +332,7 @@ describe('the remotegpu CLI', () => {
     const script = join(home, 'completion.bash');
     writeFileSync(script, bash.stdout);
     const loaded = await new Promise<Run>((resolve) =>
-      execFile('bash', ['-c', `source ${script} && complete -p remotegpu`], (err, stdout, stderr) =>
+      execFile('bash', ['-c', 'source "$0" && complete -p remotegpu', script], (err, stdout, stderr) =>
         resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
       ),
     );

@@ -14,16 +14,18 @@ export interface Target {
 /** `-o` options shared by ssh and scp: key only, no password prompt, host keys from our known_hosts. */
 export function sshOptions(tg: Target): string[] {
   const o: Record<string, string> = {
-    IdentityFile: tg.identityFile,
     IdentitiesOnly: 'yes',
     HostKeyAlias: tg.alias,
-    UserKnownHostsFile: tg.knownHostsFile,
+    // ssh splits an -o value at blanks unless quoted (a home folder may have a space).
+    UserKnownHostsFile: `"${tg.knownHostsFile}"`,
     // Without keys from the relay there is nothing to pin: trust the first key seen, as ssh would ask to.
     StrictHostKeyChecking: tg.access.ssh_host_keys.length ? 'yes' : 'accept-new',
     PasswordAuthentication: 'no',
     KbdInteractiveAuthentication: 'no',
+    // Right after `create` the relay may still be opening the environment's port: retry a refused connect.
+    ConnectionAttempts: '3',
   };
-  return Object.entries(o).flatMap(([k, v]) => ['-o', `${k}=${v}`]);
+  return ['-i', tg.identityFile, ...Object.entries(o).flatMap(([k, v]) => ['-o', `${k}=${v}`])];
 }
 
 export function destination(tg: Target): string {
