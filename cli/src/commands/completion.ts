@@ -48,8 +48,9 @@ complete -o default -F _remotegpu remotegpu
 
 function zshScript(program: Command): string {
   const s = specs(program);
-  const quote = (x: string) => `'${x.replace(/'/g, `'\\''`).replace(/:/g, '\\:')}'`;
-  const cmds = s.map((c) => `    ${quote(`${c.name}:${c.summary}`.replace(/\\:/g, ':'))}`).join('\n');
+  // `_describe` items are `name:description`; a colon inside the name would need a backslash (ours have none).
+  const quote = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+  const cmds = s.map((c) => `    ${quote(`${c.name.replace(/:/g, '\\:')}:${c.summary}`)}`).join('\n');
   const cases = s.map((c) => `    ${c.name}) opts=(${c.options.join(' ')}) ;;`).join('\n');
   return `#compdef remotegpu
 # zsh completion for remotegpu: source <(remotegpu completion zsh), or save as _remotegpu on your $fpath
