@@ -45,3 +45,24 @@ export async function resolveEnvironment(api: ApiClient, ref: string): Promise<{
 export function access(api: ApiClient, env: Environment): Promise<OwnerAccessInfo> {
   return api.call<OwnerAccessInfo>('GET', `/api/v1/environments/${env.id}/access`);
 }
+
+/**
+ * Waits while an environment is `creating` (the API answers 202 when the relay is still pulling a big image); a
+ * `failed` one is an error with the relay's reason.
+ */
+export async function waitCreated(
+  api: ApiClient,
+  env: Environment,
+  o: { timeoutMs: number; intervalMs: number; sleep?: (ms: number) => Promise<void> },
+): Promise<Environment> {
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const end = Date.now() + o.timeoutMs;
+  let current = env;
+  while (current.status === 'creating' && Date.now() < end) {
+    await sleep(o.intervalMs);
+    current = (await api.call<{ environment: Environment }>('GET', `/api/v1/environments/${env.id}`)).environment;
+  }
+  if (current.status === 'failed')
+    throw new CliError(t('err.createFailed', { env: current.name, reason: current.status_reason ?? '' }), EXIT.other);
+  return current;
+}

@@ -1,7 +1,8 @@
 // The CLI's pure parts: exit codes from API answers, remote paths, host aliases, pinned host keys, the locale.
 import { describe, expect, it } from 'vitest';
 import { remoteSpec } from './commands/ssh.ts';
-import { hostAlias, pickEnvironment } from './envs.ts';
+import type { ApiClient } from './api.ts';
+import { hostAlias, pickEnvironment, waitCreated } from './envs.ts';
 import { EXIT, exitCodeFor } from './errors.ts';
 import { isChinese } from './i18n.ts';
 import { pinnedLines } from './ssh/known-hosts.ts';
@@ -46,6 +47,21 @@ describe('CLI parsing', () => {
     expect(a).toBe('rg-a ssh-ed25519 AAAA1\nrg-a rsa-sha2-512 BBBB\n');
     const b = pinnedLines(a, 'rg-b', ['ssh-ed25519 CCCC']);
     expect(pinnedLines(b, 'rg-a', ['ssh-ed25519 DDDD'])).toBe('rg-b ssh-ed25519 CCCC\nrg-a ssh-ed25519 DDDD\n');
+  });
+
+  it('create follows an environment through `creating`, and a failure is an error with its reason', async () => {
+    const env = (status: string, status_reason: string | null = null) =>
+      ({ id: 'a'.repeat(16), name: 'train', status, status_reason }) as Environment;
+    const answers = (...list: Environment[]): ApiClient => ({
+      url: 'http://x',
+      call: async <T>() => ({ environment: list.shift() }) as T,
+    });
+    const o = { timeoutMs: 60_000, intervalMs: 1, sleep: async () => {} };
+    expect((await waitCreated(answers(env('creating'), env('running')), env('creating'), o)).status).toBe('running');
+    await expect(waitCreated(answers(env('failed', 'pull: no such image')), env('creating'), o)).rejects.toThrow(
+      'train failed to start: pull: no such image',
+    );
+    expect((await waitCreated(answers(), env('running'), o)).status).toBe('running');
   });
 
   it('speaks Chinese when the locale asks for it', () => {

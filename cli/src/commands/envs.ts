@@ -3,10 +3,13 @@ import type { AccessInfo, Environment, Image, Machine } from '@remotegpu/schema'
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ApiClient } from '../api.ts';
 import type { Context } from '../context.ts';
-import { hostAlias, listEnvironments, resolveEnvironment } from '../envs.ts';
+import { hostAlias, listEnvironments, resolveEnvironment, waitCreated } from '../envs.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { t } from '../i18n.ts';
 import { printJson, printTable } from '../output.ts';
+
+/** How long `create` follows an environment the relay is still creating (a big image pull), and how often it looks. */
+const CREATE_WAIT = { timeoutMs: 30 * 60_000, intervalMs: 2000 };
 
 /** A commander parser for a whole number in [min, max]; a bad value is a usage error (exit 2). */
 export function intIn(min: number, max: number) {
@@ -111,11 +114,20 @@ export function registerEnvironmentCommands(program: Command, ctx: Context): voi
     .option('--cpu <n>', 'CPU cores', intIn(1, 256), 1)
     .option('--memory <gb>', 'memory in GiB', intIn(1, 4096), 1)
     .option('--recording', 'record SSH sessions')
+    .option('--no-wait', 'return at once while a slow image pull keeps it `creating`')
     .option('--json', t('opt.json'))
     .action(
       async (
         name: string,
-        o: { image: string; gpus: number; cpu: number; memory: number; recording?: boolean; json?: boolean },
+        o: {
+          image: string;
+          gpus: number;
+          cpu: number;
+          memory: number;
+          recording?: boolean;
+          wait: boolean;
+          json?: boolean;
+        },
       ) => {
         const api = ctx.api();
         const body = {
@@ -127,7 +139,8 @@ export function registerEnvironmentCommands(program: Command, ctx: Context): voi
           ...(o.recording ? { recording: true } : {}),
         };
         const r = await api.call<{ environment: Environment }>('POST', '/api/v1/environments', body);
-        printEnv(r.environment, o.json);
+        const env = o.wait ? await waitCreated(api, r.environment, CREATE_WAIT) : r.environment;
+        printEnv(env, o.json);
       },
     );
 

@@ -20,11 +20,11 @@ async function prepareTarget(ctx: Context, api: ApiClient, ref: string, identity
   if (env.status !== 'running')
     throw new CliError(t('err.notRunning', { env: env.name, status: env.status }), EXIT.other, 'invalid_state');
   const alias = hostAlias(env, all);
-  const info = await access(api, env);
+  const login = await access(api, env);
   const key = identity(ctx.paths, identityFile);
   if (await registerKey(api, key.publicKey)) await new Promise((r) => setTimeout(r, NEW_KEY_SETTLE_MS));
-  pinHostKeys(ctx.paths.knownHosts, alias, info.ssh_host_keys);
-  return { alias, access: info, identityFile: key.path, knownHostsFile: ctx.paths.knownHosts };
+  pinHostKeys(ctx.paths.knownHosts, alias, login.ssh_host_keys);
+  return { alias, access: login, identityFile: key.path, knownHostsFile: ctx.paths.knownHosts };
 }
 
 /** `rg-<name>:path` or `<env>:path` → [env ref, path]; a local path (no colon before the first slash) → null. */
