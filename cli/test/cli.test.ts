@@ -158,6 +158,8 @@ describe('the remotegpu CLI', () => {
     const ls = JSON.parse((await cli(['ls', '--json'])).stdout) as { items: { id: string; ssh_alias: string }[] };
     expect(ls.items).toEqual([expect.objectContaining({ id: env.id, ssh_alias: 'rg-train' })]);
     expect((await cli(['ls', '-q'])).stdout).toBe('train\n');
+    const rotated = JSON.parse((await cli(['rotate-password', envName, '--json'])).stdout) as { ssh_password: string };
+    expect(rotated.ssh_password).toMatch(/^[A-Za-z0-9]{32}$/);
 
     const gpu = await cli(['create', 'big', '--image', 'busybox:cli', '--gpus', '1']);
     expect(gpu.code).toBe(5);
