@@ -19,7 +19,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
-          include: ['{schema,dev,relay-agent,edge,web}/src/**/*.test.ts'],
+          include: ['{schema,dev,relay-agent,edge,web,cli}/src/**/*.test.ts'],
         },
       },
       {
@@ -51,7 +51,12 @@ export default defineConfig({
         test: {
           name: 'integration',
           environment: 'node',
-          include: ['test/integration/**/*.test.ts', 'dev/test/**/*.test.ts', 'relay-agent/test/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'dev/test/**/*.test.ts',
+            'relay-agent/test/**/*.test.ts',
+            'cli/test/**/*.test.ts',
+          ],
           // The test services first (private dockerd, images, loopback sshd), then the stand-ins.
           globalSetup: ['./test/services-up.ts', './test/global-setup.ts'],
           testTimeout: 60_000,

@@ -6,6 +6,7 @@ import { appHostOf, handleApp } from './apps/handler.ts';
 import { registerAppEndpoints } from './apps/endpoints.ts';
 import { registerAuditEndpoints } from './audit/endpoints.ts';
 import { registerAuthEndpoints } from './auth/endpoints.ts';
+import { registerCliLoginEndpoints } from './cli-login/endpoints.ts';
 import { csrfGuard } from './auth/csrf.ts';
 import { resolveSecret, sessionFromCookies } from './auth/service.ts';
 import { ready } from './boot.ts';
@@ -55,6 +56,7 @@ export function buildApp(): Hono<AppEnv> {
   registerHealthEndpoints(app);
   registerAgentEndpoints(app);
   registerAuthEndpoints(app);
+  registerCliLoginEndpoints(app);
   registerKeyEndpoints(app);
   registerMarketEndpoints(app);
   registerEnvironmentEndpoints(app);

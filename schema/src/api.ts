@@ -1,5 +1,6 @@
 // The API's types (zod), JSON in snake_case as in the seed: AccessInfo, Environment, ResourceMetrics, requests.
 import { z } from 'zod';
+import { USER_CODE_PATTERN } from './ids.ts';
 import { ENVIRONMENT_STATUSES } from './tables.ts';
 
 export const EnvironmentType = z.enum(['physical', 'container']);
@@ -31,6 +32,7 @@ export const ApiToken = z.object({
   last_used_at: isoTime.nullable(),
   expires_at: isoTime.nullable(),
 });
+export type ApiToken = z.infer<typeof ApiToken>;
 export const CreateTokenRequest = z
   .object({ name, expires_in_days: z.number().int().min(1).max(3650).optional() })
   .strict();
@@ -75,6 +77,10 @@ export const AccessInfo = z.object({
   ssh_command: z.string(),
 });
 export type AccessInfo = z.infer<typeof AccessInfo>;
+
+/** GET /environments/:id/access: AccessInfo plus the relay's SSH host keys (`type base64` lines), to pin them. */
+export const OwnerAccessInfo = AccessInfo.extend({ ssh_host_keys: z.array(z.string()) });
+export type OwnerAccessInfo = z.infer<typeof OwnerAccessInfo>;
 
 /** What may be cached in Redis: AccessInfo without any secret. `.strict()` refuses extra keys. */
 export const PublicAccessInfo = AccessInfo.omit({ ssh_password: true }).strict();
@@ -209,6 +215,7 @@ export const Image = z.object({
   hourly_price: z.number(),
   description: z.string(),
 });
+export type Image = z.infer<typeof Image>;
 export const CreateImageRequest = z
   .object({
     name: z
@@ -348,3 +355,39 @@ export const Recording = z.object({
   size: z.number().int(),
 });
 export type Recording = z.infer<typeof Recording>;
+
+/** POST /cli/device-codes: the CLI starts a device login; `client_name` (its host name) names the token it gets. */
+export const DeviceCodeRequest = z
+  .object({
+    client_name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a host name'),
+  })
+  .strict();
+export const DeviceCode = z.object({
+  /** The CLI's secret: it polls with it; stored only as a hash. */
+  device_code: z.string(),
+  /** What the renter compares and approves in the console, `XXXX-XXXX`. */
+  user_code: z.string(),
+  verification_url: z.string(),
+  /** Seconds between polls. */
+  interval: z.number().int(),
+  /** Seconds until the codes expire. */
+  expires_in: z.number().int(),
+});
+export type DeviceCode = z.infer<typeof DeviceCode>;
+/** A user code as typed: case, spaces and the dash do not matter. */
+export const UserCode = z
+  .string()
+  .max(32)
+  .transform((s) => s.toUpperCase().replace(/[^A-Z0-9]/g, ''))
+  .transform((s) => `${s.slice(0, 4)}-${s.slice(4)}`)
+  .refine((s) => USER_CODE_PATTERN.test(s), 'a code like ABCD-EFGH');
+export const ApproveDeviceCodeRequest = z.object({ user_code: UserCode }).strict();
+export const DeviceTokenRequest = z.object({ device_code: z.string().min(1).max(200) }).strict();
+/** The API token the approved CLI gets, once. */
+export const DeviceToken = z.object({ token: z.string(), token_name: z.string(), user: User });
+export type DeviceToken = z.infer<typeof DeviceToken>;

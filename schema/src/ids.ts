@@ -35,6 +35,16 @@ export function generateToken(prefix: string): string {
   return `${prefix}_${randomString(43, ALNUM)}`;
 }
 
+/** Letters and digits a person reads without confusion (no I, O, 0, 1): the CLI's device-login user codes. */
+const USER_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+export const USER_CODE_PATTERN = /^[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}$/;
+
+/** A device-login user code, `XXXX-XXXX` (40 bits): short enough to compare by eye, guarded by the approver's login. */
+export function generateUserCode(): string {
+  const s = randomString(8, USER_CODE_ALPHABET);
+  return `${s.slice(0, 4)}-${s.slice(4)}`;
+}
+
 export function isEnvironmentId(value: string): boolean {
   return ENV_ID_PATTERN.test(value);
 }

@@ -69,5 +69,14 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     "statements": [
       "ALTER TABLE `app_ports` ADD `first_byte_timeout_ms` integer;"
     ]
+  },
+  {
+    "tag": "0004_cli_device_codes",
+    "when": 1796017647152,
+    "hash": "25ab2f1fa3a7c65a8818202b2db6ab9d47e6e54c9295b69e0523e790578b9513",
+    "statements": [
+      "CREATE TABLE `cli_device_codes` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`user_code` text NOT NULL,\n\t`client_name` text NOT NULL,\n\t`user_id` text,\n\t`approved_at` integer,\n\t`consumed_at` integer,\n\t`expires_at` integer NOT NULL,\n\t`created_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `cli_device_codes_user_code_uq` ON `cli_device_codes` (`user_code`);"
+    ]
   }
 ];

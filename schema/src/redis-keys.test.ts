@@ -16,6 +16,7 @@ const samples: Record<keyof typeof redisKeys, string> = {
   appLinkUsed: redisKeys.appLinkUsed('n0nce_-x'),
   loginRateBySource: redisKeys.loginRateBySource('2001:db8:1:2::/64'),
   loginRateBySourceEmail: redisKeys.loginRateBySourceEmail('0af9'),
+  cliLoginRateBySource: redisKeys.cliLoginRateBySource('codes', '198.51.100.7'),
   routesBuilt: redisKeys.routesBuilt(),
 };
 

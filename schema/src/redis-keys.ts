@@ -24,6 +24,8 @@ export const redisKeys = {
   loginRateBySource: (bucket: string) => `rl:login:ip:${bucket}`,
   /** Console login attempts from one source for one email (`digest`: hex of SHA-256 over both), 15 minutes. */
   loginRateBySourceEmail: (digest: string) => `rl:login:ip-email:${digest}`,
+  /** CLI device logins started (`codes`) or approvals tried (`approve`) from one source bucket, 15 minutes. */
+  cliLoginRateBySource: (kind: 'codes' | 'approve', bucket: string) => `rl:cli-${kind}:ip:${bucket}`,
   /** Set once the routing cache was rebuilt from the database; its absence means Redis was lost or flushed. */
   routesBuilt: () => 'routes:built',
 } as const;
@@ -47,6 +49,7 @@ export const REDIS_KEY_FAMILIES: Record<keyof typeof redisKeys, RegExp> = {
   appLinkUsed: /^applink:[A-Za-z0-9_-]+$/,
   loginRateBySource: /^rl:login:ip:.+$/,
   loginRateBySourceEmail: /^rl:login:ip-email:[0-9a-f]+$/,
+  cliLoginRateBySource: /^rl:cli-(codes|approve):ip:.+$/,
   routesBuilt: /^routes:built$/,
 };
 

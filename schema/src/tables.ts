@@ -278,3 +278,22 @@ export const sessionRecordings = sqliteTable(
   },
   (t) => [index('recordings_env_idx').on(t.environment_id)],
 );
+
+/**
+ * The CLI's device-code logins (`remotegpu login`): `id` is the SHA-256 of the device code (the CLI's secret), never
+ * the code itself; `user_code` is what the renter compares and approves in the console. Single use: `consumed_at`.
+ */
+export const cliDeviceCodes = sqliteTable(
+  'cli_device_codes',
+  {
+    id: text('id').primaryKey(),
+    user_code: text('user_code').notNull(),
+    client_name: text('client_name').notNull(),
+    user_id: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    approved_at: integer('approved_at'),
+    consumed_at: integer('consumed_at'),
+    expires_at: integer('expires_at').notNull(),
+    created_at: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('cli_device_codes_user_code_uq').on(t.user_code)],
+);

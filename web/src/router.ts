@@ -16,6 +16,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/ssh-keys', name: 'ssh-keys', component: () => import('./views/SshKeysView.vue') },
   { path: '/tokens', name: 'tokens', component: () => import('./views/TokensView.vue') },
   { path: '/usage', name: 'usage', component: () => import('./views/UsageView.vue') },
+  { path: '/cli/approve', name: 'cli-approve', component: () => import('./views/CliApproveView.vue') },
   { path: '/audit', name: 'audit', component: () => import('./views/AuditView.vue') },
   {
     path: '/admin/hosts',

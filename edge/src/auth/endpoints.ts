@@ -7,7 +7,6 @@ import {
   LoginResponse,
   RegisterRequest,
   User,
-  generateToken,
   tables,
 } from '@remotegpu/schema';
 import { and, desc, eq } from 'drizzle-orm';
@@ -20,12 +19,13 @@ import { endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { newId } from '../lib/ids.ts';
 import { clientIp, isHttps } from '../lib/request.ts';
 import { iso, isoReq } from '../lib/time.ts';
-import { hashPassword, sha256Hex, verifyPassword } from '../platform/crypto.ts';
+import { hashPassword, verifyPassword } from '../platform/crypto.ts';
 import {
   SESSION_COOKIE,
   SESSION_TTL_MS,
   checkLoginRate,
   clearEmailRate,
+  createApiToken,
   createSession,
   deleteSession,
 } from './service.ts';
@@ -211,17 +211,7 @@ export function registerAuthEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { body, user }) => {
       const deps = c.get('deps');
-      const token = generateToken('rgt');
-      const row = {
-        id: newId('tok'),
-        user_id: user.id,
-        name: body.name,
-        token_hash: await sha256Hex(token),
-        prefix: token.slice(0, 10),
-        expires_at: body.expires_in_days ? Date.now() + body.expires_in_days * 86_400_000 : null,
-        created_at: Date.now(),
-      };
-      await deps.db.insert(tables.apiTokens).values(row);
+      const { row, token } = await createApiToken(deps, user.id, body.name, body.expires_in_days);
       await recordAudit(deps, {
         event: 'token.create',
         status: 'success',
@@ -230,7 +220,7 @@ export function registerAuthEndpoints(app: Hono<AppEnv>): void {
         source_ip: clientIp(c),
         detail: { token_id: row.id },
       });
-      return c.json({ ...tokenJson({ ...row, last_used_at: null }), token }, 201);
+      return c.json({ ...tokenJson(row), token }, 201);
     },
   );
 

@@ -4,6 +4,7 @@ import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { singleCookie } from '../lib/cookies.ts';
+import { newId } from '../lib/ids.ts';
 import { sha256Hex } from '../platform/crypto.ts';
 
 export interface AuthUser {
@@ -44,6 +45,30 @@ export async function createSession(deps: Deps, userId: string, sourceIp: string
     source_ip: sourceIp,
   });
   return token;
+}
+
+export type ApiTokenRow = typeof tables.apiTokens.$inferSelect;
+
+/** Creates an API token (`rgt_…`, stored as its SHA-256); the secret is returned to the caller once. */
+export async function createApiToken(
+  deps: Deps,
+  userId: string,
+  name: string,
+  expiresInDays?: number,
+): Promise<{ row: ApiTokenRow; token: string }> {
+  const token = generateToken('rgt');
+  const row: ApiTokenRow = {
+    id: newId('tok'),
+    user_id: userId,
+    name,
+    token_hash: await sha256Hex(token),
+    prefix: token.slice(0, 10),
+    expires_at: expiresInDays ? Date.now() + expiresInDays * 86_400_000 : null,
+    created_at: Date.now(),
+    last_used_at: null,
+  };
+  await deps.db.insert(tables.apiTokens).values(row);
+  return { row, token };
 }
 
 export async function deleteSession(deps: Deps, token: string): Promise<void> {

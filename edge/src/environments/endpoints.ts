@@ -4,6 +4,7 @@ import {
   CreateEnvironmentRequest,
   Environment,
   EnvironmentStatus,
+  OwnerAccessInfo,
   ResourceMetrics,
   redisKeys,
   tables,
@@ -204,13 +205,18 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
       summary: "The owner's SSH login and app links",
       tag: 'environments',
       auth: 'user',
-      response: AccessInfo,
+      response: OwnerAccessInfo,
     },
     async (c, { user, params }) => {
       const deps = c.get('deps');
       const env = await ownedEnv(deps, user, params.id);
       if (env.user_id !== user.id) throw forbidden('only the owner sees the login');
-      return c.json(await accessInfo(deps, env));
+      // The relay's host keys (from its hello), so that clients such as the CLI can pin them.
+      const [host] = await deps.db
+        .select({ keys: tables.hosts.ssh_host_keys })
+        .from(tables.hosts)
+        .where(eq(tables.hosts.id, env.host_id));
+      return c.json({ ...(await accessInfo(deps, env)), ssh_host_keys: host?.keys ?? [] });
     },
   );
 

@@ -52,6 +52,16 @@ const en: typeof zh = {
     welcome: 'GPU rental and access platform',
     passwordHint: 'at least 8 characters',
   },
+  cliApprove: {
+    title: 'Approve a command-line login',
+    intro:
+      'The RemoteGPU CLI (remotegpu login) asks to log in as you. Check that the code below is the one in your terminal.',
+    code: 'Code',
+    approve: 'Approve',
+    approved: 'Approved: the CLI on {client} is logged in. You can close this page.',
+    warning: 'If you did not just start this in your terminal, do not approve it.',
+    missing: 'The link has no code: type the code shown in your terminal.',
+  },
   status: {
     available: 'Available',
     allocated: 'Rented',

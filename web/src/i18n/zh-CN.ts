@@ -50,6 +50,15 @@ export default {
     welcome: 'GPU 算力租用与访问平台',
     passwordHint: '至少 8 个字符',
   },
+  cliApprove: {
+    title: '确认命令行登录',
+    intro: '有 RemoteGPU 命令行（remotegpu login）请求以你的账号登录。请确认下方验证码与终端中显示的一致。',
+    code: '验证码',
+    approve: '确认登录',
+    approved: '已确认：{client} 上的命令行已登录，可以关闭此页。',
+    warning: '如果这不是你刚刚在终端中发起的，请不要确认。',
+    missing: '链接中没有验证码：请输入终端中显示的验证码。',
+  },
   status: {
     available: '可租用',
     allocated: '已租出',
