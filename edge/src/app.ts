@@ -18,6 +18,7 @@ import type { AppEnv } from './lib/api.ts';
 import { isHttps } from './lib/request.ts';
 import { registerMarketEndpoints } from './market/endpoints.ts';
 import { registerOpenApiEndpoints } from './openapi/endpoints.ts';
+import { registerTerminalEndpoints } from './terminal/endpoints.ts';
 import { registerAgentEndpoints } from './tunnel/connect.ts';
 
 /** Paths the Worker answers on the console's host; everything else there is a static asset. */
@@ -58,6 +59,7 @@ export function buildApp(): Hono<AppEnv> {
   registerMarketEndpoints(app);
   registerEnvironmentEndpoints(app);
   registerAppEndpoints(app);
+  registerTerminalEndpoints(app);
   registerAuditEndpoints(app);
   registerHostEndpoints(app);
   registerCatalogEndpoints(app);

@@ -8,6 +8,7 @@ import { runConnection, type WebSocketCtor } from '../tunnel/connection.ts';
 import { PermanentError } from '../tunnel/errors.ts';
 import { supervise } from '../tunnel/supervisor.ts';
 import { AGENT_VERSION } from '../version.ts';
+import type { TerminalSessions } from '../terminal/sessions.ts';
 import { StreamMux, targetAgent } from './stream-mux.ts';
 
 export interface DataShardsOptions {
@@ -17,6 +18,8 @@ export interface DataShardsOptions {
   shards: number;
   routes: Pick<RouteTable, 'byEnv'>;
   log: Logger;
+  /** The browser terminal's shells, shared by every shard (they outlive a data connection that drops). */
+  terminals?: TerminalSessions;
   WebSocketImpl?: WebSocketCtor;
   clock?: Clock;
   connectTimeoutMs?: number;
@@ -88,6 +91,7 @@ export class DataShards {
                   o.routes,
                   this.agent,
                   log,
+                  o.terminals ?? null,
                 );
                 log.info('data connection up');
                 if (this.connectedShards === o.shards) {

@@ -13,11 +13,16 @@ import {
   readCredit,
 } from '@remotegpu/schema';
 import type { Logger, RouteTable } from '../contracts.ts';
+import type { TerminalSessions } from '../terminal/sessions.ts';
+import { TerminalStream } from '../terminal/stream.ts';
 import type { SendFrame } from './frame-out.ts';
 import { HttpUpstream } from './http-upstream.ts';
 import { WsUpstream } from './ws-upstream.ts';
 
-type Upstream = HttpUpstream | WsUpstream;
+type Upstream = HttpUpstream | WsUpstream | TerminalStream;
+/** The streams that carry WebSocket messages. */
+const isSocket = (s: Upstream | undefined): s is WsUpstream | TerminalStream =>
+  s instanceof WsUpstream || s instanceof TerminalStream;
 
 /**
  * How long a kept-alive connection to an app may sit idle in our pool. Apps close idle connections on their own timers
@@ -45,6 +50,7 @@ export class StreamMux {
     private readonly routes: Pick<RouteTable, 'byEnv'>,
     private readonly agent: Agent,
     private readonly log: Logger,
+    private readonly terminals: TerminalSessions | null = null,
   ) {}
 
   get size(): number {
@@ -89,13 +95,13 @@ export class StreamMux {
         return;
       }
       case FRAME.wsPart:
-        if (s instanceof WsUpstream) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, false);
+        if (isSocket(s)) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, false);
         return;
       case FRAME.wsMessage:
-        if (s instanceof WsUpstream) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, true);
+        if (isSocket(s)) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, true);
         return;
       case FRAME.wsClose: {
-        if (s instanceof WsUpstream) s.close(readClose(f.payload).code, readClose(f.payload).reason);
+        if (isSocket(s)) s.close(readClose(f.payload).code, readClose(f.payload).reason);
         this.streams.delete(f.stream);
         return;
       }
@@ -128,6 +134,17 @@ export class StreamMux {
     }
     if (!route.running) {
       refuse('the environment is stopped');
+      return;
+    }
+    if (open.terminal) {
+      if (!this.terminals || !open.websocket) {
+        refuse('this relay has no terminal sessions');
+        return;
+      }
+      const t = new TerminalStream(id, this.send, log.child({ terminal: open.terminal.session }));
+      this.streams.set(id, t);
+      t.start(this.terminals, route, open.terminal);
+      this.sweepSoon();
       return;
     }
     const up = open.websocket ? new WsUpstream(id, this.send, log) : new HttpUpstream(id, this.send, log);

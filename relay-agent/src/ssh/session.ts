@@ -49,7 +49,12 @@ class UnavailableTarget implements Target {
   close(): void {}
 }
 
-function makeTarget(a: Authenticated, deps: SessionDeps, log: Logger): Target {
+/** The target of an environment for a login user: also the browser terminal's (relay-agent/src/terminal). */
+export function makeTarget(
+  a: Pick<Authenticated, 'route' | 'login'>,
+  deps: Pick<SessionDeps, 'docker' | 'keys' | 'limits' | 'tools' | 'netns'>,
+  log: Logger,
+): Target {
   const r = a.route;
   if (!r.running)
     return new UnavailableTarget(`environment ${r.environment_id} is not running: start it from the console`);

@@ -1,6 +1,7 @@
 // Binary stream frames of the tunnel: [kind u8][flags u8][stream id u32 BE][payload]. Decoding never throws.
 import { z } from 'zod';
 import { ENV_ID_PATTERN } from '../ids.ts';
+import { TerminalOpen } from './terminal.ts';
 
 export const FRAME = {
   /** edge → agent: open a stream; payload = JSON OpenHead. */
@@ -129,6 +130,8 @@ export const OpenHead = z.object({
   headers: z.array(header).max(512),
   websocket: z.boolean().default(false),
   has_body: z.boolean().default(true),
+  /** Set for the browser terminal: the agent attaches the stream to a shell (see terminal.ts), it dials no port. */
+  terminal: TerminalOpen.optional(),
 });
 export type OpenHead = z.infer<typeof OpenHead>;
 

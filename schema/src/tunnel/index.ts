@@ -4,3 +4,4 @@ export * from './control.ts';
 export * from './frames.ts';
 export * from './data.ts';
 export * from './ws-parts.ts';
+export * from './terminal.ts';

@@ -1,0 +1,197 @@
+// The browser terminal in Debian's Chromium against the whole stack and a real relay: a shell in a container, resized,
+// reattached after a reload with its output replayed, UTF-8/CJK both ways, recorded; another renter's socket is refused.
+import { request as httpRequest } from 'node:http';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ok, type ApiCall, type ApiResult } from '../../dev/src/json-api.ts';
+import { until } from '../../dev/src/until.ts';
+import { launchChromium, shot } from './browser.ts';
+import { startStack, type Stack } from './stack.ts';
+
+const A = { email: 'term-a@e2e.test', password: 'renter-a-password-0123' };
+const B = { email: 'term-b@e2e.test', password: 'renter-b-password-0123' };
+const SESSION = 'e2eTerminalSession0001';
+
+let stack: Stack;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let envId = '';
+const cookies: Record<string, string> = {};
+const tokens: Record<string, string> = {};
+
+const sel = (id: string) => `[data-test="${id}"]`;
+function api<T>(path: string, init: ApiCall = {}): Promise<ApiResult<T>> {
+  return stack.api<T>(`/api/v1${path}`, init);
+}
+
+/** Registers a renter and logs in: its API token and its console session cookie (`rg_session=...`). */
+async function renter(u: { email: string; password: string }): Promise<void> {
+  tokens[u.email] = ok('register', await api<{ token: string }>('/auth/register', { body: u })).token;
+  const res = await fetch(`${stack.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: stack.url },
+    body: JSON.stringify(u),
+  });
+  expect(res.status).toBe(200);
+  cookies[u.email] = res.headers.get('set-cookie')!.split(';')[0]!;
+}
+
+/** The terminal's screen as the user sees it (xterm's DOM rows), spaces normalised. xterm draws only while in view. */
+async function screen(): Promise<string> {
+  const rows = page.locator(`${sel('terminal-screen')} .xterm-rows`);
+  await rows.scrollIntoViewIfNeeded();
+  return rows.evaluate((el) => (el as HTMLElement).innerText.replace(/\u00a0/g, ' '));
+}
+
+async function typeLine(text: string): Promise<void> {
+  await page.locator(`${sel('terminal-screen')} .xterm-helper-textarea`).focus();
+  await page.keyboard.insertText(text);
+  await page.keyboard.press('Enter');
+}
+
+async function connected(): Promise<void> {
+  await page.locator(`${sel('terminal-state')}[data-state="open"]`).waitFor({ timeout: 30_000 });
+}
+
+/** Sends a WebSocket handshake to the terminal endpoint from Node; the status of the answer (101 when it upgraded). */
+function handshake(
+  headers: Record<string, string>,
+  path = `/api/v1/environments/${envId}/terminal?session=${SESSION}`,
+) {
+  return new Promise<number>((resolve, reject) => {
+    const req = httpRequest(`${stack.url}${path}`, {
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
+      },
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+beforeAll(async () => {
+  stack = await startStack();
+  await renter(A);
+  await renter(B);
+  const images = ok(
+    'images',
+    await api<{ items: { id: number; name: string }[] }>('/images', { token: tokens[A.email] }),
+  );
+  const image = images.items.find((i) => i.name === 'stock-ml:demo')!;
+  const created = ok(
+    'create',
+    await api<{ environment: { id: string } }>('/environments', {
+      token: tokens[A.email],
+      body: { name: 'term-e2e', image_id: image.id, gpu_count: 0, cpu_cores: 1, memory_gb: 1, recording: true },
+    }),
+  );
+  envId = created.environment.id;
+  await until(
+    'the container to run',
+    async () => {
+      const r = await api<{ environment: { status: string } }>(`/environments/${envId}`, { token: tokens[A.email] });
+      if (r.body.environment.status === 'failed') throw new Error(`create failed: ${JSON.stringify(r.body)}`);
+      return r.body.environment.status === 'running';
+    },
+    { timeout: 90_000, interval: 500 },
+  );
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.url });
+  const [name, value] = cookies[A.email]!.split('=') as [string, string];
+  await context.addCookies([{ name, value, url: stack.url }]);
+  page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+}, 60_000);
+
+describe('the terminal in the browser', () => {
+  it('runs a command in a shell in the container', async () => {
+    await page.goto(`${stack.url}/environments/${envId}`);
+    await page.click(sel('terminal-open'));
+    await connected();
+    await typeLine('echo $((6*7))');
+    await expect.poll(screen).toMatch(/^42\s*$/m);
+    await shot(page, '30-terminal');
+  });
+
+  it('follows the window size (stty size)', async () => {
+    const sizes = async () =>
+      [...(await screen()).matchAll(/^(\d+) (\d+)\s*$/gm)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    await typeLine('stty size');
+    await expect.poll(async () => (await sizes()).length).toBe(1);
+    await page.setViewportSize({ width: 900, height: 700 });
+    await typeLine('stty size');
+    await expect.poll(async () => (await sizes()).length).toBe(2);
+    const [[rowsBefore, colsBefore], [rows, cols]] = (await sizes()) as [[number, number], [number, number]];
+    expect(cols).toBeLessThan(colsBefore);
+    expect(rows).toBeLessThan(rowsBefore);
+  });
+
+  it('reattaches to the same shell after a reload, with the earlier output replayed', async () => {
+    await typeLine('export RG_MARK=kept-$((40+2)); echo before-reload-$((1+1))');
+    await expect.poll(screen).toContain('before-reload-2');
+    await page.reload();
+    await connected();
+    await expect.poll(screen).toContain('before-reload-2');
+    await typeLine('echo "mark=$RG_MARK"');
+    await expect.poll(screen).toContain('mark=kept-42');
+  });
+
+  it('round-trips UTF-8 and CJK, typed and printed', async () => {
+    await typeLine('printf "%s|\\n" 你好世界; printf 中 | od -An -tx1');
+    await expect.poll(screen).toContain('你好世界|');
+    await expect.poll(screen).toMatch(/e4 b8 ad/);
+  });
+
+  it("refuses renter B's socket to renter A's terminal before any upgrade", async () => {
+    const origin = stack.url;
+    expect(await handshake({ origin })).toBe(401);
+    expect(await handshake({ origin, cookie: cookies[B.email]! })).toBe(404);
+    // The owner from another site's page (cross-site WebSocket hijacking) is refused too.
+    expect(await handshake({ origin: 'http://evil.example', cookie: cookies[A.email]! })).toBe(403);
+  });
+
+  it('ends with exit: the shell is audited as a web login and its recording is listed', async () => {
+    await typeLine('exit 3');
+    await page.locator(`${sel('terminal-state')}[data-state="exited"]`).waitFor();
+    await until(
+      'the web login in the audit trail',
+      async () =>
+        ok(
+          'audit',
+          await api<{ items: { event: string; detail: { source?: string } | null }[] }>(
+            `/audit-events?environment_id=${envId}`,
+            { token: tokens[A.email] },
+          ),
+        ).items.some((e) => e.event === 'ssh_login' && e.detail?.source === 'web'),
+      { timeout: 30_000, interval: 500 },
+    );
+    await until(
+      'the recording to arrive',
+      async () =>
+        ok(
+          'recordings',
+          await api<{ items: unknown[] }>(`/environments/${envId}/recordings`, { token: tokens[A.email] }),
+        ).items.length > 0,
+      { timeout: 30_000, interval: 500 },
+    );
+  });
+});
