@@ -145,11 +145,14 @@ describe('the terminal in the browser', () => {
     expect(rows).toBeLessThan(rowsBefore);
   });
 
-  it('reattaches to the same shell after a reload, with the earlier output replayed', async () => {
+  it('reattaches to the same shell after a reload, with the earlier output replayed (zh-CN, then English)', async () => {
+    await expect(page.locator(sel('terminal-state')).textContent()).resolves.toContain('已连接');
     await typeLine('export RG_MARK=kept-$((40+2)); echo before-reload-$((1+1))');
     await expect.poll(screen).toContain('before-reload-2');
+    await page.evaluate(() => localStorage.setItem('remotegpu.locale', 'en'));
     await page.reload();
     await connected();
+    await expect(page.locator(sel('terminal-state')).textContent()).resolves.toContain('Connected');
     await expect.poll(screen).toContain('before-reload-2');
     await typeLine('echo "mark=$RG_MARK"');
     await expect.poll(screen).toContain('mark=kept-42');
@@ -159,6 +162,37 @@ describe('the terminal in the browser', () => {
     await typeLine('printf "%s|\\n" 你好世界; printf 中 | od -An -tx1');
     await expect.poll(screen).toContain('你好世界|');
     await expect.poll(screen).toMatch(/e4 b8 ad/);
+  });
+
+  it('pastes with Ctrl+Shift+V and copies a selection with the Copy button', async () => {
+    await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((2+3))'));
+    await page.locator(`${sel('terminal-screen')} .xterm-helper-textarea`).focus();
+    await page.keyboard.press('Control+Shift+V');
+    await page.keyboard.press('Enter');
+    await expect.poll(screen).toMatch(/^pasted-5\s*$/m);
+    const row = page.locator(`${sel('terminal-screen')} .xterm-rows > div`, { hasText: /^pasted-5\s*$/ }).last();
+    const box = (await row.boundingBox())!;
+    await page.mouse.dblclick(box.x + 12, box.y + box.height / 2);
+    await page.click(sel('terminal-copy'));
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('pasted-5');
+  });
+
+  it('holds another shell in another tab', async () => {
+    const tab = await context.newPage();
+    try {
+      await tab.goto(`${stack.url}/environments/${envId}`);
+      await tab.click(sel('terminal-open'));
+      await tab.locator(`${sel('terminal-state')}[data-state="open"]`).waitFor({ timeout: 30_000 });
+      await tab.locator(`${sel('terminal-screen')} .xterm-helper-textarea`).focus();
+      await tab.keyboard.insertText('echo "tab2=${RG_MARK:-unset}"');
+      await tab.keyboard.press('Enter');
+      const rows = tab.locator(`${sel('terminal-screen')} .xterm-rows`);
+      await expect.poll(() => rows.innerText()).toMatch(/^tab2=unset\s*$/m);
+    } finally {
+      await tab.close();
+    }
+    await typeLine('echo "tab1=$RG_MARK"');
+    await expect.poll(screen).toContain('tab1=kept-42');
   });
 
   it("refuses renter B's socket to renter A's terminal before any upgrade", async () => {
