@@ -11,6 +11,8 @@ import { startStack, type Stack } from './stack.ts';
 const A = { email: 'term-a@e2e.test', password: 'renter-a-password-0123' };
 const B = { email: 'term-b@e2e.test', password: 'renter-b-password-0123' };
 const SESSION = 'e2eTerminalSession0001';
+/** A shared CI box can be slow to echo: wait up to this long for the screen to show something. */
+const POLL = { timeout: 10_000 };
 
 let stack: Stack;
 let browser: Browser;
@@ -128,7 +130,7 @@ describe('the terminal in the browser', () => {
     await page.click(sel('terminal-open'));
     await connected();
     await typeLine('echo $((6*7))');
-    await expect.poll(screen).toMatch(/^42\s*$/m);
+    await expect.poll(screen, POLL).toMatch(/^42\s*$/m);
     await shot(page, '30-terminal');
   });
 
@@ -136,10 +138,10 @@ describe('the terminal in the browser', () => {
     const sizes = async () =>
       [...(await screen()).matchAll(/^(\d+) (\d+)\s*$/gm)].map((m) => [Number(m[1]), Number(m[2])] as const);
     await typeLine('stty size');
-    await expect.poll(async () => (await sizes()).length).toBe(1);
+    await expect.poll(async () => (await sizes()).length, POLL).toBe(1);
     await page.setViewportSize({ width: 900, height: 700 });
     await typeLine('stty size');
-    await expect.poll(async () => (await sizes()).length).toBe(2);
+    await expect.poll(async () => (await sizes()).length, POLL).toBe(2);
     const [[rowsBefore, colsBefore], [rows, cols]] = (await sizes()) as [[number, number], [number, number]];
     expect(cols).toBeLessThan(colsBefore);
     expect(rows).toBeLessThan(rowsBefore);
@@ -148,33 +150,36 @@ describe('the terminal in the browser', () => {
   it('reattaches to the same shell after a reload, with the earlier output replayed (zh-CN, then English)', async () => {
     await expect(page.locator(sel('terminal-state')).textContent()).resolves.toContain('已连接');
     await typeLine('export RG_MARK=kept-$((40+2)); echo before-reload-$((1+1))');
-    await expect.poll(screen).toContain('before-reload-2');
+    await expect.poll(screen, POLL).toContain('before-reload-2');
     await page.evaluate(() => localStorage.setItem('remotegpu.locale', 'en'));
     await page.reload();
     await connected();
     await expect(page.locator(sel('terminal-state')).textContent()).resolves.toContain('Connected');
-    await expect.poll(screen).toContain('before-reload-2');
+    await expect.poll(screen, POLL).toContain('before-reload-2');
     await typeLine('echo "mark=$RG_MARK"');
-    await expect.poll(screen).toContain('mark=kept-42');
+    await expect.poll(screen, POLL).toContain('mark=kept-42');
   });
 
   it('round-trips UTF-8 and CJK, typed and printed', async () => {
     await typeLine('printf "%s|\\n" 你好世界; printf 中 | od -An -tx1');
-    await expect.poll(screen).toContain('你好世界|');
-    await expect.poll(screen).toMatch(/e4 b8 ad/);
+    await expect.poll(screen, POLL).toContain('你好世界|');
+    await expect.poll(screen, POLL).toMatch(/e4 b8 ad/);
+    await shot(page, '31-terminal-cjk');
   });
 
   it('pastes with Ctrl+Shift+V and copies a selection with the Copy button', async () => {
     await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((2+3))'));
     await page.locator(`${sel('terminal-screen')} .xterm-helper-textarea`).focus();
     await page.keyboard.press('Control+Shift+V');
+    // The clipboard is read asynchronously: Enter goes once the pasted line is on the prompt.
+    await expect.poll(screen, POLL).toContain('# echo pasted-$((2+3))');
     await page.keyboard.press('Enter');
-    await expect.poll(screen).toMatch(/^pasted-5\s*$/m);
+    await expect.poll(screen, POLL).toMatch(/^pasted-5\s*$/m);
     const row = page.locator(`${sel('terminal-screen')} .xterm-rows > div`, { hasText: /^pasted-5\s*$/ }).last();
     const box = (await row.boundingBox())!;
     await page.mouse.dblclick(box.x + 12, box.y + box.height / 2);
     await page.click(sel('terminal-copy'));
-    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('pasted-5');
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText()), POLL).toBe('pasted-5');
   });
 
   it('holds another shell in another tab', async () => {
@@ -187,12 +192,12 @@ describe('the terminal in the browser', () => {
       await tab.keyboard.insertText('echo "tab2=${RG_MARK:-unset}"');
       await tab.keyboard.press('Enter');
       const rows = tab.locator(`${sel('terminal-screen')} .xterm-rows`);
-      await expect.poll(() => rows.innerText()).toMatch(/^tab2=unset\s*$/m);
+      await expect.poll(() => rows.innerText(), POLL).toMatch(/^tab2=unset\s*$/m);
     } finally {
       await tab.close();
     }
     await typeLine('echo "tab1=$RG_MARK"');
-    await expect.poll(screen).toContain('tab1=kept-42');
+    await expect.poll(screen, POLL).toContain('tab1=kept-42');
   });
 
   it("refuses renter B's socket to renter A's terminal before any upgrade", async () => {
