@@ -52,12 +52,13 @@ export const TerminalServerMessage = z.object({
 });
 export type TerminalServerMessage = z.infer<typeof TerminalServerMessage>;
 
-/** Close codes of the terminal's socket (relay → browser), besides 1000 after `exit`. */
+/**
+ * Close codes of the terminal's socket (relay → browser), besides 1000 after `exit`. A shell that cannot be started is
+ * refused before the upgrade (502 with the reason), never with a close code.
+ */
 export const TERMINAL_CLOSE = {
   /** A newer socket (another tab with the same session id) took the session over: do not reconnect. */
   replaced: 4100,
-  /** The session could not be started or attached (the reason says why): do not reconnect with the same id. */
-  refused: 4101,
 } as const;
 
 /** Parses a browser's control message; unknown or malformed ones give null (and are ignored). */

@@ -39,6 +39,7 @@ export class TerminalSocket {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private failures = 0;
   private since = Date.now();
+  private opened = false;
   private stopped = false;
 
   constructor(
@@ -58,6 +59,7 @@ export class TerminalSocket {
     this.ws = ws;
     this.on.state(this.failures ? 'reconnecting' : 'connecting');
     ws.onopen = () => {
+      this.opened = true;
       this.failures = 0;
       this.since = Date.now();
       this.on.attached();
@@ -84,9 +86,10 @@ export class TerminalSocket {
         this.on.state('replaced');
         return;
       }
-      // Refused upgrades (a stopped environment, a lost session) look like 1006 here: retry while the shell may still wait.
+      // A refused upgrade (not the owner, a stopped environment) looks like 1006 here: a socket that never opened gives
+      // up after a few tries; one that was open retries while its shell may still wait for it.
       this.failures++;
-      if (e.code === TERMINAL_CLOSE.refused || Date.now() - this.since > TERMINAL_LINGER_MS) {
+      if ((!this.opened && this.failures >= 3) || Date.now() - this.since > TERMINAL_LINGER_MS) {
         this.stopped = true;
         forgetSession(this.envId);
         this.on.state('failed', e.reason);
