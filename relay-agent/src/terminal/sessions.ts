@@ -46,6 +46,7 @@ export class TerminalSession {
   private bytesIn = 0;
   private bytesOut = 0;
   readonly ready: Promise<void>;
+  private readonly log: Logger;
 
   constructor(
     readonly key: string,
@@ -55,11 +56,8 @@ export class TerminalSession {
     private readonly deps: TerminalDeps,
     private readonly onGone: (s: TerminalSession) => void,
   ) {
+    this.log = deps.log.child({ env_id: route.environment_id, terminal: open.session });
     this.ready = this.start();
-  }
-
-  private get log(): Logger {
-    return this.deps.log.child({ env_id: this.route.environment_id, terminal: this.open.session });
   }
 
   private audit(event: string, status: string, detail: Record<string, unknown>): void {
