@@ -213,6 +213,45 @@ describe('the terminal in the browser', () => {
     await expect.poll(screen).toContain('799999');
   });
 
+  it('reconnects in place when the socket drops (as in a laptop sleep), same shell, output kept', async () => {
+    const tab = await context.newPage();
+    // Keeps the page's sockets reachable, so that the test can drop one as a network would.
+    await tab.addInitScript(() => {
+      const Native = window.WebSocket;
+      const w = window as unknown as { sockets: WebSocket[] };
+      w.sockets = [];
+      window.WebSocket = class extends Native {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          w.sockets.push(this);
+        }
+      };
+    });
+    try {
+      await tab.goto(`${stack.url}/environments/${envId}`);
+      await tab.click(sel('terminal-open'));
+      const open = tab.locator(`${sel('terminal-state')}[data-state="open"]`);
+      await open.waitFor({ timeout: 30_000 });
+      const text = () => tab.locator(`${sel('terminal-screen')} .xterm-rows`).innerText();
+      await tab.locator(`${sel('terminal-screen')} .xterm-helper-textarea`).focus();
+      await tab.keyboard.insertText('SLEPT=$((3*3)); echo before-drop');
+      await tab.keyboard.press('Enter');
+      await expect.poll(text, POLL).toMatch(/^before-drop\s*$/m);
+      await tab.evaluate(() => (window as unknown as { sockets: WebSocket[] }).sockets.at(-1)!.close(4000));
+      await expect
+        .poll(() => tab.evaluate(() => (window as unknown as { sockets: unknown[] }).sockets.length), POLL)
+        .toBe(2);
+      await open.waitFor({ timeout: 30_000 });
+      await expect.poll(text, POLL).toMatch(/^before-drop\s*$/m);
+      await tab.locator(`${sel('terminal-screen')} .xterm-helper-textarea`).focus();
+      await tab.keyboard.insertText('echo "slept=$SLEPT"');
+      await tab.keyboard.press('Enter');
+      await expect.poll(text, POLL).toMatch(/^slept=9\s*$/m);
+    } finally {
+      await tab.close();
+    }
+  });
+
   it("refuses renter B's socket to renter A's terminal before any upgrade", async () => {
     const origin = stack.url;
     expect(await handshake({ origin })).toBe(401);
