@@ -20,6 +20,7 @@ import type { AppEnv } from './lib/api.ts';
 import { isHttps } from './lib/request.ts';
 import { registerMarketEndpoints } from './market/endpoints.ts';
 import { registerOpenApiEndpoints } from './openapi/endpoints.ts';
+import { registerTerminalEndpoints } from './terminal/endpoints.ts';
 import { registerAgentEndpoints } from './tunnel/connect.ts';
 
 /** Paths the Worker answers on the console's host; everything else there is a static asset. */
@@ -62,6 +63,7 @@ export function buildApp(): Hono<AppEnv> {
   registerEnvironmentEndpoints(app);
   registerAppEndpoints(app);
   registerFileEndpoints(app);
+  registerTerminalEndpoints(app);
   registerAuditEndpoints(app);
   registerHostEndpoints(app);
   registerCatalogEndpoints(app);

@@ -20,6 +20,8 @@ import { MetricsCollector } from './metrics/collector.ts';
 import { MemoryRouteTable } from './routes/route-table.ts';
 import { startSshGateway } from './ssh/gateway.ts';
 import { loadOrCreateKeys } from './ssh/keys.ts';
+import { DEFAULT_LIMITS } from './ssh/limits.ts';
+import { TerminalSessions } from './terminal/sessions.ts';
 import { registerTargetCommands } from './ssh/target-commands.ts';
 import { hasNativeCrypto } from './ssh/native.ts';
 import { StateStore } from './state/store.ts';
@@ -183,12 +185,20 @@ export async function startAgent(
     log: log.child({ component: 'ssh' }),
   });
 
+  const terminals = new TerminalSessions({
+    target: (route, login, tlog) => gateway.target(route, login, tlog),
+    audit: outbox,
+    recordings: outbox,
+    log: log.child({ component: 'terminal' }),
+    maxRecordingBytes: DEFAULT_LIMITS.maxRecordingBytes,
+  });
   const done = tunnel.start();
   const data = new DataShards({
     url: connectUrl(config.edge),
     token: config.token,
     shards: config.dataShards,
     routes,
+    terminals,
     log: log.child({ component: 'apps' }),
     files: {
       audit: outbox,
@@ -202,6 +212,7 @@ export async function startAgent(
     stopping ??= (async () => {
       metrics.stop();
       events.stop();
+      terminals.closeAll();
       unsubscribeOutbox();
       await Promise.allSettled([gateway.close(), tunnel?.stop(), data.stop()]);
       store.close();

@@ -8,6 +8,7 @@ import { runConnection, type WebSocketCtor } from '../tunnel/connection.ts';
 import { PermanentError } from '../tunnel/errors.ts';
 import { supervise } from '../tunnel/supervisor.ts';
 import { AGENT_VERSION } from '../version.ts';
+import type { TerminalSessions } from '../terminal/sessions.ts';
 import { StreamMux, targetAgent, type FileAccess } from './stream-mux.ts';
 
 export interface DataShardsOptions {
@@ -19,6 +20,8 @@ export interface DataShardsOptions {
   log: Logger;
   /** File streams over SFTP (the console's Files panel); absent: refused. */
   files?: FileAccess;
+  /** The browser terminal's shells, shared by every shard (they outlive a data connection that drops). */
+  terminals?: TerminalSessions;
   WebSocketImpl?: WebSocketCtor;
   clock?: Clock;
   connectTimeoutMs?: number;
@@ -91,6 +94,7 @@ export class DataShards {
                   this.agent,
                   log,
                   o.files ?? null,
+                  o.terminals ?? null,
                 );
                 log.info('data connection up');
                 if (this.connectedShards === o.shards) {

@@ -14,17 +14,22 @@ import {
 } from '@remotegpu/schema';
 import type { AuditSink, Logger, RouteTable } from '../contracts.ts';
 import { FileStream, type OpenSftp } from '../files/file-stream.ts';
+import type { TerminalSessions } from '../terminal/sessions.ts';
+import { TerminalStream } from '../terminal/stream.ts';
 import type { SendFrame } from './frame-out.ts';
 import { HttpUpstream } from './http-upstream.ts';
 import { WsUpstream } from './ws-upstream.ts';
 
-type Upstream = HttpUpstream | WsUpstream | FileStream;
+type Upstream = HttpUpstream | WsUpstream | FileStream | TerminalStream;
 
 /** File streams (`OpenHead.file`): SFTP on the environment's target, audited. Absent: such streams are refused. */
 export interface FileAccess {
   openSftp: OpenSftp;
   audit: AuditSink;
 }
+/** The streams that carry WebSocket messages. */
+const isSocket = (s: Upstream | undefined): s is WsUpstream | TerminalStream =>
+  s instanceof WsUpstream || s instanceof TerminalStream;
 
 /**
  * How long a kept-alive connection to an app may sit idle in our pool. Apps close idle connections on their own timers
@@ -53,6 +58,7 @@ export class StreamMux {
     private readonly agent: Agent,
     private readonly log: Logger,
     private readonly files: FileAccess | null = null,
+    private readonly terminals: TerminalSessions | null = null,
   ) {}
 
   get size(): number {
@@ -97,13 +103,13 @@ export class StreamMux {
         return;
       }
       case FRAME.wsPart:
-        if (s instanceof WsUpstream) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, false);
+        if (isSocket(s)) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, false);
         return;
       case FRAME.wsMessage:
-        if (s instanceof WsUpstream) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, true);
+        if (isSocket(s)) s.message(f.payload, (f.flags & FLAG_TEXT) !== 0, true);
         return;
       case FRAME.wsClose: {
-        if (s instanceof WsUpstream) s.close(readClose(f.payload).code, readClose(f.payload).reason);
+        if (isSocket(s)) s.close(readClose(f.payload).code, readClose(f.payload).reason);
         this.streams.delete(f.stream);
         return;
       }
@@ -147,6 +153,17 @@ export class StreamMux {
       const fs = new FileStream(id, this.send, { route, file: open.file, clientIp, audit: this.files.audit, log });
       this.streams.set(id, fs);
       fs.start(this.files.openSftp);
+      this.sweepSoon();
+      return;
+    }
+    if (open.terminal) {
+      if (!this.terminals || !open.websocket) {
+        refuse('this relay has no terminal sessions');
+        return;
+      }
+      const t = new TerminalStream(id, this.send, log.child({ terminal: open.terminal.session }));
+      this.streams.set(id, t);
+      t.start(this.terminals, route, open.terminal);
       this.sweepSoon();
       return;
     }

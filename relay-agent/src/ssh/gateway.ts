@@ -36,8 +36,11 @@ export interface SshGateway {
   close(): Promise<void>;
   /** The shared port first, then the environment ports being listened on. */
   listeningPorts(): number[];
-  /** The environment's target as its default login user (the console's file transfers use it). */
-  target(route: Route): Target;
+  /**
+   * The environment's target for `login` (default: its SSH user), as SSH sessions get it: the console's file
+   * transfers and browser terminal use it. `log` defaults to the gateway's.
+   */
+  target(route: Route, login?: string, log?: Logger): Target;
 }
 
 interface ConnState {
@@ -222,12 +225,12 @@ export async function startSshGateway(opts: SshGatewayOptions): Promise<SshGatew
   });
 
   return {
-    target: (route) =>
+    target: (route, login, tlog) =>
       makeTarget(
         route,
-        route.ssh_username || 'root',
+        login ?? (route.ssh_username || 'root'),
         { docker: opts.docker, keys: opts.keys, limits, tools, netns },
-        log,
+        tlog ?? log,
       ),
     listeningPorts: () => [shared.port, ...[...envListeners.values()].flatMap((l) => ('server' in l ? [l.port] : []))],
     async close() {

@@ -50,7 +50,10 @@ class UnavailableTarget implements Target {
   close(): void {}
 }
 
-/** The target of an environment for `login`: its sshd upstream, or `docker exec` into its container. */
+/**
+ * The target of an environment for `login`: its sshd upstream, or `docker exec` into its container. Also the browser
+ * terminal's (relay-agent/src/terminal) and the file transfers' (relay-agent/src/files).
+ */
 export function makeTarget(
   r: Route,
   login: string,

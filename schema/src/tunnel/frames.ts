@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { FileOpen } from './file-open.ts';
 import { ENV_ID_PATTERN } from '../ids.ts';
+import { TerminalOpen } from './terminal.ts';
 
 export const FRAME = {
   /** edge → agent: open a stream; payload = JSON OpenHead. */
@@ -132,6 +133,8 @@ export const OpenHead = z.object({
   has_body: z.boolean().default(true),
   /** Set: a file stream over SFTP on the target (`port` is then nominal). Absent: an app request. */
   file: FileOpen.optional(),
+  /** Set for the browser terminal: the agent attaches the stream to a shell (see terminal.ts), it dials no port. */
+  terminal: TerminalOpen.optional(),
 });
 export type OpenHead = z.infer<typeof OpenHead>;
 

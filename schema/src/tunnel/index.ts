@@ -5,3 +5,4 @@ export * from './frames.ts';
 export * from './data.ts';
 export * from './ws-parts.ts';
 export * from './file-open.ts';
+export * from './terminal.ts';

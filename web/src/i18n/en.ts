@@ -184,6 +184,22 @@ const en: typeof zh = {
     updated: 'Updated {time}',
     reachable: 'Reachable',
   },
+  terminal: {
+    title: 'Terminal',
+    open: 'Open terminal',
+    notRunning: 'Start the environment to open a terminal.',
+    paste: 'Paste',
+    restart: 'New terminal',
+    hint: 'Ctrl+Shift+C / Ctrl+Shift+V copy and paste; a reload keeps the same shell for 5 minutes.',
+    state: {
+      connecting: 'Connecting…',
+      open: 'Connected',
+      reconnecting: 'Reconnecting…',
+      exited: 'The shell exited {detail}',
+      replaced: 'This terminal was opened in another tab',
+      failed: 'Could not connect {detail}',
+    },
+  },
   recordings: { title: 'Session recordings', download: 'Download', size: 'Size', started: 'Started', ended: 'Ended' },
   keys: {
     add: 'Add key',

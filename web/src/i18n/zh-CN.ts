@@ -181,6 +181,22 @@ export default {
     updated: '更新于 {time}',
     reachable: '可达',
   },
+  terminal: {
+    title: '终端',
+    open: '打开终端',
+    notRunning: '请先启动环境再打开终端。',
+    paste: '粘贴',
+    restart: '新建终端',
+    hint: 'Ctrl+Shift+C / Ctrl+Shift+V 复制粘贴；刷新页面 5 分钟内仍连接同一个 Shell。',
+    state: {
+      connecting: '正在连接…',
+      open: '已连接',
+      reconnecting: '正在重新连接…',
+      exited: 'Shell 已退出 {detail}',
+      replaced: '此终端已在另一个标签页中打开',
+      failed: '无法连接 {detail}',
+    },
+  },
   recordings: { title: '会话录像', download: '下载', size: '大小', started: '开始', ended: '结束' },
   keys: {
     add: '添加密钥',
