@@ -119,6 +119,7 @@ export function bulk(t: Target, bytes: number): Promise<number> {
     const start = process.hrtime.bigint();
     let got = 0;
     let headerDone = false;
+    let head = '';
     sock.on('connect', () =>
       sock.write(
         `GET ${t.path} HTTP/1.1\r\n${Object.entries(t.headers)
@@ -128,6 +129,7 @@ export function bulk(t: Target, bytes: number): Promise<number> {
     );
     sock.on('data', (d: Buffer) => {
       if (!headerDone) {
+        head += d.subarray(0, 400).toString('latin1');
         const end = d.indexOf('\r\n\r\n');
         if (end < 0) return;
         headerDone = true;
@@ -141,7 +143,7 @@ export function bulk(t: Target, bytes: number): Promise<number> {
     });
     sock.on('error', reject);
     sock.on('close', () => {
-      if (got < bytes) reject(new Error(`bulk: ${got} of ${bytes} bytes`));
+      if (got < bytes) reject(new Error(`bulk: ${got} of ${bytes} bytes; the answer began: ${head.slice(0, 400)}`));
     });
   });
 }

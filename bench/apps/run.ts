@@ -14,6 +14,7 @@ import { until } from '../../dev/src/until.ts';
 import { bulk, load, type LoadResult, type Target } from './load.ts';
 import { luaAvailable, startNginx } from './nginx.ts';
 import { freePort } from '../../dev/src/free-port.ts';
+import { appGet, appGrant } from '../../test/support/app-targets.ts';
 import { requireTools } from '../preflight.ts';
 
 requireTools('bench/apps', [
@@ -79,7 +80,8 @@ async function main(): Promise<void> {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   });
   try {
-    const edgePort = stack.port;
+    // The tunnel rows measure workerd directly: the local front stands in for Cloudflare's, which is not ours to time.
+    const edgePort = Number(new URL(stack.edge.workerdUrl).port);
     const api = async <T>(path: string, token: string | null, body?: unknown): Promise<T> =>
       ok(path, await stack.api<T>(path, { token, body }));
     const admin = await stack.admin();
@@ -122,16 +124,10 @@ async function main(): Promise<void> {
       );
     }
     // Each app opens with the owner's host-only cookie, got the way a browser gets it: a one-use console link.
+    // (node:http, not fetch: undici drops a Host header, and the request would reach the console instead.)
     const cookies = new Map<string, string>();
     for (const envId of envs) {
-      const link = new URL(
-        (await api<{ url: string }>(`/api/v1/environments/${envId}/apps/${appPort}/link`, renter, {})).url,
-      );
-      const opened = await fetch(`http://127.0.0.1:${edgePort}${link.pathname}${link.search}`, {
-        redirect: 'manual',
-        headers: { host: `${envId}-${appPort}.container.localhost:${edgePort}` },
-      });
-      cookies.set(envId, (opened.headers.get('set-cookie') ?? '').split(';')[0]!);
+      cookies.set(envId, await appGrant({ edgePort, token: renter, envId, port: appPort }));
     }
     const via = (envId: string, path: string): Target => ({
       host: '127.0.0.1',
@@ -210,9 +206,7 @@ async function main(): Promise<void> {
           if (agent.exitCode !== null) throw new Error(`the agent with ${k} shards exited (${agent.exitCode})`);
           const up = await Promise.all(
             envs.map((e) =>
-              fetch(`http://127.0.0.1:${edgePort}/1k`, {
-                headers: { host: `${e}-${appPort}.container.localhost`, cookie: cookies.get(e)! },
-              }).then(
+              appGet({ edgePort, envId: e, port: appPort, path: '/1k', headers: { cookie: cookies.get(e)! } }).then(
                 (r) => r.status === 200,
                 () => false,
               ),
