@@ -6,7 +6,7 @@ import {
   MSG,
   OpenHead,
   PROTOCOL_VERSION,
-  ResponseHead,
+  type ResponseHead,
   closePayload,
   creditPayload,
   decodeControl,

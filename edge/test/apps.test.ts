@@ -4,35 +4,10 @@ import { dataShardName, shardOf, type OpenHead } from '@remotegpu/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRequestHeaders } from '../src/tunnel/shard-request.ts';
 import { DataAgent } from './apps-agent.ts';
-import { TestAgent, admin, createHost, json, registerUser, unique } from './helpers.ts';
+import { TestAgent, admin, createHost, json, registerUser, physicalEnv } from './helpers.ts';
 
 const worker = (workerExports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
 const ns = (env as unknown as { DATA_SHARD: DurableObjectNamespace }).DATA_SHARD;
-
-async function physicalEnv(hostId: string, owner: { token: string }): Promise<string> {
-  const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', {
-    token: await admin(),
-    body: {
-      name: unique('m-'),
-      region: 'r',
-      gpu_model: 'g',
-      gpu_count: 1,
-      gpu_memory: 24,
-      cpu_cores: 8,
-      memory_gb: 32,
-      disk_gb: 100,
-      target_ip: '127.0.0.2',
-      host_id: hostId,
-      monthly_price: 100,
-    },
-  });
-  const e = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
-    token: owner.token,
-    body: {},
-  });
-  if (e.status !== 201) throw new Error(`allocate failed ${e.status} ${JSON.stringify(e.body)}`);
-  return e.body.environment.id;
-}
 
 const grants = new Map<string, string>();
 /** The owner's host-only app cookie for one app, the way a browser gets it: a one-use console link, redeemed once. */

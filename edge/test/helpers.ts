@@ -83,6 +83,32 @@ export async function admin(): Promise<string> {
   return adminToken;
 }
 
+/** Adds a loopback "physical" machine on `hostId` and rents it as `owner`; returns the environment id. */
+export async function physicalEnv(hostId: string, owner: { token: string }): Promise<string> {
+  const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', {
+    token: await admin(),
+    body: {
+      name: unique('m-'),
+      region: 'r',
+      gpu_model: 'g',
+      gpu_count: 1,
+      gpu_memory: 24,
+      cpu_cores: 8,
+      memory_gb: 32,
+      disk_gb: 100,
+      target_ip: '127.0.0.2',
+      host_id: hostId,
+      monthly_price: 100,
+    },
+  });
+  const e = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
+    token: owner.token,
+    body: {},
+  });
+  if (e.status !== 201) throw new Error(`allocate failed ${e.status} ${JSON.stringify(e.body)}`);
+  return e.body.environment.id;
+}
+
 /** Drains every relay other tests left online, so placement lands on the one a test connects next. */
 export async function drainAllHosts(): Promise<void> {
   const hosts = await json<{ items: { id: string }[] }>('/api/v1/admin/hosts', { token: await admin() });

@@ -3,7 +3,7 @@ import { createClient } from '@libsql/client/web';
 import { env } from 'cloudflare:workers';
 import { HEARTBEAT_MS, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
 import { describe, expect, it } from 'vitest';
-import { TestAgent, admin, bindings, call, createHost, json, registerUser, unique } from './helpers.ts';
+import { TestAgent, admin, bindings, call, createHost, json, registerUser, physicalEnv, unique } from './helpers.ts';
 import { until } from '../../dev/src/until.ts';
 
 const sql = createClient({ url: bindings.LIBSQL_URL, authToken: bindings.LIBSQL_AUTH_TOKEN });
@@ -14,30 +14,6 @@ async function hostStatus(id: string) {
     { token: await admin() },
   );
   return l.body.items.find((h) => h.id === id)!;
-}
-
-async function physicalEnv(hostId: string, owner: { token: string }) {
-  const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', {
-    token: await admin(),
-    body: {
-      name: unique('m-'),
-      region: 'r',
-      gpu_model: 'g',
-      gpu_count: 1,
-      gpu_memory: 24,
-      cpu_cores: 8,
-      memory_gb: 32,
-      disk_gb: 100,
-      target_ip: '127.0.0.2',
-      host_id: hostId,
-      monthly_price: 100,
-    },
-  });
-  const env = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
-    token: owner.token,
-    body: {},
-  });
-  return env.body.environment.id;
 }
 
 describe('agent connection', () => {

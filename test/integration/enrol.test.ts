@@ -11,46 +11,9 @@ import { freePort } from '../../dev/src/free-port.ts';
 import { startPlatform, type Platform } from '../support/platform.ts';
 import { until } from '../../dev/src/until.ts';
 import { containerIp, docker, loadServices } from '../support/services.ts';
+import { type PasswordAccess, sshPassword } from '../support/ssh-login.ts';
 
 const run = promisify(execFile);
-
-interface Access {
-  ssh_host: string;
-  ssh_port: number;
-  ssh_username: string;
-  ssh_password: string;
-}
-
-async function sshPassword(a: Access, command: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(
-      'sshpass',
-      [
-        '-e',
-        'ssh',
-        '-p',
-        String(a.ssh_port),
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'PubkeyAuthentication=no',
-        '-o',
-        'ConnectTimeout=10',
-        '-o',
-        'LogLevel=ERROR',
-        `${a.ssh_username}@${a.ssh_host}`,
-        command,
-      ],
-      { env: { ...process.env, SSHPASS: a.ssh_password }, timeout: 30_000 },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 /** Every file under `dir` that contains `needle` (raw bytes: sqlite pages, WAL, Durable Object storage, logs). */
 function filesContaining(dir: string, needle: string): string[] {
@@ -190,7 +153,7 @@ describe('enrolling a machine with a one-time root password', () => {
 
     // A renter rents it and logs in with the real ssh (sshpass) through the relay, which checks the pinned host key.
     const renter = await p.renter();
-    const rented = await p.api<{ environment: { id: string }; access: Access }>(
+    const rented = await p.api<{ environment: { id: string }; access: PasswordAccess }>(
       `/api/v1/market/machines/${m.body.machine.id}/allocate`,
       { token: renter, body: {} },
     );

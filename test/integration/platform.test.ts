@@ -10,6 +10,7 @@ import { until } from '../../dev/src/until.ts';
 import { docker, loadServices, servicesDir } from '../support/services.ts';
 import { freePort } from '../../dev/src/free-port.ts';
 import { authorizeOnPhysical, physicalSshd, revokeOnPhysical } from '../../dev/src/physical-keys.ts';
+import { sshPassword } from '../support/ssh-login.ts';
 
 const run = promisify(execFile);
 
@@ -19,42 +20,6 @@ interface Access {
   ssh_username: string;
   ssh_password: string;
   ssh_command: string;
-}
-
-/** The real ssh client with a password (sshpass), as a renter would log in. */
-async function sshPassword(
-  a: Access,
-  command: string,
-  password = a.ssh_password,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(
-      'sshpass',
-      [
-        '-e',
-        'ssh',
-        '-p',
-        String(a.ssh_port),
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'PubkeyAuthentication=no',
-        '-o',
-        'ConnectTimeout=10',
-        '-o',
-        'LogLevel=ERROR',
-        `${a.ssh_username}@${a.ssh_host}`,
-        command,
-      ],
-      { env: { ...process.env, SSHPASS: password }, timeout: 30_000 },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
 }
 
 interface Inspect {

@@ -1,19 +1,17 @@
 // `npm start` as a user runs it (as root, no services started beforehand by hand): the relay comes up, and a demo
 // machine is rentable and loginable with the real ssh through it, its host key pinned.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../dev/src/edge-server.ts';
 import { freePort } from '../../dev/src/free-port.ts';
 import { jsonApi } from '../../dev/src/json-api.ts';
 import { until } from '../../dev/src/until.ts';
 import { physicalSshd, revokeOnPhysical, servicesDir } from '../../dev/src/physical-keys.ts';
-
-const run = promisify(execFile);
+import { sshPassword } from '../support/ssh-login.ts';
 
 /**
  * The environment's SSH port, bound by the relay only when the machine is rented: taken below Linux's ephemeral range
@@ -159,32 +157,7 @@ describe('npm start', () => {
     }>(`/api/v1/market/machines/${market.body.items[0]!.id}/allocate`, renter, {});
     expect(rented.status).toBe(201);
     const a = rented.body.access;
-    const login = () =>
-      run(
-        'sshpass',
-        [
-          '-e',
-          'ssh',
-          '-p',
-          String(a.ssh_port),
-          '-o',
-          'StrictHostKeyChecking=no',
-          '-o',
-          'UserKnownHostsFile=/dev/null',
-          '-o',
-          'PubkeyAuthentication=no',
-          '-o',
-          'ConnectTimeout=10',
-          '-o',
-          'LogLevel=ERROR',
-          `${a.ssh_username}@${a.ssh_host}`,
-          'id -un',
-        ],
-        { env: { ...process.env, SSHPASS: a.ssh_password }, timeout: 30_000 },
-      ).then(
-        (r) => r.stdout.trim(),
-        (err: { stderr?: string }) => `failed: ${err.stderr ?? String(err)}`,
-      );
+    const login = () => sshPassword(a, 'id -un').then((r) => (r.code === 0 ? r.stdout.trim() : `failed: ${r.stderr}`));
     let who = '';
     await until(
       'ssh through the relay as root',
