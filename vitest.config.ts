@@ -56,6 +56,8 @@ export default defineConfig({
             'dev/test/**/*.test.ts',
             'relay-agent/test/**/*.test.ts',
             'cli/test/**/*.test.ts',
+            // The fault suite (issue 17): real processes, each fault injected and healed by its test.
+            'test/faults/**/*.test.ts',
           ],
           // The test services first (private dockerd, images, loopback sshd), then the stand-ins.
           globalSetup: ['./test/services-up.ts', './test/global-setup.ts'],

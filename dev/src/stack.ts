@@ -34,6 +34,8 @@ export interface RelayOptions {
   /** The Docker engine (`--docker`); the agent's default when omitted. */
   docker?: string;
   logLevel?: string;
+  /** The edge URL the agent dials (default: the stack's; a fault test puts a proxy in between). */
+  edge?: string;
   /** More environment for the agent (REMOTEGPU_DATA_SHARDS...). */
   env?: Record<string, string>;
   stdio?: StdioOptions;
@@ -154,7 +156,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
             'tsx',
             join(REPO_ROOT, 'relay-agent/src/cli.ts'),
             '--edge',
-            edge.url,
+            r.edge ?? edge.url,
             '--ssh-listen',
             r.sshListen,
             ...(r.sshPorts ? ['--ssh-ports', r.sshPorts] : []),

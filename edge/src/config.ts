@@ -21,6 +21,11 @@ export interface EdgeConfig {
   cpuOvercommit: number;
   /** Operator-wide cap on the wait for an app's first response byte (504 after it); null = none, only owners' per-port caps. */
   appFirstByteMs: number | null;
+  /**
+   * How often an isolate checks that the routing cache (Redis) still holds its routes and rebuilds it from the
+   * database when it lost them (REMOTEGPU_CACHE_CHECK_MS, default 30 s; the fault tests shorten it).
+   */
+  cacheCheckMs: number;
 }
 
 /** One or more DNS labels (letters, digits, hyphens), no trailing dot. */
@@ -49,6 +54,9 @@ export function readConfig(env: Bindings): EdgeConfig {
       'REMOTEGPU_APP_FIRST_BYTE_MS must be an integer >= 1000 (milliseconds), or unset for no operator-wide cap',
     );
   }
+  const cacheCheckMs = Number(env.REMOTEGPU_CACHE_CHECK_MS ?? 30_000);
+  if (!Number.isInteger(cacheCheckMs) || cacheCheckMs < 100)
+    throw new ConfigError('REMOTEGPU_CACHE_CHECK_MS must be an integer >= 100 (milliseconds)');
   const domain = (env.REMOTEGPU_DOMAIN ?? 'localhost').toLowerCase();
   if (!HOSTNAME.test(domain)) throw new ConfigError('REMOTEGPU_DOMAIN must be a host name such as gpu.example.com');
   const appsDomain = (env.REMOTEGPU_APPS_DOMAIN ?? `container.${domain}`).toLowerCase();
@@ -70,5 +78,6 @@ export function readConfig(env: Bindings): EdgeConfig {
     adminPassword: env.REMOTEGPU_ADMIN_PASSWORD ?? null,
     commandTimeoutMs: timeout,
     appFirstByteMs: firstByte,
+    cacheCheckMs,
   };
 }

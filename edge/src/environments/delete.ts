@@ -1,6 +1,7 @@
 // Deleting an environment: the container goes, the route goes, then the rows; a physical machine returns to the pool.
 import { CMD, COMMAND_ERROR, redisKeys, tables } from '@remotegpu/schema';
 import { and, eq } from 'drizzle-orm';
+import { bestEffort } from '../lib/unavailable.ts';
 import type { Deps } from '../deps.ts';
 import { unpublishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
@@ -39,7 +40,7 @@ async function finish(deps: Deps, env: EnvRow): Promise<void> {
   await releasePort(deps, env.id);
   await deps.db.delete(tables.appPorts).where(eq(tables.appPorts.environment_id, env.id));
   await deps.db.delete(tables.metricSamples).where(eq(tables.metricSamples.environment_id, env.id));
-  await deps.redis.del(redisKeys.metrics(env.id), redisKeys.progress(env.id));
+  await bestEffort('forget metrics', () => deps.redis.del(redisKeys.metrics(env.id), redisKeys.progress(env.id)));
   await deps.db.delete(tables.environments).where(eq(tables.environments.id, env.id));
   if (env.physical_machine_id != null) {
     await deps.db

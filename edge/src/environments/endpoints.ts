@@ -11,6 +11,7 @@ import {
 } from '@remotegpu/schema';
 import { and, desc, eq, gte, type SQL } from 'drizzle-orm';
 import type { Hono } from 'hono';
+import { bestEffort } from '../lib/unavailable.ts';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
 import { forbidden } from '../errors.ts';
@@ -126,7 +127,10 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params }) => {
       const env = await ownedEnv(c.get('deps'), user, params.id);
-      const progress = env.status === 'creating' ? await c.get('deps').redis.get(redisKeys.progress(env.id)) : null;
+      const progress =
+        env.status === 'creating'
+          ? await bestEffort('pull progress', () => c.get('deps').redis.get(redisKeys.progress(env.id)))
+          : null;
       return c.json({ environment: environmentJson(env), ...(progress ? { progress } : {}) });
     },
   );

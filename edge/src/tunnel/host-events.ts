@@ -13,6 +13,7 @@ import {
 } from '@remotegpu/schema';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
+import { bestEffort } from '../lib/unavailable.ts';
 import { buildRoutes } from '../routing/relay-routes.ts';
 import { publishRoute, servedEnvs } from '../routing/sync.ts';
 import { finalizeDeletions } from '../environments/delete.ts';
@@ -157,7 +158,9 @@ export async function onEvent(
       const e = PullProgressEvent.safeParse(msg.data);
       if (!e.success) return [];
       if (!(await ownedEnvIds(deps, hostId, [e.data.environment_id])).size) return [];
-      await deps.redis.set(redisKeys.progress(e.data.environment_id), JSON.stringify(e.data), { ex: 600 });
+      await bestEffort('pull progress', () =>
+        deps.redis.set(redisKeys.progress(e.data.environment_id), JSON.stringify(e.data), { ex: 600 }),
+      );
       return [];
     }
     case EVENT.metrics: {
