@@ -1,4 +1,5 @@
 // The edge's configuration, read from bindings once per isolate and validated.
+import { HEARTBEAT_MS } from '@remotegpu/schema';
 import type { Bindings } from './env.ts';
 
 export interface EdgeConfig {
@@ -26,6 +27,11 @@ export interface EdgeConfig {
    * database when it lost them (REMOTEGPU_CACHE_CHECK_MS, default 30 s; the fault tests shorten it).
    */
   cacheCheckMs: number;
+  /**
+   * The relays' heartbeat period, sent in the welcome (REMOTEGPU_HEARTBEAT_MS, default the protocol's 20 s); three
+   * silent periods mean a relay is gone. The fault tests shorten it to see a cut-off relay within seconds.
+   */
+  heartbeatMs: number;
 }
 
 /** One or more DNS labels (letters, digits, hyphens), no trailing dot. */
@@ -57,6 +63,9 @@ export function readConfig(env: Bindings): EdgeConfig {
   const cacheCheckMs = Number(env.REMOTEGPU_CACHE_CHECK_MS ?? 30_000);
   if (!Number.isInteger(cacheCheckMs) || cacheCheckMs < 100)
     throw new ConfigError('REMOTEGPU_CACHE_CHECK_MS must be an integer >= 100 (milliseconds)');
+  const heartbeatMs = Number(env.REMOTEGPU_HEARTBEAT_MS ?? HEARTBEAT_MS);
+  if (!Number.isInteger(heartbeatMs) || heartbeatMs < 500)
+    throw new ConfigError('REMOTEGPU_HEARTBEAT_MS must be an integer >= 500 (milliseconds)');
   const domain = (env.REMOTEGPU_DOMAIN ?? 'localhost').toLowerCase();
   if (!HOSTNAME.test(domain)) throw new ConfigError('REMOTEGPU_DOMAIN must be a host name such as gpu.example.com');
   const appsDomain = (env.REMOTEGPU_APPS_DOMAIN ?? `container.${domain}`).toLowerCase();
@@ -79,5 +88,6 @@ export function readConfig(env: Bindings): EdgeConfig {
     commandTimeoutMs: timeout,
     appFirstByteMs: firstByte,
     cacheCheckMs,
+    heartbeatMs,
   };
 }

@@ -24,4 +24,5 @@ export interface Bindings {
   REMOTEGPU_APP_FIRST_BYTE_MS?: string;
   REMOTEGPU_CPU_OVERCOMMIT?: string;
   REMOTEGPU_CACHE_CHECK_MS?: string;
+  REMOTEGPU_HEARTBEAT_MS?: string;
 }

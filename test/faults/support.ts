@@ -9,6 +9,8 @@ import { until } from '../../dev/src/until.ts';
 import type { PasswordAccess } from '../support/ssh-login.ts';
 import { startPlatform, type Platform } from '../support/platform.ts';
 import { loadServices } from '../support/services.ts';
+import { startTargets, type Targets } from '../support/app-targets.ts';
+import { startFreezeProxy, type FreezeProxy } from './freeze-proxy.ts';
 
 export interface FaultRig {
   p: Platform;
@@ -22,14 +24,22 @@ export interface FaultRig {
   /** The relay's log lines (JSON, its default level). */
   logs: string[];
   relay: ChildProcess;
+  /** Between the relay and the edge when asked for (`proxy: true`): the test cuts the tunnel there. */
+  proxy: FreezeProxy | null;
   /** Starts the relay (again) with the same state; `edge` dials a proxy instead of the edge. */
   startRelay(o?: { edge?: string; stateDir?: string }): ChildProcess;
   online(want?: boolean): Promise<void>;
   /** A renter's running busybox container: its id and the console's login block. */
   container(renter: string, name: string): Promise<{ id: string; access: PasswordAccess }>;
+  /** A loopback "machine" at `ip` on this relay serving test apps, rented by `renter`: its environment id. */
+  appBox(renter: string, ip: string): Promise<{ envId: string; targets: Targets }>;
 }
 
-export async function faultRig(o: { sshPorts: string; vars?: Record<string, string> }): Promise<FaultRig> {
+export async function faultRig(o: {
+  sshPorts: string;
+  vars?: Record<string, string>;
+  proxy?: boolean;
+}): Promise<FaultRig> {
   const p = await startPlatform({ vars: { REMOTEGPU_CACHE_CHECK_MS: '1000', ...o.vars } });
   const admin = await p.admin();
   const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', {
@@ -41,6 +51,8 @@ export async function faultRig(o: { sshPorts: string; vars?: Record<string, stri
     body: { name: 'busybox:faults', docker_ref: loadServices().busyboxImage, hourly_price: 0.5 },
   });
   const logs: string[] = [];
+  const proxy = o.proxy ? await startFreezeProxy({ host: '127.0.0.1', port: p.port }) : null;
+  if (proxy) p.onClose(() => proxy.close());
   const rig: FaultRig = {
     p,
     hostId: host.body.host.id,
@@ -51,13 +63,14 @@ export async function faultRig(o: { sshPorts: string; vars?: Record<string, stri
     sshPorts: o.sshPorts,
     logs,
     relay: undefined as unknown as ChildProcess,
+    proxy,
     startRelay(r = {}) {
       rig.relay = p.spawnAgent(rig.hostToken, {
         stateDir: r.stateDir ?? rig.stateDir,
         sshListen: rig.sshListen,
         sshPorts: rig.sshPorts,
         logLines: logs,
-        ...(r.edge ? { edge: r.edge } : {}),
+        ...(r.edge || proxy ? { edge: r.edge ?? proxy!.url } : {}),
       });
       return rig.relay;
     },
@@ -82,6 +95,33 @@ export async function faultRig(o: { sshPorts: string; vars?: Record<string, stri
       const id = r.body.environment.id;
       const access = (await p.api<PasswordAccess>(`/api/v1/environments/${id}/access`, { token: renter })).body;
       return { id, access };
+    },
+    async appBox(renter, ip) {
+      const targets = await startTargets(ip);
+      p.onClose(() => targets.close());
+      const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', {
+        token: admin,
+        body: {
+          name: `faults-app-${ip}`,
+          region: 'lo',
+          gpu_model: 'none',
+          gpu_count: 1,
+          gpu_memory: 1,
+          cpu_cores: 2,
+          memory_gb: 1,
+          disk_gb: 1,
+          target_ip: ip,
+          ssh_port: 22,
+          host_id: rig.hostId,
+          monthly_price: 1,
+        },
+      });
+      const a = await p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
+        token: renter,
+        body: {},
+      });
+      if (!a.body.environment) throw new Error(`allocate: ${a.status} ${JSON.stringify(a.body)}`);
+      return { envId: a.body.environment.id, targets };
     },
   };
   rig.startRelay();

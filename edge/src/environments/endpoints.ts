@@ -249,12 +249,11 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
         .where(and(eq(t.environment_id, env.id), gte(t.ts, Number.isFinite(since) ? since : 0)))
         .orderBy(desc(t.ts))
         .limit(query.limit);
-      const latest = await deps.redis.get<unknown>(redisKeys.metrics(env.id));
+      const history = rows.reverse().map((r) => r.payload as z.infer<typeof ResourceMetrics>);
+      // Without Redis, no latest sample: the history (the database) still answers.
+      const latest = await bestEffort('latest metrics', () => deps.redis.get<unknown>(redisKeys.metrics(env.id)));
       const parsed = ResourceMetrics.safeParse(typeof latest === 'string' ? JSON.parse(latest) : latest);
-      return c.json({
-        latest: parsed.success ? parsed.data : null,
-        history: rows.reverse().map((r) => r.payload as z.infer<typeof ResourceMetrics>),
-      });
+      return c.json({ latest: parsed.success ? parsed.data : null, history });
     },
   );
 }

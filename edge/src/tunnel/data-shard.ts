@@ -5,7 +5,6 @@ import {
   FLAG_TEXT,
   FRAME,
   HEAD_FLAG_COMPLETE,
-  HEARTBEAT_MS,
   HOP_BY_HOP_HEADERS,
   MAX_WS_MESSAGE,
   MSG,
@@ -27,6 +26,7 @@ import {
   type ResponseHead,
 } from '@remotegpu/schema';
 import { DurableObject } from 'cloudflare:workers';
+import { readConfig } from '../config.ts';
 import type { Bindings } from '../env.ts';
 import { HttpStream, type HeadOutcome } from './data-stream.ts';
 import { openMeta, type OpenMeta } from './shard-request.ts';
@@ -66,6 +66,8 @@ interface AgentConn {
   hostId: string;
   shard: number;
   hello: boolean;
+  /** When the agent last sent anything (its pings come every heartbeat period). */
+  lastSeen: number;
 }
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
@@ -88,6 +90,11 @@ export class DataShard extends DurableObject<Bindings> {
   private readonly clients = new Map<WebSocket, { stream: number; closing: boolean }>();
   private nextId = 1;
   private conn: AgentConn | null = null;
+  private hbMs = 0;
+  private get heartbeatMs(): number {
+    this.hbMs ||= readConfig(this.env).heartbeatMs;
+    return this.hbMs;
+  }
 
   /** The Worker forwards the agent's authenticated data upgrade (`/agent/connect`) or an app request (`/open`) here. */
   override async fetch(request: Request): Promise<Response> {
@@ -136,7 +143,7 @@ export class DataShard extends DurableObject<Bindings> {
     // a connected agent pings every 20 s, so the shard would not sleep anyway.
     ws.accept();
     ws.binaryType = 'arraybuffer';
-    const conn: AgentConn = { ws, hostId, shard, hello: false };
+    const conn: AgentConn = { ws, hostId, shard, hello: false, lastSeen: Date.now() };
     this.conn = conn;
     ws.addEventListener('message', (e) => this.fromAgent(conn, e.data as string | ArrayBuffer));
     ws.addEventListener('close', (e) => this.agentClosed(conn, `${e.code} ${e.reason}`));
@@ -146,7 +153,11 @@ export class DataShard extends DurableObject<Bindings> {
 
   private agent(): WebSocket | null {
     const c = this.conn;
-    return c && c.hello && c.ws.readyState === WebSocket.OPEN ? c.ws : null;
+    // A socket that went silent (its traffic dropped on the way) looks open for minutes: three missed heartbeats
+    // mean the relay is gone, its streams fail and new requests get a clear 502 instead of waiting on it.
+    if (c && Date.now() - c.lastSeen > 3 * this.heartbeatMs) this.agentClosed(c, 'missed three heartbeats');
+    const live = this.conn;
+    return live && live.hello && live.ws.readyState === WebSocket.OPEN ? live.ws : null;
   }
 
   private agentClosed(conn: AgentConn, why: string): void {
@@ -246,6 +257,7 @@ export class DataShard extends DurableObject<Bindings> {
   }
 
   private fromAgent(conn: AgentConn, message: string | ArrayBuffer): void {
+    conn.lastSeen = Date.now();
     if (typeof message === 'string') {
       this.control(conn, message);
       return;
@@ -284,7 +296,7 @@ export class DataShard extends DurableObject<Bindings> {
           type: MSG.welcome,
           protocol: PROTOCOL_VERSION,
           host_id: conn.hostId,
-          heartbeat_ms: HEARTBEAT_MS,
+          heartbeat_ms: this.heartbeatMs,
           routes: [],
         }),
       );

@@ -6,7 +6,6 @@ import {
   CMD,
   MSG,
   PROTOCOL_VERSION,
-  HEARTBEAT_MS,
   decodeControl,
   encodeControl,
   type ControlMessage,
@@ -30,7 +29,8 @@ interface Pending {
 }
 
 const AGENT_TAG = 'agent';
-const DEAD_AFTER_MS = 3 * HEARTBEAT_MS;
+/** Heartbeat periods without a frame after which a relay is gone. */
+const MISSED_HEARTBEATS = 3;
 
 export class HostTunnel extends DurableObject<Bindings> {
   private pending = new Map<string, Pending>();
@@ -38,6 +38,9 @@ export class HostTunnel extends DurableObject<Bindings> {
   /** Fresh clients per use: a Durable Object's requests are separate I/O contexts too. */
   private get deps(): Deps {
     return buildDeps(this.env);
+  }
+  private get heartbeatMs(): number {
+    return this.deps.config.heartbeatMs;
   }
 
   private agent(): WebSocket | null {
@@ -72,7 +75,7 @@ export class HostTunnel extends DurableObject<Bindings> {
     server.serializeAttachment({ hostId, hello: false, at: Date.now() });
     await this.ctx.storage.put('hostId', hostId);
     this.lastSeen = Date.now();
-    await this.ctx.storage.setAlarm(Date.now() + HEARTBEAT_MS);
+    await this.ctx.storage.setAlarm(Date.now() + this.heartbeatMs);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -117,7 +120,7 @@ export class HostTunnel extends DurableObject<Bindings> {
             type: MSG.welcome,
             protocol: PROTOCOL_VERSION,
             host_id: hostId,
-            heartbeat_ms: HEARTBEAT_MS,
+            heartbeat_ms: this.heartbeatMs,
             routes,
           }),
         );
@@ -203,11 +206,11 @@ export class HostTunnel extends DurableObject<Bindings> {
   override async alarm(): Promise<void> {
     const ws = this.ctx.getWebSockets(AGENT_TAG)[0];
     if (!ws) return;
-    if (Date.now() - this.lastSeen > DEAD_AFTER_MS) {
+    if (Date.now() - this.lastSeen > MISSED_HEARTBEATS * this.heartbeatMs) {
       await this.disconnected(ws, 'missed three heartbeats');
       return;
     }
-    await this.ctx.storage.setAlarm(Date.now() + HEARTBEAT_MS);
+    await this.ctx.storage.setAlarm(Date.now() + this.heartbeatMs);
   }
 
   // ---- RPC from the Worker ----
