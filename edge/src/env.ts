@@ -23,4 +23,5 @@ export interface Bindings {
   REMOTEGPU_COMMAND_TIMEOUT_MS?: string;
   REMOTEGPU_APP_FIRST_BYTE_MS?: string;
   REMOTEGPU_CPU_OVERCOMMIT?: string;
+  REMOTEGPU_PLACEMENT_POLICY?: string;
 }
