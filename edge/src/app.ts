@@ -1,6 +1,7 @@
 // The Hono app: resolves the caller, mounts every feature's routes, and answers errors in one shape.
 import { Hono } from 'hono';
 import { registerCatalogEndpoints } from './admin/catalog.ts';
+import { registerFleetEndpoints } from './admin/fleet.ts';
 import { registerHostEndpoints } from './admin/hosts.ts';
 import { appHostOf, handleApp } from './apps/handler.ts';
 import { registerAppEndpoints } from './apps/endpoints.ts';
@@ -66,6 +67,7 @@ export function buildApp(): Hono<AppEnv> {
   registerTerminalEndpoints(app);
   registerAuditEndpoints(app);
   registerHostEndpoints(app);
+  registerFleetEndpoints(app);
   registerCatalogEndpoints(app);
   registerOpenApiEndpoints(app);
 

@@ -18,7 +18,13 @@ describe('readConfig', () => {
     ).toBe('gpu-apps.net');
   });
 
+  it('places by pack unless REMOTEGPU_PLACEMENT_POLICY says spread', () => {
+    expect(readConfig(base).placementPolicy).toBe('pack');
+    expect(readConfig({ ...base, REMOTEGPU_PLACEMENT_POLICY: 'Spread' }).placementPolicy).toBe('spread');
+  });
+
   it.each([
+    ['REMOTEGPU_PLACEMENT_POLICY', 'random'],
     ['REMOTEGPU_APPS_DOMAIN', 'gpu apps.net'],
     ['REMOTEGPU_APPS_DOMAIN', '.gpu-apps.net'],
     ['REMOTEGPU_DOMAIN', 'example.com/'],

@@ -20,6 +20,11 @@ export interface EdgeConfig {
   commandTimeoutMs: number;
   /** CPU cores a relay may hand out per physical core (1 = no overcommit). */
   cpuOvercommit: number;
+  /**
+   * How the scheduler chooses among hosts that fit (REMOTEGPU_PLACEMENT_POLICY): `pack` (default) fills the
+   * fullest host first, keeping whole hosts free for big jobs; `spread` takes the emptiest, spreading load.
+   */
+  placementPolicy: 'pack' | 'spread';
   /** Operator-wide cap on the wait for an app's first response byte (504 after it); null = none, only owners' per-port caps. */
   appFirstByteMs: number | null;
   /**
@@ -53,6 +58,9 @@ export function readConfig(env: Bindings): EdgeConfig {
   const overcommit = Number(env.REMOTEGPU_CPU_OVERCOMMIT ?? 1);
   if (!Number.isFinite(overcommit) || overcommit < 1 || overcommit > 64)
     throw new ConfigError('REMOTEGPU_CPU_OVERCOMMIT must be 1-64');
+  const policy = (env.REMOTEGPU_PLACEMENT_POLICY ?? 'pack').trim().toLowerCase();
+  if (policy !== 'pack' && policy !== 'spread')
+    throw new ConfigError(`REMOTEGPU_PLACEMENT_POLICY must be pack or spread, got "${policy}"`);
   const firstByteRaw = env.REMOTEGPU_APP_FIRST_BYTE_MS?.trim() ?? '';
   const firstByte = firstByteRaw === '' ? null : Number(firstByteRaw);
   if (firstByte !== null && (!Number.isInteger(firstByte) || firstByte < 1000)) {
@@ -77,6 +85,7 @@ export function readConfig(env: Bindings): EdgeConfig {
   }
   return {
     cpuOvercommit: overcommit,
+    placementPolicy: policy,
     domain,
     appsDomain,
     sshDomain: env.REMOTEGPU_SSH_DOMAIN ? env.REMOTEGPU_SSH_DOMAIN.toLowerCase() : null,

@@ -91,7 +91,10 @@ export async function startAgent(
   const routes = new MemoryRouteTable(store, log.child({ component: 'routes' }));
   const outbox = new Outbox(store, log);
   const dispatcher = new CommandDispatcher(store, log.child({ component: 'commands' }));
-  const inventory = () => collectInventory({ docker, stateDir: config.stateDir, nvidiaSmi, log });
+  if (config.fakeGpus)
+    log.warn('--fake-gpus: TEST ONLY, GPUs from nvidia-smi are handed out without an NVIDIA runtime in Docker');
+  const inventory = () =>
+    collectInventory({ docker, stateDir: config.stateDir, nvidiaSmi, log, fakeGpus: config.fakeGpus });
   log.info('local state loaded', { routes: routes.all().length, outbox: store.outboxCount() });
 
   let tunnel: TunnelClient | null = null;
@@ -168,6 +171,7 @@ export async function startAgent(
     docker,
     routes,
     nvidiaSmi,
+    relayId,
     log: log.child({ component: 'metrics' }),
     send: (samples) => tunnel?.emit(EVENT.metrics, { samples }, { droppable: true }),
     ...(overrides.metricsIntervalMs ? { intervalMs: overrides.metricsIntervalMs } : {}),

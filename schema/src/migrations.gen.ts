@@ -78,5 +78,14 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "CREATE TABLE `cli_device_codes` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`user_code` text NOT NULL,\n\t`client_name` text NOT NULL,\n\t`user_id` text,\n\t`approved_at` integer,\n\t`consumed_at` integer,\n\t`expires_at` integer NOT NULL,\n\t`created_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
       "CREATE UNIQUE INDEX `cli_device_codes_user_code_uq` ON `cli_device_codes` (`user_code`);"
     ]
+  },
+  {
+    "tag": "0005_fleet",
+    "when": 1796024290919,
+    "hash": "d5d14630514dd2b3fa4e510f841ccc21d9beb74231a788463f1ec83da1c68367",
+    "statements": [
+      "ALTER TABLE `environments` ADD `gpu_model` text;",
+      "ALTER TABLE `hosts` ADD `offline_reason` text;"
+    ]
   }
 ];

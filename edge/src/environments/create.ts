@@ -44,6 +44,8 @@ export async function createEnvironment(
   user: AuthUser,
   body: CreateEnvironmentRequest,
 ): Promise<{ env: EnvRow; status: 201 | 202 }> {
+  if (body.gpu_model !== undefined && body.gpu_count === 0)
+    throw new ApiError(422, 'validation_failed', 'invalid body: gpu_model: needs gpu_count of 1 or more');
   const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
   if (!image) throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
   const creds = await newCredentials(deps);
@@ -135,6 +137,7 @@ async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentReques
         host_id: placement.host.id,
         gpu_count: body.gpu_count,
         gpu_devices: placement.gpuDevices,
+        gpu_model: placement.gpuModel,
         cpu_cores: body.cpu_cores,
         memory_gb: body.memory_gb,
         password_hash: creds.password_hash,

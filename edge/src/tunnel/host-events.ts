@@ -25,14 +25,15 @@ type EnvRow = typeof tables.environments.$inferSelect;
 export async function touchHost(deps: Deps, hostId: string): Promise<void> {
   await deps.db
     .update(tables.hosts)
-    .set({ status: 'online', last_seen_at: Date.now() })
+    .set({ status: 'online', offline_reason: null, last_seen_at: Date.now() })
     .where(eq(tables.hosts.id, hostId));
 }
 
-export async function markOffline(deps: Deps, hostId: string): Promise<void> {
+/** The relay is gone (`reason`: how the edge lost it): its environments show as unreachable from now. */
+export async function markOffline(deps: Deps, hostId: string, reason: string): Promise<void> {
   await deps.db
     .update(tables.hosts)
-    .set({ status: 'offline', last_seen_at: Date.now() })
+    .set({ status: 'offline', offline_reason: reason.slice(0, 500), last_seen_at: Date.now() })
     .where(eq(tables.hosts.id, hostId));
 }
 
@@ -48,6 +49,7 @@ export async function onHello(deps: Deps, hostId: string, hello: Hello): Promise
     .update(tables.hosts)
     .set({
       status: 'online',
+      offline_reason: null,
       last_seen_at: Date.now(),
       agent_version: hello.agent_version,
       ...(hello.inventory ? { inventory: hello.inventory } : {}),
