@@ -23,10 +23,7 @@ export interface Bindings {
   REMOTEGPU_COMMAND_TIMEOUT_MS?: string;
   REMOTEGPU_APP_FIRST_BYTE_MS?: string;
   REMOTEGPU_CPU_OVERCOMMIT?: string;
-<<<<<<< HEAD
   REMOTEGPU_CACHE_CHECK_MS?: string;
   REMOTEGPU_HEARTBEAT_MS?: string;
-=======
   REMOTEGPU_PLACEMENT_POLICY?: string;
->>>>>>> i14-fleet
 }
