@@ -26,8 +26,10 @@ export interface Platform extends Stack {
   spawnAgent(token: string, o: AgentOptions): ChildProcess;
 }
 
-export async function startPlatform(): Promise<Platform> {
+/** `sshDomain`: SSH names in the Cloudflare DNS stand-in (see StackOptions). */
+export async function startPlatform(o: { sshDomain?: string } = {}): Promise<Platform> {
   const stack = await startStack({
+    ...o,
     persist: true,
     admin: { email: 'admin@platform.test', password: randomBytes(12).toString('hex') },
     // This machine has 2 cores; the tests run a few 1-core containers at once.
