@@ -30,6 +30,8 @@ export interface StackOptions {
   sshDomain?: string;
   /** The stand-in's DNS port, UDP and TCP (default: any free one). */
   dnsPort?: number;
+  /** Runs the Worker's cron this often (as Cloudflare's trigger would; Miniflare has none), once right at start. */
+  cronEveryMs?: number;
 }
 
 export interface RelayOptions {
@@ -215,6 +217,12 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       },
       close,
     };
+    if (o.cronEveryMs) {
+      const tick = () => void stack.runCron().catch((err: Error) => console.error(`cron: ${err.message}`));
+      const timer = setInterval(tick, o.cronEveryMs);
+      first.push(async () => clearInterval(timer));
+      setImmediate(tick);
+    }
     return stack;
   } catch (err) {
     await close();
