@@ -1,6 +1,4 @@
 // The SSH names' zone through Cloudflare's official API client (`cloudflare`, fetch-based, only its DNS records resource).
-import { BaseRecords } from 'cloudflare/resources/dns/records';
-import { createClient } from 'cloudflare/tree-shakable';
 import type { SshDnsConfig } from '../config.ts';
 import type { ExistingRecord, WantedRecord } from './plan.ts';
 
@@ -24,18 +22,8 @@ const RECORD_TTL_S = 60;
  * callers on a renter's request must not wait long, and the reconcile repairs whatever a failure left.
  */
 export function cloudflareZone(cfg: SshDnsConfig): DnsZone {
-  const client = createClient({
-    apiToken: cfg.apiToken,
-    // Never read from process.env (the Worker has none; the token is a binding).
-    apiKey: null,
-    apiEmail: null,
-    userServiceKey: null,
-    ...(cfg.apiBase ? { baseURL: cfg.apiBase } : {}),
-    maxRetries: 1,
-    timeout: 10_000,
-    resources: [BaseRecords],
-  });
-  const records = client.dns.records;
+  let client: ReturnType<typeof recordsClient> | null = null;
+  const records = () => (client ??= recordsClient(cfg));
   const zone_id = cfg.zoneId;
   const body = (r: WantedRecord) => ({
     zone_id,
@@ -47,9 +35,9 @@ export function cloudflareZone(cfg: SshDnsConfig): DnsZone {
     proxied: false,
     comment: r.comment,
   });
-  const collect = async (query: Parameters<typeof records.list>[0]): Promise<ExistingRecord[]> => {
+  const collect = async (query: ListQuery): Promise<ExistingRecord[]> => {
     const out: ExistingRecord[] = [];
-    for await (const r of records.list(query)) {
+    for await (const r of (await records()).list(query)) {
       out.push({ id: r.id, name: r.name, type: r.type, content: r.content ?? '', comment: r.comment ?? null });
     }
     return out;
@@ -65,13 +53,18 @@ export function cloudflareZone(cfg: SshDnsConfig): DnsZone {
         per_page: 500,
       }),
     create: async (r) => {
-      await records.create(body(r));
+      await (await records()).create(body(r));
     },
     update: async (id, r) => {
-      await records.update(id, body(r));
+      await (await records()).update(id, body(r));
     },
     remove: async (id) => {
-      await records.delete(id, { zone_id });
+      await (await records()).delete(id, { zone_id });
     },
   };
 }
+
+/** The client module, loaded on first use (see records-client.ts). */
+const recordsClient = async (cfg: SshDnsConfig) => (await import('./records-client.ts')).recordsClient(cfg);
+
+type ListQuery = Parameters<Awaited<ReturnType<typeof recordsClient>>['list']>[0];
