@@ -82,6 +82,8 @@ export async function reconcileDns(deps: Deps): Promise<DnsReconcileSummary> {
   const sshDomain = deps.config.sshDomain;
   if (!zone || !sshDomain) return summary;
   summary.managed = true;
+  // The zone first, then the database: a record made by a create in between is then wanted, never taken for an orphan.
+  const existing = await zone.listOurs(`ssh.${sshDomain}`, RECORD_COMMENT_PREFIX);
   const rows = await deps.db
     .select({ id: tables.environments.id, relay: tables.hosts.public_ssh_host })
     .from(tables.environments)
@@ -89,7 +91,6 @@ export async function reconcileDns(deps: Deps): Promise<DnsReconcileSummary> {
     .where(inArray(tables.environments.status, [...NAMED_STATUSES]));
   const wanted = rows.map((r) => wantedRecord(r.id, sshDomain, r.relay));
   summary.records = wanted.length;
-  const existing = await zone.listOurs(`ssh.${sshDomain}`, RECORD_COMMENT_PREFIX);
   for (const change of planZone(wanted, existing)) {
     try {
       await apply(zone, change);
