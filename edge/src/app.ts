@@ -9,6 +9,7 @@ import { registerAuditEndpoints } from './audit/endpoints.ts';
 import { registerAuthEndpoints } from './auth/endpoints.ts';
 import { registerCliLoginEndpoints } from './cli-login/endpoints.ts';
 import { csrfGuard } from './auth/csrf.ts';
+import { registerDnsEndpoints } from './dns/endpoints.ts';
 import { resolveSecret, sessionFromCookies } from './auth/service.ts';
 import { ready } from './boot.ts';
 import { buildDeps } from './deps.ts';
@@ -69,6 +70,7 @@ export function buildApp(): Hono<AppEnv> {
   registerHostEndpoints(app);
   registerFleetEndpoints(app);
   registerCatalogEndpoints(app);
+  registerDnsEndpoints(app);
   registerOpenApiEndpoints(app);
 
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));

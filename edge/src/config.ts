@@ -12,6 +12,11 @@ export interface EdgeConfig {
   appsDomain: string;
   /** When set, SSH names are `<envid>.ssh.<sshDomain>` (operator runs DNS); else the relay's public host. */
   sshDomain: string | null;
+  /**
+   * Cloudflare DNS for the SSH names: one record `<envid>.ssh.<sshDomain>` per environment, kept by `dns/sync.ts`.
+   * null = not managed here (no SSH domain, or the operator points the names some other way, e.g. one relay's wildcard).
+   */
+  sshDns: SshDnsConfig | null;
   publicUrl: string | null;
   allowRegister: boolean;
   secretKey: string;
@@ -37,6 +42,15 @@ export interface EdgeConfig {
    * silent periods mean a relay is gone. The fault tests shorten it to see a cut-off relay within seconds.
    */
   heartbeatMs: number;
+}
+
+export interface SshDnsConfig {
+  /** The Cloudflare zone holding `ssh.<sshDomain>` (REMOTEGPU_CF_ZONE_ID, a secret). */
+  zoneId: string;
+  /** An API token with Zone.DNS:Edit on that zone only (REMOTEGPU_CF_API_TOKEN, a secret). */
+  apiToken: string;
+  /** The API's base URL (REMOTEGPU_CF_API_BASE; default Cloudflare's `https://api.cloudflare.com/client/v4`). */
+  apiBase: string | null;
 }
 
 /** One or more DNS labels (letters, digits, hyphens), no trailing dot. */
@@ -79,6 +93,9 @@ export function readConfig(env: Bindings): EdgeConfig {
   const appsDomain = (env.REMOTEGPU_APPS_DOMAIN ?? `container.${domain}`).toLowerCase();
   if (!HOSTNAME.test(appsDomain))
     throw new ConfigError('REMOTEGPU_APPS_DOMAIN must be a host name such as gpu-apps.net');
+  const sshDomain = env.REMOTEGPU_SSH_DOMAIN ? env.REMOTEGPU_SSH_DOMAIN.toLowerCase() : null;
+  if (sshDomain !== null && !HOSTNAME.test(sshDomain))
+    throw new ConfigError('REMOTEGPU_SSH_DOMAIN must be a host name such as gpu.example.com');
   const publicUrl = env.REMOTEGPU_PUBLIC_URL ?? null;
   if (publicUrl !== null && !/^https?:\/\/[^/?#]+\/?$/.test(publicUrl)) {
     throw new ConfigError("REMOTEGPU_PUBLIC_URL must be the console's origin, such as https://gpu.example.com");
@@ -88,7 +105,8 @@ export function readConfig(env: Bindings): EdgeConfig {
     placementPolicy: policy,
     domain,
     appsDomain,
-    sshDomain: env.REMOTEGPU_SSH_DOMAIN ? env.REMOTEGPU_SSH_DOMAIN.toLowerCase() : null,
+    sshDomain,
+    sshDns: readSshDns(env, sshDomain),
     publicUrl,
     allowRegister: (env.REMOTEGPU_ALLOW_REGISTER ?? 'true') !== 'false',
     secretKey,
@@ -99,4 +117,19 @@ export function readConfig(env: Bindings): EdgeConfig {
     cacheCheckMs,
     heartbeatMs,
   };
+}
+
+/** Both secrets or neither; they only make sense with an SSH domain. */
+function readSshDns(env: Bindings, sshDomain: string | null): SshDnsConfig | null {
+  const zoneId = env.REMOTEGPU_CF_ZONE_ID?.trim() ?? '';
+  const apiToken = env.REMOTEGPU_CF_API_TOKEN?.trim() ?? '';
+  const apiBase = env.REMOTEGPU_CF_API_BASE?.trim() || null;
+  if (!zoneId && !apiToken) return null;
+  if (!zoneId || !apiToken)
+    throw new ConfigError('REMOTEGPU_CF_ZONE_ID and REMOTEGPU_CF_API_TOKEN go together: set both or neither');
+  if (!sshDomain) throw new ConfigError('REMOTEGPU_CF_ZONE_ID is set but REMOTEGPU_SSH_DOMAIN is not');
+  if (!/^[A-Za-z0-9]{1,64}$/.test(zoneId)) throw new ConfigError('REMOTEGPU_CF_ZONE_ID must be the zone id (hex)');
+  if (apiBase !== null && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(apiBase))
+    throw new ConfigError('REMOTEGPU_CF_API_BASE must be a URL such as https://api.cloudflare.com/client/v4');
+  return { zoneId, apiToken, apiBase: apiBase?.replace(/\/$/, '') ?? null };
 }

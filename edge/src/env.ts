@@ -15,6 +15,11 @@ export interface Bindings {
   REMOTEGPU_DOMAIN?: string;
   REMOTEGPU_APPS_DOMAIN?: string;
   REMOTEGPU_SSH_DOMAIN?: string;
+  /** Cloudflare DNS for the SSH names (secrets): the zone id and a token with Zone.DNS:Edit on it. */
+  REMOTEGPU_CF_ZONE_ID?: string;
+  REMOTEGPU_CF_API_TOKEN?: string;
+  /** The Cloudflare API's base URL; only the local stand-in (dev/src/cloudflare-dns.ts) changes it. */
+  REMOTEGPU_CF_API_BASE?: string;
   REMOTEGPU_PUBLIC_URL?: string;
   REMOTEGPU_ALLOW_REGISTER?: string;
   REMOTEGPU_SECRET_KEY?: string;

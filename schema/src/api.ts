@@ -435,3 +435,14 @@ export const DeviceTokenRequest = z.object({ device_code: z.string().min(1).max(
 /** The API token the approved CLI gets, once. */
 export const DeviceToken = z.object({ token: z.string(), token_name: z.string(), user: User });
 export type DeviceToken = z.infer<typeof DeviceToken>;
+
+/** POST /admin/dns/reconcile (and the cron): the SSH names' records wanted, and the changes made or failed. */
+export const DnsReconcileResult = z.object({
+  /** false when the edge does not manage the SSH names' DNS (no REMOTEGPU_SSH_DOMAIN or no Cloudflare secrets). */
+  managed: z.boolean(),
+  records: z.number().int(),
+  created: z.number().int(),
+  updated: z.number().int(),
+  deleted: z.number().int(),
+  failed: z.number().int(),
+});

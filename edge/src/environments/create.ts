@@ -14,6 +14,7 @@ import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
 import { encryptSecret, hashPassword } from '../platform/crypto.ts';
+import { syncEnvDns } from '../dns/sync.ts';
 import { publishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
@@ -112,6 +113,8 @@ export async function applyCreateResult(deps: Deps, id: string, data: unknown): 
     : [];
   await openUsage(deps, env, 'hourly', image?.hourly_price ?? 0, now);
   await publishRoute(deps, env);
+  // The SSH name (`<envid>.ssh.<domain>`) now points at this relay; a DNS failure does not fail the create.
+  await syncEnvDns(deps, env.id);
   return env;
 }
 

@@ -4,6 +4,7 @@ import { and, eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
+import { syncEnvDns } from '../dns/sync.ts';
 import { publishRoute } from '../routing/sync.ts';
 import { pinHostKey } from '../admin/probe.ts';
 import { openUsage } from '../usage/service.ts';
@@ -69,5 +70,6 @@ export async function allocateMachine(deps: Deps, user: AuthUser, machineId: num
   const env = await reload(deps, id);
   await openUsage(deps, env, 'monthly', machine.monthly_price, env.created_at);
   await publishRoute(deps, env);
+  await syncEnvDns(deps, env.id);
   return env;
 }
