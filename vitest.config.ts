@@ -44,6 +44,8 @@ export default defineConfig({
         test: {
           name: 'edge',
           include: ['edge/test/**/*.test.ts'],
+          // A suite's first request migrates the database and loads the whole Worker: seconds on a busy 2-core machine.
+          testTimeout: 20_000,
           globalSetup: ['./test/global-setup.ts'],
         },
       },
