@@ -25,4 +25,5 @@ export interface Bindings {
   REMOTEGPU_CPU_OVERCOMMIT?: string;
   REMOTEGPU_CACHE_CHECK_MS?: string;
   REMOTEGPU_HEARTBEAT_MS?: string;
+  REMOTEGPU_CREATE_DEADLINE_MS?: string;
 }

@@ -245,7 +245,12 @@ export class HostTunnel extends DurableObject<Bindings> {
 
   override async alarm(): Promise<void> {
     const ws = this.ctx.getWebSockets(AGENT_TAG)[0];
-    if (!ws) return;
+    if (!ws) {
+      // The edge restarted under a connected relay (its socket died with it) and the relay has not come back yet.
+      const hostId = await this.ctx.storage.get<string>('hostId');
+      if (hostId) await markOffline(this.deps, hostId);
+      return;
+    }
     if (Date.now() - this.lastSeen > MISSED_HEARTBEATS * this.heartbeatMs) {
       await this.disconnected(ws, 'missed three heartbeats');
       return;
