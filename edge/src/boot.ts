@@ -5,12 +5,23 @@ import { ensureSeeded } from './db/seed.ts';
 import type { Deps } from './deps.ts';
 import { bestEffort, takeCacheStale } from './lib/unavailable.ts';
 import { rebuildRedis } from './routing/sync.ts';
+import { expireStuckCreates } from './environments/stuck.ts';
 
 /** Migrations and the first admin, before the first request of an isolate that needs the database. */
 export async function ready(deps: Deps): Promise<void> {
   await ensureMigrated(deps.database, deps.env.LIBSQL_URL);
   await ensureSeeded(deps);
   await ensureRoutesCached(deps);
+  await sweepStuck(deps);
+}
+
+let lastSweep = 0;
+
+/** Now and then (the cache check's interval), environments stuck in `creating` past their deadline fail. */
+async function sweepStuck(deps: Deps): Promise<void> {
+  if (Date.now() - lastSweep < deps.config.cacheCheckMs) return;
+  lastSweep = Date.now();
+  await expireStuckCreates(deps);
 }
 
 let lastCheck = 0;

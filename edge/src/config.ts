@@ -42,6 +42,11 @@ export interface EdgeConfig {
    * silent periods mean a relay is gone. The fault tests shorten it to see a cut-off relay within seconds.
    */
   heartbeatMs: number;
+  /**
+   * An environment still `creating` this long after its last change (and with no image pull reported in the last
+   * 10 minutes) failed: the edge or its relay restarted mid-create (REMOTEGPU_CREATE_DEADLINE_MS, default 30 min).
+   */
+  createDeadlineMs: number;
 }
 
 export interface SshDnsConfig {
@@ -88,6 +93,9 @@ export function readConfig(env: Bindings): EdgeConfig {
   const heartbeatMs = Number(env.REMOTEGPU_HEARTBEAT_MS ?? HEARTBEAT_MS);
   if (!Number.isInteger(heartbeatMs) || heartbeatMs < 500)
     throw new ConfigError('REMOTEGPU_HEARTBEAT_MS must be an integer >= 500 (milliseconds)');
+  const createDeadlineMs = Number(env.REMOTEGPU_CREATE_DEADLINE_MS ?? 30 * 60_000);
+  if (!Number.isInteger(createDeadlineMs) || createDeadlineMs < 1000)
+    throw new ConfigError('REMOTEGPU_CREATE_DEADLINE_MS must be an integer >= 1000 (milliseconds)');
   const domain = (env.REMOTEGPU_DOMAIN ?? 'localhost').toLowerCase();
   if (!HOSTNAME.test(domain)) throw new ConfigError('REMOTEGPU_DOMAIN must be a host name such as gpu.example.com');
   const appsDomain = (env.REMOTEGPU_APPS_DOMAIN ?? `container.${domain}`).toLowerCase();
@@ -116,6 +124,7 @@ export function readConfig(env: Bindings): EdgeConfig {
     appFirstByteMs: firstByte,
     cacheCheckMs,
     heartbeatMs,
+    createDeadlineMs,
   };
 }
 

@@ -31,4 +31,5 @@ export interface Bindings {
   REMOTEGPU_CACHE_CHECK_MS?: string;
   REMOTEGPU_HEARTBEAT_MS?: string;
   REMOTEGPU_PLACEMENT_POLICY?: string;
+  REMOTEGPU_CREATE_DEADLINE_MS?: string;
 }

@@ -28,7 +28,8 @@ export interface FaultRig {
   proxy: FreezeProxy | null;
   /** Starts the relay (again) with the same state; `edge` dials a proxy instead of the edge. */
   startRelay(o?: { edge?: string; stateDir?: string }): ChildProcess;
-  online(want?: boolean): Promise<void>;
+  /** Waits for the relay's presence at the edge; `since`: a hello (or heartbeat) after that time, e.g. an edge restart. */
+  online(want?: boolean, since?: number): Promise<void>;
   /** A renter's running busybox container: its id and the console's login block. */
   container(renter: string, name: string): Promise<{ id: string; access: PasswordAccess }>;
   /** A loopback "machine" at `ip` on this relay serving test apps, rented by `renter`: its environment id. */
@@ -74,14 +75,17 @@ export async function faultRig(o: {
       });
       return rig.relay;
     },
-    async online(want = true) {
+    async online(want = true, since = 0) {
       await until(
         want ? 'the relay online' : 'the relay offline',
         async () => {
-          const l = await p.api<{ items: { id: string; status: string }[] }>('/api/v1/admin/hosts', {
-            token: admin,
-          });
-          return (l.body.items?.find((h) => h.id === rig.hostId)?.status === 'online') === want;
+          const l = await p.api<{ items: { id: string; status: string; last_seen_at: string | null }[] }>(
+            '/api/v1/admin/hosts',
+            { token: admin },
+          );
+          const h = l.body.items?.find((x) => x.id === rig.hostId);
+          if (want && since && Date.parse(h?.last_seen_at ?? '') < since) return false;
+          return (h?.status === 'online') === want;
         },
         { timeout: 45_000, interval: 250 },
       );

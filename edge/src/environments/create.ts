@@ -9,7 +9,7 @@ import {
   type ContainerCreateArgs,
   type CreateEnvironmentRequest,
 } from '@remotegpu/schema';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
@@ -84,9 +84,15 @@ export async function createEnvironment(
 /**
  * Records a successful create: the container, its address, usage from now, the route at the relay.
  * Also used for results that arrive after the caller stopped waiting (a slow image pull): only an
- * environment still `creating` is changed, so a deleted or failed one is left alone.
+ * environment still `creating` is changed, so a deleted one is left alone; `adoptFailed` (late results) also takes
+ * one the create deadline failed meanwhile, as its container exists after all.
  */
-export async function applyCreateResult(deps: Deps, id: string, data: unknown): Promise<EnvRow | null> {
+export async function applyCreateResult(
+  deps: Deps,
+  id: string,
+  data: unknown,
+  o: { adoptFailed?: boolean } = {},
+): Promise<EnvRow | null> {
   const result = ContainerCreateResult.safeParse(data);
   if (!result.success) {
     await setFailed(deps, id, 'the relay answered create with an invalid result');
@@ -104,7 +110,12 @@ export async function applyCreateResult(deps: Deps, id: string, data: unknown): 
       started_at: now,
       updated_at: now,
     })
-    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')))
+    .where(
+      and(
+        eq(tables.environments.id, id),
+        inArray(tables.environments.status, o.adoptFailed ? ['creating', 'failed'] : ['creating']),
+      ),
+    )
     .returning();
   const env = updated[0];
   if (!env) return null;

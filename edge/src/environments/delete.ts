@@ -13,7 +13,8 @@ import type { EnvRow } from './serialize.ts';
 
 /** Returns true when the environment is gone, false when it waits (as `deleting`) for its relay. */
 export async function deleteEnvironment(deps: Deps, env: EnvRow): Promise<boolean> {
-  if (env.type === 'container' && env.container_id) {
+  // The relay removes by environment: a container whose id the edge never learnt (a create cut off by a restart) goes too.
+  if (env.type === 'container') {
     const outcome = await sendCommand(
       deps,
       env.host_id,

@@ -29,6 +29,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { readConfig } from '../config.ts';
 import type { Bindings } from '../env.ts';
 import { HttpStream, type HeadOutcome } from './data-stream.ts';
+import { badHello } from './hello-check.ts';
 import { openMeta, type OpenMeta } from './shard-request.ts';
 
 /** The agent's response head, checked by hand: this runs once per request on the shard's only thread. */
@@ -258,6 +259,10 @@ export class DataShard extends DurableObject<Bindings> {
 
   private fromAgent(conn: AgentConn, message: string | ArrayBuffer): void {
     conn.lastSeen = Date.now();
+    if (!conn.hello && typeof message !== 'string') {
+      conn.ws.close(CLOSE_CODE.badHello, badHello(decodeControl(message)) ?? 'hello first');
+      return;
+    }
     if (typeof message === 'string') {
       this.control(conn, message);
       return;
@@ -280,6 +285,14 @@ export class DataShard extends DurableObject<Bindings> {
 
   private control(conn: AgentConn, text: string): void {
     const d = decodeControl(text);
+    if (!conn.hello) {
+      const why = badHello(d);
+      if (why) {
+        console.log(JSON.stringify({ level: 'warn', msg: 'hello refused', reason: why, host_id: conn.hostId }));
+        conn.ws.close(CLOSE_CODE.badHello, why);
+        return;
+      }
+    }
     if (!d.ok) return;
     const m = d.value;
     if (m.type === MSG.hello) {
