@@ -1,4 +1,5 @@
-// `npm start`: the whole platform on one machine: stand-ins, the edge in workerd, a seeded admin, demo data, a relay agent.
+// `npm start`: the whole platform on one machine: stand-ins, the edge in workerd, a seeded admin, demo data, a relay agent
+// (and with --hosts N, a fleet of N fake GPU hosts, each a relay in its own network namespace).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -7,6 +8,8 @@ import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { ensureWebBuilt } from './build-web.ts';
 import { REPO_ROOT } from './edge-server.ts';
+import { parseFakeGpus, type FakeGpuGroup } from './fake-gpus.ts';
+import { startFleet, type Fleet } from './fleet.ts';
 import { physicalSshd } from './physical-keys.ts';
 import { readServicesEnv, servicesDir } from './services-env.ts';
 import { readyDemoMachines, seedDemo } from './seed-demo.ts';
@@ -20,7 +23,16 @@ interface StartConfig {
   /** The relay's shared SSH port and per-environment range (on 127.0.0.1). */
   sshPort: number;
   sshPorts: string;
+  /** Fake GPU hosts in network namespaces (0 = none; root only). */
+  hosts: number;
+  /** Their GPUs, host after host (cycled), e.g. `4090:2;H100:8`. */
+  hostGpus: FakeGpuGroup[][];
+  /** The fleet's LAN is 10.231.<fleetNet>.0/24. */
+  fleetNet: number;
 }
+
+/** Host i of a fleet gets the i-th entry (cycled): a mix of models, so that choosing by model shows. */
+const DEFAULT_HOST_GPUS = 'RTX 4090:2;H100:8;L40S:4';
 
 function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartConfig {
   const flag = (name: string) => {
@@ -35,10 +47,20 @@ function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartConfig {
     throw new Error(`--ssh-port must be 1-65535, got ${flag('ssh-port') ?? env.REMOTEGPU_SSH_PORT}`);
   const sshPorts = flag('ssh-ports') ?? env.REMOTEGPU_SSH_PORTS ?? '50000-59999';
   if (!/^\d{1,5}-\d{1,5}$/.test(sshPorts)) throw new Error(`--ssh-ports must look like 50000-59999, got ${sshPorts}`);
+  const hosts = Number(flag('hosts') ?? env.REMOTEGPU_HOSTS ?? 0);
+  if (!Number.isInteger(hosts) || hosts < 0 || hosts > 50)
+    throw new Error(`--hosts must be 0-50, got ${flag('hosts')}`);
+  const fleetNet = Number(flag('fleet-net') ?? env.REMOTEGPU_FLEET_NET ?? 0);
+  if (!Number.isInteger(fleetNet) || fleetNet < 0 || fleetNet > 255)
+    throw new Error(`--fleet-net must be 0-255, got ${flag('fleet-net')}`);
+  const hostGpus = (flag('host-gpus') ?? env.REMOTEGPU_HOST_GPUS ?? DEFAULT_HOST_GPUS).split(';').map(parseFakeGpus);
   return {
     port,
     sshPort,
     sshPorts,
+    hosts,
+    hostGpus,
+    fleetNet,
     host: flag('host') ?? env.REMOTEGPU_HOST ?? '127.0.0.1',
     stateDir: resolve(flag('state-dir') ?? env.REMOTEGPU_STATE_DIR ?? join(REPO_ROOT, '.state')),
     agent: !argv.includes('--no-agent') && env.REMOTEGPU_NO_AGENT !== '1',
@@ -98,11 +120,13 @@ async function main(): Promise<void> {
   const cfg = readStartConfig(process.argv.slice(2), process.env);
   await mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
   let stack: Stack | null = null;
+  let fleet: Fleet | null = null;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    // The agent first (it says goodbye to the edge), then the edge and the stand-ins.
+    // The agents first (they say goodbye to the edge; the fleet's namespaces go), then the edge and the stand-ins.
+    await fleet?.close();
     await stack?.close();
     process.exit(code);
   };
@@ -162,6 +186,28 @@ async function main(): Promise<void> {
       }
     }
 
+    let fleetLines: string[] = [];
+    if (cfg.hosts > 0 && docker) {
+      fleet = await startFleet(stack, {
+        netId: cfg.fleetNet,
+        hosts: Array.from({ length: cfg.hosts }, (_, i) => cfg.hostGpus[i % cfg.hostGpus.length]!),
+        portBase: 50000,
+        portsPerHost: 1000,
+        stateDir: join(cfg.stateDir, 'fleet'),
+        docker,
+      });
+      await fleet.ready();
+      fleetLines = [
+        `  GPU hosts        ${cfg.hosts} fake GPU hosts (test inventories), each a relay in its own network namespace:`,
+        ...fleet.relays.map(
+          (r) =>
+            `    ${r.name.padEnd(12)} ${r.address.padEnd(13)} netns ${r.netns.padEnd(9)} SSH ${r.address}:${r.sharedPort} and ${r.sshPorts}  GPUs ${r.gpus.map((g) => `${g.model} x${g.count}`).join(', ')}`,
+        ),
+      ];
+    } else if (cfg.hosts > 0) {
+      fleetLines = ['  GPU hosts        not started: no Docker engine (run as root)'];
+    }
+
     console.log(
       [
         '',
@@ -171,6 +217,7 @@ async function main(): Promise<void> {
         `  admin            ${adminEmail} / ${adminPass.created ? adminPass.value : process.env.REMOTEGPU_ADMIN_PASSWORD ? '(REMOTEGPU_ADMIN_PASSWORD)' : `(in ${join(cfg.stateDir, 'admin-password')})`}`,
         `  relay agent      ${cfg.agent && docker ? `running on ${docker}, SSH on 127.0.0.1:${cfg.sshPort} and ${cfg.sshPorts}` : cfg.agent ? `not started: no Docker engine (${servicesNote ?? 'services.sh up gave none'}; run as root, or set DOCKER_HOST)` : 'disabled (--no-agent)'}`,
         `  demo machines    ${cfg.agent && docker ? demoLine : '-'}`,
+        ...fleetLines,
         `  state            ${cfg.stateDir}`,
         'Ctrl-C stops everything.',
         '',
