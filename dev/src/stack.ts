@@ -44,11 +44,15 @@ export interface RelayOptions {
   /** The Docker engine (`--docker`); the agent's default when omitted. */
   docker?: string;
   logLevel?: string;
-  /** The edge URL the agent dials (default: the stack's; a fault test puts a proxy in between). */
+  /** The edge URL the agent dials (default: the stack's; a fault test puts a proxy in between, a fleet a forwarder its namespace reaches). */
   edge?: string;
   /** More environment for the agent (REMOTEGPU_DATA_SHARDS...). */
   env?: Record<string, string>;
   stdio?: StdioOptions;
+  /** Run the agent inside this network namespace (`ip netns exec`; root only). */
+  netns?: string;
+  /** `--public-host` (default 127.0.0.1). */
+  publicHost?: string;
 }
 
 export interface Stack {
@@ -181,19 +185,20 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         return token;
       },
       startRelay(r) {
+        const node = [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'relay-agent/src/cli.ts')];
+        // `ip netns exec` execs the command (no fork): the child's pid is the agent's, so signals reach it.
+        const [cmd, ...pre] = r.netns ? ['ip', 'netns', 'exec', r.netns, ...node] : node;
         const child = spawn(
-          process.execPath,
+          cmd!,
           [
-            '--import',
-            'tsx',
-            join(REPO_ROOT, 'relay-agent/src/cli.ts'),
+            ...pre,
             '--edge',
             r.edge ?? edge.url,
             '--ssh-listen',
             r.sshListen,
             ...(r.sshPorts ? ['--ssh-ports', r.sshPorts] : []),
             '--public-host',
-            '127.0.0.1',
+            r.publicHost ?? '127.0.0.1',
             '--state-dir',
             r.stateDir,
             ...(r.docker ? ['--docker', r.docker] : []),

@@ -129,6 +129,9 @@ export async function applyCreateResult(
   return env;
 }
 
+/** How many times a create that lost GPUs to a concurrent one places itself again. */
+const MAX_PLACEMENT_ROUNDS = 16;
+
 type Creds = Awaited<ReturnType<typeof newCredentials>>;
 
 /** Places the environment and writes its row and port; retried when a concurrent create took the same GPUs. */
@@ -167,7 +170,10 @@ async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentReques
       return { id, placement };
     await deps.db.delete(tables.environments).where(eq(tables.environments.id, id));
     await releasePort(deps, id);
-    if (attempt >= 4) throw new ApiError(409, 'no_capacity', 'the GPUs this request needs keep being taken; try again');
+    // Each round of a burst settles at least one create, so a burst of N needs up to N rounds; jitter spreads them.
+    if (attempt >= MAX_PLACEMENT_ROUNDS - 1)
+      throw new ApiError(409, 'no_capacity', 'the GPUs this request needs keep being taken; try again');
+    await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
   }
 }
 
