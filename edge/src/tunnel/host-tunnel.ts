@@ -248,7 +248,7 @@ export class HostTunnel extends DurableObject<Bindings> {
     if (!ws) {
       // The edge restarted under a connected relay (its socket died with it) and the relay has not come back yet.
       const hostId = await this.ctx.storage.get<string>('hostId');
-      if (hostId) await markOffline(this.deps, hostId);
+      if (hostId) await markOffline(this.deps, hostId, 'the edge restarted and the relay has not reconnected');
       return;
     }
     if (Date.now() - this.lastSeen > MISSED_HEARTBEATS * this.heartbeatMs) {
