@@ -30,6 +30,8 @@ describe('config', () => {
       stateDir: '/home/op/.remotegpu-relay',
       logLevel: 'info',
       dataShards: 1,
+      sshWorkers: null,
+      sshNativeCrypto: 'require',
     });
   });
 

@@ -39,6 +39,8 @@ function agentConfig(edgeUrl: string, stateDir: string): AgentConfig {
     stateDir,
     logLevel: 'warn',
     dataShards: 1,
+    sshWorkers: 1,
+    sshNativeCrypto: 'require',
   };
 }
 

@@ -116,6 +116,9 @@ export class Harness {
         platformPublicKey: this.platformPublic,
       },
       limits,
+      // One process unless a run asks for workers (REMOTEGPU_SSH_WORKERS=2): keeps CI's CPU for the tests themselves.
+      workers: Number(process.env.REMOTEGPU_SSH_WORKERS ?? 1),
+      dockerUrl: this.services.DOCKER_HOST,
     });
     this.sharedPort = this.gateway.listeningPorts()[0]!;
   }
