@@ -33,6 +33,7 @@ const PARTS = new Set((process.env.BENCH_PARTS ?? 'transfers,logins,concurrent,m
 const ONLY = process.env.BENCH_ONLY?.split(',') ?? null;
 /** Write the relay's V8 CPU profile (node --cpu-prof) into this directory when it stops. */
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+// BENCH_RELAY_NODE_ARGS: extra node flags for the relay process (experiments, e.g. --max-semi-space-size=32).
 /** The relay's SSH workers in the workers rows ("N workers"); default: the machine's cores. */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
 // Fixed ports below the ephemeral range (32768+): the sshd under test and the relay's environment port.
@@ -318,7 +319,13 @@ interface Relay {
 /** The relay in its own process with `workers` SSH workers (1: in the process itself). */
 async function startRelay(route: Route, keys: object, workers: number): Promise<Relay> {
   const child = fork(join(import.meta.dirname, 'relay-child.ts'), [], {
-    execArgv: ['--expose-gc', '--import', 'tsx', ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [])],
+    execArgv: [
+      '--expose-gc',
+      '--import',
+      'tsx',
+      ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
+      ...(process.env.BENCH_RELAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ask = <T>(msg: object, type: string) =>

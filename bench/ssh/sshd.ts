@@ -72,6 +72,8 @@ export async function startSshd(dir: string, host: string, port: number, extraKe
     if (ok) break;
     await new Promise((r) => setTimeout(r, 50));
   }
+  // A benchmark that fails midway must not leave its sshd holding the port for the next run.
+  process.once('exit', () => child.kill('SIGTERM'));
   const pid = child.pid!;
   const children = () => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
   return {

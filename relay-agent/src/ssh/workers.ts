@@ -34,8 +34,7 @@ interface Worker {
 function workerEntry(): { file: string; execArgv: string[] } {
   const ts = import.meta.url.endsWith('.ts');
   const file = fileURLToPath(new URL(ts ? './worker-main.ts' : './ssh-worker.js', import.meta.url));
-  // A larger young generation: the data path allocates a packet buffer per 32 KiB and scavenges dominate otherwise.
-  return { file, execArgv: [...(ts ? ['--import', 'tsx'] : []), '--max-semi-space-size=32'] };
+  return { file, execArgv: ts ? ['--import', 'tsx'] : [] };
 }
 
 /** Starts the workers; resolves once every one is ready to serve. `serve` hands a socket to the next ready worker. */
