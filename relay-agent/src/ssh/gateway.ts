@@ -13,7 +13,7 @@ import { LocalLockouts } from './lockouts.ts';
 import type { Lockouts } from './lockouts.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import type { GatewayLimits } from './limits.ts';
-import { hasNativeCrypto } from './native.ts';
+import { requireNativeCrypto } from './native.ts';
 import { makeTarget, serveConnection } from './session.ts';
 import type { Target } from './target.ts';
 import { NetnsPool } from './netns.ts';
@@ -87,23 +87,6 @@ export interface ConnectionServerDeps {
   maxUnauthenticated?: number;
   /** This SSH worker's index, written into audit details; absent when the gateway serves in its own process. */
   worker?: number;
-}
-
-/**
- * Fails loudly when ssh2's native crypto binding is missing (about half the throughput, CPU-bound) unless `allowJs`
- * (`--ssh-allow-js-crypto`): it builds wherever npm ran its install script (root package.json `allowScripts`).
- */
-export function requireNativeCrypto(log: Logger, allowJs: boolean): void {
-  if (hasNativeCrypto()) {
-    log.debug('ssh2 native crypto binding present');
-    return;
-  }
-  const why =
-    "ssh2's native crypto binding (ssh2/lib/protocol/crypto/build/Release/sshcrypto.node) is missing: SSH would be " +
-    'CPU-bound at about half the throughput. Reinstall with install scripts allowed (`npm rebuild ssh2`, needs ' +
-    'python3, make and a C++ compiler), or start with --ssh-allow-js-crypto (REMOTEGPU_SSH_ALLOW_JS_CRYPTO=1).';
-  if (!allowJs) throw new Error(why);
-  log.warn('ssh2 native crypto binding missing: running on the slower JavaScript ciphers', { reason: why });
 }
 
 /** Parses the relay's host keys once; ssh2 takes parsed keys as they are. */
