@@ -113,7 +113,14 @@ export async function startSshWorkers(o: SshWorkersOptions): Promise<{
     });
   }
 
-  await Promise.all(Array.from({ length: o.count }, (_, i) => spawnWorker(i)));
+  try {
+    await Promise.all(Array.from({ length: o.count }, (_, i) => spawnWorker(i)));
+  } catch (err) {
+    // A worker that cannot start (no native binding, a bad key) fails the gateway's start, not a restart loop.
+    closing = true;
+    for (const w of workers) w?.proc.kill('SIGKILL');
+    throw err;
+  }
   o.log.info('ssh workers started', { workers: o.count, pids: workers.map((w) => w.proc.pid) });
 
   return {
