@@ -207,7 +207,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
           {
             cwd: REPO_ROOT,
             stdio: r.stdio ?? ['ignore', 'inherit', 'inherit'],
-            env: { ...process.env, REMOTEGPU_TOKEN: r.token, ...r.env },
+            // One SSH process per relay unless a run asks for workers: the suites start many relays on few cores.
+            env: {
+              ...process.env,
+              REMOTEGPU_TOKEN: r.token,
+              REMOTEGPU_SSH_WORKERS: process.env.REMOTEGPU_SSH_WORKERS ?? '1',
+              ...r.env,
+            },
           },
         );
         relays.push(child);

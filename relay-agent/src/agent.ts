@@ -18,12 +18,13 @@ import { runNvidiaSmi } from './inventory/nvidia-smi.ts';
 import type { NvidiaSmi } from './inventory/nvidia-smi.ts';
 import { MetricsCollector } from './metrics/collector.ts';
 import { MemoryRouteTable } from './routes/route-table.ts';
+import { availableParallelism } from 'node:os';
 import { startSshGateway } from './ssh/gateway.ts';
+import { requireNativeCrypto } from './ssh/native.ts';
 import { loadOrCreateKeys } from './ssh/keys.ts';
 import { DEFAULT_LIMITS } from './ssh/limits.ts';
 import { TerminalSessions } from './terminal/sessions.ts';
 import { registerTargetCommands } from './ssh/target-commands.ts';
-import { hasNativeCrypto } from './ssh/native.ts';
 import { StateStore } from './state/store.ts';
 import { systemClock } from './tunnel/clock.ts';
 import { CommandDispatcher } from './tunnel/dispatcher.ts';
@@ -76,11 +77,8 @@ export async function startAgent(
     state_dir: config.stateDir,
     docker: config.docker,
   });
-  if (hasNativeCrypto()) log.info('ssh2 native crypto binding present');
-  else
-    log.warn(
-      'ssh2 native crypto binding missing: SSH throughput will be about half (reinstall with install scripts allowed)',
-    );
+  // Before any state is touched: a relay that would run SSH at half speed does not start unless told to.
+  requireNativeCrypto(log, config.sshNativeCrypto === 'prefer');
 
   const store = StateStore.open(config.stateDir);
   const pruned = store.pruneResults(RESULT_TTL_MS);
@@ -186,6 +184,9 @@ export async function startAgent(
     recordings: outbox,
     keys,
     docker,
+    dockerUrl: config.docker,
+    workers: config.sshWorkers ?? availableParallelism(),
+    allowJsCrypto: config.sshNativeCrypto === 'prefer',
     log: log.child({ component: 'ssh' }),
   });
 
