@@ -6,6 +6,7 @@ import { appHostOf, handleApp } from './apps/handler.ts';
 import { registerAppEndpoints } from './apps/endpoints.ts';
 import { registerAuditEndpoints } from './audit/endpoints.ts';
 import { registerAuthEndpoints } from './auth/endpoints.ts';
+import { registerBillingEndpoints } from './billing/endpoints.ts';
 import { registerCliLoginEndpoints } from './cli-login/endpoints.ts';
 import { csrfGuard } from './auth/csrf.ts';
 import { resolveSecret, sessionFromCookies } from './auth/service.ts';
@@ -65,6 +66,7 @@ export function buildApp(): Hono<AppEnv> {
   registerFileEndpoints(app);
   registerTerminalEndpoints(app);
   registerAuditEndpoints(app);
+  registerBillingEndpoints(app);
   registerHostEndpoints(app);
   registerCatalogEndpoints(app);
   registerOpenApiEndpoints(app);

@@ -1,4 +1,5 @@
 // The edge's configuration, read from bindings once per isolate and validated.
+import { readBillingConfig, type BillingConfig } from './billing/config.ts';
 import type { Bindings } from './env.ts';
 
 export interface EdgeConfig {
@@ -21,6 +22,8 @@ export interface EdgeConfig {
   cpuOvercommit: number;
   /** Operator-wide cap on the wait for an app's first response byte (504 after it); null = none, only owners' per-port caps. */
   appFirstByteMs: number | null;
+  /** Money: currency, balance guards, webhooks (billing/config.ts). */
+  billing: BillingConfig;
 }
 
 /** One or more DNS labels (letters, digits, hyphens), no trailing dot. */
@@ -70,5 +73,6 @@ export function readConfig(env: Bindings): EdgeConfig {
     adminPassword: env.REMOTEGPU_ADMIN_PASSWORD ?? null,
     commandTimeoutMs: timeout,
     appFirstByteMs: firstByte,
+    billing: readBillingConfig(env),
   };
 }

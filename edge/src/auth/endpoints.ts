@@ -14,6 +14,7 @@ import type { Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
+import { grantSignupCredit } from '../billing/service.ts';
 import { ApiError, conflict, notFound } from '../errors.ts';
 import { endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { newId } from '../lib/ids.ts';
@@ -80,6 +81,7 @@ export function registerAuthEndpoints(app: Hono<AppEnv>): void {
         throw conflict('email_taken', 'an account with this email exists');
       }
       const [row] = await deps.db.select().from(tables.users).where(eq(tables.users.id, user.id));
+      await grantSignupCredit(deps, user.id);
       const token = await createSession(deps, user.id, clientIp(c));
       startSession(c, token);
       await recordAudit(deps, {

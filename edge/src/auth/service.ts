@@ -66,6 +66,7 @@ export async function createApiToken(
     expires_at: expiresInDays ? Date.now() + expiresInDays * 86_400_000 : null,
     created_at: Date.now(),
     last_used_at: null,
+    scopes: null,
   };
   await deps.db.insert(tables.apiTokens).values(row);
   return { row, token };
