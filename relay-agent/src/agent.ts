@@ -16,6 +16,7 @@ import { relayIdOf } from './docker/labels.ts';
 import { collectInventory } from './inventory/inventory.ts';
 import { runNvidiaSmi } from './inventory/nvidia-smi.ts';
 import type { NvidiaSmi } from './inventory/nvidia-smi.ts';
+import { RunningMeter } from './metering/meter.ts';
 import { MetricsCollector } from './metrics/collector.ts';
 import { MemoryRouteTable } from './routes/route-table.ts';
 import { startSshGateway } from './ssh/gateway.ts';
@@ -34,6 +35,8 @@ import { AGENT_VERSION } from './version.ts';
 export interface AgentOverrides {
   nvidiaSmi?: NvidiaSmi;
   metricsIntervalMs?: number;
+  /** How often running time is reported for billing (default 60 s). */
+  meterIntervalMs?: number;
   /** Tunnel knobs for tests (timeouts, backoff). */
   tunnel?: Partial<Pick<TunnelOptions, 'connectTimeoutMs' | 'heartbeatMs' | 'backoff' | 'stableMs'>>;
 }
@@ -91,6 +94,8 @@ export async function startAgent(
   const routes = new MemoryRouteTable(store, log.child({ component: 'routes' }));
   const outbox = new Outbox(store, log);
   const dispatcher = new CommandDispatcher(store, log.child({ component: 'commands' }));
+  // Billing's source: running seconds per environment, kept in the state file and sent through the outbox.
+  const meter = new RunningMeter(store, outbox, Date.now, log.child({ component: 'meter' }));
   const inventory = () => collectInventory({ docker, stateDir: config.stateDir, nvidiaSmi, log });
   log.info('local state loaded', { routes: routes.all().length, outbox: store.outboxCount() });
 
@@ -128,6 +133,7 @@ export async function startAgent(
         return undefined;
       }),
     ]);
+    if (containers) meter.sync(containers);
     return {
       type: MSG.hello,
       protocol: PROTOCOL_VERSION,
@@ -158,6 +164,7 @@ export async function startAgent(
     docker,
     (change) => {
       log.info('container state', { env_id: change.environment_id, state: change.state, reason: change.reason });
+      meter.observe(change.environment_id, change.state);
       tunnel?.emit(EVENT.containerState, change);
     },
     log,
@@ -173,6 +180,12 @@ export async function startAgent(
     ...(overrides.metricsIntervalMs ? { intervalMs: overrides.metricsIntervalMs } : {}),
   });
   metrics.start();
+  // Containers kept running while the agent was down: count on from the stored interval (or from now if new).
+  void withTimeout(driver.reports(), HELLO_DOCKER_MS, 'container list').then(
+    (containers) => meter.sync(containers),
+    (err: unknown) => log.warn('cannot list containers for the meter: Docker unreachable', { err }),
+  );
+  const meterTimer = setInterval(() => meter.flush(), overrides.meterIntervalMs ?? 60_000);
 
   const gateway = await startSshGateway({
     listen: config.sshListen,
@@ -211,6 +224,8 @@ export async function startAgent(
   const stop = () => {
     stopping ??= (async () => {
       metrics.stop();
+      clearInterval(meterTimer);
+      meter.flush();
       events.stop();
       terminals.closeAll();
       unsubscribeOutbox();

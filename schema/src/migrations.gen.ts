@@ -80,13 +80,13 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     ]
   },
   {
-    "tag": "0005_rare_deathstrike",
-    "when": 1796024138516,
-    "hash": "57ff118c7e7d1fd952b7e8021b80920ac5648ac067147d06aee3ca4d21c8168a",
+    "tag": "0005_money",
+    "when": 1796024646540,
+    "hash": "f1da37068e446750f0ffd38164530de58bc401a16f95cd8d98c47b02337881e3",
     "statements": [
       "CREATE TABLE `account_balances` (\n\t`account_id` text PRIMARY KEY NOT NULL,\n\t`balance` integer DEFAULT 0 NOT NULL,\n\t`last_entry_id` integer DEFAULT 0 NOT NULL,\n\t`low_notified_at` integer,\n\t`zero_notified_at` integer,\n\t`updated_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL\n);",
       "CREATE TABLE `account_quotas` (\n\t`account_id` text PRIMARY KEY NOT NULL,\n\t`max_gpus` integer,\n\t`max_environments` integer,\n\t`updated_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL\n);",
-      "CREATE TABLE `env_meters` (\n\t`environment_id` text PRIMARY KEY NOT NULL,\n\t`account_id` text NOT NULL,\n\t`host_id` text NOT NULL,\n\t`seconds` integer DEFAULT 0 NOT NULL,\n\t`charged` integer DEFAULT 0 NOT NULL,\n\t`updated_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL\n);",
+      "CREATE TABLE `env_meters` (\n\t`environment_id` text PRIMARY KEY NOT NULL,\n\t`account_id` text NOT NULL,\n\t`host_id` text NOT NULL,\n\t`seconds` integer DEFAULT 0 NOT NULL,\n\t`charged` integer DEFAULT 0 NOT NULL,\n\t`hourly_price` integer DEFAULT 0 NOT NULL,\n\t`updated_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL\n);",
       "CREATE TABLE `ledger_entries` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`account_id` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`amount` integer NOT NULL,\n\t`balance_after` integer NOT NULL,\n\t`currency` text NOT NULL,\n\t`idempotency_key` text NOT NULL,\n\t`environment_id` text,\n\t`description` text DEFAULT '' NOT NULL,\n\t`actor_id` text,\n\t`created_at` integer NOT NULL\n);",
       "CREATE UNIQUE INDEX `ledger_idem_uq` ON `ledger_entries` (`idempotency_key`);",
       "CREATE INDEX `ledger_account_idx` ON `ledger_entries` (`account_id`,`id`);",

@@ -348,6 +348,8 @@ export const envMeters = sqliteTable('env_meters', {
   host_id: text('host_id').notNull(),
   seconds: integer('seconds').notNull().default(0),
   charged: integer('charged').notNull().default(0),
+  /** Minor units per running hour, as last read from the catalogue (kept for reports after the row is deleted). */
+  hourly_price: integer('hourly_price').notNull().default(0),
   updated_at: integer('updated_at').notNull().default(now),
 });
 

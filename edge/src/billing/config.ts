@@ -62,3 +62,8 @@ export function readBillingConfig(env: Bindings): BillingConfig {
     webhookBackoffMs: int(env.REMOTEGPU_WEBHOOK_BACKOFF_MS, 'REMOTEGPU_WEBHOOK_BACKOFF_MS', 30_000, 0, 86_400_000),
   };
 }
+
+/** A catalogue price (major units, e.g. 1.5 yuan) in integer minor units. */
+export function toMinor(config: BillingConfig, major: number): number {
+  return Math.round(major * 10 ** config.minorDigits);
+}

@@ -41,12 +41,12 @@ function checkSign(kind: LedgerKind, amount: number): void {
 /**
  * Posts one entry in one write transaction: the entry (with `balance_after`) and the stored balance move together.
  * `extra.when` is an SQL condition (with args) the entry depends on, checked inside the transaction (compare-and-set);
- * `extra.then` are statements run in the same transaction (they must themselves test that the entry was written).
+ * `extra.also` are statements run in the same transaction (they must themselves test that the entry was written).
  */
 export async function post(
   sql: Sql,
   p: Posting,
-  extra: { when?: { sql: string; args: (string | number)[] }; then?: InStatement[] } = {},
+  extra: { when?: { sql: string; args: (string | number)[] }; also?: InStatement[] } = {},
 ): Promise<Posted> {
   checkSign(p.kind, p.amount);
   const at = p.at ?? Date.now();
@@ -86,7 +86,7 @@ export async function post(
               WHERE account_balances.account_id = ? AND e.id > account_balances.last_entry_id`,
         args: [at, key, p.account_id, p.account_id],
       },
-      ...(extra.then ?? []),
+      ...(extra.also ?? []),
       {
         sql: `SELECT (SELECT id FROM ledger_entries WHERE idempotency_key = ?), balance FROM account_balances WHERE account_id = ?`,
         args: [key, p.account_id],

@@ -5,6 +5,7 @@ import {
   EVENT,
   MetricsEvent,
   PullProgressEvent,
+  UsageReport,
   redisKeys,
   tables,
   type ContainerReport,
@@ -18,6 +19,7 @@ import { publishRoute, servedEnvs } from '../routing/sync.ts';
 import { finalizeDeletions } from '../environments/delete.ts';
 import { recordMetrics } from '../metrics/service.ts';
 import { storeRecording } from '../audit/recordings.ts';
+import { applyUsageReport } from '../billing/metering.ts';
 
 type EnvRow = typeof tables.environments.$inferSelect;
 
@@ -202,6 +204,23 @@ export async function onEvent(
           .onConflictDoNothing();
       }
       return e.data.events.map((x) => x.id);
+    }
+    case EVENT.usage: {
+      // Running time from the relay's durable outbox: acked once charged (or known to be nothing to charge).
+      const e = UsageReport.safeParse(msg.data);
+      if (!e.success) return msg.id ? [msg.id] : [];
+      const outcome = await applyUsageReport(deps, hostId, e.data);
+      if (outcome.ignored && outcome.ignored !== 'not_newer')
+        console.log(
+          JSON.stringify({
+            level: 'warn',
+            msg: 'usage report ignored',
+            env_id: e.data.environment_id,
+            host_id: hostId,
+            why: outcome.ignored,
+          }),
+        );
+      return msg.id ? [msg.id] : [];
     }
     case EVENT.recording: {
       const stored = await storeRecording(deps, hostId, msg.data);

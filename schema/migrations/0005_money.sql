@@ -20,6 +20,7 @@ CREATE TABLE `env_meters` (
 	`host_id` text NOT NULL,
 	`seconds` integer DEFAULT 0 NOT NULL,
 	`charged` integer DEFAULT 0 NOT NULL,
+	`hourly_price` integer DEFAULT 0 NOT NULL,
 	`updated_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL
 );
 --> statement-breakpoint
