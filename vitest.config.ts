@@ -42,6 +42,7 @@ export default defineConfig({
                 REMOTEGPU_WEBHOOK_MAX_ATTEMPTS: '3',
                 // Every registered renter starts with 10,000,000.00: the balance guard never gets in other suites' way.
                 REMOTEGPU_SIGNUP_CREDIT: '1000000000',
+                REMOTEGPU_PRORATE_RELEASE: 'true',
                 REMOTEGPU_WEBHOOK_BACKOFF_MS: '100',
               },
             },

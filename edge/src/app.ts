@@ -6,6 +6,7 @@ import { appHostOf, handleApp } from './apps/handler.ts';
 import { registerAppEndpoints } from './apps/endpoints.ts';
 import { registerAuditEndpoints } from './audit/endpoints.ts';
 import { registerAuthEndpoints } from './auth/endpoints.ts';
+import { registerBillingAdminEndpoints } from './billing/admin-endpoints.ts';
 import { registerBillingEndpoints } from './billing/endpoints.ts';
 import { registerCliLoginEndpoints } from './cli-login/endpoints.ts';
 import { csrfGuard } from './auth/csrf.ts';
@@ -22,6 +23,7 @@ import { isHttps } from './lib/request.ts';
 import { registerMarketEndpoints } from './market/endpoints.ts';
 import { registerOpenApiEndpoints } from './openapi/endpoints.ts';
 import { registerTerminalEndpoints } from './terminal/endpoints.ts';
+import { registerWebhookEndpoints } from './webhooks/endpoints.ts';
 import { registerAgentEndpoints } from './tunnel/connect.ts';
 
 /** Paths the Worker answers on the console's host; everything else there is a static asset. */
@@ -67,6 +69,8 @@ export function buildApp(): Hono<AppEnv> {
   registerTerminalEndpoints(app);
   registerAuditEndpoints(app);
   registerBillingEndpoints(app);
+  registerBillingAdminEndpoints(app);
+  registerWebhookEndpoints(app);
   registerHostEndpoints(app);
   registerCatalogEndpoints(app);
   registerOpenApiEndpoints(app);

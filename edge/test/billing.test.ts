@@ -71,7 +71,7 @@ describe('balance and ledger', () => {
       token: await admin(),
     });
     expect(check.body).toMatchObject({ ok: true, mismatched: [] });
-  });
+  }, 30_000);
 
   it('the payment hook credits only with a valid signature, once per payment id', async () => {
     const user = await registerUser();
@@ -98,5 +98,5 @@ describe('balance and ledger', () => {
       headers: signed(body),
     });
     expect(replay.body).toMatchObject({ balance: SIGNUP + 5000, duplicate: true });
-  });
+  }, 30_000);
 });

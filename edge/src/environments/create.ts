@@ -18,6 +18,8 @@ import { publishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { openUsage } from '../usage/service.ts';
+import { guardCreate } from '../billing/hooks.ts';
+import { notifyEnvironment } from '../webhooks/environment-events.ts';
 import { sshHostFor } from './access.ts';
 import { allocatePort, releasePort } from './ports.ts';
 import { pickHost } from './scheduler.ts';
@@ -33,10 +35,12 @@ export async function newCredentials(deps: Deps) {
 }
 
 export async function setFailed(deps: Deps, id: string, reason: string): Promise<void> {
-  await deps.db
+  const [failed] = await deps.db
     .update(tables.environments)
     .set({ status: 'failed', status_reason: reason.slice(0, 4000), updated_at: Date.now() })
-    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')));
+    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')))
+    .returning();
+  if (failed) await notifyEnvironment(deps, failed, 'environment.failed', failed.status_reason);
 }
 
 export async function createEnvironment(
@@ -46,6 +50,7 @@ export async function createEnvironment(
 ): Promise<{ env: EnvRow; status: 201 | 202 }> {
   const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
   if (!image) throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
+  await guardCreate(deps, user, body, image);
   const creds = await newCredentials(deps);
   const { id, placement } = await reserve(deps, user, body, image.id, creds);
   const args: ContainerCreateArgs = {
@@ -110,6 +115,7 @@ export async function applyCreateResult(deps: Deps, id: string, data: unknown): 
     : [];
   await openUsage(deps, env, 'hourly', image?.hourly_price ?? 0, now);
   await publishRoute(deps, env);
+  await notifyEnvironment(deps, env, 'environment.created');
   return env;
 }
 

@@ -6,6 +6,7 @@ import { unpublishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { closeUsage } from '../usage/service.ts';
+import { endRental } from '../billing/rentals.ts';
 import { releasePort } from './ports.ts';
 import type { EnvRow } from './serialize.ts';
 
@@ -27,6 +28,7 @@ export async function deleteEnvironment(deps: Deps, env: EnvRow): Promise<boolea
     .set({ status: 'deleting', updated_at: Date.now() })
     .where(eq(tables.environments.id, env.id));
   await closeUsage(deps, env.id);
+  if (env.type === 'physical') await endRental(deps, env.id);
   const dropped = await unpublishRoute(deps, env);
   // A physical machine goes back to the pool only once its relay no longer routes to it; an offline
   // relay gets the route set without it on reconnect, and the deletion finishes then.

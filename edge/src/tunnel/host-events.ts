@@ -20,6 +20,8 @@ import { finalizeDeletions } from '../environments/delete.ts';
 import { recordMetrics } from '../metrics/service.ts';
 import { storeRecording } from '../audit/recordings.ts';
 import { applyUsageReport } from '../billing/metering.ts';
+import { emitEvent } from '../webhooks/emit.ts';
+import { notifyEnvironment } from '../webhooks/environment-events.ts';
 
 type EnvRow = typeof tables.environments.$inferSelect;
 
@@ -31,10 +33,16 @@ export async function touchHost(deps: Deps, hostId: string): Promise<void> {
 }
 
 export async function markOffline(deps: Deps, hostId: string): Promise<void> {
+  const [before] = await deps.db
+    .select({ status: tables.hosts.status, name: tables.hosts.name })
+    .from(tables.hosts)
+    .where(eq(tables.hosts.id, hostId));
   await deps.db
     .update(tables.hosts)
     .set({ status: 'offline', last_seen_at: Date.now() })
     .where(eq(tables.hosts.id, hostId));
+  // Admins' webhooks hear of a relay going away (once per transition).
+  if (before?.status === 'online') await emitEvent(deps, null, 'host.offline', { host_id: hostId, name: before.name });
 }
 
 /** Presence and inventory, drift correction from the containers the relay really has, then its route set. */
@@ -152,6 +160,13 @@ export async function onEvent(
           .set({ status, status_reason: e.data.reason ?? null, updated_at: Date.now() })
           .where(eq(tables.environments.id, env.id));
         await publishRoute(deps, env.id);
+        if (status !== 'running')
+          await notifyEnvironment(
+            deps,
+            { ...env, status, status_reason: e.data.reason ?? null },
+            status === 'failed' ? 'environment.failed' : 'environment.stopped',
+            e.data.reason ?? null,
+          );
       }
       return [];
     }
