@@ -51,6 +51,8 @@ export default defineConfig({
         test: {
           name: 'edge',
           include: ['edge/test/**/*.test.ts'],
+          // A suite's first request migrates the database and loads the whole Worker: seconds on a busy 2-core machine.
+          testTimeout: 20_000,
           globalSetup: ['./test/global-setup.ts'],
         },
       },
@@ -63,6 +65,8 @@ export default defineConfig({
             'dev/test/**/*.test.ts',
             'relay-agent/test/**/*.test.ts',
             'cli/test/**/*.test.ts',
+            // The fault suite (issue 17): real processes, each fault injected and healed by its test.
+            'test/faults/**/*.test.ts',
           ],
           // The test services first (private dockerd, images, loopback sshd), then the stand-ins.
           globalSetup: ['./test/services-up.ts', './test/global-setup.ts'],

@@ -1,6 +1,7 @@
 // The Hono app: resolves the caller, mounts every feature's routes, and answers errors in one shape.
 import { Hono } from 'hono';
 import { registerCatalogEndpoints } from './admin/catalog.ts';
+import { registerFleetEndpoints } from './admin/fleet.ts';
 import { registerHostEndpoints } from './admin/hosts.ts';
 import { appHostOf, handleApp } from './apps/handler.ts';
 import { registerAppEndpoints } from './apps/endpoints.ts';
@@ -10,6 +11,7 @@ import { registerBillingAdminEndpoints } from './billing/admin-endpoints.ts';
 import { registerBillingEndpoints } from './billing/endpoints.ts';
 import { registerCliLoginEndpoints } from './cli-login/endpoints.ts';
 import { csrfGuard } from './auth/csrf.ts';
+import { registerDnsEndpoints } from './dns/endpoints.ts';
 import { resolveSecret, sessionFromCookies } from './auth/service.ts';
 import { ready } from './boot.ts';
 import { buildDeps } from './deps.ts';
@@ -72,7 +74,9 @@ export function buildApp(): Hono<AppEnv> {
   registerBillingAdminEndpoints(app);
   registerWebhookEndpoints(app);
   registerHostEndpoints(app);
+  registerFleetEndpoints(app);
   registerCatalogEndpoints(app);
+  registerDnsEndpoints(app);
   registerOpenApiEndpoints(app);
 
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));

@@ -1,10 +1,9 @@
-// The edge Worker's entry: the Hono app for API, agent and console requests; the HostTunnel and DataShard Durable Objects.
+// The edge Worker's entry: the Hono app for API, agent and console requests; the cron; the HostTunnel and DataShard Durable Objects.
 import { buildApp } from './app.ts';
-import { runBillingSweep } from './billing/sweep.ts';
-import { ready } from './boot.ts';
-import { buildDeps } from './deps.ts';
+import { runBillingCron } from './billing/sweep.ts';
 import type { Bindings } from './env.ts';
 import { drainUnread } from './lib/drain.ts';
+import { runScheduled } from './scheduled.ts';
 
 export { DataShard } from './tunnel/data-shard.ts';
 export { HostTunnel } from './tunnel/host-tunnel.ts';
@@ -18,25 +17,10 @@ export default {
     await drainUnread(request);
     return res;
   },
-  // The cron trigger (wrangler.toml [triggers]): zero-balance stops, rentals, webhook deliveries.
-  async scheduled(_controller, env, ctx) {
-    const deps = buildDeps(env);
-    ctx.waitUntil(
-      ready(deps)
-        .then(() => runBillingSweep(deps))
-        .then(
-          (r) =>
-            console.log(
-              JSON.stringify({
-                level: 'info',
-                msg: 'billing sweep',
-                stopped: r.stopped.length,
-                deliveries: r.deliveries,
-              }),
-            ),
-          (err: unknown) =>
-            console.error(JSON.stringify({ level: 'error', msg: 'billing sweep failed', error: String(err) })),
-        ),
-    );
+  // Awaited, not waitUntil: a failed run shows as a failed cron invocation in Cloudflare's dashboard.
+  // Every minute the billing sweep; every 5 minutes the repairs of scheduled.ts (wrangler.toml [triggers]).
+  async scheduled(controller, env) {
+    if (controller.cron === '*/5 * * * *') await runScheduled(env);
+    else await runBillingCron(env);
   },
 } satisfies ExportedHandler<Bindings>;

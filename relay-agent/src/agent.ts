@@ -96,7 +96,10 @@ export async function startAgent(
   const dispatcher = new CommandDispatcher(store, log.child({ component: 'commands' }));
   // Billing's source: running seconds per environment, kept in the state file and sent through the outbox.
   const meter = new RunningMeter(store, outbox, Date.now, log.child({ component: 'meter' }));
-  const inventory = () => collectInventory({ docker, stateDir: config.stateDir, nvidiaSmi, log });
+  if (config.fakeGpus)
+    log.warn('--fake-gpus: TEST ONLY, GPUs from nvidia-smi are handed out without an NVIDIA runtime in Docker');
+  const inventory = () =>
+    collectInventory({ docker, stateDir: config.stateDir, nvidiaSmi, log, fakeGpus: config.fakeGpus });
   log.info('local state loaded', { routes: routes.all().length, outbox: store.outboxCount() });
 
   let tunnel: TunnelClient | null = null;
@@ -175,6 +178,7 @@ export async function startAgent(
     docker,
     routes,
     nvidiaSmi,
+    relayId,
     log: log.child({ component: 'metrics' }),
     send: (samples) => tunnel?.emit(EVENT.metrics, { samples }, { droppable: true }),
     ...(overrides.metricsIntervalMs ? { intervalMs: overrides.metricsIntervalMs } : {}),

@@ -30,7 +30,14 @@ describe('config', () => {
       stateDir: '/home/op/.remotegpu-relay',
       logLevel: 'info',
       dataShards: 1,
+      fakeGpus: false,
     });
+  });
+
+  it('--fake-gpus (test only) is a boolean', () => {
+    expect(run({ env: { REMOTEGPU_FAKE_GPUS: 'true' } }).fakeGpus).toBe(true);
+    expect(run({ argv: [...base().argv, '--fake-gpus', '0'] }).fakeGpus).toBe(false);
+    expect(() => run({ argv: [...base().argv, '--fake-gpus', 'maybe'] })).toThrow(/--fake-gpus must be true or false/);
   });
 
   it('--help and --version short-circuit everything else', () => {

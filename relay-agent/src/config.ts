@@ -11,6 +11,11 @@ export interface AgentConfig {
   stateDir: string;
   logLevel: LogLevel;
   dataShards: number;
+  /**
+   * Test only: report the NVIDIA runtime as present although the engine has none, so that a fake `nvidia-smi`
+   * on the PATH and an engine with a stand-in nvidia hook (scripts/services.sh) can run GPU containers.
+   */
+  fakeGpus: boolean;
 }
 
 /** Values used when neither a flag, its env twin nor the config file sets them. */
@@ -21,6 +26,7 @@ export const DEFAULTS = {
   stateDir: '~/.remotegpu-relay',
   logLevel: 'info',
   dataShards: '1',
+  fakeGpus: 'false',
 } as const;
 
 interface Option {
@@ -74,6 +80,12 @@ export const OPTIONS: readonly Option[] = [
     key: 'dataShards',
     env: 'REMOTEGPU_DATA_SHARDS',
     help: `data connections for app traffic, 1-63 (default ${DEFAULTS.dataShards})`,
+  },
+  {
+    flag: 'fake-gpus',
+    key: 'fakeGpus',
+    env: 'REMOTEGPU_FAKE_GPUS',
+    help: 'TEST ONLY, true|false: trust the GPUs nvidia-smi lists without an NVIDIA runtime in Docker (fake GPU fleets)',
   },
 ];
 const CONFIG_FLAG = { flag: 'config', env: 'REMOTEGPU_CONFIG' };
@@ -195,6 +207,9 @@ function validate(pick: (flag: string) => string | undefined, input: ParseInput)
   if (publicHost !== null && !/^[A-Za-z0-9.:-]{1,253}$/.test(publicHost))
     throw new ConfigError(`--public-host "${publicHost}" is not a host name or address`);
   const stateDir = pick('state-dir') ?? DEFAULTS.stateDir;
+  const fakeGpus = (pick('fake-gpus') ?? DEFAULTS.fakeGpus).toLowerCase();
+  if (!['true', 'false', '1', '0', 'yes', 'no'].includes(fakeGpus))
+    throw new ConfigError(`--fake-gpus must be true or false, got "${fakeGpus}"`);
   return {
     edge: edge.replace(/\/+$/, ''),
     token,
@@ -205,6 +220,7 @@ function validate(pick: (flag: string) => string | undefined, input: ParseInput)
     stateDir: stateDir === '~' || stateDir.startsWith('~/') ? input.home + stateDir.slice(1) : stateDir,
     logLevel: logLevel as LogLevel,
     dataShards: Number(shards),
+    fakeGpus: ['true', '1', 'yes'].includes(fakeGpus),
   };
 }
 

@@ -80,8 +80,17 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     ]
   },
   {
-    "tag": "0005_money",
-    "when": 1796024646540,
+    "tag": "0005_fleet",
+    "when": 1796024290919,
+    "hash": "d5d14630514dd2b3fa4e510f841ccc21d9beb74231a788463f1ec83da1c68367",
+    "statements": [
+      "ALTER TABLE `environments` ADD `gpu_model` text;",
+      "ALTER TABLE `hosts` ADD `offline_reason` text;"
+    ]
+  },
+  {
+    "tag": "0006_money",
+    "when": 1796027719283,
     "hash": "f1da37068e446750f0ffd38164530de58bc401a16f95cd8d98c47b02337881e3",
     "statements": [
       "CREATE TABLE `account_balances` (\n\t`account_id` text PRIMARY KEY NOT NULL,\n\t`balance` integer DEFAULT 0 NOT NULL,\n\t`last_entry_id` integer DEFAULT 0 NOT NULL,\n\t`low_notified_at` integer,\n\t`zero_notified_at` integer,\n\t`updated_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL\n);",

@@ -72,6 +72,8 @@ export const hosts = sqliteTable(
     ssh_port_max: integer('ssh_port_max').notNull().default(59999),
     ssh_host_keys: text('ssh_host_keys', { mode: 'json' }).$type<string[]>(),
     drained: integer('drained', { mode: 'boolean' }).notNull().default(false),
+    /** Why the relay is offline (closed, missed heartbeats, refused version); null while online. Since: last_seen_at. */
+    offline_reason: text('offline_reason'),
     created_at: integer('created_at').notNull().default(now),
   },
   (t) => [uniqueIndex('hosts_name_uq').on(t.name), uniqueIndex('hosts_token_uq').on(t.token_hash)],
@@ -145,6 +147,8 @@ export const environments = sqliteTable(
       .references(() => hosts.id),
     gpu_count: integer('gpu_count').notNull().default(0),
     gpu_devices: text('gpu_devices', { mode: 'json' }).$type<number[]>(),
+    /** The model of its GPUs (nvidia-smi's name, e.g. `NVIDIA H100 80GB HBM3`); null without GPUs. */
+    gpu_model: text('gpu_model'),
     cpu_cores: integer('cpu_cores').notNull().default(0),
     memory_gb: integer('memory_gb').notNull().default(0),
     password_hash: text('password_hash').notNull(),

@@ -27,6 +27,12 @@ const routes: RouteRecordRaw[] = [
     meta: { admin: true },
   },
   {
+    path: '/admin/fleet',
+    name: 'admin-fleet',
+    component: () => import('./views/admin/FleetView.vue'),
+    meta: { admin: true },
+  },
+  {
     path: '/admin/machines',
     name: 'admin-machines',
     component: () => import('./views/admin/MachinesView.vue'),

@@ -2,7 +2,9 @@
 // renew or expire rentals, send due webhook deliveries.
 import { tables } from '@remotegpu/schema';
 import { eq, lte } from 'drizzle-orm';
-import type { Deps } from '../deps.ts';
+import { ready } from '../boot.ts';
+import { buildDeps, type Deps } from '../deps.ts';
+import type { Bindings } from '../env.ts';
 import { runAction } from '../environments/actions.ts';
 import { deleteEnvironment } from '../environments/delete.ts';
 import { deliverDue } from '../webhooks/delivery.ts';
@@ -58,4 +60,14 @@ export async function runBillingSweep(deps: Deps, now = Date.now()) {
   });
   const deliveries = await deliverDue(deps, now);
   return { stopped, rentals, deliveries };
+}
+
+/** The cron's entry: one sweep, logged; a failure fails the cron invocation. */
+export async function runBillingCron(env: Bindings): Promise<void> {
+  const deps = buildDeps(env);
+  await ready(deps);
+  const r = await runBillingSweep(deps);
+  console.log(
+    JSON.stringify({ level: 'info', msg: 'billing sweep', stopped: r.stopped.length, deliveries: r.deliveries }),
+  );
 }

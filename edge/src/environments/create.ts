@@ -9,11 +9,12 @@ import {
   type ContainerCreateArgs,
   type CreateEnvironmentRequest,
 } from '@remotegpu/schema';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
 import { encryptSecret, hashPassword } from '../platform/crypto.ts';
+import { syncEnvDns } from '../dns/sync.ts';
 import { publishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
@@ -48,6 +49,8 @@ export async function createEnvironment(
   user: AuthUser,
   body: CreateEnvironmentRequest,
 ): Promise<{ env: EnvRow; status: 201 | 202 }> {
+  if (body.gpu_model !== undefined && body.gpu_count === 0)
+    throw new ApiError(422, 'validation_failed', 'invalid body: gpu_model: needs gpu_count of 1 or more');
   const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
   if (!image) throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
   await guardCreate(deps, user, body, image);
@@ -86,9 +89,15 @@ export async function createEnvironment(
 /**
  * Records a successful create: the container, its address, usage from now, the route at the relay.
  * Also used for results that arrive after the caller stopped waiting (a slow image pull): only an
- * environment still `creating` is changed, so a deleted or failed one is left alone.
+ * environment still `creating` is changed, so a deleted one is left alone; `adoptFailed` (late results) also takes
+ * one the create deadline failed meanwhile, as its container exists after all.
  */
-export async function applyCreateResult(deps: Deps, id: string, data: unknown): Promise<EnvRow | null> {
+export async function applyCreateResult(
+  deps: Deps,
+  id: string,
+  data: unknown,
+  o: { adoptFailed?: boolean } = {},
+): Promise<EnvRow | null> {
   const result = ContainerCreateResult.safeParse(data);
   if (!result.success) {
     await setFailed(deps, id, 'the relay answered create with an invalid result');
@@ -106,7 +115,12 @@ export async function applyCreateResult(deps: Deps, id: string, data: unknown): 
       started_at: now,
       updated_at: now,
     })
-    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')))
+    .where(
+      and(
+        eq(tables.environments.id, id),
+        inArray(tables.environments.status, o.adoptFailed ? ['creating', 'failed'] : ['creating']),
+      ),
+    )
     .returning();
   const env = updated[0];
   if (!env) return null;
@@ -115,9 +129,14 @@ export async function applyCreateResult(deps: Deps, id: string, data: unknown): 
     : [];
   await openUsage(deps, env, 'hourly', image?.hourly_price ?? 0, now);
   await publishRoute(deps, env);
+  // The SSH name (`<envid>.ssh.<domain>`) now points at this relay; a DNS failure does not fail the create.
+  await syncEnvDns(deps, env.id);
   await notifyEnvironment(deps, env, 'environment.created');
   return env;
 }
+
+/** How many times a create that lost GPUs to a concurrent one places itself again. */
+const MAX_PLACEMENT_ROUNDS = 16;
 
 type Creds = Awaited<ReturnType<typeof newCredentials>>;
 
@@ -141,6 +160,7 @@ async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentReques
         host_id: placement.host.id,
         gpu_count: body.gpu_count,
         gpu_devices: placement.gpuDevices,
+        gpu_model: placement.gpuModel,
         cpu_cores: body.cpu_cores,
         memory_gb: body.memory_gb,
         password_hash: creds.password_hash,
@@ -156,7 +176,10 @@ async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentReques
       return { id, placement };
     await deps.db.delete(tables.environments).where(eq(tables.environments.id, id));
     await releasePort(deps, id);
-    if (attempt >= 4) throw new ApiError(409, 'no_capacity', 'the GPUs this request needs keep being taken; try again');
+    // Each round of a burst settles at least one create, so a burst of N needs up to N rounds; jitter spreads them.
+    if (attempt >= MAX_PLACEMENT_ROUNDS - 1)
+      throw new ApiError(409, 'no_capacity', 'the GPUs this request needs keep being taken; try again');
+    await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
   }
 }
 

@@ -4,6 +4,7 @@ import { and, eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
+import { syncEnvDns } from '../dns/sync.ts';
 import { publishRoute } from '../routing/sync.ts';
 import { pinHostKey } from '../admin/probe.ts';
 import { openUsage } from '../usage/service.ts';
@@ -72,5 +73,6 @@ export async function allocateMachine(deps: Deps, user: AuthUser, machineId: num
   await openUsage(deps, env, 'monthly', machine.monthly_price, env.created_at);
   await rentalStarted(deps, env, machine.monthly_price);
   await publishRoute(deps, env);
+  await syncEnvDns(deps, env.id);
   return env;
 }

@@ -14,6 +14,7 @@ import {
 } from '@remotegpu/schema';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
+import { bestEffort } from '../lib/unavailable.ts';
 import { buildRoutes } from '../routing/relay-routes.ts';
 import { publishRoute, servedEnvs } from '../routing/sync.ts';
 import { finalizeDeletions } from '../environments/delete.ts';
@@ -28,18 +29,19 @@ type EnvRow = typeof tables.environments.$inferSelect;
 export async function touchHost(deps: Deps, hostId: string): Promise<void> {
   await deps.db
     .update(tables.hosts)
-    .set({ status: 'online', last_seen_at: Date.now() })
+    .set({ status: 'online', offline_reason: null, last_seen_at: Date.now() })
     .where(eq(tables.hosts.id, hostId));
 }
 
-export async function markOffline(deps: Deps, hostId: string): Promise<void> {
+/** The relay is gone (`reason`: how the edge lost it): its environments show as unreachable from now. */
+export async function markOffline(deps: Deps, hostId: string, reason: string): Promise<void> {
   const [before] = await deps.db
     .select({ status: tables.hosts.status, name: tables.hosts.name })
     .from(tables.hosts)
     .where(eq(tables.hosts.id, hostId));
   await deps.db
     .update(tables.hosts)
-    .set({ status: 'offline', last_seen_at: Date.now() })
+    .set({ status: 'offline', offline_reason: reason.slice(0, 500), last_seen_at: Date.now() })
     .where(eq(tables.hosts.id, hostId));
   // Admins' webhooks hear of a relay going away (once per transition).
   if (before?.status === 'online') await emitEvent(deps, null, 'host.offline', { host_id: hostId, name: before.name });
@@ -57,6 +59,7 @@ export async function onHello(deps: Deps, hostId: string, hello: Hello): Promise
     .update(tables.hosts)
     .set({
       status: 'online',
+      offline_reason: null,
       last_seen_at: Date.now(),
       agent_version: hello.agent_version,
       ...(hello.inventory ? { inventory: hello.inventory } : {}),
@@ -174,7 +177,9 @@ export async function onEvent(
       const e = PullProgressEvent.safeParse(msg.data);
       if (!e.success) return [];
       if (!(await ownedEnvIds(deps, hostId, [e.data.environment_id])).size) return [];
-      await deps.redis.set(redisKeys.progress(e.data.environment_id), JSON.stringify(e.data), { ex: 600 });
+      await bestEffort('pull progress', () =>
+        deps.redis.set(redisKeys.progress(e.data.environment_id), JSON.stringify(e.data), { ex: 600 }),
+      );
       return [];
     }
     case EVENT.metrics: {

@@ -15,6 +15,8 @@ import type {
   CreatedHost as CreatedHostSchema,
   CreatedToken as CreatedTokenSchema,
   Environment as EnvironmentSchema,
+  FleetHost as FleetHostSchema,
+  GpuMarket as GpuMarketSchema,
   Host as HostSchema,
   Image as ImageSchema,
   AdminMachine as AdminMachineSchema,
@@ -27,6 +29,8 @@ import type {
 
 export type User = (typeof UserSchema)['_output'];
 export type Environment = (typeof EnvironmentSchema)['_output'];
+export type FleetHost = (typeof FleetHostSchema)['_output'];
+export type GpuMarket = (typeof GpuMarketSchema)['_output'];
 export type AccessInfo = (typeof AccessInfoSchema)['_output'];
 export type ResourceMetrics = (typeof ResourceMetricsSchema)['_output'];
 export type Machine = (typeof MachineSchema)['_output'];

@@ -4,6 +4,7 @@ import type zh from './zh-CN.ts';
 const en: typeof zh = {
   app: { title: 'RemoteGPU Console', language: 'Language', logout: 'Log out', menu: 'Menu', admin: 'Admin' },
   nav: {
+    fleet: 'Fleet',
     market: 'Computing market',
     environments: 'Environments',
     sshKeys: 'SSH keys',
@@ -65,6 +66,7 @@ const en: typeof zh = {
     missing: 'The link has no code: type the code shown in your terminal.',
   },
   status: {
+    unreachable: 'Unreachable',
     available: 'Available',
     allocated: 'Rented',
     maintenance: 'Maintenance',
@@ -98,6 +100,11 @@ const en: typeof zh = {
     cores: '{n} cores',
     allRegions: 'All regions',
     allModels: 'All models',
+    anyModel: 'Any model',
+    gpuFree: '{model} ({free} of {total} free)',
+    containerGpus: 'Container GPUs available now',
+    host: 'Host',
+    freeTotal: 'Free / total',
   },
   env: {
     create: 'Create environment',
@@ -127,6 +134,7 @@ const en: typeof zh = {
     actionDone: 'Done',
     back: 'Back to the list',
     reason: 'Reason',
+    unreachableSince: '{reason} (since {since}). It keeps running on its host and comes back by itself.',
     perHour: '¥{price}/hour',
   },
   login: {
@@ -274,6 +282,13 @@ const en: typeof zh = {
     detail: 'Detail',
     allUsers: 'All users',
     onlyLogins: 'Logins only',
+  },
+  fleet: {
+    gpus: 'GPUs by model',
+    free: 'free',
+    used: 'used',
+    environments: 'Environments',
+    envCounts: '{total} ({running} running, {stopped} stopped)',
   },
   hosts: {
     add: 'Add host',

@@ -2,6 +2,7 @@
 export default {
   app: { title: 'RemoteGPU 控制台', language: '语言', logout: '退出登录', menu: '菜单', admin: '管理' },
   nav: {
+    fleet: '集群',
     market: '算力市场',
     environments: '环境管理',
     sshKeys: 'SSH 密钥',
@@ -62,6 +63,7 @@ export default {
     missing: '链接中没有验证码：请输入终端中显示的验证码。',
   },
   status: {
+    unreachable: '无法连接',
     available: '可租用',
     allocated: '已租出',
     maintenance: '维护中',
@@ -95,6 +97,11 @@ export default {
     cores: '{n}核',
     allRegions: '全部地区',
     allModels: '全部型号',
+    anyModel: '任意型号',
+    gpuFree: '{model}（空闲 {free} / 共 {total}）',
+    containerGpus: '当前可用的容器 GPU',
+    host: '主机',
+    freeTotal: '空闲 / 总数',
   },
   env: {
     create: '创建环境',
@@ -124,6 +131,7 @@ export default {
     actionDone: '操作成功',
     back: '返回列表',
     reason: '原因',
+    unreachableSince: '{reason}（自 {since}）。环境仍在其主机上运行，中继恢复后自动恢复连接。',
     perHour: '¥{price}/小时',
   },
   login: {
@@ -271,6 +279,13 @@ export default {
     detail: '详情',
     allUsers: '所有用户',
     onlyLogins: '仅登录事件',
+  },
+  fleet: {
+    gpus: '各型号 GPU',
+    free: '空闲',
+    used: '已用',
+    environments: '环境',
+    envCounts: '{total} 个（运行 {running}，停止 {stopped}）',
   },
   hosts: {
     add: '添加主机',
