@@ -137,6 +137,9 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       REMOTEGPU_ADMIN_EMAIL: admin.email,
       REMOTEGPU_ADMIN_PASSWORD: admin.password,
       REMOTEGPU_DOMAIN: 'localhost',
+      // Every account made on a local stack starts with 10,000,000.00, so trying things out (and the tests) never
+      // meets the balance guard by accident; a suite that tests money sets its own.
+      REMOTEGPU_SIGNUP_CREDIT: '1000000000',
       ...(dns
         ? {
             REMOTEGPU_SSH_DOMAIN: dns.zoneName,

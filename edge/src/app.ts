@@ -7,6 +7,8 @@ import { appHostOf, handleApp } from './apps/handler.ts';
 import { registerAppEndpoints } from './apps/endpoints.ts';
 import { registerAuditEndpoints } from './audit/endpoints.ts';
 import { registerAuthEndpoints } from './auth/endpoints.ts';
+import { registerBillingAdminEndpoints } from './billing/admin-endpoints.ts';
+import { registerBillingEndpoints } from './billing/endpoints.ts';
 import { registerCliLoginEndpoints } from './cli-login/endpoints.ts';
 import { csrfGuard } from './auth/csrf.ts';
 import { registerDnsEndpoints } from './dns/endpoints.ts';
@@ -23,6 +25,7 @@ import { isHttps } from './lib/request.ts';
 import { registerMarketEndpoints } from './market/endpoints.ts';
 import { registerOpenApiEndpoints } from './openapi/endpoints.ts';
 import { registerTerminalEndpoints } from './terminal/endpoints.ts';
+import { registerWebhookEndpoints } from './webhooks/endpoints.ts';
 import { registerAgentEndpoints } from './tunnel/connect.ts';
 
 /** Paths the Worker answers on the console's host; everything else there is a static asset. */
@@ -67,6 +70,9 @@ export function buildApp(): Hono<AppEnv> {
   registerFileEndpoints(app);
   registerTerminalEndpoints(app);
   registerAuditEndpoints(app);
+  registerBillingEndpoints(app);
+  registerBillingAdminEndpoints(app);
+  registerWebhookEndpoints(app);
   registerHostEndpoints(app);
   registerFleetEndpoints(app);
   registerCatalogEndpoints(app);

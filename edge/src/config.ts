@@ -1,4 +1,5 @@
 // The edge's configuration, read from bindings once per isolate and validated.
+import { readBillingConfig, type BillingConfig } from './billing/config.ts';
 import { HEARTBEAT_MS } from '@remotegpu/schema';
 import type { Bindings } from './env.ts';
 
@@ -47,6 +48,8 @@ export interface EdgeConfig {
    * 10 minutes) failed: the edge or its relay restarted mid-create (REMOTEGPU_CREATE_DEADLINE_MS, default 30 min).
    */
   createDeadlineMs: number;
+  /** Money: currency, balance guards, webhooks (billing/config.ts). */
+  billing: BillingConfig;
 }
 
 export interface SshDnsConfig {
@@ -122,6 +125,7 @@ export function readConfig(env: Bindings): EdgeConfig {
     adminPassword: env.REMOTEGPU_ADMIN_PASSWORD ?? null,
     commandTimeoutMs: timeout,
     appFirstByteMs: firstByte,
+    billing: readBillingConfig(env),
     cacheCheckMs,
     heartbeatMs,
     createDeadlineMs,

@@ -1,5 +1,6 @@
 // The edge Worker's entry: the Hono app for API, agent and console requests; the cron; the HostTunnel and DataShard Durable Objects.
 import { buildApp } from './app.ts';
+import { runBillingCron } from './billing/sweep.ts';
 import type { Bindings } from './env.ts';
 import { drainUnread } from './lib/drain.ts';
 import { runScheduled } from './scheduled.ts';
@@ -17,7 +18,9 @@ export default {
     return res;
   },
   // Awaited, not waitUntil: a failed run shows as a failed cron invocation in Cloudflare's dashboard.
-  async scheduled(_controller, env) {
-    await runScheduled(env);
+  // Every minute the billing sweep; every 5 minutes the repairs of scheduled.ts (wrangler.toml [triggers]).
+  async scheduled(controller, env) {
+    if (controller.cron === '*/5 * * * *') await runScheduled(env);
+    else await runBillingCron(env);
   },
 } satisfies ExportedHandler<Bindings>;

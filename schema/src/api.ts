@@ -1,5 +1,6 @@
 // The API's types (zod), JSON in snake_case as in the seed: AccessInfo, Environment, ResourceMetrics, requests.
 import { z } from 'zod';
+import { TokenScope } from './billing-api.ts';
 import { USER_CODE_PATTERN } from './ids.ts';
 import { ENVIRONMENT_STATUSES } from './tables.ts';
 
@@ -31,10 +32,20 @@ export const ApiToken = z.object({
   created_at: isoTime,
   last_used_at: isoTime.nullable(),
   expires_at: isoTime.nullable(),
+  /** What the token may do; null = everything its user may (sessions, tokens made before scopes). */
+  scopes: z.array(TokenScope).nullable(),
 });
 export type ApiToken = z.infer<typeof ApiToken>;
+/**
+ * `scopes`: read (GET anything the user may see), environments (changes outside billing), billing (billing changes),
+ * admin (admin routes, admins only). Omitted: everything the creator may. Never more than the creating credential has.
+ */
 export const CreateTokenRequest = z
-  .object({ name, expires_in_days: z.number().int().min(1).max(3650).optional() })
+  .object({
+    name,
+    expires_in_days: z.number().int().min(1).max(3650).optional(),
+    scopes: z.array(TokenScope).min(1).max(4).optional(),
+  })
   .strict();
 export const CreatedToken = ApiToken.extend({ token: z.string() });
 

@@ -19,6 +19,8 @@ import { publishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { openUsage } from '../usage/service.ts';
+import { guardCreate } from '../billing/hooks.ts';
+import { notifyEnvironment } from '../webhooks/environment-events.ts';
 import { sshHostFor } from './access.ts';
 import { allocatePort, releasePort } from './ports.ts';
 import { pickHost } from './scheduler.ts';
@@ -34,10 +36,12 @@ export async function newCredentials(deps: Deps) {
 }
 
 export async function setFailed(deps: Deps, id: string, reason: string): Promise<void> {
-  await deps.db
+  const [failed] = await deps.db
     .update(tables.environments)
     .set({ status: 'failed', status_reason: reason.slice(0, 4000), updated_at: Date.now() })
-    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')));
+    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')))
+    .returning();
+  if (failed) await notifyEnvironment(deps, failed, 'environment.failed', failed.status_reason);
 }
 
 export async function createEnvironment(
@@ -49,6 +53,7 @@ export async function createEnvironment(
     throw new ApiError(422, 'validation_failed', 'invalid body: gpu_model: needs gpu_count of 1 or more');
   const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
   if (!image) throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
+  await guardCreate(deps, user, body, image);
   const creds = await newCredentials(deps);
   const { id, placement } = await reserve(deps, user, body, image.id, creds);
   const args: ContainerCreateArgs = {
@@ -126,6 +131,7 @@ export async function applyCreateResult(
   await publishRoute(deps, env);
   // The SSH name (`<envid>.ssh.<domain>`) now points at this relay; a DNS failure does not fail the create.
   await syncEnvDns(deps, env.id);
+  await notifyEnvironment(deps, env, 'environment.created');
   return env;
 }
 

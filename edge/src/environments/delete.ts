@@ -8,6 +8,7 @@ import { unpublishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { closeUsage } from '../usage/service.ts';
+import { endRental } from '../billing/rentals.ts';
 import { releasePort } from './ports.ts';
 import type { EnvRow } from './serialize.ts';
 
@@ -30,6 +31,7 @@ export async function deleteEnvironment(deps: Deps, env: EnvRow): Promise<boolea
     .set({ status: 'deleting', updated_at: Date.now() })
     .where(eq(tables.environments.id, env.id));
   await closeUsage(deps, env.id);
+  if (env.type === 'physical') await endRental(deps, env.id);
   // The SSH name goes with the environment (`deleting` has none); a DNS failure is left to the reconcile.
   await syncEnvDns(deps, env.id);
   const dropped = await unpublishRoute(deps, env);

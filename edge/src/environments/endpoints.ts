@@ -19,6 +19,7 @@ import { IdParam, endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { accessInfo, ownedEnv } from './access.ts';
 import { rotatePassword, runAction, type Action } from './actions.ts';
+import { notifyEnvironment } from '../webhooks/environment-events.ts';
 import { createEnvironment } from './create.ts';
 import { deleteEnvironment } from './delete.ts';
 import { environmentsJson, oneEnvironmentJson } from './serialize.ts';
@@ -153,6 +154,7 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
         try {
           const fresh = await runAction(deps, env, action);
           await audit(c, user, env, `environment.${action}`);
+          if (action === 'stop') await notifyEnvironment(deps, fresh, 'environment.stopped', 'stopped by its owner');
           return c.json({ environment: await oneEnvironmentJson(deps, fresh) });
         } catch (err) {
           await audit(c, user, env, `environment.${action}`, 'failure', { error: String((err as Error).message) });
