@@ -11,6 +11,7 @@ import { csrfGuard } from './auth/csrf.ts';
 import { resolveSecret, sessionFromCookies } from './auth/service.ts';
 import { ready } from './boot.ts';
 import { buildDeps } from './deps.ts';
+import { registerDataEndpoints } from './environments/data-endpoints.ts';
 import { registerEnvironmentEndpoints } from './environments/endpoints.ts';
 import { registerFileEndpoints } from './files/endpoints.ts';
 import { errorBody, onError } from './errors.ts';
@@ -61,6 +62,7 @@ export function buildApp(): Hono<AppEnv> {
   registerKeyEndpoints(app);
   registerMarketEndpoints(app);
   registerEnvironmentEndpoints(app);
+  registerDataEndpoints(app);
   registerAppEndpoints(app);
   registerFileEndpoints(app);
   registerTerminalEndpoints(app);

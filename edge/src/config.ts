@@ -21,6 +21,11 @@ export interface EdgeConfig {
   cpuOvercommit: number;
   /** Operator-wide cap on the wait for an app's first response byte (504 after it); null = none, only owners' per-port caps. */
   appFirstByteMs: number | null;
+  /** Days a deleted environment's data volume is kept, listed and restorable (0 = removed at once). */
+  dataRetentionDays: number;
+  /** The CPU cores and memory (GB) of an environment started without GPUs (无卡模式). */
+  noGpuCpuCores: number;
+  noGpuMemoryGb: number;
 }
 
 /** One or more DNS labels (letters, digits, hyphens), no trailing dot. */
@@ -49,6 +54,14 @@ export function readConfig(env: Bindings): EdgeConfig {
       'REMOTEGPU_APP_FIRST_BYTE_MS must be an integer >= 1000 (milliseconds), or unset for no operator-wide cap',
     );
   }
+  const retention = Number(env.REMOTEGPU_DATA_RETENTION_DAYS?.trim() || 0);
+  // Fractions are allowed (tests use seconds' worth of a day).
+  if (!Number.isFinite(retention) || retention < 0 || retention > 3650)
+    throw new ConfigError('REMOTEGPU_DATA_RETENTION_DAYS must be a number of days, 0-3650 (0 = delete data at once)');
+  const noGpuCpu = Number(env.REMOTEGPU_NO_GPU_CPU_CORES?.trim() || 1);
+  const noGpuMem = Number(env.REMOTEGPU_NO_GPU_MEMORY_GB?.trim() || 2);
+  if (!Number.isInteger(noGpuCpu) || noGpuCpu < 1 || !Number.isInteger(noGpuMem) || noGpuMem < 1)
+    throw new ConfigError('REMOTEGPU_NO_GPU_CPU_CORES and REMOTEGPU_NO_GPU_MEMORY_GB must be integers >= 1');
   const domain = (env.REMOTEGPU_DOMAIN ?? 'localhost').toLowerCase();
   if (!HOSTNAME.test(domain)) throw new ConfigError('REMOTEGPU_DOMAIN must be a host name such as gpu.example.com');
   const appsDomain = (env.REMOTEGPU_APPS_DOMAIN ?? `container.${domain}`).toLowerCase();
@@ -70,5 +83,8 @@ export function readConfig(env: Bindings): EdgeConfig {
     adminPassword: env.REMOTEGPU_ADMIN_PASSWORD ?? null,
     commandTimeoutMs: timeout,
     appFirstByteMs: firstByte,
+    dataRetentionDays: retention,
+    noGpuCpuCores: noGpuCpu,
+    noGpuMemoryGb: noGpuMem,
   };
 }

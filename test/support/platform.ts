@@ -26,12 +26,13 @@ export interface Platform extends Stack {
   spawnAgent(token: string, o: AgentOptions): ChildProcess;
 }
 
-export async function startPlatform(): Promise<Platform> {
+/** `vars`: more edge bindings (operator settings such as REMOTEGPU_DATA_RETENTION_DAYS). */
+export async function startPlatform(vars: Record<string, string> = {}): Promise<Platform> {
   const stack = await startStack({
     persist: true,
     admin: { email: 'admin@platform.test', password: randomBytes(12).toString('hex') },
     // This machine has 2 cores; the tests run a few 1-core containers at once.
-    vars: { REMOTEGPU_COMMAND_TIMEOUT_MS: '60000', REMOTEGPU_CPU_OVERCOMMIT: '8' },
+    vars: { REMOTEGPU_COMMAND_TIMEOUT_MS: '60000', REMOTEGPU_CPU_OVERCOMMIT: '8', ...vars },
   });
   const p: Platform = Object.assign(stack, {
     async renter(): Promise<string> {
@@ -75,7 +76,7 @@ export async function startPlatform(): Promise<Platform> {
   return p;
 }
 
-/** Removes every container (and its owner's network) made by this platform's relays, whatever the tests left. */
+/** Removes every container (its owner's network, its data volume) made by this platform's relays, whatever the tests left. */
 async function removeContainers(stack: Stack): Promise<void> {
   const hosts = await stack.api<{ items: { platform_public_key: string | null }[] }>('/api/v1/admin/hosts', {
     token: await stack.admin(),
@@ -98,5 +99,18 @@ async function removeContainers(stack: Stack): Promise<void> {
     if (lines.length) await docker(['rm', '-f', ...lines.map((l) => l[0]!)]).catch(() => '');
     for (const owner of new Set(lines.map((l) => l[1]).filter(Boolean)))
       await docker(['network', 'rm', ownerNetworkName(owner!)]).catch(() => '');
+    // Data volumes outlive their containers by design (retention): the test run's go with it.
+    const volumes = (
+      await docker([
+        'volume',
+        'ls',
+        '-q',
+        '--filter',
+        `label=remotegpu.managed=${relayIdOf(h.platform_public_key)}`,
+      ]).catch(() => '')
+    )
+      .split('\n')
+      .filter(Boolean);
+    if (volumes.length) await docker(['volume', 'rm', '-f', ...volumes]).catch(() => '');
   }
 }

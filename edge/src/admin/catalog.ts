@@ -34,6 +34,8 @@ const imageJson = (i: typeof tables.images.$inferSelect) => ({
   docker_ref: i.docker_ref,
   has_sshd: i.has_sshd,
   hourly_price: i.hourly_price,
+  no_gpu_hourly_price: i.no_gpu_hourly_price,
+  data_path: i.data_path,
   description: i.description,
 });
 

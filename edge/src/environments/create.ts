@@ -3,6 +3,8 @@ import {
   CMD,
   COMMAND_ERROR,
   ContainerCreateResult,
+  HostInventory,
+  dataVolumeName,
   generateEnvironmentId,
   generatePassword,
   tables,
@@ -20,8 +22,15 @@ import { sendCommand } from '../tunnel/stub.ts';
 import { openUsage } from '../usage/service.ts';
 import { sshHostFor } from './access.ts';
 import { allocatePort, releasePort } from './ports.ts';
-import { pickHost } from './scheduler.ts';
+import { fit, pickHost, usedOn, type Placement, type Request } from './scheduler.ts';
 import type { EnvRow } from './serialize.ts';
+import { unitPrice } from './pricing.ts';
+
+/** Where a new environment goes and what data it mounts (a restore pins the host of the retained volume). */
+export interface CreateOptions {
+  hostId?: string;
+  dataVolume?: string;
+}
 
 export async function newCredentials(deps: Deps) {
   const password = generatePassword();
@@ -43,11 +52,12 @@ export async function createEnvironment(
   deps: Deps,
   user: AuthUser,
   body: CreateEnvironmentRequest,
+  opts: CreateOptions = {},
 ): Promise<{ env: EnvRow; status: 201 | 202 }> {
   const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
   if (!image) throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
   const creds = await newCredentials(deps);
-  const { id, placement } = await reserve(deps, user, body, image.id, creds);
+  const { id, placement } = await reserve(deps, user, body, image.id, creds, opts);
   const args: ContainerCreateArgs = {
     environment_id: id,
     request_id: id,
@@ -57,6 +67,8 @@ export async function createEnvironment(
     gpu_devices: placement.gpuDevices,
     cpu_cores: body.cpu_cores,
     memory_gb: body.memory_gb,
+    data_path: image.data_path,
+    data_volume: opts.dataVolume ?? dataVolumeName(id),
   };
   const outcome = await sendCommand(deps, placement.host.id, CMD.containerCreate, args, deps.config.commandTimeoutMs);
   if (!outcome.ok) {
@@ -108,7 +120,7 @@ export async function applyCreateResult(deps: Deps, id: string, data: unknown): 
   const [image] = env.image_id
     ? await deps.db.select().from(tables.images).where(eq(tables.images.id, env.image_id))
     : [];
-  await openUsage(deps, env, 'hourly', image?.hourly_price ?? 0, now);
+  await openUsage(deps, env, 'hourly', unitPrice(image, env.gpu_mode), now);
   await publishRoute(deps, env);
   return env;
 }
@@ -116,9 +128,16 @@ export async function applyCreateResult(deps: Deps, id: string, data: unknown): 
 type Creds = Awaited<ReturnType<typeof newCredentials>>;
 
 /** Places the environment and writes its row and port; retried when a concurrent create took the same GPUs. */
-async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentRequest, imageId: number, creds: Creds) {
+async function reserve(
+  deps: Deps,
+  user: AuthUser,
+  body: CreateEnvironmentRequest,
+  imageId: number,
+  creds: Creds,
+  opts: CreateOptions,
+) {
   for (let attempt = 0; ; attempt++) {
-    const placement = await pickHost(deps, body);
+    const placement = opts.hostId ? await placeOn(deps, opts.hostId, body) : await pickHost(deps, body);
     const id = generateEnvironmentId();
     const port = await allocatePort(deps, placement.host.id, id);
     try {
@@ -141,6 +160,7 @@ async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentReques
         password_enc: creds.password_enc,
         recording: body.recording ?? false,
         request_id: id,
+        data_volume: opts.dataVolume ?? null,
       });
     } catch (err) {
       await releasePort(deps, id);
@@ -152,6 +172,27 @@ async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentReques
     await releasePort(deps, id);
     if (attempt >= 4) throw new ApiError(409, 'no_capacity', 'the GPUs this request needs keep being taken; try again');
   }
+}
+
+/** A placement on one given host (a restore goes where its data is); 503 when it is away, 409 when full. */
+export async function placeOn(deps: Deps, hostId: string, req: Request, excludeEnv?: string): Promise<Placement> {
+  const [host] = await deps.db.select().from(tables.hosts).where(eq(tables.hosts.id, hostId));
+  if (!host || host.status !== 'online')
+    throw new ApiError(503, 'host_offline', 'the relay holding this data is offline');
+  const inv = HostInventory.safeParse(host.inventory);
+  const devices = inv.success
+    ? fit(inv.data, await usedOn(deps, hostId, excludeEnv), req, deps.config.cpuOvercommit)
+    : null;
+  if (!devices) {
+    throw new ApiError(
+      409,
+      req.gpu_count > 0 ? 'gpu_unavailable' : 'no_capacity',
+      req.gpu_count > 0
+        ? `this host has no ${req.gpu_count} free GPU(s) now: start without GPUs, or try again later`
+        : 'this host has no room for this request now',
+    );
+  }
+  return { host, gpuDevices: devices };
 }
 
 /**

@@ -1,6 +1,6 @@
 // Environment rows as the API shows them (never the password or its hash).
 import { type Environment, tables } from '@remotegpu/schema';
-import { isoReq } from '../lib/time.ts';
+import { iso, isoReq } from '../lib/time.ts';
 
 export type EnvRow = typeof tables.environments.$inferSelect;
 
@@ -26,5 +26,8 @@ export function environmentJson(e: EnvRow): Environment {
     recording: e.recording,
     created_at: isoReq(e.created_at),
     updated_at: isoReq(e.updated_at),
+    gpu_mode: e.gpu_mode,
+    data_bytes: e.data_bytes,
+    data_measured_at: iso(e.data_measured_at),
   };
 }

@@ -19,6 +19,7 @@ import { ready } from '../boot.ts';
 import { buildDeps, type Deps } from '../deps.ts';
 import { onHello, onEvent, markOffline, touchHost } from './host-events.ts';
 import { applyLateCreate } from './late-results.ts';
+import { sweepRetainedData } from '../environments/data.ts';
 
 export type CommandOutcome =
   | { ok: true; data: unknown }
@@ -208,6 +209,17 @@ export class HostTunnel extends DurableObject<Bindings> {
       return;
     }
     await this.ctx.storage.setAlarm(Date.now() + HEARTBEAT_MS);
+    await this.sweep(this.hostId(ws));
+  }
+
+  /** Expired retained data volumes of this relay go (every heartbeat period while it is connected). */
+  private async sweep(hostId: string): Promise<void> {
+    if (!this.agent()) return;
+    try {
+      await sweepRetainedData(this.deps, hostId, (name, args) => this.command(name, args, 60_000));
+    } catch (err) {
+      console.log(JSON.stringify({ level: 'warn', msg: 'data sweep failed', host_id: hostId, error: String(err) }));
+    }
   }
 
   // ---- RPC from the Worker ----

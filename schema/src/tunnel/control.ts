@@ -1,7 +1,7 @@
 // Tunnel control messages: JSON text frames between the edge's HostTunnel and the relay agent.
 // Type strings never change once shipped; add new ones. Unknown types decode to `unknown_type` and are ignored.
 import { z } from 'zod';
-import { HostInventory, ResourceMetrics } from '../api.ts';
+import { DataPath, HostInventory, ResourceMetrics, VolumeName } from '../api.ts';
 import { ENV_ID_PATTERN } from '../ids.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -36,6 +36,15 @@ export const CMD = {
   containerStop: 'container.stop',
   containerRestart: 'container.restart',
   containerRemove: 'container.remove',
+  /**
+   * Replace an environment's container, keeping its data volume: with another image (`keep_system: false`), or from a
+   * commit of the old container (`keep_system: true`: the renter's system files stay; used to change the GPU mode).
+   */
+  containerRecreate: 'container.recreate',
+  /** Remove a data volume of this relay's (labelled as ours); already gone counts as done. */
+  volumeRemove: 'volume.remove',
+  /** The sizes of data volumes, in bytes (Docker's volume UsageData, as `docker system df -v` shows). */
+  volumeUsage: 'volume.usage',
   /** Fetch the host key of a target's sshd (pinned at enrolment). */
   targetProbe: 'target.probe',
   /** Log in to a target once with credentials the admin gave, authorize the relay's platform key, pin the host key. */
@@ -238,6 +247,11 @@ export function encodeControl(msg: ControlMessage): string {
 
 // ---- command arguments, shared by the edge (sender) and the agent (executor) ----
 
+/** The default data volume of an environment (a restored one mounts the volume it was restored from). */
+export function dataVolumeName(environmentId: string): string {
+  return `remotegpu-data-${environmentId}`;
+}
+
 export const ContainerCreateArgs = z.object({
   environment_id: z.string().regex(ENV_ID_PATTERN),
   request_id: z.string().max(128),
@@ -247,8 +261,20 @@ export const ContainerCreateArgs = z.object({
   gpu_devices: z.array(z.number().int().min(0).max(63)).max(64),
   cpu_cores: z.number().int().min(1),
   memory_gb: z.number().int().min(1),
+  /** The data volume's mount point (absolute; default `/root/data`) and its name (default `dataVolumeName(env)`). */
+  data_path: DataPath.optional(),
+  data_volume: VolumeName.optional(),
 });
 export type ContainerCreateArgs = z.infer<typeof ContainerCreateArgs>;
+export const ContainerRecreateArgs = ContainerCreateArgs.extend({ keep_system: z.boolean() });
+export type ContainerRecreateArgs = z.infer<typeof ContainerRecreateArgs>;
+
+export const VolumeRemoveArgs = z.object({ volume: VolumeName });
+export const VolumeUsageArgs = z.object({ volumes: z.array(VolumeName).min(1).max(1000) });
+export const VolumeUsageResult = z.object({
+  usage: z.array(z.object({ volume: z.string(), bytes: z.number().int().nullable() })),
+});
+export type VolumeUsageResult = z.infer<typeof VolumeUsageResult>;
 export const ContainerCreateResult = z.object({
   container_id: z.string(),
   ip: z.string(),
