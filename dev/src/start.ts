@@ -138,9 +138,12 @@ async function main(): Promise<void> {
           : {}),
         // Data retention and the no-GPU share are operator settings: passed through when set.
         ...Object.fromEntries(
-          ['REMOTEGPU_DATA_RETENTION_DAYS', 'REMOTEGPU_NO_GPU_CPU_CORES', 'REMOTEGPU_NO_GPU_MEMORY_GB'].flatMap((k) =>
-            process.env[k] ? [[k, process.env[k]!]] : [],
-          ),
+          [
+            'REMOTEGPU_DATA_RETENTION_DAYS',
+            'REMOTEGPU_NO_GPU_CPU_CORES',
+            'REMOTEGPU_NO_GPU_MEMORY_GB',
+            'REMOTEGPU_REGISTRY',
+          ].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])),
         ),
       },
     });

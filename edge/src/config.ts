@@ -26,6 +26,11 @@ export interface EdgeConfig {
   /** The CPU cores and memory (GB) of an environment started without GPUs (无卡模式). */
   noGpuCpuCores: number;
   noGpuMemoryGb: number;
+  /**
+   * The operator's image registry (REMOTEGPU_REGISTRY, `host[:port]`): where environments are saved as images; every
+   * relay's engine must reach it under this name. Null: saving is off.
+   */
+  registry: string | null;
 }
 
 /** One or more DNS labels (letters, digits, hyphens), no trailing dot. */
@@ -62,6 +67,9 @@ export function readConfig(env: Bindings): EdgeConfig {
   const noGpuMem = Number(env.REMOTEGPU_NO_GPU_MEMORY_GB?.trim() || 2);
   if (!Number.isInteger(noGpuCpu) || noGpuCpu < 1 || !Number.isInteger(noGpuMem) || noGpuMem < 1)
     throw new ConfigError('REMOTEGPU_NO_GPU_CPU_CORES and REMOTEGPU_NO_GPU_MEMORY_GB must be integers >= 1');
+  const registry = env.REMOTEGPU_REGISTRY?.trim().toLowerCase() || null;
+  if (registry !== null && !/^[a-z0-9.-]+(:\d{1,5})?$/.test(registry))
+    throw new ConfigError('REMOTEGPU_REGISTRY must be host[:port] of the image registry, such as 127.0.0.1:5000');
   const domain = (env.REMOTEGPU_DOMAIN ?? 'localhost').toLowerCase();
   if (!HOSTNAME.test(domain)) throw new ConfigError('REMOTEGPU_DOMAIN must be a host name such as gpu.example.com');
   const appsDomain = (env.REMOTEGPU_APPS_DOMAIN ?? `container.${domain}`).toLowerCase();
@@ -86,5 +94,6 @@ export function readConfig(env: Bindings): EdgeConfig {
     dataRetentionDays: retention,
     noGpuCpuCores: noGpuCpu,
     noGpuMemoryGb: noGpuMem,
+    registry,
   };
 }

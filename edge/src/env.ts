@@ -26,4 +26,5 @@ export interface Bindings {
   REMOTEGPU_DATA_RETENTION_DAYS?: string;
   REMOTEGPU_NO_GPU_CPU_CORES?: string;
   REMOTEGPU_NO_GPU_MEMORY_GB?: string;
+  REMOTEGPU_REGISTRY?: string;
 }

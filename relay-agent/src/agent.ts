@@ -13,6 +13,7 @@ import { dockerFromUrl } from './docker/connect.ts';
 import { DockerDriver } from './docker/driver.ts';
 import { watchContainerEvents } from './docker/events.ts';
 import { relayIdOf } from './docker/labels.ts';
+import { registerImageCommands } from './docker/saved-images.ts';
 import { collectInventory } from './inventory/inventory.ts';
 import { runNvidiaSmi } from './inventory/nvidia-smi.ts';
 import type { NvidiaSmi } from './inventory/nvidia-smi.ts';
@@ -109,6 +110,13 @@ export async function startAgent(
       tunnel?.emit(EVENT.pullProgress, { environment_id: environmentId, image, ...p }, { droppable: true }),
   });
   registerContainerCommands(dispatcher, driver);
+  registerImageCommands(dispatcher, {
+    docker,
+    log: log.child({ component: 'images' }),
+    relayId,
+    progress: (imageId, p) => tunnel?.emit(EVENT.imageProgress, { image_id: imageId, ...p }, { droppable: true }),
+    saved: (e) => outbox.event(EVENT.imageSaved, e),
+  });
   registerTargetCommands(dispatcher, { publicKey: keys.platformPublicKey, privateKey: keys.platformPrivateKey });
 
   const hostKeys = keys.hostKeys

@@ -234,8 +234,18 @@ export const Image = z.object({
   /** Where environments from this image mount their persistent data volume. */
   data_path: z.string(),
   description: z.string(),
+  /** Set on a renter's saved image (visible to that renter only); null for the operator's catalog. */
+  owner_id: z.string().nullable(),
+  /** Saved images: `saving` (commit and push under way, `status_reason` says how far), `ready`, or `failed`. */
+  status: z.enum(['saving', 'ready', 'failed']),
+  status_reason: z.string().nullable(),
+  /** Uncompressed size in bytes, once saved. */
+  size_bytes: z.number().int().nullable(),
+  source_environment_id: z.string().nullable(),
 });
 export type Image = z.infer<typeof Image>;
+/** POST /environments/:id/save-image: `name` is the renter's label for it (shown as the image's description). */
+export const SaveImageRequest = z.object({ name: z.string().trim().min(1).max(100) }).strict();
 export const CreateImageRequest = z
   .object({
     name: z

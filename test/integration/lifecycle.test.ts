@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopChild } from '../../dev/src/stack.ts';
 import { freePort } from '../../dev/src/free-port.ts';
+import { readServicesEnv } from '../../dev/src/services-env.ts';
 import { until } from '../../dev/src/until.ts';
 import { startPlatform, type Platform } from '../support/platform.ts';
 import { docker, loadServices } from '../support/services.ts';
@@ -32,6 +33,8 @@ const volumeExists = (name: string) =>
     () => true,
     () => false,
   );
+
+const REGISTRY = String(readServicesEnv()?.REMOTEGPU_TEST_REGISTRY ?? '127.0.0.1:27900');
 
 // ~35 s: long enough to list and restore, short enough for the sweep (every 20 s heartbeat) to be seen removing it.
 const RETENTION_DAYS = '0.0004';
@@ -94,6 +97,7 @@ describe('environment lifecycle', () => {
       REMOTEGPU_DATA_RETENTION_DAYS: '0',
       REMOTEGPU_NO_GPU_CPU_CORES: '1',
       REMOTEGPU_NO_GPU_MEMORY_GB: '1',
+      REMOTEGPU_REGISTRY: REGISTRY,
     });
     const admin = await p.admin();
     const host = await p.api<{ host: { id: string }; token: string }>('/api/v1/admin/hosts', {
@@ -211,6 +215,69 @@ describe('environment lifecycle', () => {
     expect(await commits()).toHaveLength(1);
     await p.api(`/api/v1/environments/${env.id}`, { method: 'DELETE', token: renter });
     expect(await commits()).toEqual([]);
+  }, 180_000);
+
+  it('save as image: pushed to the registry, listed for its owner only, usable after a pull, deletable', async () => {
+    const renter = await p.renter();
+    const env = await create(renter, { name: 'snap', image_id: busybox });
+    await sh(env.container_id, 'mkdir -p /opt/model && echo tuned > /opt/model/config && echo mine > /root/data/d');
+    const saved = await p.api<{ image: { id: number; status: string; docker_ref: string } }>(
+      `/api/v1/environments/${env.id}/save-image`,
+      { token: renter, body: { name: 'my snapshot' } },
+    );
+    expect(saved.status, JSON.stringify(saved.body)).toBe(202);
+    expect(saved.body.image.status).toBe('saving');
+    const id = saved.body.image.id;
+    const ref = saved.body.image.docker_ref;
+    expect(ref).toMatch(new RegExp(`^${REGISTRY.replace(/\./g, '\\.')}/saved/[a-z0-9]{16}:latest$`));
+    const ready = await until(
+      'the image pushed',
+      async () => {
+        const r = await p.api<{ image: { status: string; status_reason: string | null; size_bytes: number | null } }>(
+          `/api/v1/images/${id}`,
+          { token: renter },
+        );
+        if (r.body.image.status === 'failed') throw new Error(`save failed: ${r.body.image.status_reason}`);
+        return r.body.image.status === 'ready' ? r.body.image : null;
+      },
+      { timeout: 60_000, interval: 250 },
+    );
+    expect(ready.size_bytes).toBeGreaterThan(0);
+    const repo = ref.slice(REGISTRY.length + 1, ref.lastIndexOf(':'));
+    const catalog = (await (await fetch(`http://${REGISTRY}/v2/_catalog`)).json()) as { repositories: string[] };
+    expect(catalog.repositories).toContain(repo);
+
+    const mine = await p.api<{ items: { id: number; description: string }[] }>('/api/v1/images', { token: renter });
+    expect(mine.body.items).toContainEqual(expect.objectContaining({ id, description: 'my snapshot' }));
+    const other = await p.renter();
+    expect((await p.api(`/api/v1/images/${id}`, { token: other })).status).toBe(404);
+    const theirs = await p.api<{ items: { id: number }[] }>('/api/v1/images', { token: other });
+    expect(theirs.body.items.map((i) => i.id)).not.toContain(id);
+    const borrowed = await p.api('/api/v1/environments', {
+      token: other,
+      body: { name: 'x', image_id: id, gpu_count: 0, cpu_cores: 1, memory_gb: 1 },
+    });
+    expect(borrowed.status).toBe(422);
+
+    // As on another host: not there locally, pulled from the registry.
+    await docker(['rmi', ref]);
+    const fromSaved = await create(renter, { name: 'from-snap', image_id: id });
+    expect(await sh(fromSaved.container_id, 'cat /opt/model/config')).toBe('tuned\n');
+    // The data volume is not part of the image: the new environment starts with empty data.
+    expect(await sh(fromSaved.container_id, 'ls -A /root/data')).toBe('');
+    expect(
+      (await p.api<{ error: { code: string } }>(`/api/v1/images/${id}`, { method: 'DELETE', token: renter })).body.error
+        .code,
+    ).toBe('image_in_use');
+    expect((await p.api(`/api/v1/images/${id}`, { method: 'DELETE', token: other })).status).toBe(404);
+    await p.api(`/api/v1/environments/${fromSaved.id}`, { method: 'DELETE', token: renter });
+    expect((await p.api(`/api/v1/images/${id}`, { method: 'DELETE', token: renter })).status).toBe(204);
+    expect((await p.api(`/api/v1/images/${id}`, { token: renter })).status).toBe(404);
+    const manifest = await fetch(`http://${REGISTRY}/v2/${repo}/manifests/latest`, {
+      headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+    });
+    expect(manifest.status).toBe(404);
+    await p.api(`/api/v1/environments/${env.id}`, { method: 'DELETE', token: renter });
   }, 180_000);
 
   it('with retention, deleted data is listed to its owner only, restorable, and swept when it expires', async () => {

@@ -55,7 +55,11 @@ export async function createEnvironment(
   opts: CreateOptions = {},
 ): Promise<{ env: EnvRow; status: 201 | 202 }> {
   const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
-  if (!image) throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
+  // Another renter's saved image does not exist for this one; a saved image is usable once pushed.
+  if (!image || (image.owner_id !== null && image.owner_id !== user.id))
+    throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
+  if (image.status !== 'ready')
+    throw new ApiError(409, 'image_not_ready', `image ${image.id} is ${image.status}: it cannot be used yet`);
   const creds = await newCredentials(deps);
   const { id, placement } = await reserve(deps, user, body, image.id, creds, opts);
   const args: ContainerCreateArgs = {

@@ -18,6 +18,7 @@ import { publishRoute, servedEnvs } from '../routing/sync.ts';
 import { finalizeDeletions } from '../environments/delete.ts';
 import { recordMetrics } from '../metrics/service.ts';
 import { storeRecording } from '../audit/recordings.ts';
+import { applyImageEvent } from '../images/saved.ts';
 
 type EnvRow = typeof tables.environments.$inferSelect;
 
@@ -202,6 +203,11 @@ export async function onEvent(
           .onConflictDoNothing();
       }
       return e.data.events.map((x) => x.id);
+    }
+    case EVENT.imageProgress:
+    case EVENT.imageSaved: {
+      const handled = await applyImageEvent(deps, hostId, msg.name, msg.data);
+      return handled && msg.id ? [msg.id] : [];
     }
     case EVENT.recording: {
       const stored = await storeRecording(deps, hostId, msg.data);

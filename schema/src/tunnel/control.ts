@@ -45,6 +45,13 @@ export const CMD = {
   volumeRemove: 'volume.remove',
   /** The sizes of data volumes, in bytes (Docker's volume UsageData, as `docker system df -v` shows). */
   volumeUsage: 'volume.usage',
+  /**
+   * Commit an environment's container and push it to the operator's registry. Answers at once (accepted); progress
+   * follows as `image.progress` events and the outcome as one durable `image.saved` event.
+   */
+  imageSave: 'image.save',
+  /** Delete a saved image from the operator's registry (manifest by digest) and from this host. */
+  imageDelete: 'image.delete',
   /** Fetch the host key of a target's sshd (pinned at enrolment). */
   targetProbe: 'target.probe',
   /** Log in to a target once with credentials the admin gave, authorize the relay's platform key, pin the host key. */
@@ -57,6 +64,10 @@ export const EVENT = {
   metrics: 'metrics',
   audit: 'audit',
   recording: 'recording',
+  /** agent → edge, droppable: how far an image.save has got. */
+  imageProgress: 'image.progress',
+  /** agent → edge, durable: an image.save finished (pushed, or failed with the reason). */
+  imageSaved: 'image.saved',
 } as const;
 
 const id = z.string().min(1).max(128);
@@ -270,6 +281,30 @@ export const ContainerRecreateArgs = ContainerCreateArgs.extend({ keep_system: z
 export type ContainerRecreateArgs = z.infer<typeof ContainerRecreateArgs>;
 
 export const VolumeRemoveArgs = z.object({ volume: VolumeName });
+/** A reference in the operator's registry: `host[:port]/path:tag`. */
+const RegistryRef = z
+  .string()
+  .max(255)
+  .regex(/^[a-z0-9.-]+(:\d{1,5})?\/[a-z0-9]+([._/-][a-z0-9]+)*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/);
+export const ImageSaveArgs = z.object({
+  environment_id: z.string().regex(ENV_ID_PATTERN),
+  image_id: z.number().int().positive(),
+  ref: RegistryRef,
+});
+export type ImageSaveArgs = z.infer<typeof ImageSaveArgs>;
+export const ImageDeleteArgs = z.object({ ref: RegistryRef });
+export const ImageProgressEvent = z.object({
+  image_id: z.number().int(),
+  status: z.string().max(256),
+  current: z.number().nullable().optional(),
+  total: z.number().nullable().optional(),
+});
+export const ImageSavedEvent = z.object({
+  image_id: z.number().int(),
+  ok: z.boolean(),
+  size_bytes: z.number().int().nullable().optional(),
+  error: z.string().max(4096).nullable().optional(),
+});
 export const VolumeUsageArgs = z.object({ volumes: z.array(VolumeName).min(1).max(1000) });
 export const VolumeUsageResult = z.object({
   usage: z.array(z.object({ volume: z.string(), bytes: z.number().int().nullable() })),
