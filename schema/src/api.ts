@@ -285,6 +285,15 @@ export const RetainedData = z.object({
   deleted_at: isoTime,
   expires_at: isoTime,
 });
+/** POST /environments/:id/clone: a copy (system files and data) on the same host; sizes default to the source's. */
+export const CloneEnvironmentRequest = z
+  .object({
+    name,
+    gpu_count: z.number().int().min(0).max(8).optional(),
+    cpu_cores: z.number().int().min(1).max(256).optional(),
+    memory_gb: z.number().int().min(1).max(4096).optional(),
+  })
+  .strict();
 /** POST /data-volumes/:id/restore: a new environment on the volume's host, mounting that data. */
 export const RestoreDataRequest = z
   .object({

@@ -280,6 +280,32 @@ describe('environment lifecycle', () => {
     await p.api(`/api/v1/environments/${env.id}`, { method: 'DELETE', token: renter });
   }, 180_000);
 
+  it('clone: a new environment on the same host with the system files and a copy of the data', async () => {
+    const renter = await p.renter();
+    const src = await create(renter, { name: 'src', image_id: busybox });
+    await sh(src.container_id, 'echo weights > /root/data/w && mkdir -p /opt/env && echo deps > /opt/env/lock');
+    const r = await p.api<{ environment: Env }>(`/api/v1/environments/${src.id}/clone`, {
+      token: renter,
+      body: { name: 'copy' },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const copy = r.body.environment;
+    expect(copy.id).not.toBe(src.id);
+    expect((await inspect(copy.container_id)).Mounts).toEqual([
+      expect.objectContaining({ Name: `remotegpu-data-${copy.id}`, Destination: '/root/data' }),
+    ]);
+    expect(await sh(copy.container_id, 'cat /root/data/w /opt/env/lock')).toBe('weights\ndeps\n');
+    // A copy, not a shared volume: writes on one side stay there.
+    await sh(copy.container_id, 'echo new > /root/data/only-in-copy');
+    expect(await sh(src.container_id, 'ls /root/data')).toBe('w\n');
+    const other = await p.renter();
+    expect((await p.api(`/api/v1/environments/${src.id}/clone`, { token: other, body: { name: 'x' } })).status).toBe(
+      404,
+    );
+    await p.api(`/api/v1/environments/${copy.id}`, { method: 'DELETE', token: renter });
+    await p.api(`/api/v1/environments/${src.id}`, { method: 'DELETE', token: renter });
+  }, 120_000);
+
   it('with retention, deleted data is listed to its owner only, restorable, and swept when it expires', async () => {
     const port = p.port;
     await p.stopEdge();

@@ -30,6 +30,8 @@ import { unitPrice } from './pricing.ts';
 export interface CreateOptions {
   hostId?: string;
   dataVolume?: string;
+  /** A clone: the source environment on the same host, whose container is committed and data volume copied. */
+  cloneFrom?: { environmentId: string; volume: string };
 }
 
 export async function newCredentials(deps: Deps) {
@@ -74,7 +76,15 @@ export async function createEnvironment(
     data_path: image.data_path,
     data_volume: opts.dataVolume ?? dataVolumeName(id),
   };
-  const outcome = await sendCommand(deps, placement.host.id, CMD.containerCreate, args, deps.config.commandTimeoutMs);
+  const outcome = opts.cloneFrom
+    ? await sendCommand(
+        deps,
+        placement.host.id,
+        CMD.containerClone,
+        { ...args, source_environment_id: opts.cloneFrom.environmentId, source_volume: opts.cloneFrom.volume },
+        deps.config.commandTimeoutMs,
+      )
+    : await sendCommand(deps, placement.host.id, CMD.containerCreate, args, deps.config.commandTimeoutMs);
   if (!outcome.ok) {
     const { code, message } = outcome.error;
     if (code === COMMAND_ERROR.hostOffline) {

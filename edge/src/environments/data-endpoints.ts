@@ -1,6 +1,7 @@
 // /environments/:id/data (the data volume and its size), /environments/:id/recreate (another image, same data),
 // /data-volumes (deleted environments' retained data: list, restore into a new environment, delete now).
 import {
+  CloneEnvironmentRequest,
   Environment,
   EnvironmentData,
   RecreateEnvironmentRequest,
@@ -93,6 +94,55 @@ export function registerDataEndpoints(app: Hono<AppEnv>): void {
         detail: { image_id: image.id },
       });
       return c.json({ environment: environmentJson(fresh) });
+    },
+  );
+
+  endpoint(
+    app,
+    {
+      method: 'post',
+      path: '/api/v1/environments/:id/clone',
+      summary: 'A new environment copying this one (its system files and its data) on the same host',
+      tag: 'environments',
+      auth: 'user',
+      body: CloneEnvironmentRequest,
+      response: z.object({ environment: Environment }),
+      status: 201,
+    },
+    async (c, { user, params, body }) => {
+      const deps = c.get('deps');
+      const src = await ownedEnv(deps, user, params.id);
+      if (src.user_id !== user.id) throw new ApiError(403, 'forbidden', 'only the owner clones an environment');
+      if (
+        src.type !== 'container' ||
+        !src.container_id ||
+        !['running', 'stopped'].includes(src.status) ||
+        src.image_id === null
+      )
+        throw new ApiError(409, 'invalid_state', `cannot clone an environment that is ${src.status}`);
+      const { env, status } = await createEnvironment(
+        deps,
+        user,
+        {
+          name: body.name,
+          image_id: src.image_id,
+          gpu_count: body.gpu_count ?? src.gpu_count,
+          cpu_cores: body.cpu_cores ?? src.cpu_cores,
+          memory_gb: body.memory_gb ?? src.memory_gb,
+        },
+        { hostId: src.host_id, cloneFrom: { environmentId: src.id, volume: dataVolumeOf(src) } },
+      );
+      await recordAudit(deps, {
+        event: 'environment.clone',
+        status: 'success',
+        user_id: user.id,
+        actor_id: user.id,
+        environment_id: env.id,
+        type: 'container',
+        source_ip: clientIp(c),
+        detail: { from_environment_id: src.id },
+      });
+      return c.json({ environment: environmentJson(env) }, status === 202 ? 202 : 201);
     },
   );
 

@@ -235,7 +235,8 @@ export class HostTunnel extends DurableObject<Bindings> {
       return { ok: false, error: { code: 'host_offline', message: 'the relay is not connected', retryable: true } };
     const id = crypto.randomUUID();
     const deadline = Date.now() + timeoutMs;
-    const envId = name === CMD.containerCreate ? (args as { environment_id?: unknown }).environment_id : undefined;
+    const creates = name === CMD.containerCreate || name === CMD.containerClone;
+    const envId = creates ? (args as { environment_id?: unknown }).environment_id : undefined;
     if (typeof envId === 'string') await this.ctx.storage.put(`late:${id}`, envId);
     return new Promise<CommandOutcome>((resolve) => {
       const timer = setTimeout(() => {

@@ -3,6 +3,7 @@ import {
   CMD,
   COMMAND_ERROR,
   ContainerActionArgs,
+  ContainerCloneArgs,
   ContainerCreateArgs,
   ContainerRecreateArgs,
   VolumeRemoveArgs,
@@ -63,6 +64,9 @@ export function registerContainerCommands(dispatcher: CommandDispatcher, driver:
   );
   dispatcher.register(CMD.containerRecreate, (args) =>
     engine('recreate', () => driver.recreate(parse(ContainerRecreateArgs, args))),
+  );
+  dispatcher.register(CMD.containerClone, (args) =>
+    engine('clone', () => driver.clone(parse(ContainerCloneArgs, args))),
   );
   dispatcher.register(CMD.volumeRemove, (args) =>
     engine('remove volume', async () => {

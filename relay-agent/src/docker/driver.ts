@@ -6,6 +6,7 @@ import {
   type ContainerActionArgs,
   type ContainerCreateArgs,
   type ContainerCreateResult,
+  type ContainerCloneArgs,
   type ContainerRecreateArgs,
   type ContainerReport,
 } from '@remotegpu/schema';
@@ -19,7 +20,7 @@ import type { PullProgress } from './image.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { LABEL, containerName, ownFilters, ownerNetworkName } from './labels.ts';
 import { ensureOwnerNetwork, removeOwnerNetworkIfEmpty } from './network.ts';
-import { commitSystem, pruneSystemImages } from './system-image.ts';
+import { commitSystem, copyVolume, pruneSystemImages } from './system-image.ts';
 import { ensureDataVolume, removeDataVolume, volumeSizes } from './volumes.ts';
 
 /** Where the data volume is mounted when the edge does not say (an older edge). */
@@ -138,6 +139,28 @@ export class DockerDriver {
       const result = await this.createLocked({ ...args, image });
       await pruneSystemImages(this.o.docker, args.environment_id, args.keep_system ? image : null);
       return result;
+    });
+  }
+
+  /** A new environment from another one on this host: a commit of its container and a copy of its data volume. */
+  clone(args: ContainerCloneArgs): Promise<ContainerCreateResult> {
+    return this.envLock.run(args.environment_id, async () => {
+      const log = this.o.log.child({ env_id: args.environment_id, source_env_id: args.source_environment_id });
+      const existing = await this.findByEnv(args.environment_id);
+      if (existing) return this.finishCreate(args, this.o.docker.getContainer(existing.Id), log);
+      const source = await this.findByEnv(args.source_environment_id);
+      if (!source)
+        throw new CommandFailure('not_found', `environment ${args.source_environment_id} has no container here`);
+      const image = await commitSystem(this.o.docker, source.Id, args.environment_id);
+      const volume = args.data_volume ?? dataVolumeName(args.environment_id);
+      await ensureDataVolume(this.o.docker, volume, {
+        environmentId: args.environment_id,
+        ownerId: args.owner_id,
+        relayId: this.o.relayId,
+      });
+      await copyVolume(this.o.docker, image, args.source_volume, volume);
+      log.info('environment cloned: system committed, data copied', { image, volume });
+      return this.createLocked({ ...args, image });
     });
   }
 

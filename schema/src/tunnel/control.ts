@@ -41,6 +41,11 @@ export const CMD = {
    * commit of the old container (`keep_system: true`: the renter's system files stay; used to change the GPU mode).
    */
   containerRecreate: 'container.recreate',
+  /**
+   * Create an environment as a copy of another on this relay: a commit of its container (system files) and a copy of
+   * its data volume (`cp -a` in a helper container with both mounted). Arguments and result as container.create.
+   */
+  containerClone: 'container.clone',
   /** Remove a data volume of this relay's (labelled as ours); already gone counts as done. */
   volumeRemove: 'volume.remove',
   /** The sizes of data volumes, in bytes (Docker's volume UsageData, as `docker system df -v` shows). */
@@ -279,6 +284,11 @@ export const ContainerCreateArgs = z.object({
 export type ContainerCreateArgs = z.infer<typeof ContainerCreateArgs>;
 export const ContainerRecreateArgs = ContainerCreateArgs.extend({ keep_system: z.boolean() });
 export type ContainerRecreateArgs = z.infer<typeof ContainerRecreateArgs>;
+export const ContainerCloneArgs = ContainerCreateArgs.extend({
+  source_environment_id: z.string().regex(ENV_ID_PATTERN),
+  source_volume: VolumeName,
+});
+export type ContainerCloneArgs = z.infer<typeof ContainerCloneArgs>;
 
 export const VolumeRemoveArgs = z.object({ volume: VolumeName });
 /** A reference in the operator's registry: `host[:port]/path:tag`. */
