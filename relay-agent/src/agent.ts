@@ -1,7 +1,7 @@
 // The relay agent: wires state, keys, routes, the tunnel, the Docker driver, metrics and the SSH gateway together.
 import ssh2 from 'ssh2';
 import { EVENT, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
-import type { Hello } from '@remotegpu/schema';
+import type { AuditRecord, Hello } from '@remotegpu/schema';
 import { DataShards } from './apps/data-client.ts';
 import { Outbox } from './audit/outbox.ts';
 import { openSftp } from './files/open-sftp.ts';
@@ -17,6 +17,7 @@ import { registerImageCommands } from './docker/saved-images.ts';
 import { collectInventory } from './inventory/inventory.ts';
 import { runNvidiaSmi } from './inventory/nvidia-smi.ts';
 import type { NvidiaSmi } from './inventory/nvidia-smi.ts';
+import { AutoStop } from './lifecycle/auto-stop.ts';
 import { MetricsCollector } from './metrics/collector.ts';
 import { MemoryRouteTable } from './routes/route-table.ts';
 import { startSshGateway } from './ssh/gateway.ts';
@@ -35,6 +36,8 @@ import { AGENT_VERSION } from './version.ts';
 export interface AgentOverrides {
   nvidiaSmi?: NvidiaSmi;
   metricsIntervalMs?: number;
+  /** How often idle and scheduled stops are checked (default 10 s). */
+  autoStopIntervalMs?: number;
   /** Tunnel knobs for tests (timeouts, backoff). */
   tunnel?: Partial<Pick<TunnelOptions, 'connectTimeoutMs' | 'heartbeatMs' | 'backoff' | 'stableMs'>>;
 }
@@ -51,6 +54,8 @@ export interface RunningAgent {
   done: Promise<void>;
   stop(): Promise<void>;
 }
+
+const AUTO_STOP_INTERVAL_MS = 10_000;
 
 /** How long the hello waits for Docker (inventory, container list) before going without. */
 const HELLO_DOCKER_MS = 10_000;
@@ -110,6 +115,32 @@ export async function startAgent(
       tunnel?.emit(EVENT.pullProgress, { environment_id: environmentId, image, ...p }, { droppable: true }),
   });
   registerContainerCommands(dispatcher, driver);
+  const autoStop = new AutoStop({
+    clock: systemClock,
+    log: log.child({ component: 'auto-stop' }),
+    routes: () => routes.all(),
+    startedAt: (id) => driver.startedAt(id),
+    stop: async (id) => {
+      await driver.stop({ environment_id: id, container_id: null });
+    },
+    audit: outbox,
+  });
+  // SSH and terminal sessions are seen through their audit events (login opens, logout closes).
+  const audit = {
+    record: (e: AuditRecord) => {
+      autoStop.observe(e);
+      outbox.record(e);
+    },
+  };
+  // Every request of the data plane (apps, files, terminal) names its environment: that is activity.
+  const dataRoutes = {
+    byEnv: (id: string) => {
+      autoStop.touch(id);
+      return routes.byEnv(id);
+    },
+  };
+  const autoStopRun = new AbortController();
+  void autoStop.run(overrides.autoStopIntervalMs ?? AUTO_STOP_INTERVAL_MS, autoStopRun.signal);
   registerImageCommands(dispatcher, {
     docker,
     log: log.child({ component: 'images' }),
@@ -177,7 +208,10 @@ export async function startAgent(
     routes,
     nvidiaSmi,
     log: log.child({ component: 'metrics' }),
-    send: (samples) => tunnel?.emit(EVENT.metrics, { samples }, { droppable: true }),
+    send: (samples) => {
+      autoStop.observeMetrics(samples, (id) => routes.byEnv(id));
+      tunnel?.emit(EVENT.metrics, { samples }, { droppable: true });
+    },
     ...(overrides.metricsIntervalMs ? { intervalMs: overrides.metricsIntervalMs } : {}),
   });
   metrics.start();
@@ -186,7 +220,7 @@ export async function startAgent(
     listen: config.sshListen,
     portRange: config.sshPorts,
     routes,
-    audit: outbox,
+    audit,
     recordings: outbox,
     keys,
     docker,
@@ -195,7 +229,7 @@ export async function startAgent(
 
   const terminals = new TerminalSessions({
     target: (route, login, tlog) => gateway.target(route, login, tlog),
-    audit: outbox,
+    audit,
     recordings: outbox,
     log: log.child({ component: 'terminal' }),
     maxRecordingBytes: DEFAULT_LIMITS.maxRecordingBytes,
@@ -205,11 +239,11 @@ export async function startAgent(
     url: connectUrl(config.edge),
     token: config.token,
     shards: config.dataShards,
-    routes,
+    routes: dataRoutes,
     terminals,
     log: log.child({ component: 'apps' }),
     files: {
-      audit: outbox,
+      audit,
       openSftp: (route) => openSftp(gateway.target, route),
     },
     ...overrides.tunnel,
@@ -219,6 +253,7 @@ export async function startAgent(
   const stop = () => {
     stopping ??= (async () => {
       metrics.stop();
+      autoStopRun.abort();
       events.stop();
       terminals.closeAll();
       unsubscribeOutbox();

@@ -76,8 +76,24 @@ export const Environment = z.object({
   /** The data volume's size in bytes when last measured (GET /environments/:id/data measures it), and when. */
   data_bytes: z.number().int().nullable(),
   data_measured_at: isoTime.nullable(),
+  /** Opt-in auto stop (PUT /environments/:id/auto-stop), enforced by the relay; null = off. */
+  idle_stop_minutes: z.number().int().nullable(),
+  gpu_idle_threshold_pct: z.number().int().nullable(),
+  scheduled_stop_at: isoTime.nullable(),
 });
 export type Environment = z.infer<typeof Environment>;
+
+/**
+ * PUT /environments/:id/auto-stop: stop after `idle_stop_minutes` without SSH/terminal sessions, app requests or GPU use
+ * at or above `gpu_idle_threshold_pct` (default 5); stop at `scheduled_stop_at` (ISO-8601, in the future). null = off.
+ */
+export const AutoStopRequest = z
+  .object({
+    idle_stop_minutes: z.number().int().min(1).max(10_080).nullable(),
+    gpu_idle_threshold_pct: z.number().int().min(0).max(100).nullable().default(null),
+    scheduled_stop_at: z.iso.datetime({ offset: true }).nullable(),
+  })
+  .strict();
 
 /** The seed's AccessInfo plus a ready `ssh_command`. Only ever sent to the owner. */
 export const AccessInfo = z.object({

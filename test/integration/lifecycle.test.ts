@@ -306,6 +306,55 @@ describe('environment lifecycle', () => {
     await p.api(`/api/v1/environments/${src.id}`, { method: 'DELETE', token: renter });
   }, 120_000);
 
+  it('scheduled stop: the relay warns, then stops the environment at its time by itself; billing stops', async () => {
+    const renter = await p.renter();
+    const env = await create(renter, { name: 'timer', image_id: busybox });
+    const past = await p.api(`/api/v1/environments/${env.id}/auto-stop`, {
+      method: 'PUT',
+      token: renter,
+      body: { idle_stop_minutes: null, scheduled_stop_at: new Date(Date.now() - 1000).toISOString() },
+    });
+    expect(past.status).toBe(422);
+    const at = Date.now() + 8000;
+    const set = await p.api<{ environment: { scheduled_stop_at: string; idle_stop_minutes: number | null } }>(
+      `/api/v1/environments/${env.id}/auto-stop`,
+      { method: 'PUT', token: renter, body: { idle_stop_minutes: 30, scheduled_stop_at: new Date(at).toISOString() } },
+    );
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body.environment).toMatchObject({
+      idle_stop_minutes: 30,
+      scheduled_stop_at: new Date(at).toISOString(),
+    });
+    await until(
+      'the environment stopped by the relay',
+      async () => (await getEnv(renter, env.id)).status === 'stopped',
+      {
+        timeout: 60_000,
+        interval: 500,
+      },
+    );
+    expect(Date.now()).toBeGreaterThanOrEqual(at);
+    const events = await until(
+      'the warning and the stop in the audit trail',
+      async () => {
+        const e = await p.api<{ items: { event: string; timestamp: string }[] }>(
+          `/api/v1/audit-events?environment_id=${env.id}`,
+          { token: renter },
+        );
+        const mine = e.body.items.filter((x) => x.event.startsWith('environment.scheduled_stop'));
+        return mine.length >= 2 ? mine : null;
+      },
+      { timeout: 30_000, interval: 500 },
+    );
+    const order = [...events].sort((x, y) => x.timestamp.localeCompare(y.timestamp)).map((x) => x.event);
+    expect(order).toEqual(['environment.scheduled_stop_warning', 'environment.scheduled_stop']);
+    const usage = await p.api<{ items: { environment_id: string; period_end: string | null }[] }>('/api/v1/usage', {
+      token: renter,
+    });
+    expect(usage.body.items.filter((u) => u.environment_id === env.id && u.period_end === null)).toEqual([]);
+    await p.api(`/api/v1/environments/${env.id}`, { method: 'DELETE', token: renter });
+  }, 120_000);
+
   it('with retention, deleted data is listed to its owner only, restorable, and swept when it expires', async () => {
     const port = p.port;
     await p.stopEdge();

@@ -1,6 +1,7 @@
 // /environments/:id/data (the data volume and its size), /environments/:id/recreate (another image, same data),
 // /data-volumes (deleted environments' retained data: list, restore into a new environment, delete now).
 import {
+  AutoStopRequest,
   CloneEnvironmentRequest,
   Environment,
   EnvironmentData,
@@ -20,7 +21,8 @@ import { clientIp } from '../lib/request.ts';
 import { iso, isoReq } from '../lib/time.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { ownedEnv } from './access.ts';
-import { createEnvironment } from './create.ts';
+import { createEnvironment, reload } from './create.ts';
+import { publishRoute } from '../routing/sync.ts';
 import { dataVolumeOf, listRetained, measureData, removeRetained, type RetainedRow } from './data.ts';
 import { changeImage } from './recreate.ts';
 import { environmentJson } from './serialize.ts';
@@ -143,6 +145,49 @@ export function registerDataEndpoints(app: Hono<AppEnv>): void {
         detail: { from_environment_id: src.id },
       });
       return c.json({ environment: environmentJson(env) }, status === 202 ? 202 : 201);
+    },
+  );
+
+  endpoint(
+    app,
+    {
+      method: 'put',
+      path: '/api/v1/environments/:id/auto-stop',
+      summary: 'Opt in to (or out of) idle stop and scheduled stop; the relay enforces them, warning first',
+      tag: 'environments',
+      auth: 'user',
+      body: AutoStopRequest,
+      response: z.object({ environment: Environment }),
+    },
+    async (c, { user, params, body }) => {
+      const deps = c.get('deps');
+      const env = await ownedEnv(deps, user, params.id);
+      if (env.type !== 'container') throw new ApiError(409, 'not_supported', 'auto stop is for container environments');
+      const at = body.scheduled_stop_at === null ? null : Date.parse(body.scheduled_stop_at);
+      if (at !== null && at <= Date.now())
+        throw new ApiError(422, 'validation_failed', 'invalid body: scheduled_stop_at: must be in the future');
+      await deps.db
+        .update(tables.environments)
+        .set({
+          idle_stop_minutes: body.idle_stop_minutes,
+          gpu_idle_threshold_pct: body.gpu_idle_threshold_pct,
+          scheduled_stop_at: at,
+          updated_at: Date.now(),
+        })
+        .where(eq(tables.environments.id, env.id));
+      const fresh = await reload(deps, env.id);
+      await publishRoute(deps, fresh);
+      await recordAudit(deps, {
+        event: 'environment.auto_stop',
+        status: 'success',
+        user_id: env.user_id,
+        actor_id: user.id,
+        environment_id: env.id,
+        type: env.type,
+        source_ip: clientIp(c),
+        detail: body,
+      });
+      return c.json({ environment: environmentJson(fresh) });
     },
   );
 

@@ -29,5 +29,8 @@ export function environmentJson(e: EnvRow): Environment {
     gpu_mode: e.gpu_mode,
     data_bytes: e.data_bytes,
     data_measured_at: iso(e.data_measured_at),
+    idle_stop_minutes: e.idle_stop_minutes,
+    gpu_idle_threshold_pct: e.gpu_idle_threshold_pct,
+    scheduled_stop_at: iso(e.scheduled_stop_at),
   };
 }

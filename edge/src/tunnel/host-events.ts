@@ -19,6 +19,7 @@ import { finalizeDeletions } from '../environments/delete.ts';
 import { recordMetrics } from '../metrics/service.ts';
 import { storeRecording } from '../audit/recordings.ts';
 import { applyImageEvent } from '../images/saved.ts';
+import { closeUsage } from '../usage/service.ts';
 
 type EnvRow = typeof tables.environments.$inferSelect;
 
@@ -150,6 +151,8 @@ export async function onEvent(
           .update(tables.environments)
           .set({ status, status_reason: e.data.reason ?? null, updated_at: Date.now() })
           .where(eq(tables.environments.id, env.id));
+        // Stopped on the host (an idle or scheduled stop by the relay, an exit, an OOM kill): billing stops too.
+        if (status !== 'running') await closeUsage(deps, env.id);
         await publishRoute(deps, env.id);
       }
       return [];

@@ -164,6 +164,15 @@ export class DockerDriver {
     });
   }
 
+  /** When the environment's container last started (epoch ms); null when it has none or it is not running. */
+  async startedAt(environmentId: string): Promise<number | null> {
+    const found = await this.findByEnv(environmentId);
+    if (!found || found.State !== 'running') return null;
+    const info = await this.o.docker.getContainer(found.Id).inspect();
+    const t = Date.parse(info.State.StartedAt);
+    return Number.isFinite(t) ? t : null;
+  }
+
   /** Removes a data volume (once its environment's container is gone). */
   removeVolume(volume: string): Promise<void> {
     return removeDataVolume(this.o.docker, volume, this.o.relayId);

@@ -101,6 +101,18 @@ export const Route = z.object({
   owner_keys: z.array(z.string().max(16384)).max(256),
   recording: z.boolean(),
   running: z.boolean(),
+  /**
+   * The owner's opt-in auto stop, enforced by the relay itself (so it works while the edge is away): stop after this
+   * many minutes without SSH/terminal sessions, app requests or GPU use at or above the threshold (%); stop at a time
+   * (epoch ms, 定时关机). Absent from older edges: off.
+   */
+  auto_stop: z
+    .object({
+      idle_minutes: z.number().int().min(1).nullable(),
+      gpu_idle_threshold_pct: z.number().min(0).max(100).nullable(),
+      scheduled_at: z.number().int().nullable(),
+    })
+    .optional(),
 });
 export type Route = z.infer<typeof Route>;
 
