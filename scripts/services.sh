@@ -7,6 +7,8 @@
 #     remotegpu/sshd (the host's OpenSSH sshd + sftp-server + scp, root by key only;
 #     SSH_AUTHORIZED_KEYS at run time is appended to root's authorized_keys) and remotegpu/stock
 #     (a glibc userland like ML images: bash, python3, coreutils, git, tmux, no OpenSSH nor rsync);
+#   - an image registry (Debian's docker-registry) on 127.0.0.1:27900 with deletes enabled, where environments are
+#     saved as images; dockerd treats loopback registries as insecure (plain HTTP) by default;
 #   - a "physical machine": the host's sshd on 127.0.0.2:2222 with its own host key, config
 #     and client key pair (plus $EXTRA_AUTHORIZED_KEYS, plus the keys listed in $DIR/physical/enrolled_keys:
 #     `npm start` adds its relay's platform key there, and every `up` keeps it).
@@ -35,6 +37,10 @@ PHYS_PIDFILE=$PHYS_DIR/sshd.pid
 PHYS_LOG=$PHYS_DIR/sshd.log
 PHYS_HOST=127.0.0.2
 PHYS_PORT=2222
+REGISTRY_DIR=$DIR/registry
+REGISTRY_PIDFILE=$REGISTRY_DIR/registry.pid
+REGISTRY_LOG=$REGISTRY_DIR/registry.log
+REGISTRY_ADDR=127.0.0.1:27900
 # The default bridge and every user-defined network live in 172.31.0.0/16.
 BIP=172.31.255.1/24
 POOL=172.31.0.0/17
@@ -532,6 +538,47 @@ stop_physical() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# the image registry: docker-registry (distribution 2.x) on loopback, its storage under the state dir
+
+registry_pid() { pid_from "$REGISTRY_PIDFILE"; }
+registry_ping() { curl -sf --max-time 2 "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1; }
+
+start_registry() {
+  if registry_pid >/dev/null && registry_ping; then return 0; fi
+  local pid
+  if pid=$(registry_pid); then stop_pid "$pid" 5; fi
+  mkdir -p "$REGISTRY_DIR/data"
+  cat >"$REGISTRY_DIR/config.yml" <<EOF
+# RemoteGPU test registry: loopback only, no auth, deletes enabled (saved images can be deleted)
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $REGISTRY_DIR/data
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_ADDR
+EOF
+  : >"$REGISTRY_LOG"
+  setsid /usr/bin/docker-registry serve "$REGISTRY_DIR/config.yml" </dev/null >>"$REGISTRY_LOG" 2>&1 9>&- &
+  echo $! >"$REGISTRY_PIDFILE"
+  registry_ready() { registry_pid >/dev/null || die "docker-registry exited during start-up" "$REGISTRY_LOG"; registry_ping; }
+  wait_for 15 "docker-registry on $REGISTRY_ADDR" "$REGISTRY_LOG" registry_ready
+  log "registry up on $REGISTRY_ADDR (pid $(registry_pid))"
+}
+
+stop_registry() {
+  local pid
+  if pid=$(registry_pid); then
+    stop_pid "$pid" 5
+    log "registry stopped"
+  fi
+  rm -f "$REGISTRY_PIDFILE"
+}
+
+# ---------------------------------------------------------------------------------------------
 # env files
 
 json_string() {
@@ -557,6 +604,7 @@ write_env() {
     REMOTEGPU_PHYSICAL_KEY "$PHYS_DIR/id_ed25519"
     REMOTEGPU_PHYSICAL_KNOWN_HOSTS "$PHYS_DIR/known_hosts"
     REMOTEGPU_DOCKER_SUBNET "${POOL}"
+    REMOTEGPU_TEST_REGISTRY "$REGISTRY_ADDR"
   )
   local i sh='' json='{' sep=''
   for ((i = 0; i < ${#kv[@]}; i += 2)); do
@@ -580,6 +628,7 @@ cmd_up() {
   start_dockerd
   ensure_images
   start_physical
+  start_registry
   write_env
   log "up in $(($(now_ms) - t0)) ms; env: source $DIR/env (or read $DIR/env.json)"
 }
@@ -589,6 +638,7 @@ cmd_down() {
   [ "${1:-}" = --purge ] && purge=1
   if [ ! -d "$DIR" ]; then log "nothing to do: $DIR does not exist"; return 0; fi
   lock_state_dir
+  stop_registry
   stop_physical
   stop_dockerd
   clean_docker_net
@@ -620,6 +670,12 @@ cmd_status() {
     echo "physical sshd:  up (pid $pid, $PHYS_HOST:$PHYS_PORT)"
   else
     echo "physical sshd:  DOWN"
+    bad=1
+  fi
+  if pid=$(registry_pid) && registry_ping; then
+    echo "registry:       up (pid $pid, $REGISTRY_ADDR)"
+  else
+    echo "registry:       DOWN"
     bad=1
   fi
   if [ -s "$DIR/env.json" ]; then echo "env:            $DIR/env, $DIR/env.json"

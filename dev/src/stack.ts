@@ -76,8 +76,8 @@ export interface Stack {
   startRelay(o: RelayOptions): ChildProcess;
   /** Stops the edge alone (the stand-ins, relays and state stay). */
   stopEdge(): Promise<void>;
-  /** Starts the edge again on the same bindings; `port` keeps the URL stable across a restart. */
-  startEdge(port?: number): Promise<void>;
+  /** Starts the edge again on the same bindings (plus `vars`, kept from then on); `port` keeps the URL stable. */
+  startEdge(port?: number, vars?: Record<string, string>): Promise<void>;
   /** Runs at close before the relays stop (e.g. removing containers through the API). */
   onClose(fn: () => Promise<void>): void;
   close(): Promise<void>;
@@ -225,7 +225,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       async stopEdge() {
         await edge.close();
       },
-      async startEdge(port = 0) {
+      async startEdge(port = 0, vars = {}) {
+        Object.assign(bindings, vars);
         edge = await boot(port);
       },
       onClose(fn) {

@@ -173,6 +173,15 @@ async function main(): Promise<void> {
         ...(process.env.REMOTEGPU_APP_FIRST_BYTE_MS
           ? { REMOTEGPU_APP_FIRST_BYTE_MS: process.env.REMOTEGPU_APP_FIRST_BYTE_MS }
           : {}),
+        // Data retention and the no-GPU share are operator settings: passed through when set.
+        ...Object.fromEntries(
+          [
+            'REMOTEGPU_DATA_RETENTION_DAYS',
+            'REMOTEGPU_NO_GPU_CPU_CORES',
+            'REMOTEGPU_NO_GPU_MEMORY_GB',
+            'REMOTEGPU_REGISTRY',
+          ].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])),
+        ),
       },
     });
     const health = (await stack.api<{ redis: string; database: string }>('/healthz')).body;

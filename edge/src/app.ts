@@ -15,6 +15,8 @@ import { registerDnsEndpoints } from './dns/endpoints.ts';
 import { resolveSecret, sessionFromCookies } from './auth/service.ts';
 import { ready } from './boot.ts';
 import { buildDeps } from './deps.ts';
+import { registerDataEndpoints } from './environments/data-endpoints.ts';
+import { registerSavedImageEndpoints } from './images/saved.ts';
 import { registerEnvironmentEndpoints } from './environments/endpoints.ts';
 import { registerFileEndpoints } from './files/endpoints.ts';
 import { errorBody, onError } from './errors.ts';
@@ -66,6 +68,8 @@ export function buildApp(): Hono<AppEnv> {
   registerKeyEndpoints(app);
   registerMarketEndpoints(app);
   registerEnvironmentEndpoints(app);
+  registerDataEndpoints(app);
+  registerSavedImageEndpoints(app);
   registerAppEndpoints(app);
   registerFileEndpoints(app);
   registerTerminalEndpoints(app);

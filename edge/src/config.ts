@@ -50,6 +50,16 @@ export interface EdgeConfig {
   createDeadlineMs: number;
   /** Money: currency, balance guards, webhooks (billing/config.ts). */
   billing: BillingConfig;
+  /** Days a deleted environment's data volume is kept, listed and restorable (0 = removed at once). */
+  dataRetentionDays: number;
+  /** The CPU cores and memory (GB) of an environment started without GPUs (无卡模式). */
+  noGpuCpuCores: number;
+  noGpuMemoryGb: number;
+  /**
+   * The operator's image registry (REMOTEGPU_REGISTRY, `host[:port]`): where environments are saved as images; every
+   * relay's engine must reach it under this name. Null: saving is off.
+   */
+  registry: string | null;
 }
 
 export interface SshDnsConfig {
@@ -99,6 +109,17 @@ export function readConfig(env: Bindings): EdgeConfig {
   const createDeadlineMs = Number(env.REMOTEGPU_CREATE_DEADLINE_MS ?? 30 * 60_000);
   if (!Number.isInteger(createDeadlineMs) || createDeadlineMs < 1000)
     throw new ConfigError('REMOTEGPU_CREATE_DEADLINE_MS must be an integer >= 1000 (milliseconds)');
+  const retention = Number(env.REMOTEGPU_DATA_RETENTION_DAYS?.trim() || 0);
+  // Fractions are allowed (tests use seconds' worth of a day).
+  if (!Number.isFinite(retention) || retention < 0 || retention > 3650)
+    throw new ConfigError('REMOTEGPU_DATA_RETENTION_DAYS must be a number of days, 0-3650 (0 = delete data at once)');
+  const noGpuCpu = Number(env.REMOTEGPU_NO_GPU_CPU_CORES?.trim() || 1);
+  const noGpuMem = Number(env.REMOTEGPU_NO_GPU_MEMORY_GB?.trim() || 2);
+  if (!Number.isInteger(noGpuCpu) || noGpuCpu < 1 || !Number.isInteger(noGpuMem) || noGpuMem < 1)
+    throw new ConfigError('REMOTEGPU_NO_GPU_CPU_CORES and REMOTEGPU_NO_GPU_MEMORY_GB must be integers >= 1');
+  const registry = env.REMOTEGPU_REGISTRY?.trim().toLowerCase() || null;
+  if (registry !== null && !/^[a-z0-9.-]+(:\d{1,5})?$/.test(registry))
+    throw new ConfigError('REMOTEGPU_REGISTRY must be host[:port] of the image registry, such as 127.0.0.1:5000');
   const domain = (env.REMOTEGPU_DOMAIN ?? 'localhost').toLowerCase();
   if (!HOSTNAME.test(domain)) throw new ConfigError('REMOTEGPU_DOMAIN must be a host name such as gpu.example.com');
   const appsDomain = (env.REMOTEGPU_APPS_DOMAIN ?? `container.${domain}`).toLowerCase();
@@ -129,6 +150,10 @@ export function readConfig(env: Bindings): EdgeConfig {
     cacheCheckMs,
     heartbeatMs,
     createDeadlineMs,
+    dataRetentionDays: retention,
+    noGpuCpuCores: noGpuCpu,
+    noGpuMemoryGb: noGpuMem,
+    registry,
   };
 }
 

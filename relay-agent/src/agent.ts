@@ -1,7 +1,7 @@
 // The relay agent: wires state, keys, routes, the tunnel, the Docker driver, metrics and the SSH gateway together.
 import ssh2 from 'ssh2';
 import { EVENT, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
-import type { Hello } from '@remotegpu/schema';
+import type { AuditRecord, Hello } from '@remotegpu/schema';
 import { DataShards } from './apps/data-client.ts';
 import { Outbox } from './audit/outbox.ts';
 import { openSftp } from './files/open-sftp.ts';
@@ -13,10 +13,12 @@ import { dockerFromUrl } from './docker/connect.ts';
 import { DockerDriver } from './docker/driver.ts';
 import { watchContainerEvents } from './docker/events.ts';
 import { relayIdOf } from './docker/labels.ts';
+import { registerImageCommands } from './docker/saved-images.ts';
 import { collectInventory } from './inventory/inventory.ts';
 import { runNvidiaSmi } from './inventory/nvidia-smi.ts';
 import type { NvidiaSmi } from './inventory/nvidia-smi.ts';
 import { RunningMeter } from './metering/meter.ts';
+import { AutoStop } from './lifecycle/auto-stop.ts';
 import { MetricsCollector } from './metrics/collector.ts';
 import { MemoryRouteTable } from './routes/route-table.ts';
 import { availableParallelism } from 'node:os';
@@ -38,6 +40,8 @@ export interface AgentOverrides {
   metricsIntervalMs?: number;
   /** How often running time is reported for billing (default 60 s). */
   meterIntervalMs?: number;
+  /** How often idle and scheduled stops are checked (default 10 s). */
+  autoStopIntervalMs?: number;
   /** Tunnel knobs for tests (timeouts, backoff). */
   tunnel?: Partial<Pick<TunnelOptions, 'connectTimeoutMs' | 'heartbeatMs' | 'backoff' | 'stableMs'>>;
 }
@@ -54,6 +58,8 @@ export interface RunningAgent {
   done: Promise<void>;
   stop(): Promise<void>;
 }
+
+const AUTO_STOP_INTERVAL_MS = 10_000;
 
 /** How long the hello waits for Docker (inventory, container list) before going without. */
 const HELLO_DOCKER_MS = 10_000;
@@ -115,6 +121,39 @@ export async function startAgent(
       tunnel?.emit(EVENT.pullProgress, { environment_id: environmentId, image, ...p }, { droppable: true }),
   });
   registerContainerCommands(dispatcher, driver);
+  const autoStop = new AutoStop({
+    clock: systemClock,
+    log: log.child({ component: 'auto-stop' }),
+    routes: () => routes.all(),
+    startedAt: (id) => driver.startedAt(id),
+    stop: async (id) => {
+      await driver.stop({ environment_id: id, container_id: null });
+    },
+    audit: outbox,
+  });
+  // SSH and terminal sessions are seen through their audit events (login opens, logout closes).
+  const audit = {
+    record: (e: AuditRecord) => {
+      autoStop.observe(e);
+      outbox.record(e);
+    },
+  };
+  // Every request of the data plane (apps, files, terminal) names its environment: that is activity.
+  const dataRoutes = {
+    byEnv: (id: string) => {
+      autoStop.touch(id);
+      return routes.byEnv(id);
+    },
+  };
+  const autoStopRun = new AbortController();
+  void autoStop.run(overrides.autoStopIntervalMs ?? AUTO_STOP_INTERVAL_MS, autoStopRun.signal);
+  registerImageCommands(dispatcher, {
+    docker,
+    log: log.child({ component: 'images' }),
+    relayId,
+    progress: (imageId, p) => tunnel?.emit(EVENT.imageProgress, { image_id: imageId, ...p }, { droppable: true }),
+    saved: (e) => outbox.event(EVENT.imageSaved, e),
+  });
   registerTargetCommands(dispatcher, { publicKey: keys.platformPublicKey, privateKey: keys.platformPrivateKey });
 
   const hostKeys = keys.hostKeys
@@ -178,7 +217,10 @@ export async function startAgent(
     nvidiaSmi,
     relayId,
     log: log.child({ component: 'metrics' }),
-    send: (samples) => tunnel?.emit(EVENT.metrics, { samples }, { droppable: true }),
+    send: (samples) => {
+      autoStop.observeMetrics(samples, (id) => routes.byEnv(id));
+      tunnel?.emit(EVENT.metrics, { samples }, { droppable: true });
+    },
     ...(overrides.metricsIntervalMs ? { intervalMs: overrides.metricsIntervalMs } : {}),
   });
   metrics.start();
@@ -193,7 +235,7 @@ export async function startAgent(
     listen: config.sshListen,
     portRange: config.sshPorts,
     routes,
-    audit: outbox,
+    audit,
     recordings: outbox,
     keys,
     docker,
@@ -205,7 +247,7 @@ export async function startAgent(
 
   const terminals = new TerminalSessions({
     target: (route, login, tlog) => gateway.target(route, login, tlog),
-    audit: outbox,
+    audit,
     recordings: outbox,
     log: log.child({ component: 'terminal' }),
     maxRecordingBytes: DEFAULT_LIMITS.maxRecordingBytes,
@@ -215,11 +257,11 @@ export async function startAgent(
     url: connectUrl(config.edge),
     token: config.token,
     shards: config.dataShards,
-    routes,
+    routes: dataRoutes,
     terminals,
     log: log.child({ component: 'apps' }),
     files: {
-      audit: outbox,
+      audit,
       openSftp: (route) => openSftp(gateway.target, route),
     },
     ...overrides.tunnel,
@@ -231,6 +273,7 @@ export async function startAgent(
       metrics.stop();
       clearInterval(meterTimer);
       meter.flush();
+      autoStopRun.abort();
       events.stop();
       terminals.closeAll();
       unsubscribeOutbox();

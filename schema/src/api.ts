@@ -4,6 +4,17 @@ import { TokenScope } from './billing-api.ts';
 import { USER_CODE_PATTERN } from './ids.ts';
 import { ENVIRONMENT_STATUSES } from './tables.ts';
 
+/** An absolute path without `..` segments, where an environment's data volume is mounted. */
+export const DataPath = z
+  .string()
+  .max(255)
+  .regex(/^(?!.*\/\.\.?(\/|$))\/[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/, 'an absolute path such as /root/data');
+/** A Docker volume name. */
+export const VolumeName = z
+  .string()
+  .max(128)
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/);
+
 export const EnvironmentType = z.enum(['physical', 'container']);
 export type EnvironmentType = z.infer<typeof EnvironmentType>;
 export const EnvironmentStatus = z.enum(ENVIRONMENT_STATUSES);
@@ -78,8 +89,29 @@ export const Environment = z.object({
   unreachable: z.object({ reason: z.string(), since: isoTime }).nullable(),
   created_at: isoTime,
   updated_at: isoTime,
+  /** `none`: started without GPUs (无卡模式), billed at the image's no-GPU price. */
+  gpu_mode: z.enum(['gpu', 'none']),
+  /** The data volume's size in bytes when last measured (GET /environments/:id/data measures it), and when. */
+  data_bytes: z.number().int().nullable(),
+  data_measured_at: isoTime.nullable(),
+  /** Opt-in auto stop (PUT /environments/:id/auto-stop), enforced by the relay; null = off. */
+  idle_stop_minutes: z.number().int().nullable(),
+  gpu_idle_threshold_pct: z.number().int().nullable(),
+  scheduled_stop_at: isoTime.nullable(),
 });
 export type Environment = z.infer<typeof Environment>;
+
+/**
+ * PUT /environments/:id/auto-stop: stop after `idle_stop_minutes` without SSH/terminal sessions, app requests or GPU use
+ * at or above `gpu_idle_threshold_pct` (default 5); stop at `scheduled_stop_at` (ISO-8601, in the future). null = off.
+ */
+export const AutoStopRequest = z
+  .object({
+    idle_stop_minutes: z.number().int().min(1).max(10_080).nullable(),
+    gpu_idle_threshold_pct: z.number().int().min(0).max(100).nullable().default(null),
+    scheduled_stop_at: z.iso.datetime({ offset: true }).nullable(),
+  })
+  .strict();
 
 /** The seed's AccessInfo plus a ready `ssh_command`. Only ever sent to the owner. */
 export const AccessInfo = z.object({
@@ -247,9 +279,23 @@ export const Image = z.object({
   docker_ref: z.string(),
   has_sshd: z.boolean(),
   hourly_price: z.number(),
+  /** Per hour without GPUs (无卡模式); null: 10 % of `hourly_price`. */
+  no_gpu_hourly_price: z.number().nullable(),
+  /** Where environments from this image mount their persistent data volume. */
+  data_path: z.string(),
   description: z.string(),
+  /** Set on a renter's saved image (visible to that renter only); null for the operator's catalog. */
+  owner_id: z.string().nullable(),
+  /** Saved images: `saving` (commit and push under way, `status_reason` says how far), `ready`, or `failed`. */
+  status: z.enum(['saving', 'ready', 'failed']),
+  status_reason: z.string().nullable(),
+  /** Uncompressed size in bytes, once saved. */
+  size_bytes: z.number().int().nullable(),
+  source_environment_id: z.string().nullable(),
 });
 export type Image = z.infer<typeof Image>;
+/** POST /environments/:id/save-image: `name` is the renter's label for it (shown as the image's description). */
+export const SaveImageRequest = z.object({ name: z.string().trim().min(1).max(100) }).strict();
 export const CreateImageRequest = z
   .object({
     name: z
@@ -266,9 +312,54 @@ export const CreateImageRequest = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/),
     has_sshd: z.boolean().default(false),
     hourly_price: z.number().min(0).max(100000),
+    no_gpu_hourly_price: z.number().min(0).max(100000).nullable().default(null),
+    data_path: DataPath.default('/root/data'),
     description: z.string().max(1000).default(''),
   })
   .strict();
+
+/** POST /environments/:id/start: `gpu: false` starts without GPUs (无卡模式); the default starts with them. */
+export const StartEnvironmentRequest = z.object({ gpu: z.boolean().default(true) }).strict();
+/** POST /environments/:id/recreate: a new container from another image; the data volume stays. */
+export const RecreateEnvironmentRequest = z.object({ image_id: z.number().int().positive() }).strict();
+
+/** A deleted environment's data volume, kept until `expires_at` (REMOTEGPU_DATA_RETENTION_DAYS). */
+export const RetainedData = z.object({
+  id: z.string(),
+  environment_id: z.string(),
+  environment_name: z.string(),
+  image_id: z.number().int().nullable(),
+  host_id: z.string(),
+  data_path: z.string(),
+  bytes: z.number().int().nullable(),
+  deleted_at: isoTime,
+  expires_at: isoTime,
+});
+/** POST /environments/:id/clone: a copy (system files and data) on the same host; sizes default to the source's. */
+export const CloneEnvironmentRequest = z
+  .object({
+    name,
+    gpu_count: z.number().int().min(0).max(8).optional(),
+    cpu_cores: z.number().int().min(1).max(256).optional(),
+    memory_gb: z.number().int().min(1).max(4096).optional(),
+  })
+  .strict();
+/** POST /data-volumes/:id/restore: a new environment on the volume's host, mounting that data. */
+export const RestoreDataRequest = z
+  .object({
+    name,
+    image_id: z.number().int().positive().optional(),
+    gpu_count: z.number().int().min(0).max(8).default(0),
+    cpu_cores: z.number().int().min(1).max(256),
+    memory_gb: z.number().int().min(1).max(4096),
+  })
+  .strict();
+export const EnvironmentData = z.object({
+  volume: z.string(),
+  data_path: z.string(),
+  bytes: z.number().int().nullable(),
+  measured_at: isoTime.nullable(),
+});
 
 export const HostInventory = z.object({
   cpu_cores: z.number().int(),

@@ -75,6 +75,8 @@ export const WEBHOOK_EVENTS = [
   'environment.created',
   'environment.stopped',
   'environment.idle_stopped',
+  /** Before an idle or scheduled stop by the relay (reason: `idle|scheduled stop at <ISO time>`). */
+  'environment.stop_warning',
   'environment.failed',
   'balance.low',
   'balance.zero',

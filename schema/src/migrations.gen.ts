@@ -108,5 +108,29 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "CREATE INDEX `webhooks_account_idx` ON `webhooks` (`account_id`);",
       "ALTER TABLE `api_tokens` ADD `scopes` text;"
     ]
+  },
+  {
+    "tag": "0007_lifecycle",
+    "when": 1796028823378,
+    "hash": "eee0a778f33f6289bb7f94d3cc1d734df9eaf6a923720d9a9d504c1ebd609590",
+    "statements": [
+      "CREATE TABLE `retained_data` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`host_id` text NOT NULL,\n\t`volume` text NOT NULL,\n\t`environment_id` text NOT NULL,\n\t`environment_name` text NOT NULL,\n\t`image_id` integer,\n\t`data_path` text NOT NULL,\n\t`bytes` integer,\n\t`deleted_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`host_id`) REFERENCES `hosts`(`id`) ON UPDATE no action ON DELETE no action\n);",
+      "CREATE INDEX `retained_data_user_idx` ON `retained_data` (`user_id`);",
+      "CREATE UNIQUE INDEX `retained_data_volume_uq` ON `retained_data` (`host_id`,`volume`);",
+      "ALTER TABLE `environments` ADD `data_volume` text;",
+      "ALTER TABLE `environments` ADD `data_bytes` integer;",
+      "ALTER TABLE `environments` ADD `data_measured_at` integer;",
+      "ALTER TABLE `environments` ADD `gpu_mode` text DEFAULT 'gpu' NOT NULL;",
+      "ALTER TABLE `environments` ADD `idle_stop_minutes` integer;",
+      "ALTER TABLE `environments` ADD `gpu_idle_threshold_pct` integer;",
+      "ALTER TABLE `environments` ADD `scheduled_stop_at` integer;",
+      "ALTER TABLE `images` ADD `no_gpu_hourly_price` real;",
+      "ALTER TABLE `images` ADD `data_path` text DEFAULT '/root/data' NOT NULL;",
+      "ALTER TABLE `images` ADD `owner_id` text;",
+      "ALTER TABLE `images` ADD `status` text DEFAULT 'ready' NOT NULL;",
+      "ALTER TABLE `images` ADD `status_reason` text;",
+      "ALTER TABLE `images` ADD `size_bytes` integer;",
+      "ALTER TABLE `images` ADD `source_environment_id` text;"
+    ]
   }
 ];

@@ -116,7 +116,20 @@ export const images = sqliteTable(
     docker_ref: text('docker_ref').notNull(),
     has_sshd: integer('has_sshd', { mode: 'boolean' }).notNull().default(false),
     hourly_price: real('hourly_price').notNull(),
+    /** Price per hour of an environment started without GPUs (无卡模式); null = 10 % of `hourly_price`. */
+    no_gpu_hourly_price: real('no_gpu_hourly_price'),
+    /** Where the environment's persistent data volume is mounted (absolute path inside the container). */
+    data_path: text('data_path').notNull().default('/root/data'),
     description: text('description').notNull().default(''),
+    /** A renter's saved image (private to them); null = the operator's catalog, visible to all. */
+    owner_id: text('owner_id'),
+    /** Saved images: `saving` while the relay commits and pushes, then `ready` or `failed` (with the reason). */
+    status: text('status', { enum: ['saving', 'ready', 'failed'] })
+      .notNull()
+      .default('ready'),
+    status_reason: text('status_reason'),
+    size_bytes: integer('size_bytes'),
+    source_environment_id: text('source_environment_id'),
     created_at: integer('created_at').notNull().default(now),
   },
   (t) => [uniqueIndex('images_name_uq').on(t.name)],
@@ -159,6 +172,20 @@ export const environments = sqliteTable(
     created_at: integer('created_at').notNull().default(now),
     updated_at: integer('updated_at').notNull().default(now),
     started_at: integer('started_at'),
+    /** The named Docker volume holding the data path (null: `dataVolumeName(id)`; a restored environment names another). */
+    data_volume: text('data_volume'),
+    /** The data volume's size in bytes as last measured on the relay, and when (epoch ms). */
+    data_bytes: integer('data_bytes'),
+    data_measured_at: integer('data_measured_at'),
+    /** `none`: started without GPUs (无卡模式), its `gpu_devices` released; `gpu`: as created. */
+    gpu_mode: text('gpu_mode', { enum: ['gpu', 'none'] })
+      .notNull()
+      .default('gpu'),
+    /** Opt-in idle stop: minutes without sessions, app requests or GPU use above the threshold (null = off). */
+    idle_stop_minutes: integer('idle_stop_minutes'),
+    gpu_idle_threshold_pct: integer('gpu_idle_threshold_pct'),
+    /** Opt-in scheduled stop (定时关机), epoch ms; cleared once it fired. */
+    scheduled_stop_at: integer('scheduled_stop_at'),
   },
   (t) => [
     index('environments_user_idx').on(t.user_id),
@@ -422,5 +449,35 @@ export const webhookDeliveries = sqliteTable(
   (t) => [
     index('webhook_deliveries_due_idx').on(t.status, t.next_attempt_at),
     index('webhook_deliveries_hook_idx').on(t.webhook_id, t.id),
+  ],
+);
+
+/**
+ * Data volumes of deleted environments kept for the operator's retention period (REMOTEGPU_DATA_RETENTION_DAYS):
+ * listed to their owner and restorable into a new environment until `expires_at`, then removed by the sweep.
+ */
+export const retainedData = sqliteTable(
+  'retained_data',
+  {
+    id: text('id').primaryKey(),
+    user_id: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    host_id: text('host_id')
+      .notNull()
+      .references(() => hosts.id),
+    volume: text('volume').notNull(),
+    /** The deleted environment's id and name, its image and data path, as the owner knew them. */
+    environment_id: text('environment_id').notNull(),
+    environment_name: text('environment_name').notNull(),
+    image_id: integer('image_id'),
+    data_path: text('data_path').notNull(),
+    bytes: integer('bytes'),
+    deleted_at: integer('deleted_at').notNull(),
+    expires_at: integer('expires_at').notNull(),
+  },
+  (t) => [
+    index('retained_data_user_idx').on(t.user_id),
+    uniqueIndex('retained_data_volume_uq').on(t.host_id, t.volume),
   ],
 );

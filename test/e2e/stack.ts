@@ -63,7 +63,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       },
       { timeout: 60_000, interval: 250 },
     );
-    // Whatever the run left on the private engine (containers, the renters' networks) goes before the agent stops.
+    // Whatever the run left on the private engine (containers, data volumes, the renters' networks) goes before the agent stops.
     kit.onClose(async () => {
       const envs = ok(
         'environments',
@@ -71,6 +71,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ).items;
       const names = envs.map((e) => `remotegpu-${e.id}`);
       if (names.length) await docker(['rm', '-f', ...names]).catch(() => undefined);
+      // Their data volumes too (kept by design across container removal).
+      const volumes = envs.map((e) => `remotegpu-data-${e.id}`);
+      if (volumes.length) await docker(['volume', 'rm', '-f', ...volumes]).catch(() => undefined);
+      // And the commits a no-GPU start or a clone made of them (remotegpu-system/<env>:<tag>).
+      for (const e of envs) {
+        const refs = await docker([
+          'image',
+          'ls',
+          '--format',
+          '{{.Repository}}:{{.Tag}}',
+          `remotegpu-system/${e.id}`,
+        ]).catch(() => '');
+        const list = refs.split('\n').filter(Boolean);
+        if (list.length) await docker(['rmi', '-f', ...list]).catch(() => undefined);
+      }
       for (const owner of new Set(envs.map((e) => e.user_id))) {
         await docker(['network', 'rm', `remotegpu-u-${owner}`]).catch(() => undefined);
       }

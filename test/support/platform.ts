@@ -83,7 +83,7 @@ export async function startPlatform(o: { vars?: Record<string, string>; sshDomai
   return p;
 }
 
-/** Removes every container (and its owner's network) made by this platform's relays, whatever the tests left. */
+/** Removes every container (its owner's network, its data volume) made by this platform's relays, whatever the tests left. */
 async function removeContainers(stack: Stack): Promise<void> {
   const hosts = await stack.api<{ items: { platform_public_key: string | null }[] }>('/api/v1/admin/hosts', {
     token: await stack.admin(),
@@ -106,5 +106,18 @@ async function removeContainers(stack: Stack): Promise<void> {
     if (lines.length) await docker(['rm', '-f', ...lines.map((l) => l[0]!)]).catch(() => '');
     for (const owner of new Set(lines.map((l) => l[1]).filter(Boolean)))
       await docker(['network', 'rm', ownerNetworkName(owner!)]).catch(() => '');
+    // Data volumes outlive their containers by design (retention): the test run's go with it.
+    const volumes = (
+      await docker([
+        'volume',
+        'ls',
+        '-q',
+        '--filter',
+        `label=remotegpu.managed=${relayIdOf(h.platform_public_key)}`,
+      ]).catch(() => '')
+    )
+      .split('\n')
+      .filter(Boolean);
+    if (volumes.length) await docker(['volume', 'rm', '-f', ...volumes]).catch(() => '');
   }
 }

@@ -9,7 +9,7 @@ import {
   User,
   tables,
 } from '@remotegpu/schema';
-import { and, asc, eq, ne, notExists } from 'drizzle-orm';
+import { and, asc, eq, isNull, ne, notExists, or } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
@@ -28,13 +28,20 @@ const adminMachineJson = (m: typeof tables.machines.$inferSelect) => ({
   host_id: m.host_id,
   host_key: m.host_key,
 });
-const imageJson = (i: typeof tables.images.$inferSelect) => ({
+export const imageJson = (i: typeof tables.images.$inferSelect) => ({
   id: i.id,
   name: i.name,
   docker_ref: i.docker_ref,
   has_sshd: i.has_sshd,
   hourly_price: i.hourly_price,
+  no_gpu_hourly_price: i.no_gpu_hourly_price,
+  data_path: i.data_path,
   description: i.description,
+  owner_id: i.owner_id,
+  status: i.status,
+  status_reason: i.status_reason,
+  size_bytes: i.size_bytes,
+  source_environment_id: i.source_environment_id,
 });
 
 async function machineOr404(c: Ctx, param: string): Promise<typeof tables.machines.$inferSelect> {
@@ -300,13 +307,20 @@ export function registerCatalogEndpoints(app: Hono<AppEnv>): void {
       {
         method: 'get',
         path,
-        summary: 'Images to create environments from',
+        summary: 'Images to create environments from (renters: the catalog and their own saved images)',
         tag: auth === 'admin' ? 'admin' : 'environments',
         auth,
         response: z.object({ items: z.array(Image) }),
       },
-      async (c) => {
-        const rows = await c.get('deps').db.select().from(tables.images).orderBy(asc(tables.images.id));
+      async (c, { user }) => {
+        const t = tables.images;
+        // Renters see the catalog and their own saved images; admins (on the admin path) see all.
+        const rows = await c
+          .get('deps')
+          .db.select()
+          .from(t)
+          .where(auth === 'admin' ? undefined : or(isNull(t.owner_id), eq(t.owner_id, user.id)))
+          .orderBy(asc(t.id));
         return c.json({ items: rows.map(imageJson) });
       },
     );

@@ -9,6 +9,7 @@ import { sendCommand } from '../tunnel/stub.ts';
 import { closeUsage, openUsage } from '../usage/service.ts';
 import { guardStart } from '../billing/hooks.ts';
 import { newCredentials, reload } from './create.ts';
+import { unitPrice } from './pricing.ts';
 import { fit, usedOn } from './scheduler.ts';
 import type { EnvRow } from './serialize.ts';
 
@@ -57,7 +58,7 @@ export async function runAction(deps: Deps, env: EnvRow, action: Action): Promis
     const [image] = env.image_id
       ? await deps.db.select().from(tables.images).where(eq(tables.images.id, env.image_id))
       : [];
-    await openUsage(deps, fresh, 'hourly', image?.hourly_price ?? 0, now);
+    await openUsage(deps, fresh, 'hourly', unitPrice(image, fresh.gpu_mode), now);
   } else {
     await closeUsage(deps, env.id, now);
   }

@@ -3,6 +3,8 @@ import {
   CMD,
   COMMAND_ERROR,
   ContainerCreateResult,
+  HostInventory,
+  dataVolumeName,
   generateEnvironmentId,
   generatePassword,
   tables,
@@ -23,8 +25,17 @@ import { guardCreate } from '../billing/hooks.ts';
 import { notifyEnvironment } from '../webhooks/environment-events.ts';
 import { sshHostFor } from './access.ts';
 import { allocatePort, releasePort } from './ports.ts';
-import { pickHost } from './scheduler.ts';
+import { fit, pickHost, usedOn, type Placement, type Request } from './scheduler.ts';
 import type { EnvRow } from './serialize.ts';
+import { unitPrice } from './pricing.ts';
+
+/** Where a new environment goes and what data it mounts (a restore pins the host of the retained volume). */
+export interface CreateOptions {
+  hostId?: string;
+  dataVolume?: string;
+  /** A clone: the source environment on the same host, whose container is committed and data volume copied. */
+  cloneFrom?: { environmentId: string; volume: string };
+}
 
 export async function newCredentials(deps: Deps) {
   const password = generatePassword();
@@ -48,14 +59,19 @@ export async function createEnvironment(
   deps: Deps,
   user: AuthUser,
   body: CreateEnvironmentRequest,
+  opts: CreateOptions = {},
 ): Promise<{ env: EnvRow; status: 201 | 202 }> {
   if (body.gpu_model !== undefined && body.gpu_count === 0)
     throw new ApiError(422, 'validation_failed', 'invalid body: gpu_model: needs gpu_count of 1 or more');
   const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
-  if (!image) throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
+  // Another renter's saved image does not exist for this one; a saved image is usable once pushed.
+  if (!image || (image.owner_id !== null && image.owner_id !== user.id))
+    throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
+  if (image.status !== 'ready')
+    throw new ApiError(409, 'image_not_ready', `image ${image.id} is ${image.status}: it cannot be used yet`);
   await guardCreate(deps, user, body, image);
   const creds = await newCredentials(deps);
-  const { id, placement } = await reserve(deps, user, body, image.id, creds);
+  const { id, placement } = await reserve(deps, user, body, image.id, creds, opts);
   const args: ContainerCreateArgs = {
     environment_id: id,
     request_id: id,
@@ -65,8 +81,18 @@ export async function createEnvironment(
     gpu_devices: placement.gpuDevices,
     cpu_cores: body.cpu_cores,
     memory_gb: body.memory_gb,
+    data_path: image.data_path,
+    data_volume: opts.dataVolume ?? dataVolumeName(id),
   };
-  const outcome = await sendCommand(deps, placement.host.id, CMD.containerCreate, args, deps.config.commandTimeoutMs);
+  const outcome = opts.cloneFrom
+    ? await sendCommand(
+        deps,
+        placement.host.id,
+        CMD.containerClone,
+        { ...args, source_environment_id: opts.cloneFrom.environmentId, source_volume: opts.cloneFrom.volume },
+        deps.config.commandTimeoutMs,
+      )
+    : await sendCommand(deps, placement.host.id, CMD.containerCreate, args, deps.config.commandTimeoutMs);
   if (!outcome.ok) {
     const { code, message } = outcome.error;
     if (code === COMMAND_ERROR.hostOffline) {
@@ -127,7 +153,7 @@ export async function applyCreateResult(
   const [image] = env.image_id
     ? await deps.db.select().from(tables.images).where(eq(tables.images.id, env.image_id))
     : [];
-  await openUsage(deps, env, 'hourly', image?.hourly_price ?? 0, now);
+  await openUsage(deps, env, 'hourly', unitPrice(image, env.gpu_mode), now);
   await publishRoute(deps, env);
   // The SSH name (`<envid>.ssh.<domain>`) now points at this relay; a DNS failure does not fail the create.
   await syncEnvDns(deps, env.id);
@@ -141,9 +167,16 @@ const MAX_PLACEMENT_ROUNDS = 16;
 type Creds = Awaited<ReturnType<typeof newCredentials>>;
 
 /** Places the environment and writes its row and port; retried when a concurrent create took the same GPUs. */
-async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentRequest, imageId: number, creds: Creds) {
+async function reserve(
+  deps: Deps,
+  user: AuthUser,
+  body: CreateEnvironmentRequest,
+  imageId: number,
+  creds: Creds,
+  opts: CreateOptions,
+) {
   for (let attempt = 0; ; attempt++) {
-    const placement = await pickHost(deps, body);
+    const placement = opts.hostId ? await placeOn(deps, opts.hostId, body) : await pickHost(deps, body);
     const id = generateEnvironmentId();
     const port = await allocatePort(deps, placement.host.id, id);
     try {
@@ -167,6 +200,7 @@ async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentReques
         password_enc: creds.password_enc,
         recording: body.recording ?? false,
         request_id: id,
+        data_volume: opts.dataVolume ?? null,
       });
     } catch (err) {
       await releasePort(deps, id);
@@ -181,6 +215,29 @@ async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentReques
       throw new ApiError(409, 'no_capacity', 'the GPUs this request needs keep being taken; try again');
     await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
   }
+}
+
+/** A placement on one given host (a restore goes where its data is); 503 when it is away, 409 when full. */
+export async function placeOn(deps: Deps, hostId: string, req: Request, excludeEnv?: string): Promise<Placement> {
+  const [host] = await deps.db.select().from(tables.hosts).where(eq(tables.hosts.id, hostId));
+  if (!host || host.status !== 'online')
+    throw new ApiError(503, 'host_offline', 'the relay holding this data is offline');
+  const inv = HostInventory.safeParse(host.inventory);
+  const devices = inv.success
+    ? fit(inv.data, await usedOn(deps, hostId, excludeEnv), req, deps.config.cpuOvercommit)
+    : null;
+  if (!devices) {
+    throw new ApiError(
+      409,
+      req.gpu_count > 0 ? 'gpu_unavailable' : 'no_capacity',
+      req.gpu_count > 0
+        ? `this host has no ${req.gpu_count} free GPU(s) now: start without GPUs, or try again later`
+        : 'this host has no room for this request now',
+    );
+  }
+  const gpuModel =
+    devices.length && inv.success ? (inv.data.gpus.find((g) => g.index === devices[0])?.name ?? null) : null;
+  return { host, gpuDevices: devices, gpuModel };
 }
 
 /**

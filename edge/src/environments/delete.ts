@@ -9,6 +9,7 @@ import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { closeUsage } from '../usage/service.ts';
 import { endRental } from '../billing/rentals.ts';
+import { retainData } from './data.ts';
 import { releasePort } from './ports.ts';
 import type { EnvRow } from './serialize.ts';
 
@@ -25,6 +26,10 @@ export async function deleteEnvironment(deps: Deps, env: EnvRow): Promise<boolea
     );
     // An offline relay removes the container when it reconnects (reconciliation); anything else is the caller's to see.
     if (!outcome.ok && outcome.error.code !== COMMAND_ERROR.hostOffline) throw commandError('delete', outcome.error);
+    const [image] = env.image_id
+      ? await deps.db.select().from(tables.images).where(eq(tables.images.id, env.image_id))
+      : [];
+    await retainData(deps, env, image?.data_path ?? '/root/data');
   }
   await deps.db
     .update(tables.environments)

@@ -6,6 +6,7 @@ import {
   EnvironmentStatus,
   OwnerAccessInfo,
   ResourceMetrics,
+  StartEnvironmentRequest,
   redisKeys,
   tables,
 } from '@remotegpu/schema';
@@ -14,7 +15,7 @@ import type { Hono } from 'hono';
 import { bestEffort } from '../lib/unavailable.ts';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
-import { forbidden } from '../errors.ts';
+import { ApiError, forbidden } from '../errors.ts';
 import { IdParam, endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { accessInfo, ownedEnv } from './access.ts';
@@ -23,6 +24,7 @@ import { notifyEnvironment } from '../webhooks/environment-events.ts';
 import { createEnvironment } from './create.ts';
 import { deleteEnvironment } from './delete.ts';
 import { environmentsJson, oneEnvironmentJson } from './serialize.ts';
+import { startInMode } from './recreate.ts';
 
 const EnvResponse = z.object({ environment: Environment });
 const ListQuery = z
@@ -136,7 +138,36 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
     },
   );
 
-  for (const action of ['start', 'stop', 'restart'] as Action[]) {
+  endpoint(
+    app,
+    {
+      method: 'post',
+      path: '/api/v1/environments/:id/start',
+      params: z.object({ id: IdParam }),
+      summary: 'start a container environment; `{"gpu": false}` starts it without GPUs (无卡模式, the no-GPU price)',
+      tag: 'environments',
+      auth: 'user',
+      body: StartEnvironmentRequest,
+      response: EnvResponse,
+    },
+    async (c, { user, params, body }) => {
+      const deps = c.get('deps');
+      const env = await ownedEnv(deps, user, params.id);
+      const detail = { gpu: body.gpu };
+      try {
+        if (env.type === 'container' && !['stopped', 'failed'].includes(env.status))
+          throw new ApiError(409, 'invalid_state', `cannot start an environment that is ${env.status}`);
+        const fresh = (await startInMode(deps, env, body.gpu)) ?? (await runAction(deps, env, 'start'));
+        await audit(c, user, env, 'environment.start', 'success', detail);
+        return c.json({ environment: await oneEnvironmentJson(c.get('deps'), fresh) });
+      } catch (err) {
+        await audit(c, user, env, 'environment.start', 'failure', { ...detail, error: String((err as Error).message) });
+        throw err;
+      }
+    },
+  );
+
+  for (const action of ['stop', 'restart'] as Action[]) {
     endpoint(
       app,
       {

@@ -2,7 +2,7 @@
 import { type Environment, tables } from '@remotegpu/schema';
 import { inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
-import { isoReq } from '../lib/time.ts';
+import { iso, isoReq } from '../lib/time.ts';
 
 export type EnvRow = typeof tables.environments.$inferSelect;
 type HostPresence = Pick<typeof tables.hosts.$inferSelect, 'id' | 'status' | 'offline_reason' | 'last_seen_at'>;
@@ -41,6 +41,12 @@ function environmentJson(e: EnvRow, host?: HostPresence | null): Environment {
     unreachable,
     created_at: isoReq(e.created_at),
     updated_at: isoReq(e.updated_at),
+    gpu_mode: e.gpu_mode,
+    data_bytes: e.data_bytes,
+    data_measured_at: iso(e.data_measured_at),
+    idle_stop_minutes: e.idle_stop_minutes,
+    gpu_idle_threshold_pct: e.gpu_idle_threshold_pct,
+    scheduled_stop_at: iso(e.scheduled_stop_at),
   };
 }
 

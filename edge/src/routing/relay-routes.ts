@@ -79,6 +79,11 @@ export async function buildRoutes(deps: Deps, envs: EnvRow[]): Promise<Route[]> 
       owner_keys: keys.filter((k) => k.user_id === env.user_id).map((k) => k.public_key),
       recording: env.recording,
       running: env.status === 'running',
+      auto_stop: {
+        idle_minutes: env.idle_stop_minutes,
+        gpu_idle_threshold_pct: env.gpu_idle_threshold_pct,
+        scheduled_at: env.scheduled_stop_at,
+      },
     };
   });
 }

@@ -23,6 +23,8 @@ import { storeRecording } from '../audit/recordings.ts';
 import { applyUsageReport } from '../billing/metering.ts';
 import { emitEvent } from '../webhooks/emit.ts';
 import { notifyEnvironment } from '../webhooks/environment-events.ts';
+import { applyImageEvent } from '../images/saved.ts';
+import { closeUsage } from '../usage/service.ts';
 
 type EnvRow = typeof tables.environments.$inferSelect;
 
@@ -135,6 +137,16 @@ export function driftPatch(env: EnvRow, r: ContainerReport | undefined): Partial
   return null;
 }
 
+/** `environment.idle_stop` → the `environment.idle_stopped` webhook; `*_stop_warning` → `environment.stop_warning`. */
+async function notifyAutoStop(deps: Deps, env: EnvRow, event: string, detail: Record<string, unknown> | null) {
+  if (event === 'environment.idle_stop') await notifyEnvironment(deps, env, 'environment.idle_stopped', 'idle');
+  else if (event.endsWith('_stop_warning')) {
+    const at = typeof detail?.stop_at === 'string' ? detail.stop_at : 'soon';
+    const kind = event.startsWith('environment.idle') ? 'idle' : 'scheduled';
+    await notifyEnvironment(deps, env, 'environment.stop_warning', `${kind} stop at ${at}`);
+  }
+}
+
 async function ownedEnvIds(deps: Deps, hostId: string, ids: string[]): Promise<Map<string, EnvRow>> {
   if (!ids.length) return new Map();
   const rows = await deps.db
@@ -162,6 +174,8 @@ export async function onEvent(
           .update(tables.environments)
           .set({ status, status_reason: e.data.reason ?? null, updated_at: Date.now() })
           .where(eq(tables.environments.id, env.id));
+        // Stopped on the host (an idle or scheduled stop by the relay, an exit, an OOM kill): billing stops too.
+        if (status !== 'running') await closeUsage(deps, env.id);
         await publishRoute(deps, env.id);
         if (status !== 'running')
           await notifyEnvironment(
@@ -206,7 +220,7 @@ export async function onEvent(
       );
       for (const a of e.data.events) {
         const env = a.environment_id ? owned.get(a.environment_id) : undefined;
-        await deps.db
+        const inserted = await deps.db
           .insert(tables.auditEvents)
           .values({
             timestamp: a.timestamp,
@@ -221,7 +235,12 @@ export async function onEvent(
             host_id: hostId,
             dedupe_key: `${hostId}:${a.id}`,
           })
-          .onConflictDoNothing();
+          .onConflictDoNothing()
+          .returning({ id: tables.auditEvents.id });
+        // The relay's own idle/scheduled stops and their warnings reach the owner's webhooks, once (a re-sent
+        // audit event is a duplicate above and inserts nothing).
+        if (env && inserted.length)
+          await notifyAutoStop(deps, env, a.event, (a.detail ?? null) as Record<string, unknown> | null);
       }
       return e.data.events.map((x) => x.id);
     }
@@ -241,6 +260,11 @@ export async function onEvent(
           }),
         );
       return msg.id ? [msg.id] : [];
+    }
+    case EVENT.imageProgress:
+    case EVENT.imageSaved: {
+      const handled = await applyImageEvent(deps, hostId, msg.name, msg.data);
+      return handled && msg.id ? [msg.id] : [];
     }
     case EVENT.recording: {
       const stored = await storeRecording(deps, hostId, msg.data);

@@ -19,6 +19,7 @@ import { buildDeps, type Deps } from '../deps.ts';
 import { onHello, onEvent, markOffline, touchHost } from './host-events.ts';
 import { applyLateCreate } from './late-results.ts';
 import { badHello } from './hello-check.ts';
+import { sweepRetainedData } from '../environments/data.ts';
 
 export type CommandOutcome =
   | { ok: true; data: unknown }
@@ -256,6 +257,17 @@ export class HostTunnel extends DurableObject<Bindings> {
       return;
     }
     await this.ctx.storage.setAlarm(Date.now() + this.heartbeatMs);
+    await this.sweep(this.hostId(ws));
+  }
+
+  /** Expired retained data volumes of this relay go (every heartbeat period while it is connected). */
+  private async sweep(hostId: string): Promise<void> {
+    if (!this.agent()) return;
+    try {
+      await sweepRetainedData(this.deps, hostId, (name, args) => this.command(name, args, 60_000));
+    } catch (err) {
+      console.log(JSON.stringify({ level: 'warn', msg: 'data sweep failed', host_id: hostId, error: String(err) }));
+    }
   }
 
   // ---- RPC from the Worker ----
@@ -271,7 +283,8 @@ export class HostTunnel extends DurableObject<Bindings> {
       return { ok: false, error: { code: 'host_offline', message: 'the relay is not connected', retryable: true } };
     const id = crypto.randomUUID();
     const deadline = Date.now() + timeoutMs;
-    const envId = name === CMD.containerCreate ? (args as { environment_id?: unknown }).environment_id : undefined;
+    const creates = name === CMD.containerCreate || name === CMD.containerClone;
+    const envId = creates ? (args as { environment_id?: unknown }).environment_id : undefined;
     if (typeof envId === 'string') await this.ctx.storage.put(`late:${id}`, envId);
     return new Promise<CommandOutcome>((resolve) => {
       const timer = setTimeout(() => {

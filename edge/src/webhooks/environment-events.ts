@@ -5,11 +5,16 @@ import { accountOf } from '../billing/service.ts';
 import { emitEvent } from './emit.ts';
 
 type EnvRow = typeof tables.environments.$inferSelect;
-type EnvEvent = 'environment.created' | 'environment.stopped' | 'environment.idle_stopped' | 'environment.failed';
+type EnvEvent =
+  | 'environment.created'
+  | 'environment.stopped'
+  | 'environment.idle_stopped'
+  | 'environment.stop_warning'
+  | 'environment.failed';
 
 /**
  * Queues an environment event for its owner's webhooks; never throws (a notice must not fail the change itself).
- * The lifecycle's idle stop (issue 15) calls this with 'environment.idle_stopped'.
+ * The relay's idle stop and stop warnings (audit events) come here through host-events.ts.
  */
 export async function notifyEnvironment(
   deps: Deps,

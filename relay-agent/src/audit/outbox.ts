@@ -43,6 +43,11 @@ export class Outbox implements AuditSink, RecordingSink, UsageSink {
     this.append(rec.id, EVENT.recording, { ...rec, cast });
   }
 
+  /** Any other event that must reach the edge even across an outage (e.g. `image.saved`). */
+  event(name: string, data: unknown): void {
+    this.append(this.newId(), name, data);
+  }
+
   list(limit: number, afterSeq = 0): OutboxEntry[] {
     return this.store.outboxList(limit, afterSeq);
   }

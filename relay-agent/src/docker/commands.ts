@@ -1,5 +1,14 @@
 // The container.* command handlers: validate the arguments from the schema, then call the driver.
-import { CMD, COMMAND_ERROR, ContainerActionArgs, ContainerCreateArgs } from '@remotegpu/schema';
+import {
+  CMD,
+  COMMAND_ERROR,
+  ContainerActionArgs,
+  ContainerCloneArgs,
+  ContainerCreateArgs,
+  ContainerRecreateArgs,
+  VolumeRemoveArgs,
+  VolumeUsageArgs,
+} from '@remotegpu/schema';
 import { CommandFailure } from '../tunnel/dispatcher.ts';
 import type { CommandDispatcher } from '../tunnel/dispatcher.ts';
 import type { DockerDriver } from './driver.ts';
@@ -52,5 +61,20 @@ export function registerContainerCommands(dispatcher: CommandDispatcher, driver:
   );
   dispatcher.register(CMD.containerRemove, (args) =>
     engine('remove', () => driver.remove(parse(ContainerActionArgs, args))),
+  );
+  dispatcher.register(CMD.containerRecreate, (args) =>
+    engine('recreate', () => driver.recreate(parse(ContainerRecreateArgs, args))),
+  );
+  dispatcher.register(CMD.containerClone, (args) =>
+    engine('clone', () => driver.clone(parse(ContainerCloneArgs, args))),
+  );
+  dispatcher.register(CMD.volumeRemove, (args) =>
+    engine('remove volume', async () => {
+      await driver.removeVolume(parse(VolumeRemoveArgs, args).volume);
+      return { removed: true };
+    }),
+  );
+  dispatcher.register(CMD.volumeUsage, (args) =>
+    engine('volume usage', async () => ({ usage: await driver.volumeUsage(parse(VolumeUsageArgs, args).volumes) })),
   );
 }

@@ -62,6 +62,20 @@ describe('container spec', () => {
     ]);
   });
 
+  it('mounts the data volume, and nothing else, at the data path', () => {
+    const o = buildCreateOptions({
+      args: args(),
+      network: 'n',
+      platformPublicKey: 'k',
+      image: bare,
+      data: { volume: 'remotegpu-data-6hiflzwte2xnkroq', path: '/workspace' },
+    });
+    expect(o.HostConfig!.Mounts).toEqual([
+      { Type: 'volume', Source: 'remotegpu-data-6hiflzwte2xnkroq', Target: '/workspace' },
+    ]);
+    expect(o.HostConfig!.Binds).toBeUndefined();
+  });
+
   it('gives sshd images the relay key and keeps the rights sshd needs', () => {
     const o = buildCreateOptions({
       args: args({ has_sshd: true }),

@@ -20,6 +20,8 @@ export interface SpecInput {
   image: ImageConfig;
   /** Marks the container as this relay's (see relayIdOf). */
   relayId?: string;
+  /** The environment's data volume (named, kept across re-creation) and where it is mounted. */
+  data?: { volume: string; path: string };
 }
 
 /**
@@ -60,7 +62,11 @@ export function buildCreateOptions(input: SpecInput): Dockerode.ContainerCreateO
       Privileged: false,
       SecurityOpt: ['no-new-privileges'],
       CapDrop: args.has_sshd ? DROP_ALWAYS : [...DROP_ALWAYS, ...DROP_WITHOUT_SSHD],
-      // Never host paths: no Binds, no Mounts. Logs are capped so a chatty job cannot fill the host's disk.
+      // Never host paths: no Binds; the one mount is the environment's own named data volume.
+      ...(input.data
+        ? { Mounts: [{ Type: 'volume' as const, Source: input.data.volume, Target: input.data.path }] }
+        : {}),
+      // Logs are capped so a chatty job cannot fill the host's disk.
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
       ...(args.gpu_devices.length > 0
         ? { DeviceRequests: [{ Driver: 'nvidia', DeviceIDs: args.gpu_devices.map(String), Capabilities: [['gpu']] }] }

@@ -2,9 +2,12 @@
 import type Dockerode from 'dockerode';
 import {
   COMMAND_ERROR,
+  dataVolumeName,
   type ContainerActionArgs,
   type ContainerCreateArgs,
   type ContainerCreateResult,
+  type ContainerCloneArgs,
+  type ContainerRecreateArgs,
   type ContainerReport,
 } from '@remotegpu/schema';
 import type { Logger } from '../contracts.ts';
@@ -17,6 +20,11 @@ import type { PullProgress } from './image.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { LABEL, containerName, ownFilters, ownerNetworkName } from './labels.ts';
 import { ensureOwnerNetwork, removeOwnerNetworkIfEmpty } from './network.ts';
+import { commitSystem, copyVolume, pruneSystemImages } from './system-image.ts';
+import { ensureDataVolume, removeDataVolume, volumeSizes } from './volumes.ts';
+
+/** Where the data volume is mounted when the edge does not say (an older edge). */
+const DEFAULT_DATA_PATH = '/root/data';
 
 interface GpuFacts {
   nvidiaRuntime: boolean;
@@ -68,6 +76,15 @@ export class DockerDriver {
     const image = await ensureImage(this.o.docker, args.image, (p) =>
       this.o.onPullProgress(args.environment_id, args.image, p),
     );
+    const data = {
+      volume: args.data_volume ?? dataVolumeName(args.environment_id),
+      path: args.data_path ?? DEFAULT_DATA_PATH,
+    };
+    await ensureDataVolume(this.o.docker, data.volume, {
+      environmentId: args.environment_id,
+      ownerId: args.owner_id,
+      relayId: this.o.relayId,
+    });
     const container = await this.ownerLock.run(args.owner_id, async () => {
       const network = await ensureOwnerNetwork(this.o.docker, args.owner_id, log);
       const opts = buildCreateOptions({
@@ -76,6 +93,7 @@ export class DockerDriver {
         platformPublicKey: this.o.platformPublicKey,
         image,
         relayId: this.o.relayId,
+        data,
       });
       return this.o.docker.createContainer(opts);
     });
@@ -92,6 +110,78 @@ export class DockerDriver {
       if (err instanceof CommandFailure) throw err;
       throw new CommandFailure('start_failed', `the container did not start: ${dockerMessage(err)}`, false);
     }
+  }
+
+  /**
+   * Replaces the environment's container; the data volume stays. Docker cannot change a container's image or its
+   * device requests (`docker update` covers CPU and memory only), so a GPU-mode change commits the container's
+   * filesystem first (`keep_system`) and starts the new container from that commit: the renter's installed packages
+   * and files outside the data path come along. The commit stays local (`remotegpu-system/<env>`), older ones go.
+   */
+  recreate(args: ContainerRecreateArgs): Promise<ContainerCreateResult> {
+    return this.envLock.run(args.environment_id, async () => {
+      const log = this.o.log.child({ env_id: args.environment_id, request_id: args.request_id });
+      await this.checkGpus(args.gpu_devices);
+      const existing = await this.findByEnv(args.environment_id);
+      if (existing?.Labels[LABEL.request] === args.request_id) {
+        log.info('recreate retried: returning the existing container', { container_id: existing.Id });
+        return this.finishCreate(args, this.o.docker.getContainer(existing.Id), log);
+      }
+      let image = args.image;
+      if (existing && args.keep_system) {
+        image = await commitSystem(this.o.docker, existing.Id, args.environment_id);
+        log.info('container committed for re-creation', { container_id: existing.Id, image });
+      }
+      if (existing) {
+        await this.o.docker.getContainer(existing.Id).remove({ force: true, v: true });
+        log.info('old container removed (data volume kept)', { container_id: existing.Id });
+      }
+      const result = await this.createLocked({ ...args, image });
+      await pruneSystemImages(this.o.docker, args.environment_id, args.keep_system ? image : null);
+      return result;
+    });
+  }
+
+  /** A new environment from another one on this host: a commit of its container and a copy of its data volume. */
+  clone(args: ContainerCloneArgs): Promise<ContainerCreateResult> {
+    return this.envLock.run(args.environment_id, async () => {
+      const log = this.o.log.child({ env_id: args.environment_id, source_env_id: args.source_environment_id });
+      const existing = await this.findByEnv(args.environment_id);
+      if (existing) return this.finishCreate(args, this.o.docker.getContainer(existing.Id), log);
+      const source = await this.findByEnv(args.source_environment_id);
+      if (!source)
+        throw new CommandFailure('not_found', `environment ${args.source_environment_id} has no container here`);
+      const image = await commitSystem(this.o.docker, source.Id, args.environment_id);
+      const volume = args.data_volume ?? dataVolumeName(args.environment_id);
+      await ensureDataVolume(this.o.docker, volume, {
+        environmentId: args.environment_id,
+        ownerId: args.owner_id,
+        relayId: this.o.relayId,
+      });
+      await copyVolume(this.o.docker, image, args.source_volume, volume);
+      log.info('environment cloned: system committed, data copied', { image, volume });
+      return this.createLocked({ ...args, image });
+    });
+  }
+
+  /** When the environment's container last started (epoch ms); null when it has none or it is not running. */
+  async startedAt(environmentId: string): Promise<number | null> {
+    const found = await this.findByEnv(environmentId);
+    if (!found || found.State !== 'running') return null;
+    const info = await this.o.docker.getContainer(found.Id).inspect();
+    const t = Date.parse(info.State.StartedAt);
+    return Number.isFinite(t) ? t : null;
+  }
+
+  /** Removes a data volume (once its environment's container is gone). */
+  removeVolume(volume: string): Promise<void> {
+    return removeDataVolume(this.o.docker, volume, this.o.relayId);
+  }
+
+  /** Data volume sizes in bytes (null: unknown, e.g. the volume is gone). */
+  async volumeUsage(volumes: string[]): Promise<{ volume: string; bytes: number | null }[]> {
+    const sizes = await volumeSizes(this.o.docker, volumes);
+    return volumes.map((volume) => ({ volume, bytes: sizes.get(volume) ?? null }));
   }
 
   private async finishCreate(
@@ -149,6 +239,9 @@ export class DockerDriver {
         if (statusCode(err) !== 404) throw err;
       }
       if (owner) await this.ownerLock.run(owner, () => removeOwnerNetworkIfEmpty(this.o.docker, owner, this.o.log));
+      await pruneSystemImages(this.o.docker, args.environment_id, null).catch((err: unknown) =>
+        this.o.log.warn('could not remove the system commits', { env_id: args.environment_id, err }),
+      );
       return { state: 'removed', ip: null };
     });
   }

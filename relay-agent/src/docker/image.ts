@@ -56,12 +56,16 @@ function isTransient(err: unknown): boolean {
   return code === undefined || (code >= 500 && !/denied|not found|unknown|manifest/i.test(dockerMessage(err)));
 }
 
-/** Reads the pull's JSON lines: byte totals over layers, an `error` line fails the pull with its message. */
-function followPull(
+/**
+ * Reads a pull's (or push's: same JSON lines) progress: byte totals over layers, an `error` line fails it with its
+ * message.
+ */
+export function followPull(
   stream: NodeJS.ReadableStream,
   ref: string,
   onProgress: (p: PullProgress) => void,
   throttleMs: number,
+  op: { verb: string; code: string } = { verb: 'pulling', code: 'image_pull_failed' },
 ): Promise<void> {
   const layers = new Map<string, { current: number; total: number }>();
   let buf = '';
@@ -100,7 +104,7 @@ function followPull(
     report(status, !obj.id);
   };
   return new Promise((resolve, reject) => {
-    onProgress({ status: `pulling ${ref}`, current: null, total: null });
+    onProgress({ status: `${op.verb} ${ref}`, current: null, total: null });
     stream.on('data', (chunk: Buffer | string) => {
       buf += chunk.toString();
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
@@ -110,12 +114,12 @@ function followPull(
       }
     });
     stream.on('error', (err: Error) =>
-      reject(new CommandFailure('image_pull_failed', `pulling ${ref} failed: ${err.message}`, true)),
+      reject(new CommandFailure(op.code, `${op.verb} ${ref} failed: ${err.message}`, true)),
     );
     stream.on('end', () => {
       if (buf.trim()) line(buf.trim());
       if (failure !== null) {
-        reject(new CommandFailure('image_pull_failed', `pulling ${ref} failed: ${failure}`, false));
+        reject(new CommandFailure(op.code, `${op.verb} ${ref} failed: ${failure}`, false));
         return;
       }
       report('done', true);

@@ -1,7 +1,7 @@
 // Tunnel control messages: JSON text frames between the edge's HostTunnel and the relay agent.
 // Type strings never change once shipped; add new ones. Unknown types decode to `unknown_type` and are ignored.
 import { z } from 'zod';
-import { HostInventory, ResourceMetrics } from '../api.ts';
+import { DataPath, HostInventory, ResourceMetrics, VolumeName } from '../api.ts';
 import { ENV_ID_PATTERN } from '../ids.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -36,6 +36,27 @@ export const CMD = {
   containerStop: 'container.stop',
   containerRestart: 'container.restart',
   containerRemove: 'container.remove',
+  /**
+   * Replace an environment's container, keeping its data volume: with another image (`keep_system: false`), or from a
+   * commit of the old container (`keep_system: true`: the renter's system files stay; used to change the GPU mode).
+   */
+  containerRecreate: 'container.recreate',
+  /**
+   * Create an environment as a copy of another on this relay: a commit of its container (system files) and a copy of
+   * its data volume (`cp -a` in a helper container with both mounted). Arguments and result as container.create.
+   */
+  containerClone: 'container.clone',
+  /** Remove a data volume of this relay's (labelled as ours); already gone counts as done. */
+  volumeRemove: 'volume.remove',
+  /** The sizes of data volumes, in bytes (Docker's volume UsageData, as `docker system df -v` shows). */
+  volumeUsage: 'volume.usage',
+  /**
+   * Commit an environment's container and push it to the operator's registry. Answers at once (accepted); progress
+   * follows as `image.progress` events and the outcome as one durable `image.saved` event.
+   */
+  imageSave: 'image.save',
+  /** Delete a saved image from the operator's registry (manifest by digest) and from this host. */
+  imageDelete: 'image.delete',
   /** Fetch the host key of a target's sshd (pinned at enrolment). */
   targetProbe: 'target.probe',
   /** Log in to a target once with credentials the admin gave, authorize the relay's platform key, pin the host key. */
@@ -53,6 +74,10 @@ export const EVENT = {
    * counted them (UsageReport). Cumulative, so a repeated or late report charges nothing twice.
    */
   usage: 'usage',
+  /** agent → edge, droppable: how far an image.save has got. */
+  imageProgress: 'image.progress',
+  /** agent → edge, durable: an image.save finished (pushed, or failed with the reason). */
+  imageSaved: 'image.saved',
 } as const;
 
 const id = z.string().min(1).max(128);
@@ -81,6 +106,18 @@ export const Route = z.object({
   owner_keys: z.array(z.string().max(16384)).max(256),
   recording: z.boolean(),
   running: z.boolean(),
+  /**
+   * The owner's opt-in auto stop, enforced by the relay itself (so it works while the edge is away): stop after this
+   * many minutes without SSH/terminal sessions, app requests or GPU use at or above the threshold (%); stop at a time
+   * (epoch ms, 定时关机). Absent from older edges: off.
+   */
+  auto_stop: z
+    .object({
+      idle_minutes: z.number().int().min(1).nullable(),
+      gpu_idle_threshold_pct: z.number().min(0).max(100).nullable(),
+      scheduled_at: z.number().int().nullable(),
+    })
+    .optional(),
 });
 export type Route = z.infer<typeof Route>;
 
@@ -243,6 +280,11 @@ export function encodeControl(msg: ControlMessage): string {
 
 // ---- command arguments, shared by the edge (sender) and the agent (executor) ----
 
+/** The default data volume of an environment (a restored one mounts the volume it was restored from). */
+export function dataVolumeName(environmentId: string): string {
+  return `remotegpu-data-${environmentId}`;
+}
+
 export const ContainerCreateArgs = z.object({
   environment_id: z.string().regex(ENV_ID_PATTERN),
   request_id: z.string().max(128),
@@ -252,8 +294,49 @@ export const ContainerCreateArgs = z.object({
   gpu_devices: z.array(z.number().int().min(0).max(63)).max(64),
   cpu_cores: z.number().int().min(1),
   memory_gb: z.number().int().min(1),
+  /** The data volume's mount point (absolute; default `/root/data`) and its name (default `dataVolumeName(env)`). */
+  data_path: DataPath.optional(),
+  data_volume: VolumeName.optional(),
 });
 export type ContainerCreateArgs = z.infer<typeof ContainerCreateArgs>;
+export const ContainerRecreateArgs = ContainerCreateArgs.extend({ keep_system: z.boolean() });
+export type ContainerRecreateArgs = z.infer<typeof ContainerRecreateArgs>;
+export const ContainerCloneArgs = ContainerCreateArgs.extend({
+  source_environment_id: z.string().regex(ENV_ID_PATTERN),
+  source_volume: VolumeName,
+});
+export type ContainerCloneArgs = z.infer<typeof ContainerCloneArgs>;
+
+export const VolumeRemoveArgs = z.object({ volume: VolumeName });
+/** A reference in the operator's registry: `host[:port]/path:tag`. */
+const RegistryRef = z
+  .string()
+  .max(255)
+  .regex(/^[a-z0-9.-]+(:\d{1,5})?\/[a-z0-9]+([._/-][a-z0-9]+)*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/);
+export const ImageSaveArgs = z.object({
+  environment_id: z.string().regex(ENV_ID_PATTERN),
+  image_id: z.number().int().positive(),
+  ref: RegistryRef,
+});
+export type ImageSaveArgs = z.infer<typeof ImageSaveArgs>;
+export const ImageDeleteArgs = z.object({ ref: RegistryRef });
+export const ImageProgressEvent = z.object({
+  image_id: z.number().int(),
+  status: z.string().max(256),
+  current: z.number().nullable().optional(),
+  total: z.number().nullable().optional(),
+});
+export const ImageSavedEvent = z.object({
+  image_id: z.number().int(),
+  ok: z.boolean(),
+  size_bytes: z.number().int().nullable().optional(),
+  error: z.string().max(4096).nullable().optional(),
+});
+export const VolumeUsageArgs = z.object({ volumes: z.array(VolumeName).min(1).max(1000) });
+export const VolumeUsageResult = z.object({
+  usage: z.array(z.object({ volume: z.string(), bytes: z.number().int().nullable() })),
+});
+export type VolumeUsageResult = z.infer<typeof VolumeUsageResult>;
 export const ContainerCreateResult = z.object({
   container_id: z.string(),
   ip: z.string(),

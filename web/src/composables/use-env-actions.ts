@@ -1,10 +1,10 @@
-// Environment actions (start, stop, restart, rotate password, delete/release), each behind a confirmation.
+// Environment actions (start, start without GPUs, stop, restart, rotate password, delete/release), each behind a confirmation.
 import { useI18n } from 'vue-i18n';
 import { api } from '../api/client.ts';
 import type { AccessInfo, Environment } from '../api/types.ts';
 import { useConfirm } from './use-confirm.ts';
 
-export type EnvAction = 'start' | 'stop' | 'restart' | 'rotate' | 'delete';
+export type EnvAction = 'start' | 'startNoGpu' | 'stop' | 'restart' | 'rotate' | 'delete';
 
 export function useEnvActions(after: (action: EnvAction, result?: AccessInfo) => void) {
   const { t } = useI18n();
@@ -26,6 +26,12 @@ export function useEnvActions(after: (action: EnvAction, result?: AccessInfo) =>
           result = await api<AccessInfo>(`/environments/${env.id}/rotate-password`, { method: 'POST' });
         },
         true,
+      );
+    } else if (action === 'startNoGpu') {
+      ok = await confirm(
+        t('env.confirmStartNoGpu', { name }),
+        () => api(`/environments/${env.id}/start`, { method: 'POST', body: { gpu: false } }),
+        false,
       );
     } else {
       ok = await confirm(
