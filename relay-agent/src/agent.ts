@@ -1,7 +1,7 @@
 // The relay agent: wires state, keys, routes, the tunnel, the Docker driver, metrics and the SSH gateway together.
 import ssh2 from 'ssh2';
 import { EVENT, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
-import type { Hello } from '@remotegpu/schema';
+import type { AuditRecord, Hello } from '@remotegpu/schema';
 import { DataShards } from './apps/data-client.ts';
 import { Outbox } from './audit/outbox.ts';
 import { openSftp } from './files/open-sftp.ts';
@@ -154,6 +154,9 @@ export async function startAgent(
     ...overrides.tunnel,
   });
   const unsubscribeOutbox = outbox.onAppend(() => tunnel?.kick());
+  outbox.setFallback((id, name, data) =>
+    tunnel?.emit(name, name === EVENT.audit ? { events: [{ ...(data as AuditRecord), id }] } : data),
+  );
   const events = watchContainerEvents(
     docker,
     (change) => {

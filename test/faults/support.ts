@@ -40,6 +40,8 @@ export async function faultRig(o: {
   sshPorts: string;
   vars?: Record<string, string>;
   proxy?: boolean;
+  /** The relay's state folder (default: a new temp folder). */
+  stateDir?: string;
 }): Promise<FaultRig> {
   const p = await startPlatform({ vars: { REMOTEGPU_CACHE_CHECK_MS: '1000', ...o.vars } });
   const admin = await p.admin();
@@ -59,7 +61,7 @@ export async function faultRig(o: {
     hostId: host.body.host.id,
     hostToken: host.body.token,
     busybox: img.body.image.id,
-    stateDir: mkdtempSync(join(tmpdir(), 'faults-relay-')),
+    stateDir: o.stateDir ?? mkdtempSync(join(tmpdir(), 'faults-relay-')),
     sshListen: `127.0.0.1:${await freePort()}`,
     sshPorts: o.sshPorts,
     logs,
