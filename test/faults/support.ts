@@ -89,7 +89,8 @@ export async function faultRig(o: {
           if (want && since && Date.parse(h?.last_seen_at ?? '') < since) return false;
           return (h?.status === 'online') === want;
         },
-        { timeout: 45_000, interval: 250 },
+        // The relay's reconnect backoff is capped at 60 s (full jitter): a reconnect is due within that after the edge is back.
+        { timeout: 75_000, interval: 250 },
       );
     },
     async container(renter, name) {
