@@ -27,6 +27,8 @@ DOCKER_DIR=$DIR/docker
 SOCK=$DOCKER_DIR/docker.sock
 DOCKERD_PIDFILE=$DOCKER_DIR/dockerd.pid
 DOCKERD_LOG=$DOCKER_DIR/dockerd.log
+# On dockerd's PATH: a stand-in nvidia-container-runtime-hook (see write_fake_nvidia_hook).
+DOCKER_BIN=$DOCKER_DIR/bin
 IMAGES_DIR=$DIR/images
 PHYS_DIR=$DIR/physical
 PHYS_PIDFILE=$PHYS_DIR/sshd.pid
@@ -43,7 +45,7 @@ STOCK_IMAGE=remotegpu/stock:latest
 IMAGE_RECIPE=3
 PACKAGES=(redis-server docker.io busybox-static openssh-server openssh-client sshpass rsync tmux
   curl iproute2 iptables docker-registry socat
-  putty-tools dropbear-bin python3-paramiko lftp git)
+  putty-tools dropbear-bin python3-paramiko lftp git dnsutils)
 
 export DOCKER_HOST=unix://$SOCK
 
@@ -165,8 +167,37 @@ restore_host_net() {
   rm -f "$f"
 }
 
+# dockerd registers its `nvidia` device driver at start-up only when nvidia-container-runtime-hook is on its PATH;
+# without it a container with an NVIDIA DeviceRequest cannot start. This engine has no GPUs, so the hook is a
+# stand-in that accepts the OCI state and does nothing: containers keep their DeviceRequests (docker inspect shows
+# them) and start, which the fake GPU fleet (`npm start -- --hosts N`, relays with --fake-gpus) relies on.
+write_fake_nvidia_hook() {
+  mkdir -p "$DOCKER_BIN"
+  local hook=$DOCKER_BIN/nvidia-container-runtime-hook
+  [ -x "$hook" ] && return 0
+  printf '#!/bin/sh\n# Test stand-in for the NVIDIA Container Toolkit hook (scripts/services.sh): no GPUs here, nothing to inject.\ncat >/dev/null\nexit 0\n' >"$hook"
+  chmod 755 "$hook"
+}
+
+# True when the running dockerd was started with $DOCKER_BIN on its PATH.
+dockerd_has_hook() {
+  local pid=$1
+  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -q "^PATH=$DOCKER_BIN:"
+}
+
 start_dockerd() {
   local pid
+  write_fake_nvidia_hook
+  if pid=$(dockerd_pid) && docker_ping && ! dockerd_has_hook "$pid"; then
+    # An engine started by an older services.sh: restart it once to register the device driver, but never
+    # under someone's running containers (a later `up` does it when the engine is idle).
+    if [ -z "$(docker ps -q 2>/dev/null)" ]; then
+      log "restarting dockerd (pid $pid) to put the stand-in nvidia hook on its PATH"
+      stop_pid "$pid" 20
+    else
+      log "dockerd (pid $pid) lacks the stand-in nvidia hook and has running containers: left as is (GPU containers will not start until an idle up restarts it)"
+    fi
+  fi
   if pid=$(dockerd_pid); then
     docker_ping && return 0
     # Alive but not answering: maybe still starting (another run), give it a little time.
@@ -187,7 +218,7 @@ start_dockerd() {
   : >"$DOCKERD_LOG"
   local t0
   t0=$(now_ms)
-  setsid /usr/sbin/dockerd \
+  PATH="$DOCKER_BIN:$PATH" setsid /usr/sbin/dockerd \
     --config-file "$DOCKER_DIR/daemon.json" \
     --data-root "$DOCKER_DIR/data" \
     --exec-root "$DOCKER_DIR/exec" \

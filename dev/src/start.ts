@@ -1,4 +1,5 @@
-// `npm start`: the whole platform on one machine: stand-ins, the edge in workerd, a seeded admin, demo data, a relay agent.
+// `npm start`: the whole platform on one machine: stand-ins, the edge in workerd, a seeded admin, demo data, a relay agent
+// (and with --hosts N, a fleet of N fake GPU hosts, each a relay in its own network namespace).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -7,6 +8,8 @@ import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { ensureWebBuilt } from './build-web.ts';
 import { REPO_ROOT } from './edge-server.ts';
+import { parseFakeGpus, type FakeGpuGroup } from './fake-gpus.ts';
+import { startFleet, type Fleet } from './fleet.ts';
 import { physicalSshd } from './physical-keys.ts';
 import { readServicesEnv, servicesDir } from './services-env.ts';
 import { readyDemoMachines, seedDemo } from './seed-demo.ts';
@@ -20,7 +23,19 @@ interface StartConfig {
   /** The relay's shared SSH port and per-environment range (on 127.0.0.1). */
   sshPort: number;
   sshPorts: string;
+  /** SSH names `<envid>.ssh.<sshDomain>` in the local Cloudflare DNS stand-in, answering on 127.0.0.1:<dnsPort>. */
+  sshDomain: string | null;
+  dnsPort: number;
+  /** Fake GPU hosts in network namespaces (0 = none; root only). */
+  hosts: number;
+  /** Their GPUs, host after host (cycled), e.g. `4090:2;H100:8`. */
+  hostGpus: FakeGpuGroup[][];
+  /** The fleet's LAN is 10.231.<fleetNet>.0/24. */
+  fleetNet: number;
 }
+
+/** Host i of a fleet gets the i-th entry (cycled): a mix of models, so that choosing by model shows. */
+const DEFAULT_HOST_GPUS = 'RTX 4090:2;H100:8;L40S:4';
 
 function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartConfig {
   const flag = (name: string) => {
@@ -35,10 +50,28 @@ function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartConfig {
     throw new Error(`--ssh-port must be 1-65535, got ${flag('ssh-port') ?? env.REMOTEGPU_SSH_PORT}`);
   const sshPorts = flag('ssh-ports') ?? env.REMOTEGPU_SSH_PORTS ?? '50000-59999';
   if (!/^\d{1,5}-\d{1,5}$/.test(sshPorts)) throw new Error(`--ssh-ports must look like 50000-59999, got ${sshPorts}`);
+  const sshDomain = (flag('ssh-domain') ?? env.REMOTEGPU_SSH_DOMAIN ?? '').toLowerCase() || null;
+  if (sshDomain !== null && !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(sshDomain))
+    throw new Error(`--ssh-domain must be a domain such as gpu.test, got ${sshDomain}`);
+  const dnsPort = Number(flag('dns-port') ?? env.REMOTEGPU_DNS_PORT ?? 8053);
+  if (!Number.isInteger(dnsPort) || dnsPort < 1 || dnsPort > 65535)
+    throw new Error(`--dns-port must be 1-65535, got ${flag('dns-port') ?? env.REMOTEGPU_DNS_PORT}`);
+  const hosts = Number(flag('hosts') ?? env.REMOTEGPU_HOSTS ?? 0);
+  if (!Number.isInteger(hosts) || hosts < 0 || hosts > 50)
+    throw new Error(`--hosts must be 0-50, got ${flag('hosts')}`);
+  const fleetNet = Number(flag('fleet-net') ?? env.REMOTEGPU_FLEET_NET ?? 0);
+  if (!Number.isInteger(fleetNet) || fleetNet < 0 || fleetNet > 255)
+    throw new Error(`--fleet-net must be 0-255, got ${flag('fleet-net')}`);
+  const hostGpus = (flag('host-gpus') ?? env.REMOTEGPU_HOST_GPUS ?? DEFAULT_HOST_GPUS).split(';').map(parseFakeGpus);
   return {
+    sshDomain,
+    dnsPort,
     port,
     sshPort,
     sshPorts,
+    hosts,
+    hostGpus,
+    fleetNet,
     host: flag('host') ?? env.REMOTEGPU_HOST ?? '127.0.0.1',
     stateDir: resolve(flag('state-dir') ?? env.REMOTEGPU_STATE_DIR ?? join(REPO_ROOT, '.state')),
     agent: !argv.includes('--no-agent') && env.REMOTEGPU_NO_AGENT !== '1',
@@ -98,11 +131,13 @@ async function main(): Promise<void> {
   const cfg = readStartConfig(process.argv.slice(2), process.env);
   await mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
   let stack: Stack | null = null;
+  let fleet: Fleet | null = null;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    // The agent first (it says goodbye to the edge), then the edge and the stand-ins.
+    // The agents first (they say goodbye to the edge; the fleet's namespaces go), then the edge and the stand-ins.
+    await fleet?.close();
     await stack?.close();
     process.exit(code);
   };
@@ -128,6 +163,8 @@ async function main(): Promise<void> {
       port: cfg.port,
       admin: { email: adminEmail, password: adminPass.value },
       secretKey: secret.value,
+      // The stand-in keeps records in memory: the first cron run (at start) puts every environment's back.
+      ...(cfg.sshDomain ? { sshDomain: cfg.sshDomain, dnsPort: cfg.dnsPort, cronEveryMs: 5 * 60_000 } : {}),
       vars: {
         REMOTEGPU_PUBLIC_URL: publicUrl,
         // A laptop is not a GPU server: let demo containers share its few cores.
@@ -162,6 +199,28 @@ async function main(): Promise<void> {
       }
     }
 
+    let fleetLines: string[] = [];
+    if (cfg.hosts > 0 && docker) {
+      fleet = await startFleet(stack, {
+        netId: cfg.fleetNet,
+        hosts: Array.from({ length: cfg.hosts }, (_, i) => cfg.hostGpus[i % cfg.hostGpus.length]!),
+        portBase: 50000,
+        portsPerHost: 1000,
+        stateDir: join(cfg.stateDir, 'fleet'),
+        docker,
+      });
+      await fleet.ready();
+      fleetLines = [
+        `  GPU hosts        ${cfg.hosts} fake GPU hosts (test inventories), each a relay in its own network namespace:`,
+        ...fleet.relays.map(
+          (r) =>
+            `    ${r.name.padEnd(12)} ${r.address.padEnd(13)} netns ${r.netns.padEnd(9)} SSH ${r.address}:${r.sharedPort} and ${r.sshPorts}  GPUs ${r.gpus.map((g) => `${g.model} x${g.count}`).join(', ')}`,
+        ),
+      ];
+    } else if (cfg.hosts > 0) {
+      fleetLines = ['  GPU hosts        not started: no Docker engine (run as root)'];
+    }
+
     console.log(
       [
         '',
@@ -171,6 +230,8 @@ async function main(): Promise<void> {
         `  admin            ${adminEmail} / ${adminPass.created ? adminPass.value : process.env.REMOTEGPU_ADMIN_PASSWORD ? '(REMOTEGPU_ADMIN_PASSWORD)' : `(in ${join(cfg.stateDir, 'admin-password')})`}`,
         `  relay agent      ${cfg.agent && docker ? `running on ${docker}, SSH on 127.0.0.1:${cfg.sshPort} and ${cfg.sshPorts}` : cfg.agent ? `not started: no Docker engine (${servicesNote ?? 'services.sh up gave none'}; run as root, or set DOCKER_HOST)` : 'disabled (--no-agent)'}`,
         `  demo machines    ${cfg.agent && docker ? demoLine : '-'}`,
+        `  SSH names        ${stack.dns ? `<envid>.ssh.${stack.dns.zoneName} in the Cloudflare DNS stand-in (${stack.dns.apiBase}); resolve: dig @${stack.dns.dnsHost} -p ${stack.dns.dnsPort} +short <envid>.ssh.${stack.dns.zoneName}` : "the relay's address (--ssh-domain gpu.test for DNS names)"}`,
+        ...fleetLines,
         `  state            ${cfg.stateDir}`,
         'Ctrl-C stops everything.',
         '',

@@ -1,5 +1,7 @@
 // The agent against the real private dockerd through a fake edge: create/stop/start/remove, idempotency, rights, isolation, GPUs.
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CMD, MSG } from '@remotegpu/schema';
@@ -8,6 +10,8 @@ import { docker, loadServices } from '../../test/support/services.ts';
 import { KEEPALIVE_CMD } from '../src/docker/container-spec.ts';
 import { RUN, cleanupRun, containersOf, envId, inspect, ok, startHarness } from './agent/harness.ts';
 import { until } from '../../dev/src/until.ts';
+import { writeFakeGpus } from '../../dev/src/fake-gpus.ts';
+import type { NvidiaSmi } from '../src/inventory/nvidia-smi.ts';
 import type { Harness } from './agent/harness.ts';
 
 let h: Harness;
@@ -165,6 +169,32 @@ describe('container lifecycle through the tunnel', () => {
     expect(r).toMatchObject({ ok: false, error: { code: 'gpu_unavailable', retryable: false } });
     if (!r.ok) expect(r.error.message).toMatch(/NVIDIA runtime/);
     expect(await containersOf(args.environment_id)).toEqual([]);
+  });
+
+  it('with --fake-gpus and fake nvidia-smi GPUs, the container carries the NVIDIA device request and runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gpu-it-'));
+    const fake = await writeFakeGpus(dir, 'driver-test', [{ model: 'NVIDIA GeForce RTX 4090', count: 4 }]);
+    const smi: NvidiaSmi = (a) =>
+      new Promise((done) => execFile(join(fake.binDir, 'nvidia-smi'), a, (err, out) => done(err ? null : out)));
+    const g = await startHarness({ nvidiaSmi: smi }, { fakeGpus: true });
+    try {
+      const hello = g.edge.hellos[0]!;
+      expect(hello.inventory?.nvidia_runtime).toBe(true);
+      expect(hello.inventory?.gpus.map((x) => x.name)).toEqual(Array(4).fill('NVIDIA GeForce RTX 4090'));
+      const args = createArgs({ gpu_devices: [1, 3] });
+      const res = ok<ContainerCreateResult>(await g.edge.command(CMD.containerCreate, args));
+      const c = await inspect(res.container_id);
+      expect(c.State.Running).toBe(true);
+      expect(c.HostConfig.DeviceRequests).toEqual([
+        expect.objectContaining({ Driver: 'nvidia', DeviceIDs: ['1', '3'], Capabilities: [['gpu']] }),
+      ]);
+      // A device this host does not have is still refused.
+      const bad = await g.edge.command(CMD.containerCreate, createArgs({ gpu_devices: [7] }));
+      expect(bad).toMatchObject({ ok: false, error: { code: 'gpu_unavailable' } });
+    } finally {
+      await g.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an sshd image gets the relay key and answers with the pinned host key', async () => {

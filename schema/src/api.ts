@@ -1,5 +1,6 @@
 // The API's types (zod), JSON in snake_case as in the seed: AccessInfo, Environment, ResourceMetrics, requests.
 import { z } from 'zod';
+import { TokenScope } from './billing-api.ts';
 import { USER_CODE_PATTERN } from './ids.ts';
 import { ENVIRONMENT_STATUSES } from './tables.ts';
 
@@ -31,10 +32,20 @@ export const ApiToken = z.object({
   created_at: isoTime,
   last_used_at: isoTime.nullable(),
   expires_at: isoTime.nullable(),
+  /** What the token may do; null = everything its user may (sessions, tokens made before scopes). */
+  scopes: z.array(TokenScope).nullable(),
 });
 export type ApiToken = z.infer<typeof ApiToken>;
+/**
+ * `scopes`: read (GET anything the user may see), environments (changes outside billing), billing (billing changes),
+ * admin (admin routes, admins only). Omitted: everything the creator may. Never more than the creating credential has.
+ */
 export const CreateTokenRequest = z
-  .object({ name, expires_in_days: z.number().int().min(1).max(3650).optional() })
+  .object({
+    name,
+    expires_in_days: z.number().int().min(1).max(3650).optional(),
+    scopes: z.array(TokenScope).min(1).max(4).optional(),
+  })
   .strict();
 export const CreatedToken = ApiToken.extend({ token: z.string() });
 
@@ -55,9 +66,16 @@ export const Environment = z.object({
   status_reason: z.string().nullable(),
   host_id: z.string(),
   gpu_count: z.number().int(),
+  /** The model of its GPUs (nvidia-smi's name, e.g. `NVIDIA H100 80GB HBM3`); null without GPUs. */
+  gpu_model: z.string().nullable(),
   cpu_cores: z.number().int(),
   memory_gb: z.number().int(),
   recording: z.boolean(),
+  /**
+   * Set while the environment's relay is disconnected: the environment cannot be reached (SSH, apps, actions)
+   * until it returns. `since` is when the edge lost the relay. Null when reachable.
+   */
+  unreachable: z.object({ reason: z.string(), since: isoTime }).nullable(),
   created_at: isoTime,
   updated_at: isoTime,
 });
@@ -115,12 +133,28 @@ export const CreateEnvironmentRequest = z
     name,
     image_id: z.number().int().positive(),
     gpu_count: z.number().int().min(0).max(8),
+    /** Only hosts with this many free GPUs of this model (nvidia-smi's name, see GET /market/gpus); needs gpu_count >= 1. */
+    gpu_model: z.string().trim().min(1).max(64).optional(),
     cpu_cores: z.number().int().min(1).max(256),
     memory_gb: z.number().int().min(1).max(4096),
     recording: z.boolean().optional(),
   })
   .strict();
 export type CreateEnvironmentRequest = z.infer<typeof CreateEnvironmentRequest>;
+
+/** GET /market/gpus: the container GPUs that can be had now, per online relay and per model. */
+export const GpuOffer = z.object({
+  host: z.string(),
+  gpu_model: z.string(),
+  memory_mib: z.number(),
+  total: z.number().int(),
+  free: z.number().int(),
+});
+export const GpuMarket = z.object({
+  hosts: z.array(GpuOffer),
+  models: z.array(GpuOffer.omit({ host: true })),
+});
+export type GpuMarket = z.infer<typeof GpuMarket>;
 
 export const AllocateMachineRequest = z.object({ name: name.optional() }).strict();
 
@@ -253,6 +287,8 @@ export const Host = z.object({
   public_ssh_host: z.string(),
   shared_ssh_port: z.number().int(),
   status: z.enum(['online', 'offline']),
+  /** Why it is offline (null while online); since `last_seen_at`. */
+  offline_reason: z.string().nullable(),
   last_seen_at: isoTime.nullable(),
   inventory: HostInventory.nullable(),
   agent_version: z.string().nullable(),
@@ -261,6 +297,25 @@ export const Host = z.object({
   ssh_host_keys: z.array(z.string()),
   created_at: isoTime,
 });
+/** GET /admin/fleet: one row per relay, what an operator watches. */
+export const FleetHost = z.object({
+  id: z.string(),
+  name: z.string(),
+  public_ssh_host: z.string(),
+  status: z.enum(['online', 'offline']),
+  offline_reason: z.string().nullable(),
+  drained: z.boolean(),
+  agent_version: z.string().nullable(),
+  /** Seen at the last message (online) or when the edge lost it (offline). */
+  last_seen_at: isoTime.nullable(),
+  gpus: z.array(
+    z.object({ gpu_model: z.string(), total: z.number().int(), used: z.number().int(), free: z.number().int() }),
+  ),
+  /** Live environments on it by status (creating, running, stopped). */
+  environments: z.object({ total: z.number().int(), running: z.number().int(), stopped: z.number().int() }),
+});
+export type FleetHost = z.infer<typeof FleetHost>;
+
 export const CreateHostRequest = z
   .object({
     name: z
@@ -391,3 +446,14 @@ export const DeviceTokenRequest = z.object({ device_code: z.string().min(1).max(
 /** The API token the approved CLI gets, once. */
 export const DeviceToken = z.object({ token: z.string(), token_name: z.string(), user: User });
 export type DeviceToken = z.infer<typeof DeviceToken>;
+
+/** POST /admin/dns/reconcile (and the cron): the SSH names' records wanted, and the changes made or failed. */
+export const DnsReconcileResult = z.object({
+  /** false when the edge does not manage the SSH names' DNS (no REMOTEGPU_SSH_DOMAIN or no Cloudflare secrets). */
+  managed: z.boolean(),
+  records: z.number().int(),
+  created: z.number().int(),
+  updated: z.number().int(),
+  deleted: z.number().int(),
+  failed: z.number().int(),
+});

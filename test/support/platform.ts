@@ -28,9 +28,13 @@ export interface Platform extends Stack {
   spawnAgent(token: string, o: AgentOptions): ChildProcess;
 }
 
-/** `vars`: more edge bindings over the defaults (the fault suite shortens deadlines with them). */
-export async function startPlatform(o: { vars?: Record<string, string> } = {}): Promise<Platform> {
+/**
+ * `vars`: more edge bindings over the defaults (the fault suite shortens deadlines with them);
+ * `sshDomain`: SSH names in the Cloudflare DNS stand-in (see StackOptions).
+ */
+export async function startPlatform(o: { vars?: Record<string, string>; sshDomain?: string } = {}): Promise<Platform> {
   const stack = await startStack({
+    ...o,
     persist: true,
     admin: { email: 'admin@platform.test', password: randomBytes(12).toString('hex') },
     // This machine has 2 cores; the tests run a few 1-core containers at once.

@@ -111,6 +111,7 @@ export function registerEnvironmentCommands(program: Command, ctx: Context): voi
     .argument('<name>', 'a name for the environment (its SSH alias is rg-<name>)')
     .requiredOption('--image <image>', 'image id or name (see `remotegpu images`)')
     .option('--gpus <n>', 'GPU count', intIn(0, 8), 0)
+    .option('--gpu-model <model>', 'GPU model, as nvidia-smi names it (see GET /api/v1/market/gpus)')
     .option('--cpu <n>', 'CPU cores', intIn(1, 256), 1)
     .option('--memory <gb>', 'memory in GiB', intIn(1, 4096), 1)
     .option('--recording', 'record SSH sessions')
@@ -122,6 +123,7 @@ export function registerEnvironmentCommands(program: Command, ctx: Context): voi
         o: {
           image: string;
           gpus: number;
+          gpuModel?: string;
           cpu: number;
           memory: number;
           recording?: boolean;
@@ -134,6 +136,7 @@ export function registerEnvironmentCommands(program: Command, ctx: Context): voi
           name,
           image_id: await imageId(api, o.image),
           gpu_count: o.gpus,
+          ...(o.gpuModel ? { gpu_model: o.gpuModel } : {}),
           cpu_cores: o.cpu,
           memory_gb: o.memory,
           ...(o.recording ? { recording: true } : {}),

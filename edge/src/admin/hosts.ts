@@ -21,6 +21,7 @@ const hostJson = (h: HostRow) => {
     public_ssh_host: h.public_ssh_host,
     shared_ssh_port: h.shared_ssh_port,
     status: h.status,
+    offline_reason: h.status === 'offline' ? (h.offline_reason ?? null) : null,
     last_seen_at: iso(h.last_seen_at),
     inventory: inv.success ? inv.data : null,
     agent_version: h.agent_version,

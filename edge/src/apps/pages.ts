@@ -8,6 +8,11 @@ const TITLES: Record<number, string> = {
   504: 'The app did not answer in time',
 };
 
+/** Titles that say more than the status: a lost relay is not the app's fault, and it comes back by itself. */
+const CODE_TITLES: Record<string, string> = {
+  host_offline: 'The environment is unreachable: its relay is offline',
+};
+
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 export function appError(
@@ -20,7 +25,7 @@ export function appError(
   const wantsHtml = (request.headers.get('accept') ?? '').includes('text/html');
   const headers = { 'cache-control': 'no-store' };
   if (!wantsHtml) return Response.json(errorBody(code, message), { status, headers });
-  const title = TITLES[status] ?? 'Error';
+  const title = CODE_TITLES[code] ?? TITLES[status] ?? 'Error';
   const link = consoleUrl ? `<p><a href="${escapeHtml(consoleUrl)}">Open the RemoteGPU console</a></p>` : '';
   const html =
     `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>` +

@@ -14,10 +14,13 @@ import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
 import { encryptSecret, hashPassword } from '../platform/crypto.ts';
+import { syncEnvDns } from '../dns/sync.ts';
 import { publishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { openUsage } from '../usage/service.ts';
+import { guardCreate } from '../billing/hooks.ts';
+import { notifyEnvironment } from '../webhooks/environment-events.ts';
 import { sshHostFor } from './access.ts';
 import { allocatePort, releasePort } from './ports.ts';
 import { pickHost } from './scheduler.ts';
@@ -33,10 +36,12 @@ export async function newCredentials(deps: Deps) {
 }
 
 export async function setFailed(deps: Deps, id: string, reason: string): Promise<void> {
-  await deps.db
+  const [failed] = await deps.db
     .update(tables.environments)
     .set({ status: 'failed', status_reason: reason.slice(0, 4000), updated_at: Date.now() })
-    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')));
+    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')))
+    .returning();
+  if (failed) await notifyEnvironment(deps, failed, 'environment.failed', failed.status_reason);
 }
 
 export async function createEnvironment(
@@ -44,8 +49,11 @@ export async function createEnvironment(
   user: AuthUser,
   body: CreateEnvironmentRequest,
 ): Promise<{ env: EnvRow; status: 201 | 202 }> {
+  if (body.gpu_model !== undefined && body.gpu_count === 0)
+    throw new ApiError(422, 'validation_failed', 'invalid body: gpu_model: needs gpu_count of 1 or more');
   const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
   if (!image) throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
+  await guardCreate(deps, user, body, image);
   const creds = await newCredentials(deps);
   const { id, placement } = await reserve(deps, user, body, image.id, creds);
   const args: ContainerCreateArgs = {
@@ -121,8 +129,14 @@ export async function applyCreateResult(
     : [];
   await openUsage(deps, env, 'hourly', image?.hourly_price ?? 0, now);
   await publishRoute(deps, env);
+  // The SSH name (`<envid>.ssh.<domain>`) now points at this relay; a DNS failure does not fail the create.
+  await syncEnvDns(deps, env.id);
+  await notifyEnvironment(deps, env, 'environment.created');
   return env;
 }
+
+/** How many times a create that lost GPUs to a concurrent one places itself again. */
+const MAX_PLACEMENT_ROUNDS = 16;
 
 type Creds = Awaited<ReturnType<typeof newCredentials>>;
 
@@ -146,6 +160,7 @@ async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentReques
         host_id: placement.host.id,
         gpu_count: body.gpu_count,
         gpu_devices: placement.gpuDevices,
+        gpu_model: placement.gpuModel,
         cpu_cores: body.cpu_cores,
         memory_gb: body.memory_gb,
         password_hash: creds.password_hash,
@@ -161,7 +176,10 @@ async function reserve(deps: Deps, user: AuthUser, body: CreateEnvironmentReques
       return { id, placement };
     await deps.db.delete(tables.environments).where(eq(tables.environments.id, id));
     await releasePort(deps, id);
-    if (attempt >= 4) throw new ApiError(409, 'no_capacity', 'the GPUs this request needs keep being taken; try again');
+    // Each round of a burst settles at least one create, so a burst of N needs up to N rounds; jitter spreads them.
+    if (attempt >= MAX_PLACEMENT_ROUNDS - 1)
+      throw new ApiError(409, 'no_capacity', 'the GPUs this request needs keep being taken; try again');
+    await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
   }
 }
 

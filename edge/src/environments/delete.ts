@@ -3,10 +3,12 @@ import { CMD, COMMAND_ERROR, redisKeys, tables } from '@remotegpu/schema';
 import { and, eq } from 'drizzle-orm';
 import { bestEffort } from '../lib/unavailable.ts';
 import type { Deps } from '../deps.ts';
+import { syncEnvDns } from '../dns/sync.ts';
 import { unpublishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { closeUsage } from '../usage/service.ts';
+import { endRental } from '../billing/rentals.ts';
 import { releasePort } from './ports.ts';
 import type { EnvRow } from './serialize.ts';
 
@@ -29,6 +31,9 @@ export async function deleteEnvironment(deps: Deps, env: EnvRow): Promise<boolea
     .set({ status: 'deleting', updated_at: Date.now() })
     .where(eq(tables.environments.id, env.id));
   await closeUsage(deps, env.id);
+  if (env.type === 'physical') await endRental(deps, env.id);
+  // The SSH name goes with the environment (`deleting` has none); a DNS failure is left to the reconcile.
+  await syncEnvDns(deps, env.id);
   const dropped = await unpublishRoute(deps, env);
   // A physical machine goes back to the pool only once its relay no longer routes to it; an offline
   // relay gets the route set without it on reconnect, and the deletion finishes then.

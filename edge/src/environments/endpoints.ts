@@ -19,9 +19,10 @@ import { IdParam, endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { accessInfo, ownedEnv } from './access.ts';
 import { rotatePassword, runAction, type Action } from './actions.ts';
+import { notifyEnvironment } from '../webhooks/environment-events.ts';
 import { createEnvironment } from './create.ts';
 import { deleteEnvironment } from './delete.ts';
-import { environmentJson } from './serialize.ts';
+import { environmentsJson, oneEnvironmentJson } from './serialize.ts';
 
 const EnvResponse = z.object({ environment: Environment });
 const ListQuery = z
@@ -70,7 +71,7 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
       try {
         const { env, status } = await createEnvironment(deps, user, body);
         await audit(c, user, env, 'environment.create');
-        return c.json({ environment: environmentJson(env) }, status);
+        return c.json({ environment: await oneEnvironmentJson(deps, env) }, status);
       } catch (err) {
         await recordAudit(deps, {
           event: 'environment.create',
@@ -111,7 +112,7 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
         .where(and(...where))
         .orderBy(desc(t.created_at))
         .limit(1000);
-      return c.json({ items: rows.map(environmentJson) });
+      return c.json({ items: await environmentsJson(c.get('deps'), rows) });
     },
   );
 
@@ -131,7 +132,7 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
         env.status === 'creating'
           ? await bestEffort('pull progress', () => c.get('deps').redis.get(redisKeys.progress(env.id)))
           : null;
-      return c.json({ environment: environmentJson(env), ...(progress ? { progress } : {}) });
+      return c.json({ environment: await oneEnvironmentJson(c.get('deps'), env), ...(progress ? { progress } : {}) });
     },
   );
 
@@ -153,7 +154,8 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
         try {
           const fresh = await runAction(deps, env, action);
           await audit(c, user, env, `environment.${action}`);
-          return c.json({ environment: environmentJson(fresh) });
+          if (action === 'stop') await notifyEnvironment(deps, fresh, 'environment.stopped', 'stopped by its owner');
+          return c.json({ environment: await oneEnvironmentJson(deps, fresh) });
         } catch (err) {
           await audit(c, user, env, `environment.${action}`, 'failure', { error: String((err as Error).message) });
           throw err;

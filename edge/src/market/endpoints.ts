@@ -1,5 +1,13 @@
 // The computing market: browse the physical pool and rent a machine.
-import { AccessInfo, AllocateMachineRequest, Environment, Machine, MarketQuery, tables } from '@remotegpu/schema';
+import {
+  AccessInfo,
+  AllocateMachineRequest,
+  Environment,
+  GpuMarket,
+  Machine,
+  MarketQuery,
+  tables,
+} from '@remotegpu/schema';
 import { and, asc, count, eq, gte, type SQL } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -8,8 +16,9 @@ import { notFound } from '../errors.ts';
 import { endpoint, type AppEnv } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { accessInfo } from '../environments/access.ts';
-import { environmentJson } from '../environments/serialize.ts';
+import { oneEnvironmentJson } from '../environments/serialize.ts';
 import { allocateMachine } from './allocate.ts';
+import { gpuMarket } from './gpu-offers.ts';
 
 export const machineJson = (m: typeof tables.machines.$inferSelect) => ({
   id: m.id,
@@ -26,6 +35,19 @@ export const machineJson = (m: typeof tables.machines.$inferSelect) => ({
 });
 
 export function registerMarketEndpoints(app: Hono<AppEnv>): void {
+  endpoint(
+    app,
+    {
+      method: 'get',
+      path: '/api/v1/market/gpus',
+      summary: 'Container GPUs that can be had now: per relay and per model, total and free',
+      tag: 'market',
+      auth: 'user',
+      response: GpuMarket,
+    },
+    async (c) => c.json(await gpuMarket(c.get('deps'))),
+  );
+
   endpoint(
     app,
     {
@@ -96,7 +118,7 @@ export function registerMarketEndpoints(app: Hono<AppEnv>): void {
           source_ip: clientIp(c),
           detail: { machine_id: machineId },
         });
-        return c.json({ environment: environmentJson(env), access: await accessInfo(deps, env) }, 201);
+        return c.json({ environment: await oneEnvironmentJson(deps, env), access: await accessInfo(deps, env) }, 201);
       } catch (err) {
         await recordAudit(deps, {
           event: 'machine.allocate',

@@ -232,7 +232,7 @@ export class HostTunnel extends DurableObject<Bindings> {
     // Results of this connection's commands can no longer arrive; the relay's next hello reconciles.
     const late = [...(await this.ctx.storage.list({ prefix: 'late:' })).keys()];
     if (late.length) await this.ctx.storage.delete(late);
-    await markOffline(this.deps, hostId);
+    await markOffline(this.deps, hostId, why);
   }
 
   private failPending(code: string, message: string): void {
@@ -248,7 +248,7 @@ export class HostTunnel extends DurableObject<Bindings> {
     if (!ws) {
       // The edge restarted under a connected relay (its socket died with it) and the relay has not come back yet.
       const hostId = await this.ctx.storage.get<string>('hostId');
-      if (hostId) await markOffline(this.deps, hostId);
+      if (hostId) await markOffline(this.deps, hostId, 'the edge restarted and the relay has not reconnected');
       return;
     }
     if (Date.now() - this.lastSeen > MISSED_HEARTBEATS * this.heartbeatMs) {
@@ -306,7 +306,7 @@ export class HostTunnel extends DurableObject<Bindings> {
     }
     this.failPending('host_offline', reason);
     const hostId = await this.ctx.storage.get<string>('hostId');
-    if (hostId) await markOffline(this.deps, hostId);
+    if (hostId) await markOffline(this.deps, hostId, `disconnected by the edge: ${reason}`);
   }
 
   async pushRoute(route: Route): Promise<boolean> {

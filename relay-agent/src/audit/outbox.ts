@@ -1,8 +1,9 @@
 // The durable outbox as the AuditSink and RecordingSink seams: events are stored locally first, drained by the tunnel.
 import { randomUUID } from 'node:crypto';
 import { EVENT } from '@remotegpu/schema';
-import type { AuditRecord } from '@remotegpu/schema';
+import type { AuditRecord, UsageReport } from '@remotegpu/schema';
 import type { AuditSink, Logger, RecordingSink, SessionRecording } from '../contracts.ts';
+import type { UsageSink } from '../metering/meter.ts';
 import type { OutboxEntry } from '../state/store.ts';
 
 /** The part of the state store the outbox needs. */
@@ -21,7 +22,7 @@ export type OutboxFallback = (id: string, name: string, data: unknown) => void;
 /** How often the state error itself is reported to the edge while writes keep failing. */
 const STATE_ERROR_EVERY_MS = 60_000;
 
-export class Outbox implements AuditSink, RecordingSink {
+export class Outbox implements AuditSink, RecordingSink, UsageSink {
   private readonly listeners = new Set<() => void>();
   private fallback: OutboxFallback | null = null;
   private lastStateError = 0;
@@ -34,6 +35,11 @@ export class Outbox implements AuditSink, RecordingSink {
 
   record(event: AuditRecord): void {
     this.append(this.newId(), EVENT.audit, event);
+  }
+
+  /** Running time for billing: the id names the environment and its cumulative seconds (one entry per value). */
+  usage(report: UsageReport): void {
+    this.append(`usage:${report.environment_id}:${report.running_seconds}`, EVENT.usage, report);
   }
 
   upload(rec: SessionRecording): void {

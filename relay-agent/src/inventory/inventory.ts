@@ -12,6 +12,8 @@ export interface InventoryDeps {
   stateDir: string;
   nvidiaSmi: NvidiaSmi;
   log: Logger;
+  /** Test only (--fake-gpus): report the NVIDIA runtime as present whatever Docker says. */
+  fakeGpus?: boolean;
 }
 
 export async function collectInventory(deps: InventoryDeps): Promise<HostInventory> {
@@ -29,7 +31,7 @@ export async function collectInventory(deps: InventoryDeps): Promise<HostInvento
     ...(disk === undefined ? {} : { disk_bytes: disk }),
     gpus: gpuCsv ? parseGpuList(gpuCsv) : [],
     docker_version: dockerInfo.version,
-    nvidia_runtime: dockerInfo.nvidia,
+    nvidia_runtime: dockerInfo.nvidia || (deps.fakeGpus === true && dockerInfo.version !== null),
     hostname: hostname(),
   };
 }

@@ -2,7 +2,7 @@
 import type Dockerode from 'dockerode';
 import type { ResourceMetrics } from '@remotegpu/schema';
 import type { Logger, RouteTable } from '../contracts.ts';
-import { LABEL } from '../docker/labels.ts';
+import { LABEL, ownFilters } from '../docker/labels.ts';
 import { GPU_USAGE_QUERY, parseGpuUsage } from '../inventory/nvidia-smi.ts';
 import type { GpuUsage, NvidiaSmi } from '../inventory/nvidia-smi.ts';
 import { containerUsage } from './container-stats.ts';
@@ -14,6 +14,8 @@ export interface MetricsOptions {
   routes: RouteTable;
   nvidiaSmi: NvidiaSmi;
   log: Logger;
+  /** This relay's identity on the engine (relayIdOf): other relays' containers on a shared engine are theirs to sample. */
+  relayId?: string;
   send(samples: ResourceMetrics[]): void;
   intervalMs?: number;
   now?: () => Date;
@@ -57,7 +59,9 @@ export class MetricsCollector {
   }
 
   private async containers(): Promise<ResourceMetrics[]> {
-    const list = await this.o.docker.listContainers({ filters: { label: [LABEL.env], status: ['running'] } });
+    const list = await this.o.docker.listContainers({
+      filters: { label: ownFilters(this.o.relayId), status: ['running'] },
+    });
     const live = new Set(list.map((c) => c.Id));
     for (const id of this.gpuIds.keys()) if (!live.has(id)) this.gpuIds.delete(id);
     const gpuCsv = list.length > 0 ? await this.o.nvidiaSmi(GPU_USAGE_QUERY) : null;

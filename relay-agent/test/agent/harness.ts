@@ -39,13 +39,19 @@ function agentConfig(edgeUrl: string, stateDir: string): AgentConfig {
     stateDir,
     logLevel: 'warn',
     dataShards: 1,
+    fakeGpus: false,
+    sshWorkers: 1,
+    sshNativeCrypto: 'require',
   };
 }
 
-export async function startHarness(overrides: AgentOverrides = {}): Promise<Harness> {
+export async function startHarness(
+  overrides: AgentOverrides = {},
+  configOver: Partial<AgentConfig> = {},
+): Promise<Harness> {
   const edge = await FakeEdge.start();
   const stateDir = mkdtempSync(join(tmpdir(), 'agent-it-'));
-  const config = agentConfig(edge.url, stateDir);
+  const config = { ...agentConfig(edge.url, stateDir), ...configOver };
   const log = createLogger({ level: process.env.AGENT_TEST_LOG === '1' ? 'debug' : 'error' });
   const agent = await startAgent(config, log, { metricsIntervalMs: 1000, ...overrides });
   await agent.tunnel.whenConnected();

@@ -2,6 +2,12 @@
 import type {
   AccessInfo as AccessInfoSchema,
   ApiToken as ApiTokenSchema,
+  Balance as BalanceSchema,
+  CreatedWebhook as CreatedWebhookSchema,
+  LedgerEntry as LedgerEntrySchema,
+  UsageDay as UsageDaySchema,
+  Webhook as WebhookSchema,
+  WebhookDelivery as WebhookDeliverySchema,
   AppLink as AppLinkSchema,
   AppPort as AppPortSchema,
   Recording as RecordingSchema,
@@ -9,6 +15,8 @@ import type {
   CreatedHost as CreatedHostSchema,
   CreatedToken as CreatedTokenSchema,
   Environment as EnvironmentSchema,
+  FleetHost as FleetHostSchema,
+  GpuMarket as GpuMarketSchema,
   Host as HostSchema,
   Image as ImageSchema,
   AdminMachine as AdminMachineSchema,
@@ -21,6 +29,8 @@ import type {
 
 export type User = (typeof UserSchema)['_output'];
 export type Environment = (typeof EnvironmentSchema)['_output'];
+export type FleetHost = (typeof FleetHostSchema)['_output'];
+export type GpuMarket = (typeof GpuMarketSchema)['_output'];
 export type AccessInfo = (typeof AccessInfoSchema)['_output'];
 export type ResourceMetrics = (typeof ResourceMetricsSchema)['_output'];
 export type Machine = (typeof MachineSchema)['_output'];
@@ -45,3 +55,9 @@ export type Recording = (typeof RecordingSchema)['_output'];
 /** An app port of an environment (GET /environments/:id/apps); Jupyter's 8888 is always listed. */
 export type AppPort = (typeof AppPortSchema)['_output'];
 export type AppLink = (typeof AppLinkSchema)['_output'];
+export type Balance = (typeof BalanceSchema)['_output'];
+export type LedgerEntry = (typeof LedgerEntrySchema)['_output'];
+export type UsageDay = (typeof UsageDaySchema)['_output'];
+export type Webhook = (typeof WebhookSchema)['_output'];
+export type CreatedWebhook = (typeof CreatedWebhookSchema)['_output'];
+export type WebhookDelivery = (typeof WebhookDeliverySchema)['_output'];
