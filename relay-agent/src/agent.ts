@@ -200,6 +200,15 @@ export async function startAgent(
     ...overrides.tunnel,
   });
   const unsubscribeOutbox = outbox.onAppend(() => tunnel?.kick());
+  // As the outbox drain sends them (same ids: the edge dedupes a copy that also reached the file), minus the file.
+  outbox.setFallback((id, name, data) =>
+    tunnel?.send({
+      type: MSG.event,
+      name,
+      id,
+      data: name === EVENT.audit ? { events: [{ ...(data as AuditRecord), id }] } : data,
+    }),
+  );
   const events = watchContainerEvents(
     docker,
     (change) => {

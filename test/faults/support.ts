@@ -40,6 +40,8 @@ export async function faultRig(o: {
   sshPorts: string;
   vars?: Record<string, string>;
   proxy?: boolean;
+  /** The relay's state folder (default: a new temp folder). */
+  stateDir?: string;
 }): Promise<FaultRig> {
   const p = await startPlatform({ vars: { REMOTEGPU_CACHE_CHECK_MS: '1000', ...o.vars } });
   const admin = await p.admin();
@@ -59,7 +61,7 @@ export async function faultRig(o: {
     hostId: host.body.host.id,
     hostToken: host.body.token,
     busybox: img.body.image.id,
-    stateDir: mkdtempSync(join(tmpdir(), 'faults-relay-')),
+    stateDir: o.stateDir ?? mkdtempSync(join(tmpdir(), 'faults-relay-')),
     sshListen: `127.0.0.1:${await freePort()}`,
     sshPorts: o.sshPorts,
     logs,
@@ -87,7 +89,8 @@ export async function faultRig(o: {
           if (want && since && Date.parse(h?.last_seen_at ?? '') < since) return false;
           return (h?.status === 'online') === want;
         },
-        { timeout: 45_000, interval: 250 },
+        // The relay's reconnect backoff is capped at 60 s (full jitter): a reconnect is due within that after the edge is back.
+        { timeout: 75_000, interval: 250 },
       );
     },
     async container(renter, name) {

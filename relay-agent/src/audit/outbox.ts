@@ -16,8 +16,16 @@ export interface OutboxStore {
 /** A recording must fit in one control frame (4 MiB) with room for its JSON envelope. */
 const MAX_CAST_CHARS = 3 * 1024 * 1024;
 
+/** Sends an event that could not be stored straight up the tunnel (or into its in-memory queue). */
+export type OutboxFallback = (id: string, name: string, data: unknown) => void;
+
+/** How often the state error itself is reported to the edge while writes keep failing. */
+const STATE_ERROR_EVERY_MS = 60_000;
+
 export class Outbox implements AuditSink, RecordingSink, UsageSink {
   private readonly listeners = new Set<() => void>();
+  private fallback: OutboxFallback | null = null;
+  private lastStateError = 0;
 
   constructor(
     private readonly store: OutboxStore,
@@ -57,6 +65,14 @@ export class Outbox implements AuditSink, RecordingSink, UsageSink {
     return this.store.outboxDelete(ids);
   }
 
+  /**
+   * Where events go when the state file cannot take them (a full disk): straight to the edge, not durable but not
+   * silently lost; the edge also gets a `relay.state_write_failed` audit event (no environment) saying why.
+   */
+  setFallback(fn: OutboxFallback): void {
+    this.fallback = fn;
+  }
+
   /** Called after every append (the tunnel drains on it). */
   onAppend(fn: () => void): () => void {
     this.listeners.add(fn);
@@ -68,7 +84,28 @@ export class Outbox implements AuditSink, RecordingSink, UsageSink {
       this.store.outboxAppend(id, name, data);
     } catch (err) {
       // Losing an audit line is bad, crashing the SSH session that produced it is worse.
-      this.log.error('could not persist an outbox event', { err, event: name });
+      const error = String((err as Error)?.message ?? err).slice(0, 300);
+      this.log.error('could not persist an outbox event: sending it without a local copy', {
+        err,
+        event: name,
+        direct: this.fallback !== null,
+      });
+      this.fallback?.(id, name, data);
+      const now = Date.now();
+      if (this.fallback && now - this.lastStateError >= STATE_ERROR_EVERY_MS) {
+        this.lastStateError = now;
+        const report: AuditRecord = {
+          timestamp: new Date(now).toISOString(),
+          environment_id: null,
+          type: null,
+          event: 'relay.state_write_failed',
+          source_ip: null,
+          username: null,
+          status: 'failure',
+          detail: { error },
+        };
+        this.fallback(this.newId(), EVENT.audit, report);
+      }
       return;
     }
     for (const fn of this.listeners) fn();
