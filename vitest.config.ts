@@ -37,6 +37,13 @@ export default defineConfig({
                 REMOTEGPU_ADMIN_EMAIL: 'admin@example.test',
                 REMOTEGPU_ADMIN_PASSWORD: 'admin-password-for-tests',
                 REMOTEGPU_COMMAND_TIMEOUT_MS: '4000',
+                // Money (issue 16): the payment hook on, webhook retries fast enough for a test.
+                REMOTEGPU_PAYMENT_HOOK_SECRET: 'payment-hook-secret-for-tests',
+                REMOTEGPU_WEBHOOK_MAX_ATTEMPTS: '3',
+                // Every registered renter starts with 10,000,000.00: the balance guard never gets in other suites' way.
+                REMOTEGPU_SIGNUP_CREDIT: '1000000000',
+                REMOTEGPU_PRORATE_RELEASE: 'true',
+                REMOTEGPU_WEBHOOK_BACKOFF_MS: '100',
               },
             },
           })),
@@ -44,6 +51,8 @@ export default defineConfig({
         test: {
           name: 'edge',
           include: ['edge/test/**/*.test.ts'],
+          // A suite's first request migrates the database and loads the whole Worker: seconds on a busy 2-core machine.
+          testTimeout: 20_000,
           globalSetup: ['./test/global-setup.ts'],
         },
       },
@@ -56,6 +65,8 @@ export default defineConfig({
             'dev/test/**/*.test.ts',
             'relay-agent/test/**/*.test.ts',
             'cli/test/**/*.test.ts',
+            // The fault suite (issue 17): real processes, each fault injected and healed by its test.
+            'test/faults/**/*.test.ts',
           ],
           // The test services first (private dockerd, images, loopback sshd), then the stand-ins.
           globalSetup: ['./test/services-up.ts', './test/global-setup.ts'],

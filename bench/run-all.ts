@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../dev/src/edge-server.ts';
 
-const BENCHES = ['bench/ssh/run.ts', 'bench/apps/run.ts'];
+const BENCHES = ['bench/ssh/run.ts', 'bench/apps/run.ts', 'bench/faults/hostile.ts'];
 
 let failed = 0;
 for (const b of BENCHES) {

@@ -45,7 +45,7 @@ STOCK_IMAGE=remotegpu/stock:latest
 IMAGE_RECIPE=3
 PACKAGES=(redis-server docker.io busybox-static openssh-server openssh-client sshpass rsync tmux
   curl iproute2 iptables docker-registry socat
-  putty-tools dropbear-bin python3-paramiko lftp git)
+  putty-tools dropbear-bin python3-paramiko lftp git dnsutils)
 
 export DOCKER_HOST=unix://$SOCK
 

@@ -1,8 +1,10 @@
 // The relay under benchmark, in its own process (as in production): started over IPC, reports its memory on request.
+import { readFileSync } from 'node:fs';
 import Dockerode from 'dockerode';
 import type { Route } from '@remotegpu/schema';
 import { startSshGateway } from '../../relay-agent/src/ssh/gateway.ts';
 import type { RelayKeys } from '../../relay-agent/src/ssh/keys.ts';
+import { procCpu } from './sshd.ts';
 import { MemoryAudit, MemoryRecordings, MemoryRoutes, testLogger } from '../../relay-agent/test/ssh/fakes.ts';
 
 interface Start {
@@ -10,7 +12,25 @@ interface Start {
   routes: Route[];
   keys: RelayKeys;
   portRange: [number, number];
+  /** SSH worker processes (1: the gateway serves in this process). */
+  workers: number;
 }
+
+/** This process's CPU seconds plus those of its live children (the SSH workers), from /proc; `sys`: the system part. */
+function cpuSeconds(): { seconds: number; sys: number } {
+  const u = process.cpuUsage();
+  const r = { seconds: (u.user + u.system) / 1e6, sys: u.system / 1e6 };
+  for (const pid of readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(' ')) {
+    if (!pid) continue;
+    const c = procCpu(Number(pid));
+    r.seconds += c.total;
+    r.sys += c.sys;
+  }
+  return r;
+}
+
+// The benchmark gone (crashed, interrupted): so is its relay, or it keeps the port for the next run.
+process.on('disconnect', () => process.exit(0));
 
 const routes = new MemoryRoutes();
 const audit = new MemoryAudit();
@@ -28,14 +48,15 @@ process.on('message', async (msg: Start | { type: 'mem' | 'cpu' | 'stop' }) => {
       docker: new Dockerode({ socketPath: '/nonexistent' }),
       log: testLogger(),
       limits: { maxUnauthenticated: 1000 },
+      workers: msg.workers,
+      dockerUrl: 'unix:///nonexistent',
     });
     process.on('message', (m: { type: string }) => {
       if (m.type === 'stop') void gw.close().then(() => process.exit(0));
     });
     process.send?.({ type: 'ready', ports: gw.listeningPorts() });
   } else if (msg.type === 'cpu') {
-    const u = process.cpuUsage();
-    process.send?.({ type: 'cpu', us: u.user + u.system });
+    process.send?.({ type: 'cpu', ...cpuSeconds() });
   } else if (msg.type === 'mem') {
     const gc = (globalThis as { gc?: () => void }).gc;
     for (let i = 0; i < 3; i++) gc?.();

@@ -5,6 +5,7 @@ import { fork, spawn } from 'node:child_process';
 import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import ssh2 from 'ssh2';
 import type { Route } from '@remotegpu/schema';
 import { hashPassword } from '../../relay-agent/test/ssh/fakes.ts';
@@ -26,6 +27,18 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 500);
 const ENV = 'benchenv00000001';
 const SHM = '/dev/shm/ssh-bench';
+/** Which parts run (comma list): transfers, logins, concurrent, memory, workers. Default: all. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'transfers,logins,concurrent,memory,workers').split(','));
+/** Transfers to run (substring of the row name), e.g. BENCH_ONLY=upload,download for a profile. */
+const ONLY = process.env.BENCH_ONLY?.split(',') ?? null;
+/** Write the relay's V8 CPU profile (node --cpu-prof) into this directory when it stops. */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+// BENCH_RELAY_NODE_ARGS: extra node flags for the relay process (experiments, e.g. --max-semi-space-size=32).
+/** The relay's SSH workers in the workers rows ("N workers"); default: the machine's cores. */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
+// Fixed ports below the ephemeral range (32768+): the sshd under test and the relay's environment port.
+const SSHD_PORT = 29_522;
+const RELAY_RANGE: [number, number] = [29_550, 29_599];
 
 function sh(cmd: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -53,7 +66,7 @@ async function main() {
   rmSync(DIR, { recursive: true, force: true });
   const relayKeysEd = generateUsableKeyPair('ed25519');
   const platform = generateUsableKeyPair('ed25519', { comment: 'bench-platform' });
-  const sshd = await startSshd(join(DIR, 'sshd'), '127.0.0.3', 2222, [platform.public.trim()]);
+  const sshd = await startSshd(join(DIR, 'sshd'), '127.0.0.3', SSHD_PORT, [platform.public.trim()]);
   const big = join(DIR, 'big');
   const fd = openSync(big, 'w');
   for (let i = 0; i < SIZE; i++) writeSync(fd, randomBytes(MiB));
@@ -66,7 +79,7 @@ async function main() {
     environment_id: ENV,
     type: 'physical',
     user_id: 'bench',
-    ssh_port: 47_999,
+    ssh_port: RELAY_RANGE[1],
     ssh_username: 'root',
     target_ip: sshd.host,
     target: { kind: 'ssh', ip: sshd.host, port: sshd.port, host_key: sshd.hostKeyLine },
@@ -75,33 +88,13 @@ async function main() {
     recording: false,
     running: true,
   };
-  const child = fork(join(import.meta.dirname, 'relay-child.ts'), [], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const ask = <T>(msg: object, type: string) =>
-    new Promise<T>((resolve) => {
-      const on = (m: { type: string }) => {
-        if (m.type !== type) return;
-        child.off('message', on);
-        resolve(m as T);
-      };
-      child.on('message', on);
-      child.send(msg);
-    });
-  await ask(
-    {
-      type: 'start',
-      routes: [route],
-      keys: {
-        hostKeys: [relayKeysEd.private],
-        platformPrivateKey: platform.private,
-        platformPublicKey: platform.public,
-      },
-      portRange: [47_000, 47_999],
-    },
-    'ready',
-  );
+  const keys = {
+    hostKeys: [relayKeysEd.private],
+    platformPrivateKey: platform.private,
+    platformPublicKey: platform.public,
+  };
+  const relay = await startRelay(route, keys, 1);
+  const ask = relay.ask;
 
   const common = [
     '-F',
@@ -152,24 +145,37 @@ async function main() {
   ];
   const rows: string[][] = [];
   const mbps = (ms: number, mib = SIZE) => (mib * MiB) / 1e6 / (ms / 1000);
-  for (const [name, cmd] of tests) {
+  for (const [name, cmd] of PARTS.has('transfers') ? tests : []) {
+    if (ONLY && !ONLY.some((o) => name.startsWith(o))) continue;
     const t: Record<P, number[]> = { direct: [], relay: [] };
-    let relayCpuUs = 0;
+    let relayCpu = 0;
+    let relaySys = 0;
+    let sshdCpu = 0;
+    let sshdDirectCpu = 0;
     for (let i = 0; i < ROUNDS; i++) {
+      const d0 = sshd.cpuSeconds();
       t.direct.push(await sh(cmd('direct')));
-      const c0 = await ask<{ us: number }>({ type: 'cpu' }, 'cpu');
+      await sshd.settled();
+      sshdDirectCpu += sshd.cpuSeconds() - d0;
+      const c0 = await relay.cpu();
+      const s0 = sshd.cpuSeconds();
       t.relay.push(await sh(cmd('relay')));
-      relayCpuUs += (await ask<{ us: number }>({ type: 'cpu' }, 'cpu')).us - c0.us;
+      const c1 = await relay.cpu();
+      relayCpu += c1.seconds - c0.seconds;
+      relaySys += c1.sys - c0.sys;
+      await sshd.settled();
+      sshdCpu += sshd.cpuSeconds() - s0;
     }
     const d = mbps(median(t.direct));
     const r = mbps(median(t.relay));
-    const cpuPerGiB = relayCpuUs / 1e6 / ((ROUNDS * SIZE) / 1024);
+    const gib = (ROUNDS * SIZE) / 1024;
     rows.push([
       name,
       `${d.toFixed(0)} MB/s`,
       `${r.toFixed(0)} MB/s`,
       (r / d).toFixed(2),
-      `${cpuPerGiB.toFixed(2)} s/GiB`,
+      `${(relayCpu / gib).toFixed(2)} (${(relaySys / gib).toFixed(2)}) s/GiB`,
+      `${(sshdCpu / gib).toFixed(2)} (${(sshdDirectCpu / gib).toFixed(2)}) s/GiB`,
     ]);
   }
 
@@ -180,21 +186,25 @@ async function main() {
     return median(xs);
   };
   const curve = ['-o', 'KexAlgorithms=curve25519-sha256'];
-  const [ld, lr] = [await login('direct', curve), await login('relay', curve)];
-  rows.push(['login to first byte (curve25519)', `${ld.toFixed(0)} ms`, `${lr.toFixed(0)} ms`, (lr / ld).toFixed(2)]);
-  const ldPq = await login('direct', []);
-  rows.push([
-    'login to first byte (direct: default PQ KEX)',
-    `${ldPq.toFixed(0)} ms`,
-    `${lr.toFixed(0)} ms`,
-    (lr / ldPq).toFixed(2),
-  ]);
+  if (PARTS.has('logins')) {
+    const [ld, lr] = [await login('direct', curve), await login('relay', curve)];
+    rows.push(['login to first byte (curve25519)', `${ld.toFixed(0)} ms`, `${lr.toFixed(0)} ms`, (lr / ld).toFixed(2)]);
+    const ldPq = await login('direct', []);
+    rows.push([
+      'login to first byte (direct: default PQ KEX)',
+      `${ldPq.toFixed(0)} ms`,
+      `${lr.toFixed(0)} ms`,
+      (lr / ldPq).toFixed(2),
+    ]);
+  }
 
   // 8 concurrent 64 MiB uploads and downloads.
-  for (const [name, what] of [
-    ['8 concurrent uploads', 'up'],
-    ['8 concurrent downloads', 'down'],
-  ] as const) {
+  for (const [name, what] of PARTS.has('concurrent')
+    ? ([
+        ['8 concurrent uploads', 'up'],
+        ['8 concurrent downloads', 'down'],
+      ] as const)
+    : []) {
     const res: Record<P, number> = { direct: 0, relay: 0 };
     for (const p of ['direct', 'relay'] as P[]) {
       const t0 = Date.now();
@@ -217,18 +227,127 @@ async function main() {
     ]);
   }
 
-  rows.push(...(await idleMemory(route, readFileSync(ownerKey, 'utf8'), ask)));
-  child.send({ type: 'stop' });
+  if (PARTS.has('memory')) rows.push(...(await idleMemory(route, readFileSync(ownerKey, 'utf8'), ask)));
+  await relay.stop();
+
+  // The relay with 1 and N SSH workers: logins per second (to first byte) and the aggregate throughput of 8 and 32
+  // concurrent transfers (SIZE MiB in total, split between them). CPU is the relay's, all its processes.
+  if (PARTS.has('workers')) {
+    const counts = [...new Set([1, WORKERS])];
+    const res = new Map<string, Map<number, string>>();
+    const put = (row: string, n: number, v: string) => {
+      if (!res.has(row)) res.set(row, new Map());
+      res.get(row)!.set(n, v);
+    };
+    for (const n of counts) {
+      const rw = await startRelay(route, keys, n);
+      const LOGINS = 48;
+      const t0 = Date.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next++ < LOGINS) await firstByte([...paths.relay.ssh, ...curve, paths.relay.host, 'echo x']);
+        }),
+      );
+      put(
+        'logins per second to first byte (8 at a time, curve25519)',
+        n,
+        `${((LOGINS * 1000) / (Date.now() - t0)).toFixed(1)}/s`,
+      );
+      for (const k of [8, 32]) {
+        for (const what of ['up', 'down'] as const) {
+          const each = Math.max(1, Math.floor(SIZE / k));
+          const c0 = (await rw.cpu()).seconds;
+          const s0 = Date.now();
+          await Promise.all(
+            Array.from({ length: k }, () =>
+              sh(
+                what === 'up'
+                  ? `head -c ${each * MiB} ${big} | ssh ${q(paths.relay.ssh)} ${paths.relay.host} 'cat > /dev/null'`
+                  : `ssh ${q(paths.relay.ssh)} ${paths.relay.host} 'head -c ${each * MiB} ${big}' > /dev/null`,
+              ),
+            ),
+          );
+          const cpu = (await rw.cpu()).seconds - c0;
+          put(
+            `${k} concurrent ${what === 'up' ? 'uploads' : 'downloads'} (aggregate, relay CPU)`,
+            n,
+            `${mbps(Date.now() - s0, k * each).toFixed(0)} MB/s, ${(cpu / ((k * each) / 1024)).toFixed(2)} s/GiB`,
+          );
+        }
+      }
+      await rw.stop();
+    }
+    workerRows.push(['', ...counts.map((n) => `${n} worker${n > 1 ? 's' : ''}`)]);
+    for (const [row, byN] of res) workerRows.push([row, ...counts.map((n) => byN.get(n) ?? '')]);
+  }
   sshd.stop();
   for (const f of [big, `${SHM}.up`, `${SHM}.down`]) rmSync(f, { force: true });
-  const w = [64, 14, 22, 6, 16];
+  const w = [64, 14, 22, 6, 20, 22];
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
   console.log(
     `\nSSH relay benchmark: ${SIZE} MiB transfers, aes128-gcm, median of ${ROUNDS}; relay in its own process\n`,
   );
-  console.log(line(['', 'direct', 'relay', 'ratio', 'relay CPU']));
+  console.log(line(['', 'direct', 'relay', 'ratio', 'relay CPU (sys)', 'sshd CPU (direct)']));
   console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
-  for (const r of rows) console.log(line([...r, '', ''].slice(0, w.length)));
+  for (const r of rows) console.log(line([...r, '', '', ''].slice(0, w.length)));
+  if (workerRows.length) {
+    const ww = [64, 28, 28];
+    const wl = (r: string[]) => `| ${r.map((c, i) => c.padEnd(ww[i] ?? 28)).join(' | ')} |`;
+    console.log(
+      `\nThe relay with 1 and ${WORKERS} SSH workers (${availableParallelism()} cores), ${SIZE} MiB per row\n`,
+    );
+    console.log(wl(workerRows[0]!));
+    console.log(`|${workerRows[0]!.map((_, i) => '-'.repeat((ww[i] ?? 28) + 2)).join('|')}|`);
+    for (const r of workerRows.slice(1)) console.log(wl(r));
+  }
+  console.log(
+    '\nrelay CPU: user + system seconds of the relay (all its processes) per GiB moved, the system part in brackets; sshd CPU: the target sshd and ' +
+      'its session processes (incl. the remote command), over the relay transfer and (in brackets) the direct one.',
+  );
+}
+
+const workerRows: string[][] = [];
+
+interface Relay {
+  ask: Ask;
+  /** User + system CPU seconds of the relay process and its workers so far, and the system part. */
+  cpu(): Promise<{ seconds: number; sys: number }>;
+  stop(): Promise<void>;
+}
+
+/** The relay in its own process with `workers` SSH workers (1: in the process itself). */
+async function startRelay(route: Route, keys: object, workers: number): Promise<Relay> {
+  const child = fork(join(import.meta.dirname, 'relay-child.ts'), [], {
+    execArgv: [
+      '--expose-gc',
+      '--import',
+      'tsx',
+      ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
+      ...(process.env.BENCH_RELAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ask = <T>(msg: object, type: string) =>
+    new Promise<T>((resolve) => {
+      const on = (m: { type: string }) => {
+        if (m.type !== type) return;
+        child.off('message', on);
+        resolve(m as T);
+      };
+      child.on('message', on);
+      child.send(msg);
+    });
+  await ask({ type: 'start', routes: [route], keys, portRange: RELAY_RANGE, workers }, 'ready');
+  return {
+    ask,
+    cpu: () => ask<{ seconds: number; sys: number }>({ type: 'cpu' }, 'cpu'),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.send({ type: 'stop' });
+      }),
+  };
 }
 
 type Ask = <T>(msg: object, type: string) => Promise<T>;

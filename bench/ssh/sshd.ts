@@ -10,7 +10,22 @@ export interface BenchSshd {
   clientKey: string;
   knownHosts: string;
   hostKeyLine: string;
+  /** CPU seconds (user + system) of sshd and every session process it has reaped so far, from /proc. */
+  cpuSeconds(): number;
+  /** Resolves once sshd has no child left (the sessions of a finished transfer reaped), or after 2 s. */
+  settled(): Promise<void>;
   stop(): void;
+}
+
+const CLK_TCK = 100; // Linux USER_HZ
+
+/** utime + stime + cutime + cstime of `pid` in seconds (fields 14-17 of /proc/<pid>/stat); `sys`: the system part. */
+export function procCpu(pid: number): { total: number; sys: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // f[0] is field 3 (state): utime is field 14, so f[11].
+  const [ut, st, cut, cst] = [11, 12, 13, 14].map((i) => Number(f[i]));
+  return { total: (ut! + st! + cut! + cst!) / CLK_TCK, sys: (st! + cst!) / CLK_TCK };
 }
 
 export async function startSshd(dir: string, host: string, port: number, extraKeys: string[]): Promise<BenchSshd> {
@@ -57,5 +72,20 @@ export async function startSshd(dir: string, host: string, port: number, extraKe
     if (ok) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { host, port, clientKey, knownHosts, hostKeyLine, stop: () => void child.kill('SIGTERM') };
+  // A benchmark that fails midway must not leave its sshd holding the port for the next run.
+  process.once('exit', () => child.kill('SIGTERM'));
+  const pid = child.pid!;
+  const children = () => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return {
+    host,
+    port,
+    clientKey,
+    knownHosts,
+    hostKeyLine,
+    cpuSeconds: () => procCpu(pid).total,
+    async settled() {
+      for (let i = 0; i < 100 && children() !== ''; i++) await new Promise((r) => setTimeout(r, 20));
+    },
+    stop: () => void child.kill('SIGTERM'),
+  };
 }

@@ -109,7 +109,7 @@ export async function startFleet(stack: Stack, o: FleetOptions): Promise<Fleet> 
           const child = stack.startRelay({
             token,
             netns: h.netns,
-            edgeUrl,
+            edge: edgeUrl,
             publicHost: h.address,
             sshListen: `${h.address}:${sharedPort}`,
             sshPorts: relay.sshPorts,

@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startHranaServer } from './hrana-server.ts';
-import { spawnRedis } from './redis-process.ts';
+import { startHranaServer, type HranaServer } from './hrana-server.ts';
+import { spawnRedis, type RedisProcess } from './redis-process.ts';
 import { startUpstashBridge } from './upstash-bridge.ts';
 
 export interface LocalServicesOptions {
@@ -19,7 +19,17 @@ export interface LocalServices {
   upstashToken: string;
   libsqlUrl: string;
   libsqlToken: string;
+  /** Fault injection for tests: stop redis-server (the Upstash bridge then answers errors) and start it again, empty. */
+  redis: Restartable;
+  /** Fault injection for tests: stop the Hrana server (connections refused) and start it again on the same URL. */
+  database: Restartable;
   close(): Promise<void>;
+}
+
+export interface Restartable {
+  stop(): Promise<void>;
+  /** Starts it again on the same port; a no-op when it runs. */
+  start(): Promise<void>;
 }
 
 export async function startLocalServices(opts: LocalServicesOptions): Promise<LocalServices> {
@@ -32,13 +42,41 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
   };
   try {
-    const redis = await spawnRedis();
-    stops.push(redis.stop);
+    let redis: RedisProcess | null = await spawnRedis();
+    const redisPort = redis.port;
+    stops.push(() => redis?.stop() ?? Promise.resolve());
     const bridge = await startUpstashBridge({ redisUrl: redis.url, token: upstashToken });
     stops.push(bridge.close);
-    const hrana = await startHranaServer({ file: join(opts.dataDir, 'remotegpu.db'), authToken: libsqlToken });
-    stops.push(hrana.close);
-    return { redisUrl: redis.url, upstashUrl: bridge.url, upstashToken, libsqlUrl: hrana.url, libsqlToken, close };
+    const file = join(opts.dataDir, 'remotegpu.db');
+    let hrana: HranaServer | null = await startHranaServer({ file, authToken: libsqlToken });
+    const hranaPort = Number(new URL(hrana.url).port);
+    stops.push(() => hrana?.close() ?? Promise.resolve());
+    return {
+      redisUrl: redis.url,
+      upstashUrl: bridge.url,
+      upstashToken,
+      libsqlUrl: hrana.url,
+      libsqlToken,
+      redis: {
+        async stop() {
+          await redis?.stop();
+          redis = null;
+        },
+        async start() {
+          redis ??= await spawnRedis({ port: redisPort });
+        },
+      },
+      database: {
+        async stop() {
+          await hrana?.close();
+          hrana = null;
+        },
+        async start() {
+          hrana ??= await startHranaServer({ file, authToken: libsqlToken, port: hranaPort });
+        },
+      },
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

@@ -19,6 +19,8 @@ export interface RedisProcess {
 export interface SpawnRedisOptions {
   binary?: string;
   startTimeoutMs?: number;
+  /** A fixed port (a restart keeps its clients' URL); a free one when omitted. */
+  port?: number;
 }
 
 /** One raw PING over TCP: avoids pulling a client library into the readiness check. */
@@ -87,6 +89,11 @@ async function attempt(binary: string, port: number, timeoutMs: number): Promise
 export async function spawnRedis(opts: SpawnRedisOptions = {}): Promise<RedisProcess> {
   const binary = opts.binary ?? 'redis-server';
   const timeoutMs = opts.startTimeoutMs ?? 10_000;
+  if (opts.port !== undefined) {
+    const result = await attempt(binary, opts.port, timeoutMs);
+    if (result === 'retry') throw new Error(`port ${opts.port} is taken: redis-server cannot start there`);
+    return result;
+  }
   for (let i = 0; i < 5; i++) {
     const result = await attempt(binary, await freePort(), timeoutMs);
     if (result !== 'retry') return result;

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startCloudflareDns, type CloudflareDns } from './cloudflare-dns.ts';
 import { REPO_ROOT, startEdge, type EdgeServer } from './edge-server.ts';
 import { jsonApi, ok, type Api } from './json-api.ts';
 import { startLocalServices, type LocalServices } from './local-services.ts';
@@ -22,6 +23,15 @@ export interface StackOptions {
   vars?: Record<string, string>;
   /** Keep Durable Object storage in `dir` (survives an edge restart). */
   persist?: boolean;
+  /**
+   * SSH names `<envid>.ssh.<sshDomain>`: starts the Cloudflare DNS stand-in (zone `<sshDomain>`) and gives the edge
+   * REMOTEGPU_SSH_DOMAIN and the REMOTEGPU_CF_* secrets for it.
+   */
+  sshDomain?: string;
+  /** The stand-in's DNS port, UDP and TCP (default: any free one). */
+  dnsPort?: number;
+  /** Runs the Worker's cron this often (as Cloudflare's trigger would; Miniflare has none), once right at start. */
+  cronEveryMs?: number;
 }
 
 export interface RelayOptions {
@@ -34,13 +44,13 @@ export interface RelayOptions {
   /** The Docker engine (`--docker`); the agent's default when omitted. */
   docker?: string;
   logLevel?: string;
+  /** The edge URL the agent dials (default: the stack's; a fault test puts a proxy in between, a fleet a forwarder its namespace reaches). */
+  edge?: string;
   /** More environment for the agent (REMOTEGPU_DATA_SHARDS...). */
   env?: Record<string, string>;
   stdio?: StdioOptions;
   /** Run the agent inside this network namespace (`ip netns exec`; root only). */
   netns?: string;
-  /** The edge URL the agent dials (default: the stack's), e.g. a forwarder a namespace can reach. */
-  edgeUrl?: string;
   /** `--public-host` (default 127.0.0.1). */
   publicHost?: string;
 }
@@ -54,6 +64,10 @@ export interface Stack {
   adminPassword: string;
   services: LocalServices;
   edge: EdgeServer;
+  /** The Cloudflare DNS stand-in when `sshDomain` was given. */
+  dns: CloudflareDns | null;
+  /** Runs the Worker's cron once (`scheduled()`: the SSH names' DNS reconcile), as Cloudflare's triggers would. */
+  runCron(): Promise<void>;
   /** JSON calls to the edge (`api('/api/v1/...', { token, body })`). */
   api: Api;
   /** The admin's bearer token (logged in once). */
@@ -110,6 +124,10 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       throw new Error(`${err.message} (install it: apt-get install redis-server, or run bash scripts/services.sh up)`);
     });
     stops.push(() => services.close());
+    const dns = o.sshDomain
+      ? await startCloudflareDns({ zoneName: o.sshDomain, ...(o.dnsPort ? { dnsPort: o.dnsPort } : {}) })
+      : null;
+    if (dns) stops.push(() => dns.close());
     const bindings: Record<string, string> = {
       UPSTASH_REDIS_REST_URL: services.upstashUrl,
       UPSTASH_REDIS_REST_TOKEN: services.upstashToken,
@@ -119,6 +137,17 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       REMOTEGPU_ADMIN_EMAIL: admin.email,
       REMOTEGPU_ADMIN_PASSWORD: admin.password,
       REMOTEGPU_DOMAIN: 'localhost',
+      // Every account made on a local stack starts with 10,000,000.00, so trying things out (and the tests) never
+      // meets the balance guard by accident; a suite that tests money sets its own.
+      REMOTEGPU_SIGNUP_CREDIT: '1000000000',
+      ...(dns
+        ? {
+            REMOTEGPU_SSH_DOMAIN: dns.zoneName,
+            REMOTEGPU_CF_ZONE_ID: dns.zoneId,
+            REMOTEGPU_CF_API_TOKEN: dns.token,
+            REMOTEGPU_CF_API_BASE: dns.apiBase,
+          }
+        : {}),
       ...o.vars,
     };
     const boot = (port: number) =>
@@ -145,6 +174,12 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       },
       dir,
       services,
+      dns,
+      async runCron() {
+        const worker = await edge.mf.getWorker();
+        const r = await worker.scheduled({ cron: '*/5 * * * *' });
+        if (r.outcome !== 'ok') throw new Error(`the cron handler ended with ${r.outcome}`);
+      },
       api,
       adminEmail: admin.email,
       adminPassword: admin.password,
@@ -161,7 +196,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
           [
             ...pre,
             '--edge',
-            r.edgeUrl ?? edge.url,
+            r.edge ?? edge.url,
             '--ssh-listen',
             r.sshListen,
             ...(r.sshPorts ? ['--ssh-ports', r.sshPorts] : []),
@@ -175,7 +210,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
           {
             cwd: REPO_ROOT,
             stdio: r.stdio ?? ['ignore', 'inherit', 'inherit'],
-            env: { ...process.env, REMOTEGPU_TOKEN: r.token, ...r.env },
+            // One SSH process per relay unless a run asks for workers: the suites start many relays on few cores.
+            env: {
+              ...process.env,
+              REMOTEGPU_TOKEN: r.token,
+              REMOTEGPU_SSH_WORKERS: process.env.REMOTEGPU_SSH_WORKERS ?? '1',
+              ...r.env,
+            },
           },
         );
         relays.push(child);
@@ -192,6 +233,12 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       },
       close,
     };
+    if (o.cronEveryMs) {
+      const tick = () => void stack.runCron().catch((err: Error) => console.error(`cron: ${err.message}`));
+      const timer = setInterval(tick, o.cronEveryMs);
+      first.push(async () => clearInterval(timer));
+      setImmediate(tick);
+    }
     return stack;
   } catch (err) {
     await close();

@@ -23,6 +23,9 @@ interface StartConfig {
   /** The relay's shared SSH port and per-environment range (on 127.0.0.1). */
   sshPort: number;
   sshPorts: string;
+  /** SSH names `<envid>.ssh.<sshDomain>` in the local Cloudflare DNS stand-in, answering on 127.0.0.1:<dnsPort>. */
+  sshDomain: string | null;
+  dnsPort: number;
   /** Fake GPU hosts in network namespaces (0 = none; root only). */
   hosts: number;
   /** Their GPUs, host after host (cycled), e.g. `4090:2;H100:8`. */
@@ -47,6 +50,12 @@ function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartConfig {
     throw new Error(`--ssh-port must be 1-65535, got ${flag('ssh-port') ?? env.REMOTEGPU_SSH_PORT}`);
   const sshPorts = flag('ssh-ports') ?? env.REMOTEGPU_SSH_PORTS ?? '50000-59999';
   if (!/^\d{1,5}-\d{1,5}$/.test(sshPorts)) throw new Error(`--ssh-ports must look like 50000-59999, got ${sshPorts}`);
+  const sshDomain = (flag('ssh-domain') ?? env.REMOTEGPU_SSH_DOMAIN ?? '').toLowerCase() || null;
+  if (sshDomain !== null && !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(sshDomain))
+    throw new Error(`--ssh-domain must be a domain such as gpu.test, got ${sshDomain}`);
+  const dnsPort = Number(flag('dns-port') ?? env.REMOTEGPU_DNS_PORT ?? 8053);
+  if (!Number.isInteger(dnsPort) || dnsPort < 1 || dnsPort > 65535)
+    throw new Error(`--dns-port must be 1-65535, got ${flag('dns-port') ?? env.REMOTEGPU_DNS_PORT}`);
   const hosts = Number(flag('hosts') ?? env.REMOTEGPU_HOSTS ?? 0);
   if (!Number.isInteger(hosts) || hosts < 0 || hosts > 50)
     throw new Error(`--hosts must be 0-50, got ${flag('hosts')}`);
@@ -55,6 +64,8 @@ function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartConfig {
     throw new Error(`--fleet-net must be 0-255, got ${flag('fleet-net')}`);
   const hostGpus = (flag('host-gpus') ?? env.REMOTEGPU_HOST_GPUS ?? DEFAULT_HOST_GPUS).split(';').map(parseFakeGpus);
   return {
+    sshDomain,
+    dnsPort,
     port,
     sshPort,
     sshPorts,
@@ -152,6 +163,8 @@ async function main(): Promise<void> {
       port: cfg.port,
       admin: { email: adminEmail, password: adminPass.value },
       secretKey: secret.value,
+      // The stand-in keeps records in memory: the first cron run (at start) puts every environment's back.
+      ...(cfg.sshDomain ? { sshDomain: cfg.sshDomain, dnsPort: cfg.dnsPort, cronEveryMs: 5 * 60_000 } : {}),
       vars: {
         REMOTEGPU_PUBLIC_URL: publicUrl,
         // A laptop is not a GPU server: let demo containers share its few cores.
@@ -217,6 +230,7 @@ async function main(): Promise<void> {
         `  admin            ${adminEmail} / ${adminPass.created ? adminPass.value : process.env.REMOTEGPU_ADMIN_PASSWORD ? '(REMOTEGPU_ADMIN_PASSWORD)' : `(in ${join(cfg.stateDir, 'admin-password')})`}`,
         `  relay agent      ${cfg.agent && docker ? `running on ${docker}, SSH on 127.0.0.1:${cfg.sshPort} and ${cfg.sshPorts}` : cfg.agent ? `not started: no Docker engine (${servicesNote ?? 'services.sh up gave none'}; run as root, or set DOCKER_HOST)` : 'disabled (--no-agent)'}`,
         `  demo machines    ${cfg.agent && docker ? demoLine : '-'}`,
+        `  SSH names        ${stack.dns ? `<envid>.ssh.${stack.dns.zoneName} in the Cloudflare DNS stand-in (${stack.dns.apiBase}); resolve: dig @${stack.dns.dnsHost} -p ${stack.dns.dnsPort} +short <envid>.ssh.${stack.dns.zoneName}` : "the relay's address (--ssh-domain gpu.test for DNS names)"}`,
         ...fleetLines,
         `  state            ${cfg.stateDir}`,
         'Ctrl-C stops everything.',

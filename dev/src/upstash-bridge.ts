@@ -49,7 +49,10 @@ function errorText(err: unknown): string {
 export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<UpstashBridge> {
   const { redisUrl, token, host = '127.0.0.1', port = 0 } = opts;
   // RESP2 so hashes come back as flat arrays like Upstash sends; Buffers so binary values survive base64.
-  const redis = createClient({ url: redisUrl, RESP: 2 }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+  // No offline queue: while redis-server is down, commands fail at once (as Upstash answers errors) instead of hanging.
+  const redis = createClient({ url: redisUrl, RESP: 2, disableOfflineQueue: true }).withTypeMapping({
+    [RESP_TYPES.BLOB_STRING]: Buffer,
+  });
   redis.on('error', () => {
     // Reconnects are handled by node-redis; an unhandled 'error' event would crash the process.
   });

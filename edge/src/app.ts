@@ -8,8 +8,11 @@ import { appHostOf, handleApp } from './apps/handler.ts';
 import { registerAppEndpoints } from './apps/endpoints.ts';
 import { registerAuditEndpoints } from './audit/endpoints.ts';
 import { registerAuthEndpoints } from './auth/endpoints.ts';
+import { registerBillingAdminEndpoints } from './billing/admin-endpoints.ts';
+import { registerBillingEndpoints } from './billing/endpoints.ts';
 import { registerCliLoginEndpoints } from './cli-login/endpoints.ts';
 import { csrfGuard } from './auth/csrf.ts';
+import { registerDnsEndpoints } from './dns/endpoints.ts';
 import { resolveSecret, sessionFromCookies } from './auth/service.ts';
 import { ready } from './boot.ts';
 import { buildDeps } from './deps.ts';
@@ -23,6 +26,7 @@ import { isHttps } from './lib/request.ts';
 import { registerMarketEndpoints } from './market/endpoints.ts';
 import { registerOpenApiEndpoints } from './openapi/endpoints.ts';
 import { registerTerminalEndpoints } from './terminal/endpoints.ts';
+import { registerWebhookEndpoints } from './webhooks/endpoints.ts';
 import { registerAgentEndpoints } from './tunnel/connect.ts';
 
 /** Paths the Worker answers on the console's host; everything else there is a static asset. */
@@ -67,10 +71,14 @@ export function buildApp(): Hono<AppEnv> {
   registerFileEndpoints(app);
   registerTerminalEndpoints(app);
   registerAuditEndpoints(app);
+  registerBillingEndpoints(app);
+  registerBillingAdminEndpoints(app);
+  registerWebhookEndpoints(app);
   registerHostEndpoints(app);
   registerFleetEndpoints(app);
   registerEvacuateEndpoint(app);
   registerCatalogEndpoints(app);
+  registerDnsEndpoints(app);
   registerOpenApiEndpoints(app);
 
   app.all('/api/*', (c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));

@@ -33,4 +33,34 @@ describe('readConfig', () => {
   ])('refuses %s=%s with a readable error', (name, value) => {
     expect(() => readConfig({ ...base, [name]: value })).toThrow(ConfigError);
   });
+
+  it('manages the SSH names in Cloudflare DNS only with an SSH domain and both secrets', () => {
+    const dns = {
+      REMOTEGPU_SSH_DOMAIN: 'GPU.example.com',
+      REMOTEGPU_CF_ZONE_ID: '023e105f4ecef8ad9ca31a8372d0c353',
+      REMOTEGPU_CF_API_TOKEN: 'token-with-zone-dns-edit',
+    };
+    expect(readConfig({ ...base, ...dns })).toMatchObject({
+      sshDomain: 'gpu.example.com',
+      sshDns: { zoneId: dns.REMOTEGPU_CF_ZONE_ID, apiToken: dns.REMOTEGPU_CF_API_TOKEN, apiBase: null },
+    });
+    expect(
+      readConfig({ ...base, ...dns, REMOTEGPU_CF_API_BASE: 'http://127.0.0.1:9/client/v4/' }).sshDns?.apiBase,
+    ).toBe('http://127.0.0.1:9/client/v4');
+    // A domain without the secrets: names are handed out, their DNS is the operator's (e.g. one relay's wildcard).
+    expect(readConfig({ ...base, REMOTEGPU_SSH_DOMAIN: 'gpu.example.com' })).toMatchObject({
+      sshDomain: 'gpu.example.com',
+      sshDns: null,
+    });
+    expect(readConfig(base)).toMatchObject({ sshDomain: null, sshDns: null });
+    for (const bad of [
+      { ...dns, REMOTEGPU_CF_API_TOKEN: '' },
+      { ...dns, REMOTEGPU_CF_ZONE_ID: undefined },
+      { ...dns, REMOTEGPU_SSH_DOMAIN: undefined },
+      { ...dns, REMOTEGPU_SSH_DOMAIN: 'ssh domain.com' },
+      { ...dns, REMOTEGPU_CF_ZONE_ID: 'zone/../x' },
+      { ...dns, REMOTEGPU_CF_API_BASE: 'api.cloudflare.com' },
+    ])
+      expect(() => readConfig({ ...base, ...bad })).toThrow(ConfigError);
+  });
 });

@@ -1,6 +1,7 @@
 // Typed API errors and the one handler that turns them into `{"error":{"code","message"}}` responses.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { unavailableIn } from './lib/unavailable.ts';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -24,6 +25,13 @@ export function errorBody(code: string, message: string) {
 
 export function onError(err: Error, c: Context): Response {
   if (err instanceof ApiError) return c.json(errorBody(err.code, err.message), err.status);
+  const down = unavailableIn(err);
+  if (down) {
+    console.error(
+      JSON.stringify({ level: 'error', msg: 'service unavailable', service: down.service, error: down.message }),
+    );
+    return c.json(errorBody(`${down.service}_unavailable`, down.message), 503);
+  }
   console.error(JSON.stringify({ level: 'error', msg: 'unhandled', error: String(err?.stack ?? err) }));
   return c.json(errorBody('internal', 'internal error'), 500);
 }

@@ -16,14 +16,16 @@ import { relayIdOf } from './docker/labels.ts';
 import { collectInventory } from './inventory/inventory.ts';
 import { runNvidiaSmi } from './inventory/nvidia-smi.ts';
 import type { NvidiaSmi } from './inventory/nvidia-smi.ts';
+import { RunningMeter } from './metering/meter.ts';
 import { MetricsCollector } from './metrics/collector.ts';
 import { MemoryRouteTable } from './routes/route-table.ts';
+import { availableParallelism } from 'node:os';
 import { startSshGateway } from './ssh/gateway.ts';
+import { requireNativeCrypto } from './ssh/native.ts';
 import { loadOrCreateKeys } from './ssh/keys.ts';
 import { DEFAULT_LIMITS } from './ssh/limits.ts';
 import { TerminalSessions } from './terminal/sessions.ts';
 import { registerTargetCommands } from './ssh/target-commands.ts';
-import { hasNativeCrypto } from './ssh/native.ts';
 import { StateStore } from './state/store.ts';
 import { systemClock } from './tunnel/clock.ts';
 import { CommandDispatcher } from './tunnel/dispatcher.ts';
@@ -34,6 +36,8 @@ import { AGENT_VERSION } from './version.ts';
 export interface AgentOverrides {
   nvidiaSmi?: NvidiaSmi;
   metricsIntervalMs?: number;
+  /** How often running time is reported for billing (default 60 s). */
+  meterIntervalMs?: number;
   /** Tunnel knobs for tests (timeouts, backoff). */
   tunnel?: Partial<Pick<TunnelOptions, 'connectTimeoutMs' | 'heartbeatMs' | 'backoff' | 'stableMs'>>;
 }
@@ -76,11 +80,8 @@ export async function startAgent(
     state_dir: config.stateDir,
     docker: config.docker,
   });
-  if (hasNativeCrypto()) log.info('ssh2 native crypto binding present');
-  else
-    log.warn(
-      'ssh2 native crypto binding missing: SSH throughput will be about half (reinstall with install scripts allowed)',
-    );
+  // Before any state is touched: a relay that would run SSH at half speed does not start unless told to.
+  requireNativeCrypto(log, config.sshNativeCrypto === 'prefer');
 
   const store = StateStore.open(config.stateDir);
   const pruned = store.pruneResults(RESULT_TTL_MS);
@@ -91,6 +92,8 @@ export async function startAgent(
   const routes = new MemoryRouteTable(store, log.child({ component: 'routes' }));
   const outbox = new Outbox(store, log);
   const dispatcher = new CommandDispatcher(store, log.child({ component: 'commands' }));
+  // Billing's source: running seconds per environment, kept in the state file and sent through the outbox.
+  const meter = new RunningMeter(store, outbox, Date.now, log.child({ component: 'meter' }));
   if (config.fakeGpus)
     log.warn('--fake-gpus: TEST ONLY, GPUs from nvidia-smi are handed out without an NVIDIA runtime in Docker');
   const inventory = () =>
@@ -131,6 +134,7 @@ export async function startAgent(
         return undefined;
       }),
     ]);
+    if (containers) meter.sync(containers);
     return {
       type: MSG.hello,
       protocol: PROTOCOL_VERSION,
@@ -161,6 +165,7 @@ export async function startAgent(
     docker,
     (change) => {
       log.info('container state', { env_id: change.environment_id, state: change.state, reason: change.reason });
+      meter.observe(change.environment_id, change.state);
       tunnel?.emit(EVENT.containerState, change);
     },
     log,
@@ -177,6 +182,12 @@ export async function startAgent(
     ...(overrides.metricsIntervalMs ? { intervalMs: overrides.metricsIntervalMs } : {}),
   });
   metrics.start();
+  // Containers kept running while the agent was down: count on from the stored interval (or from now if new).
+  void withTimeout(driver.reports(), HELLO_DOCKER_MS, 'container list').then(
+    (containers) => meter.sync(containers),
+    (err: unknown) => log.warn('cannot list containers for the meter: Docker unreachable', { err }),
+  );
+  const meterTimer = setInterval(() => meter.flush(), overrides.meterIntervalMs ?? 60_000);
 
   const gateway = await startSshGateway({
     listen: config.sshListen,
@@ -186,6 +197,9 @@ export async function startAgent(
     recordings: outbox,
     keys,
     docker,
+    dockerUrl: config.docker,
+    workers: config.sshWorkers ?? availableParallelism(),
+    allowJsCrypto: config.sshNativeCrypto === 'prefer',
     log: log.child({ component: 'ssh' }),
   });
 
@@ -215,6 +229,8 @@ export async function startAgent(
   const stop = () => {
     stopping ??= (async () => {
       metrics.stop();
+      clearInterval(meterTimer);
+      meter.flush();
       events.stop();
       terminals.closeAll();
       unsubscribeOutbox();

@@ -31,6 +31,8 @@ describe('config', () => {
       logLevel: 'info',
       dataShards: 1,
       fakeGpus: false,
+      sshWorkers: null,
+      sshNativeCrypto: 'require',
     });
   });
 
@@ -38,6 +40,13 @@ describe('config', () => {
     expect(run({ env: { REMOTEGPU_FAKE_GPUS: 'true' } }).fakeGpus).toBe(true);
     expect(run({ argv: [...base().argv, '--fake-gpus', '0'] }).fakeGpus).toBe(false);
     expect(() => run({ argv: [...base().argv, '--fake-gpus', 'maybe'] })).toThrow(/--fake-gpus must be true or false/);
+  });
+
+  it('--ssh-workers takes a count or auto (one per core: null), with its env twin', () => {
+    expect(run({ argv: [...base().argv, '--ssh-workers', '3'] }).sshWorkers).toBe(3);
+    expect(run({ env: { REMOTEGPU_SSH_WORKERS: '1' } }).sshWorkers).toBe(1);
+    expect(run({ argv: [...base().argv, '--ssh-workers', 'auto'] }).sshWorkers).toBeNull();
+    expect(run({ env: { REMOTEGPU_SSH_NATIVE_CRYPTO: 'prefer' } }).sshNativeCrypto).toBe('prefer');
   });
 
   it('--help and --version short-circuit everything else', () => {
@@ -96,6 +105,8 @@ describe('config', () => {
     [[...base().argv, '--ssh-listen', 'nohost'], /host:port/],
     [[...base().argv, '--log-level', 'loud'], /--log-level/],
     [[...base().argv, '--data-shards', '0'], /1 to 63/],
+    [[...base().argv, '--ssh-workers', '0'], /--ssh-workers must be auto or an integer from 1 to 256/],
+    [[...base().argv, '--ssh-native-crypto', 'maybe'], /require or prefer/],
     [[...base().argv, '--docker', 'http://x'], /--docker/],
     [[...base().argv, '--nope', '1'], /unknown option --nope/],
     [[...base().argv, '--token'], /--token needs a value/],

@@ -16,6 +16,10 @@ export interface AgentConfig {
    * on the PATH and an engine with a stand-in nvidia hook (scripts/services.sh) can run GPU containers.
    */
   fakeGpus: boolean;
+  /** SSH worker processes; null: one per core (os.availableParallelism()). 1 serves SSH in the agent process. */
+  sshWorkers: number | null;
+  /** 'require': refuse to start without ssh2's native crypto binding; 'prefer': warn and use the JavaScript ciphers. */
+  sshNativeCrypto: 'require' | 'prefer';
 }
 
 /** Values used when neither a flag, its env twin nor the config file sets them. */
@@ -27,6 +31,8 @@ export const DEFAULTS = {
   logLevel: 'info',
   dataShards: '1',
   fakeGpus: 'false',
+  sshWorkers: 'auto',
+  sshNativeCrypto: 'require',
 } as const;
 
 interface Option {
@@ -86,6 +92,18 @@ export const OPTIONS: readonly Option[] = [
     key: 'fakeGpus',
     env: 'REMOTEGPU_FAKE_GPUS',
     help: 'TEST ONLY, true|false: trust the GPUs nvidia-smi lists without an NVIDIA runtime in Docker (fake GPU fleets)',
+  },
+  {
+    flag: 'ssh-workers',
+    key: 'sshWorkers',
+    env: 'REMOTEGPU_SSH_WORKERS',
+    help: `SSH worker processes, 1-256 or auto = one per core (default ${DEFAULTS.sshWorkers})`,
+  },
+  {
+    flag: 'ssh-native-crypto',
+    key: 'sshNativeCrypto',
+    env: 'REMOTEGPU_SSH_NATIVE_CRYPTO',
+    help: `require|prefer ssh2's native crypto binding (default ${DEFAULTS.sshNativeCrypto})`,
   },
 ];
 const CONFIG_FLAG = { flag: 'config', env: 'REMOTEGPU_CONFIG' };
@@ -203,6 +221,12 @@ function validate(pick: (flag: string) => string | undefined, input: ParseInput)
   const shards = pick('data-shards') ?? DEFAULTS.dataShards;
   if (!/^\d+$/.test(shards) || Number(shards) < 1 || Number(shards) > 63)
     throw new ConfigError(`--data-shards must be an integer from 1 to 63, got "${shards}"`);
+  const workers = pick('ssh-workers') ?? DEFAULTS.sshWorkers;
+  if (workers !== 'auto' && (!/^\d+$/.test(workers) || Number(workers) < 1 || Number(workers) > 256))
+    throw new ConfigError(`--ssh-workers must be auto or an integer from 1 to 256, got "${workers}"`);
+  const nativeCrypto = pick('ssh-native-crypto') ?? DEFAULTS.sshNativeCrypto;
+  if (nativeCrypto !== 'require' && nativeCrypto !== 'prefer')
+    throw new ConfigError(`--ssh-native-crypto must be require or prefer, got "${nativeCrypto}"`);
   const publicHost = pick('public-host') ?? null;
   if (publicHost !== null && !/^[A-Za-z0-9.:-]{1,253}$/.test(publicHost))
     throw new ConfigError(`--public-host "${publicHost}" is not a host name or address`);
@@ -221,6 +245,8 @@ function validate(pick: (flag: string) => string | undefined, input: ParseInput)
     logLevel: logLevel as LogLevel,
     dataShards: Number(shards),
     fakeGpus: ['true', '1', 'yes'].includes(fakeGpus),
+    sshWorkers: workers === 'auto' ? null : Number(workers),
+    sshNativeCrypto: nativeCrypto,
   };
 }
 

@@ -1,5 +1,6 @@
 // The API's types (zod), JSON in snake_case as in the seed: AccessInfo, Environment, ResourceMetrics, requests.
 import { z } from 'zod';
+import { TokenScope } from './billing-api.ts';
 import { USER_CODE_PATTERN } from './ids.ts';
 import { ENVIRONMENT_STATUSES } from './tables.ts';
 
@@ -31,10 +32,20 @@ export const ApiToken = z.object({
   created_at: isoTime,
   last_used_at: isoTime.nullable(),
   expires_at: isoTime.nullable(),
+  /** What the token may do; null = everything its user may (sessions, tokens made before scopes). */
+  scopes: z.array(TokenScope).nullable(),
 });
 export type ApiToken = z.infer<typeof ApiToken>;
+/**
+ * `scopes`: read (GET anything the user may see), environments (changes outside billing), billing (billing changes),
+ * admin (admin routes, admins only). Omitted: everything the creator may. Never more than the creating credential has.
+ */
 export const CreateTokenRequest = z
-  .object({ name, expires_in_days: z.number().int().min(1).max(3650).optional() })
+  .object({
+    name,
+    expires_in_days: z.number().int().min(1).max(3650).optional(),
+    scopes: z.array(TokenScope).min(1).max(4).optional(),
+  })
   .strict();
 export const CreatedToken = ApiToken.extend({ token: z.string() });
 
@@ -435,3 +446,14 @@ export const DeviceTokenRequest = z.object({ device_code: z.string().min(1).max(
 /** The API token the approved CLI gets, once. */
 export const DeviceToken = z.object({ token: z.string(), token_name: z.string(), user: User });
 export type DeviceToken = z.infer<typeof DeviceToken>;
+
+/** POST /admin/dns/reconcile (and the cron): the SSH names' records wanted, and the changes made or failed. */
+export const DnsReconcileResult = z.object({
+  /** false when the edge does not manage the SSH names' DNS (no REMOTEGPU_SSH_DOMAIN or no Cloudflare secrets). */
+  managed: z.boolean(),
+  records: z.number().int(),
+  created: z.number().int(),
+  updated: z.number().int(),
+  deleted: z.number().int(),
+  failed: z.number().int(),
+});

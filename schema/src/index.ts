@@ -1,5 +1,6 @@
 // @remotegpu/schema: the shared contracts, runtime-free.
 export * from './api.ts';
+export * from './billing-api.ts';
 export * from './ids.ts';
 export * from './redis-keys.ts';
 export * from './migrate.ts';

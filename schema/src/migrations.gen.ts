@@ -87,5 +87,26 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "ALTER TABLE `environments` ADD `gpu_model` text;",
       "ALTER TABLE `hosts` ADD `offline_reason` text;"
     ]
+  },
+  {
+    "tag": "0006_money",
+    "when": 1796027719283,
+    "hash": "f1da37068e446750f0ffd38164530de58bc401a16f95cd8d98c47b02337881e3",
+    "statements": [
+      "CREATE TABLE `account_balances` (\n\t`account_id` text PRIMARY KEY NOT NULL,\n\t`balance` integer DEFAULT 0 NOT NULL,\n\t`last_entry_id` integer DEFAULT 0 NOT NULL,\n\t`low_notified_at` integer,\n\t`zero_notified_at` integer,\n\t`updated_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL\n);",
+      "CREATE TABLE `account_quotas` (\n\t`account_id` text PRIMARY KEY NOT NULL,\n\t`max_gpus` integer,\n\t`max_environments` integer,\n\t`updated_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL\n);",
+      "CREATE TABLE `env_meters` (\n\t`environment_id` text PRIMARY KEY NOT NULL,\n\t`account_id` text NOT NULL,\n\t`host_id` text NOT NULL,\n\t`seconds` integer DEFAULT 0 NOT NULL,\n\t`charged` integer DEFAULT 0 NOT NULL,\n\t`hourly_price` integer DEFAULT 0 NOT NULL,\n\t`updated_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL\n);",
+      "CREATE TABLE `ledger_entries` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`account_id` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`amount` integer NOT NULL,\n\t`balance_after` integer NOT NULL,\n\t`currency` text NOT NULL,\n\t`idempotency_key` text NOT NULL,\n\t`environment_id` text,\n\t`description` text DEFAULT '' NOT NULL,\n\t`actor_id` text,\n\t`created_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `ledger_idem_uq` ON `ledger_entries` (`idempotency_key`);",
+      "CREATE INDEX `ledger_account_idx` ON `ledger_entries` (`account_id`,`id`);",
+      "CREATE TABLE `rentals` (\n\t`environment_id` text PRIMARY KEY NOT NULL,\n\t`account_id` text NOT NULL,\n\t`period_price` integer NOT NULL,\n\t`period_start` integer NOT NULL,\n\t`period_end` integer NOT NULL,\n\t`periods` integer DEFAULT 1 NOT NULL,\n\t`warned_3d_at` integer,\n\t`warned_1d_at` integer,\n\t`status` text DEFAULT 'active' NOT NULL\n);",
+      "CREATE INDEX `rentals_due_idx` ON `rentals` (`status`,`period_end`);",
+      "CREATE TABLE `webhook_deliveries` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`webhook_id` text NOT NULL,\n\t`account_id` text NOT NULL,\n\t`event` text NOT NULL,\n\t`payload` text NOT NULL,\n\t`status` text DEFAULT 'pending' NOT NULL,\n\t`attempts` integer DEFAULT 0 NOT NULL,\n\t`next_attempt_at` integer NOT NULL,\n\t`last_status` integer,\n\t`last_error` text,\n\t`created_at` integer NOT NULL,\n\t`delivered_at` integer\n);",
+      "CREATE INDEX `webhook_deliveries_due_idx` ON `webhook_deliveries` (`status`,`next_attempt_at`);",
+      "CREATE INDEX `webhook_deliveries_hook_idx` ON `webhook_deliveries` (`webhook_id`,`id`);",
+      "CREATE TABLE `webhooks` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`account_id` text NOT NULL,\n\t`url` text NOT NULL,\n\t`secret_enc` text NOT NULL,\n\t`events` text NOT NULL,\n\t`active` integer DEFAULT true NOT NULL,\n\t`created_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL\n);",
+      "CREATE INDEX `webhooks_account_idx` ON `webhooks` (`account_id`);",
+      "ALTER TABLE `api_tokens` ADD `scopes` text;"
+    ]
   }
 ];

@@ -46,6 +46,8 @@ export const apiTokens = sqliteTable(
     created_at: integer('created_at').notNull().default(now),
     last_used_at: integer('last_used_at'),
     expires_at: integer('expires_at'),
+    /** What the token may do (`TOKEN_SCOPES`); null = everything its user may (tokens made before scopes). */
+    scopes: text('scopes', { mode: 'json' }).$type<string[]>(),
   },
   (t) => [uniqueIndex('api_tokens_hash_uq').on(t.token_hash), index('api_tokens_user_idx').on(t.user_id)],
 );
@@ -300,4 +302,125 @@ export const cliDeviceCodes = sqliteTable(
     created_at: integer('created_at').notNull().default(now),
   },
   (t) => [uniqueIndex('cli_device_codes_user_code_uq').on(t.user_code)],
+);
+
+// ---- money (issue 16). An account is a user id today; a team id once teams exist. Amounts are integer minor units
+// (fen for CNY, cents for USD) of the platform's one currency (REMOTEGPU_CURRENCY), never floats.
+
+export const LEDGER_KINDS = ['credit', 'charge', 'refund', 'adjustment'] as const;
+
+/**
+ * The append-only ledger: `amount` is signed (credits and refunds > 0, charges < 0, adjustments either way),
+ * `balance_after` the account's balance once it was applied. `idempotency_key` makes every posting happen once.
+ */
+export const ledgerEntries = sqliteTable(
+  'ledger_entries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    account_id: text('account_id').notNull(),
+    kind: text('kind', { enum: LEDGER_KINDS }).notNull(),
+    amount: integer('amount').notNull(),
+    balance_after: integer('balance_after').notNull(),
+    currency: text('currency').notNull(),
+    idempotency_key: text('idempotency_key').notNull(),
+    environment_id: text('environment_id'),
+    description: text('description').notNull().default(''),
+    actor_id: text('actor_id'),
+    created_at: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('ledger_idem_uq').on(t.idempotency_key), index('ledger_account_idx').on(t.account_id, t.id)],
+);
+
+/** The stored balance, moved in the same transaction as each ledger entry (`last_entry_id` is the last applied). */
+export const accountBalances = sqliteTable('account_balances', {
+  account_id: text('account_id').primaryKey(),
+  balance: integer('balance').notNull().default(0),
+  last_entry_id: integer('last_entry_id').notNull().default(0),
+  /** When balance.low / balance.zero was last sent; cleared when a credit lifts the balance again. */
+  low_notified_at: integer('low_notified_at'),
+  zero_notified_at: integer('zero_notified_at'),
+  updated_at: integer('updated_at').notNull().default(now),
+});
+
+/**
+ * Per-environment metering from the relay's running time: `seconds` is the cumulative running seconds the relay
+ * reported last, `charged` what those cost so far (minor units). Reports are cumulative, so a repeat changes nothing.
+ */
+export const envMeters = sqliteTable('env_meters', {
+  environment_id: text('environment_id').primaryKey(),
+  account_id: text('account_id').notNull(),
+  host_id: text('host_id').notNull(),
+  seconds: integer('seconds').notNull().default(0),
+  charged: integer('charged').notNull().default(0),
+  /** Minor units per running hour, as last read from the catalogue (kept for reports after the row is deleted). */
+  hourly_price: integer('hourly_price').notNull().default(0),
+  updated_at: integer('updated_at').notNull().default(now),
+});
+
+/** Monthly rentals of physical machines: paid a period ahead, renewed from the balance or ended. */
+export const rentals = sqliteTable(
+  'rentals',
+  {
+    environment_id: text('environment_id').primaryKey(),
+    account_id: text('account_id').notNull(),
+    /** Price of one 30-day period, minor units. */
+    period_price: integer('period_price').notNull(),
+    period_start: integer('period_start').notNull(),
+    period_end: integer('period_end').notNull(),
+    periods: integer('periods').notNull().default(1),
+    warned_3d_at: integer('warned_3d_at'),
+    warned_1d_at: integer('warned_1d_at'),
+    status: text('status', { enum: ['active', 'expired', 'released'] })
+      .notNull()
+      .default('active'),
+  },
+  (t) => [index('rentals_due_idx').on(t.status, t.period_end)],
+);
+
+/** Admin-set limits per account; null = no limit. */
+export const accountQuotas = sqliteTable('account_quotas', {
+  account_id: text('account_id').primaryKey(),
+  max_gpus: integer('max_gpus'),
+  max_environments: integer('max_environments'),
+  updated_at: integer('updated_at').notNull().default(now),
+});
+
+/** Signed webhooks of an account; the signing secret is stored encrypted (it must be read to sign). */
+export const webhooks = sqliteTable(
+  'webhooks',
+  {
+    id: text('id').primaryKey(),
+    account_id: text('account_id').notNull(),
+    url: text('url').notNull(),
+    secret_enc: text('secret_enc').notNull(),
+    events: text('events', { mode: 'json' }).$type<string[]>().notNull(),
+    active: integer('active', { mode: 'boolean' }).notNull().default(true),
+    created_at: integer('created_at').notNull().default(now),
+  },
+  (t) => [index('webhooks_account_idx').on(t.account_id)],
+);
+
+/** One event to one webhook: retried with backoff until delivered or failed; the console's delivery log. */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    webhook_id: text('webhook_id').notNull(),
+    account_id: text('account_id').notNull(),
+    event: text('event').notNull(),
+    payload: text('payload').notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] })
+      .notNull()
+      .default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    next_attempt_at: integer('next_attempt_at').notNull(),
+    last_status: integer('last_status'),
+    last_error: text('last_error'),
+    created_at: integer('created_at').notNull(),
+    delivered_at: integer('delivered_at'),
+  },
+  (t) => [
+    index('webhook_deliveries_due_idx').on(t.status, t.next_attempt_at),
+    index('webhook_deliveries_hook_idx').on(t.webhook_id, t.id),
+  ],
 );

@@ -1,10 +1,11 @@
 // `npm start` as a user runs it (as root, no services started beforehand by hand): the relay comes up, and a demo
-// machine is rentable and loginable with the real ssh through it, its host key pinned.
-import { spawn, type ChildProcess } from 'node:child_process';
+// machine is rentable and loginable with the real ssh through it, its host key pinned, by its DNS name.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../dev/src/edge-server.ts';
 import { freePort } from '../../dev/src/free-port.ts';
@@ -28,6 +29,9 @@ async function portBelowEphemeral(): Promise<number> {
     if (free) return port;
   }
 }
+
+/** The local DNS stand-in's port (UDP and TCP): fixed, as a user would pass it, from this suite's block. */
+const DNS_PORT = 27453;
 
 describe('npm start', () => {
   let child: ChildProcess;
@@ -62,6 +66,10 @@ describe('npm start', () => {
         String(sshPort),
         '--ssh-ports',
         `${envPort}-${envPort}`,
+        '--ssh-domain',
+        'gpu.test',
+        '--dns-port',
+        String(DNS_PORT),
       ],
       { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -156,8 +164,18 @@ describe('npm start', () => {
       access: { ssh_host: string; ssh_port: number; ssh_username: string; ssh_password: string };
     }>(`/api/v1/market/machines/${market.body.items[0]!.id}/allocate`, renter, {});
     expect(rented.status).toBe(201);
+    // The access info names the machine; `npm start` printed how to resolve that name, and ssh goes to the answer.
     const a = rented.body.access;
-    const login = () => sshPassword(a, 'id -un').then((r) => (r.code === 0 ? r.stdout.trim() : `failed: ${r.stderr}`));
+    expect(a.ssh_host).toBe(`${rented.body.environment.id}.ssh.gpu.test`);
+    const digLine = `dig @127.0.0.1 -p ${DNS_PORT} +short <envid>.ssh.gpu.test`;
+    expect(out, out).toContain(digLine);
+    const [digCmd, ...digArgs] = digLine.replace('<envid>', rented.body.environment.id).split(' ');
+    const dig = await promisify(execFile)(digCmd!, digArgs);
+    expect(dig.stdout.trim()).toBe('127.0.0.1');
+    const login = () =>
+      sshPassword({ ...a, ssh_host: dig.stdout.trim() }, 'id -un').then((r) =>
+        r.code === 0 ? r.stdout.trim() : `failed: ${r.stderr}`,
+      );
     let who = '';
     await until(
       'ssh through the relay as root',
@@ -171,5 +189,6 @@ describe('npm start', () => {
     expect((await api(`/api/v1/environments/${rented.body.environment.id}`, renter, undefined, 'DELETE')).status).toBe(
       204,
     );
+    expect((await promisify(execFile)(digCmd!, digArgs)).stdout.trim()).toBe('');
   }, 120_000);
 });

@@ -13,6 +13,8 @@ interface AgentOptions {
   sshListen: string;
   sshPorts: string;
   extraEnv?: Record<string, string>;
+  /** The edge URL the agent dials (default: the platform's). */
+  edge?: string;
   /** The agent's whole log (stdout and stderr) at debug level goes there, for tests that read it. */
   logFile?: string;
   /** Collects the agent's log (JSON lines on stderr) at its default level, as an operator would see it. */
@@ -26,12 +28,17 @@ export interface Platform extends Stack {
   spawnAgent(token: string, o: AgentOptions): ChildProcess;
 }
 
-export async function startPlatform(): Promise<Platform> {
+/**
+ * `vars`: more edge bindings over the defaults (the fault suite shortens deadlines with them);
+ * `sshDomain`: SSH names in the Cloudflare DNS stand-in (see StackOptions).
+ */
+export async function startPlatform(o: { vars?: Record<string, string>; sshDomain?: string } = {}): Promise<Platform> {
   const stack = await startStack({
+    ...o,
     persist: true,
     admin: { email: 'admin@platform.test', password: randomBytes(12).toString('hex') },
     // This machine has 2 cores; the tests run a few 1-core containers at once.
-    vars: { REMOTEGPU_COMMAND_TIMEOUT_MS: '60000', REMOTEGPU_CPU_OVERCOMMIT: '8' },
+    vars: { REMOTEGPU_COMMAND_TIMEOUT_MS: '60000', REMOTEGPU_CPU_OVERCOMMIT: '8', ...o.vars },
   });
   const p: Platform = Object.assign(stack, {
     async renter(): Promise<string> {
@@ -52,6 +59,7 @@ export async function startPlatform(): Promise<Platform> {
         docker: loadServices().dockerHost,
         ...(verbose ? { logLevel: 'debug' } : o.logLines ? {} : { logLevel: 'warn' }),
         ...(o.extraEnv ? { env: o.extraEnv } : {}),
+        ...(o.edge ? { edge: o.edge } : {}),
         stdio: [
           'ignore',
           log ?? (process.env.AGENT_TEST_LOG ? 'inherit' : 'ignore'),

@@ -16,6 +16,8 @@ const routes: RouteRecordRaw[] = [
   { path: '/ssh-keys', name: 'ssh-keys', component: () => import('./views/SshKeysView.vue') },
   { path: '/tokens', name: 'tokens', component: () => import('./views/TokensView.vue') },
   { path: '/usage', name: 'usage', component: () => import('./views/UsageView.vue') },
+  { path: '/billing', name: 'billing', component: () => import('./views/BillingView.vue') },
+  { path: '/webhooks', name: 'webhooks', component: () => import('./views/WebhooksView.vue') },
   { path: '/cli/approve', name: 'cli-approve', component: () => import('./views/CliApproveView.vue') },
   { path: '/audit', name: 'audit', component: () => import('./views/AuditView.vue') },
   {

@@ -1,7 +1,8 @@
-// Where an app lives and who may open it: Redis (`env:<id>:host`, `env:<id>:public_ports`) and the owner, cached per isolate.
+// Where an app lives and who may open it: the database (relay, owner, public ports) and Redis (shard count), cached per isolate.
 import { redisKeys, tables } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
+import { bestEffort } from '../lib/unavailable.ts';
 
 export interface AppTarget {
   envId: string;
@@ -42,12 +43,8 @@ export async function lookupAppTarget(
 const SERVED = new Set(['running', 'stopped']);
 
 async function load(envId: string, deps: Deps): Promise<AppTarget | null> {
-  const p = deps.redis.pipeline();
-  p.get(redisKeys.host(envId));
-  p.smembers(redisKeys.publicPorts(envId));
-  const [hostRaw, publicRaw] = (await p.exec()) as [unknown, unknown[] | null];
-  // The owner is not in Redis (no personal data there): one indexed query, cached with the route.
-  // Per-port settings (deadlines, and sharing when Redis lost it) come with the same round of queries.
+  // The owner, the status, the relay and who may open which port come from the database (the record): a stale
+  // or lost cache can never widen access or send a request to another relay. Redis only adds the data shard count.
   const [[env], ports] = await Promise.all([
     deps.db
       .select({
@@ -63,14 +60,10 @@ async function load(envId: string, deps: Deps): Promise<AppTarget | null> {
   const firstByteMs = new Map(
     ports.filter((r) => r.first_byte_timeout_ms !== null).map((r) => [r.port, r.first_byte_timeout_ms!]),
   );
-  let hostId = hostRaw == null ? null : String(hostRaw);
-  let publicPorts = new Set((publicRaw ?? []).map((v) => Number(v)));
-  if (hostId === null) {
-    // Redis lost the route (it is a cache): the database still knows.
-    hostId = env.host_id;
-    publicPorts = new Set(ports.filter((r) => r.public).map((r) => r.port));
-  }
-  const shardsRaw = await deps.redis.get<unknown>(redisKeys.dataShards(hostId));
+  const hostId = env.host_id;
+  const publicPorts = new Set(ports.filter((r) => r.public).map((r) => r.port));
+  // Without Redis, shard 0: every relay keeps it.
+  const shardsRaw = await bestEffort('data shard count', () => deps.redis.get<unknown>(redisKeys.dataShards(hostId)));
   const shards = Number(shardsRaw ?? 1);
   return {
     envId,

@@ -8,6 +8,7 @@ import { forbidden } from '../errors.ts';
 import { IdParam, PortParam, endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import type { AuthUser } from '../auth/service.ts';
 import type { Deps } from '../deps.ts';
+import { bestEffort } from '../lib/unavailable.ts';
 import { forgetAppTarget } from './app-target.ts';
 import { LINK_PARAM, LINK_TTL_MS, signAppToken } from './tokens.ts';
 
@@ -80,8 +81,11 @@ export function registerAppEndpoints(app: Hono<AppEnv>): void {
         .onConflictDoUpdate({ target: [tables.appPorts.environment_id, tables.appPorts.port], set })
         .returning();
       if (!row) throw new Error('app port upsert returned no row');
-      if (body.public === true) await deps.redis.sadd(redisKeys.publicPorts(env.id), String(port));
-      else if (body.public === false) await deps.redis.srem(redisKeys.publicPorts(env.id), String(port));
+      // The database decides who may open an app; the Redis set is a copy for readers of the seed's keys.
+      if (body.public === true)
+        await bestEffort('public port', () => deps.redis.sadd(redisKeys.publicPorts(env.id), String(port)));
+      else if (body.public === false)
+        await bestEffort('private port', () => deps.redis.srem(redisKeys.publicPorts(env.id), String(port)));
       // Other isolates follow within ROUTE_CACHE_MS (5 s), as for sharing.
       forgetAppTarget(env.id);
       return c.json({

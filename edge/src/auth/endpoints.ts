@@ -8,12 +8,15 @@ import {
   RegisterRequest,
   User,
   tables,
+  type TokenScope,
 } from '@remotegpu/schema';
 import { and, desc, eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
+import { grantSignupCredit } from '../billing/service.ts';
+import { scopesForNewToken } from '../tokens/scopes.ts';
 import { ApiError, conflict, notFound } from '../errors.ts';
 import { endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { newId } from '../lib/ids.ts';
@@ -80,6 +83,7 @@ export function registerAuthEndpoints(app: Hono<AppEnv>): void {
         throw conflict('email_taken', 'an account with this email exists');
       }
       const [row] = await deps.db.select().from(tables.users).where(eq(tables.users.id, user.id));
+      await grantSignupCredit(deps, user.id);
       const token = await createSession(deps, user.id, clientIp(c));
       startSession(c, token);
       await recordAudit(deps, {
@@ -138,7 +142,14 @@ export function registerAuthEndpoints(app: Hono<AppEnv>): void {
 
   endpoint(
     app,
-    { method: 'post', path: '/api/v1/auth/logout', summary: 'End this session', tag: 'auth', auth: 'user' },
+    {
+      method: 'post',
+      path: '/api/v1/auth/logout',
+      summary: 'End this session',
+      tag: 'auth',
+      auth: 'user',
+      scope: 'read',
+    },
     async (c, { user }) => {
       const deps = c.get('deps');
       if (user.via === 'session')
@@ -174,6 +185,7 @@ export function registerAuthEndpoints(app: Hono<AppEnv>): void {
     created_at: isoReq(t.created_at),
     last_used_at: iso(t.last_used_at),
     expires_at: iso(t.expires_at),
+    scopes: (t.scopes as TokenScope[] | null) ?? null,
   });
 
   endpoint(
@@ -202,23 +214,26 @@ export function registerAuthEndpoints(app: Hono<AppEnv>): void {
     {
       method: 'post',
       path: '/api/v1/tokens',
-      summary: 'Create an API token (shown once)',
+      summary: 'Create an API token (shown once), optionally with scopes, never beyond your own',
       tag: 'auth',
       auth: 'user',
+      // Any token may mint a narrower one of its own scopes (checked below).
+      scope: 'read',
       body: CreateTokenRequest,
       response: CreatedToken,
       status: 201,
     },
     async (c, { body, user }) => {
       const deps = c.get('deps');
-      const { row, token } = await createApiToken(deps, user.id, body.name, body.expires_in_days);
+      const scopes = scopesForNewToken(user, body.scopes);
+      const { row, token } = await createApiToken(deps, user.id, body.name, body.expires_in_days, scopes);
       await recordAudit(deps, {
         event: 'token.create',
         status: 'success',
         user_id: user.id,
         actor_id: user.id,
         source_ip: clientIp(c),
-        detail: { token_id: row.id },
+        detail: { token_id: row.id, scopes },
       });
       return c.json({ ...tokenJson(row), token }, 201);
     },

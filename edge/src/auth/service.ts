@@ -1,5 +1,5 @@
 // Accounts: users, console sessions and API tokens (secrets stored as SHA-256), login rate limits on Redis.
-import { addressBucket, generateToken, redisKeys, tables } from '@remotegpu/schema';
+import { addressBucket, generateToken, redisKeys, tables, type TokenScope } from '@remotegpu/schema';
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
@@ -13,6 +13,8 @@ export interface AuthUser {
   role: 'user' | 'admin';
   via: 'session' | 'token';
   credentialId: string;
+  /** An API token's scopes; null = unrestricted (sessions, tokens made before scopes). */
+  scopes: TokenScope[] | null;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function createApiToken(
   userId: string,
   name: string,
   expiresInDays?: number,
+  scopes: TokenScope[] | null = null,
 ): Promise<{ row: ApiTokenRow; token: string }> {
   const token = generateToken('rgt');
   const row: ApiTokenRow = {
@@ -66,6 +69,7 @@ export async function createApiToken(
     expires_at: expiresInDays ? Date.now() + expiresInDays * 86_400_000 : null,
     created_at: Date.now(),
     last_used_at: null,
+    scopes,
   };
   await deps.db.insert(tables.apiTokens).values(row);
   return { row, token };
@@ -87,7 +91,9 @@ export async function resolveSecret(deps: Deps, secret: string): Promise<AuthUse
       .innerJoin(tables.users, eq(tables.users.id, tables.sessions.user_id))
       .where(and(eq(tables.sessions.id, hash), gt(tables.sessions.expires_at, now)));
     const r = rows[0];
-    return r ? { id: r.u.id, email: r.u.email, role: r.u.role, via: 'session', credentialId: r.s.id } : null;
+    return r
+      ? { id: r.u.id, email: r.u.email, role: r.u.role, via: 'session', credentialId: r.s.id, scopes: null }
+      : null;
   }
   if (secret.startsWith('rgt_')) {
     const rows = await deps.db
@@ -103,7 +109,14 @@ export async function resolveSecret(deps: Deps, secret: string): Promise<AuthUse
     const r = rows[0];
     if (!r) return null;
     await deps.db.update(tables.apiTokens).set({ last_used_at: now }).where(eq(tables.apiTokens.id, r.t.id));
-    return { id: r.u.id, email: r.u.email, role: r.u.role, via: 'token', credentialId: r.t.id };
+    return {
+      id: r.u.id,
+      email: r.u.email,
+      role: r.u.role,
+      via: 'token',
+      credentialId: r.t.id,
+      scopes: (r.t.scopes as TokenScope[] | null) ?? null,
+    };
   }
   return null;
 }

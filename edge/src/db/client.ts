@@ -4,6 +4,7 @@ import { createClient, type Client } from '@libsql/client/web';
 import { MIGRATIONS, applyMigrations, tables } from '@remotegpu/schema';
 import type { LibSQLDatabase } from 'drizzle-orm/libsql';
 import { drizzle } from 'drizzle-orm/libsql/web';
+import { guardedDatabaseFetch } from '../lib/unavailable.ts';
 
 export type Db = LibSQLDatabase<typeof tables>;
 
@@ -13,7 +14,7 @@ export interface Database {
 }
 
 export function openDatabase(url: string, authToken?: string): Database {
-  const client = createClient({ url, authToken });
+  const client = createClient({ url, authToken, fetch: guardedDatabaseFetch() });
   return { client, db: drizzle(client, { schema: tables }) };
 }
 

@@ -7,6 +7,7 @@ import { publishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { closeUsage, openUsage } from '../usage/service.ts';
+import { guardStart } from '../billing/hooks.ts';
 import { newCredentials, reload } from './create.ts';
 import { fit, usedOn } from './scheduler.ts';
 import type { EnvRow } from './serialize.ts';
@@ -25,7 +26,10 @@ export async function runAction(deps: Deps, env: EnvRow, action: Action): Promis
   if (!ALLOWED[action].includes(env.status))
     throw new ApiError(409, 'invalid_state', `cannot ${action} an environment that is ${env.status}`);
   if (!env.container_id) throw new ApiError(409, 'invalid_state', 'the environment has no container');
-  if (action !== 'stop' && env.status !== 'running') await checkCapacity(deps, env);
+  if (action !== 'stop' && env.status !== 'running') {
+    await guardStart(deps, env);
+    await checkCapacity(deps, env);
+  }
   const name = action === 'start' ? CMD.containerStart : action === 'stop' ? CMD.containerStop : CMD.containerRestart;
   const outcome = await sendCommand(
     deps,

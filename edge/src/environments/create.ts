@@ -9,15 +9,18 @@ import {
   type ContainerCreateArgs,
   type CreateEnvironmentRequest,
 } from '@remotegpu/schema';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
 import { encryptSecret, hashPassword } from '../platform/crypto.ts';
+import { syncEnvDns } from '../dns/sync.ts';
 import { publishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { openUsage } from '../usage/service.ts';
+import { guardCreate } from '../billing/hooks.ts';
+import { notifyEnvironment } from '../webhooks/environment-events.ts';
 import { sshHostFor } from './access.ts';
 import { allocatePort, releasePort } from './ports.ts';
 import { pickHost } from './scheduler.ts';
@@ -33,10 +36,12 @@ export async function newCredentials(deps: Deps) {
 }
 
 export async function setFailed(deps: Deps, id: string, reason: string): Promise<void> {
-  await deps.db
+  const [failed] = await deps.db
     .update(tables.environments)
     .set({ status: 'failed', status_reason: reason.slice(0, 4000), updated_at: Date.now() })
-    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')));
+    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')))
+    .returning();
+  if (failed) await notifyEnvironment(deps, failed, 'environment.failed', failed.status_reason);
 }
 
 export async function createEnvironment(
@@ -48,6 +53,7 @@ export async function createEnvironment(
     throw new ApiError(422, 'validation_failed', 'invalid body: gpu_model: needs gpu_count of 1 or more');
   const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
   if (!image) throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
+  await guardCreate(deps, user, body, image);
   const creds = await newCredentials(deps);
   const { id, placement } = await reserve(deps, user, body, image.id, creds);
   const args: ContainerCreateArgs = {
@@ -83,9 +89,15 @@ export async function createEnvironment(
 /**
  * Records a successful create: the container, its address, usage from now, the route at the relay.
  * Also used for results that arrive after the caller stopped waiting (a slow image pull): only an
- * environment still `creating` is changed, so a deleted or failed one is left alone.
+ * environment still `creating` is changed, so a deleted one is left alone; `adoptFailed` (late results) also takes
+ * one the create deadline failed meanwhile, as its container exists after all.
  */
-export async function applyCreateResult(deps: Deps, id: string, data: unknown): Promise<EnvRow | null> {
+export async function applyCreateResult(
+  deps: Deps,
+  id: string,
+  data: unknown,
+  o: { adoptFailed?: boolean } = {},
+): Promise<EnvRow | null> {
   const result = ContainerCreateResult.safeParse(data);
   if (!result.success) {
     await setFailed(deps, id, 'the relay answered create with an invalid result');
@@ -103,7 +115,12 @@ export async function applyCreateResult(deps: Deps, id: string, data: unknown): 
       started_at: now,
       updated_at: now,
     })
-    .where(and(eq(tables.environments.id, id), eq(tables.environments.status, 'creating')))
+    .where(
+      and(
+        eq(tables.environments.id, id),
+        inArray(tables.environments.status, o.adoptFailed ? ['creating', 'failed'] : ['creating']),
+      ),
+    )
     .returning();
   const env = updated[0];
   if (!env) return null;
@@ -112,6 +129,9 @@ export async function applyCreateResult(deps: Deps, id: string, data: unknown): 
     : [];
   await openUsage(deps, env, 'hourly', image?.hourly_price ?? 0, now);
   await publishRoute(deps, env);
+  // The SSH name (`<envid>.ssh.<domain>`) now points at this relay; a DNS failure does not fail the create.
+  await syncEnvDns(deps, env.id);
+  await notifyEnvironment(deps, env, 'environment.created');
   return env;
 }
 

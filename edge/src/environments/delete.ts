@@ -1,17 +1,21 @@
 // Deleting an environment: the container goes, the route goes, then the rows; a physical machine returns to the pool.
 import { CMD, COMMAND_ERROR, redisKeys, tables } from '@remotegpu/schema';
 import { and, eq } from 'drizzle-orm';
+import { bestEffort } from '../lib/unavailable.ts';
 import type { Deps } from '../deps.ts';
+import { syncEnvDns } from '../dns/sync.ts';
 import { unpublishRoute } from '../routing/sync.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { closeUsage } from '../usage/service.ts';
+import { endRental } from '../billing/rentals.ts';
 import { releasePort } from './ports.ts';
 import type { EnvRow } from './serialize.ts';
 
 /** Returns true when the environment is gone, false when it waits (as `deleting`) for its relay. */
 export async function deleteEnvironment(deps: Deps, env: EnvRow): Promise<boolean> {
-  if (env.type === 'container' && env.container_id) {
+  // The relay removes by environment: a container whose id the edge never learnt (a create cut off by a restart) goes too.
+  if (env.type === 'container') {
     const outcome = await sendCommand(
       deps,
       env.host_id,
@@ -27,6 +31,9 @@ export async function deleteEnvironment(deps: Deps, env: EnvRow): Promise<boolea
     .set({ status: 'deleting', updated_at: Date.now() })
     .where(eq(tables.environments.id, env.id));
   await closeUsage(deps, env.id);
+  if (env.type === 'physical') await endRental(deps, env.id);
+  // The SSH name goes with the environment (`deleting` has none); a DNS failure is left to the reconcile.
+  await syncEnvDns(deps, env.id);
   const dropped = await unpublishRoute(deps, env);
   // A physical machine goes back to the pool only once its relay no longer routes to it; an offline
   // relay gets the route set without it on reconnect, and the deletion finishes then.
@@ -39,7 +46,7 @@ async function finish(deps: Deps, env: EnvRow): Promise<void> {
   await releasePort(deps, env.id);
   await deps.db.delete(tables.appPorts).where(eq(tables.appPorts.environment_id, env.id));
   await deps.db.delete(tables.metricSamples).where(eq(tables.metricSamples.environment_id, env.id));
-  await deps.redis.del(redisKeys.metrics(env.id), redisKeys.progress(env.id));
+  await bestEffort('forget metrics', () => deps.redis.del(redisKeys.metrics(env.id), redisKeys.progress(env.id)));
   await deps.db.delete(tables.environments).where(eq(tables.environments.id, env.id));
   if (env.physical_machine_id != null) {
     await deps.db

@@ -11,6 +11,7 @@ import {
 } from '@remotegpu/schema';
 import { and, desc, eq, gte, type SQL } from 'drizzle-orm';
 import type { Hono } from 'hono';
+import { bestEffort } from '../lib/unavailable.ts';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
 import { forbidden } from '../errors.ts';
@@ -18,6 +19,7 @@ import { IdParam, endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { accessInfo, ownedEnv } from './access.ts';
 import { rotatePassword, runAction, type Action } from './actions.ts';
+import { notifyEnvironment } from '../webhooks/environment-events.ts';
 import { createEnvironment } from './create.ts';
 import { deleteEnvironment } from './delete.ts';
 import { environmentsJson, oneEnvironmentJson } from './serialize.ts';
@@ -126,7 +128,10 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params }) => {
       const env = await ownedEnv(c.get('deps'), user, params.id);
-      const progress = env.status === 'creating' ? await c.get('deps').redis.get(redisKeys.progress(env.id)) : null;
+      const progress =
+        env.status === 'creating'
+          ? await bestEffort('pull progress', () => c.get('deps').redis.get(redisKeys.progress(env.id)))
+          : null;
       return c.json({ environment: await oneEnvironmentJson(c.get('deps'), env), ...(progress ? { progress } : {}) });
     },
   );
@@ -149,6 +154,7 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
         try {
           const fresh = await runAction(deps, env, action);
           await audit(c, user, env, `environment.${action}`);
+          if (action === 'stop') await notifyEnvironment(deps, fresh, 'environment.stopped', 'stopped by its owner');
           return c.json({ environment: await oneEnvironmentJson(deps, fresh) });
         } catch (err) {
           await audit(c, user, env, `environment.${action}`, 'failure', { error: String((err as Error).message) });
@@ -245,12 +251,11 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
         .where(and(eq(t.environment_id, env.id), gte(t.ts, Number.isFinite(since) ? since : 0)))
         .orderBy(desc(t.ts))
         .limit(query.limit);
-      const latest = await deps.redis.get<unknown>(redisKeys.metrics(env.id));
+      const history = rows.reverse().map((r) => r.payload as z.infer<typeof ResourceMetrics>);
+      // Without Redis, no latest sample: the history (the database) still answers.
+      const latest = await bestEffort('latest metrics', () => deps.redis.get<unknown>(redisKeys.metrics(env.id)));
       const parsed = ResourceMetrics.safeParse(typeof latest === 'string' ? JSON.parse(latest) : latest);
-      return c.json({
-        latest: parsed.success ? parsed.data : null,
-        history: rows.reverse().map((r) => r.payload as z.infer<typeof ResourceMetrics>),
-      });
+      return c.json({ latest: parsed.success ? parsed.data : null, history });
     },
   );
 }

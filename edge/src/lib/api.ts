@@ -5,6 +5,8 @@ import type { Bindings } from '../env.ts';
 import type { Deps } from '../deps.ts';
 import { ApiError, forbidden, unauthorized } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
+import type { TokenScope } from '@remotegpu/schema';
+import { checkScope } from '../tokens/scopes.ts';
 
 export type AppEnv = { Bindings: Bindings; Variables: { deps: Deps; user: AuthUser | null } };
 export type Ctx = Context<AppEnv>;
@@ -30,6 +32,8 @@ export interface EndpointSpec<
   summary: string;
   tag: string;
   auth: 'none' | 'user' | 'admin';
+  /** The API token scope needed (default from method, tag and auth: tokens/scopes.ts). */
+  scope?: TokenScope;
   body?: B;
   query?: Q;
   response?: z.ZodType;
@@ -111,6 +115,7 @@ export function endpoint<
     const user = c.get('user');
     if (spec.auth !== 'none' && !user) throw unauthorized();
     if (spec.auth === 'admin' && user?.role !== 'admin') throw forbidden();
+    if (user && spec.auth !== 'none') checkScope(user.scopes, spec);
     const params = parseWith(paramsSchema, c.req.param(), 'path');
     const body = spec.body ? parseWith(spec.body, await readJson(c), 'body') : undefined;
     const query = spec.query ? parseWith(spec.query, c.req.query(), 'query') : undefined;

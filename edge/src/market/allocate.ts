@@ -4,15 +4,18 @@ import { and, eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import type { AuthUser } from '../auth/service.ts';
+import { syncEnvDns } from '../dns/sync.ts';
 import { publishRoute } from '../routing/sync.ts';
 import { pinHostKey } from '../admin/probe.ts';
 import { openUsage } from '../usage/service.ts';
+import { guardAllocate, rentalStarted } from '../billing/hooks.ts';
 import { sshHostFor } from '../environments/access.ts';
 import { newCredentials, reload } from '../environments/create.ts';
 import { allocatePort, releasePort } from '../environments/ports.ts';
 import type { EnvRow } from '../environments/serialize.ts';
 
 export async function allocateMachine(deps: Deps, user: AuthUser, machineId: number, name?: string): Promise<EnvRow> {
+  await guardAllocate(deps, user, machineId);
   const claimed = await deps.db
     .update(tables.machines)
     .set({ status: 'allocated', updated_at: Date.now() })
@@ -68,6 +71,8 @@ export async function allocateMachine(deps: Deps, user: AuthUser, machineId: num
   if (!machine.host_key) await pinHostKey(deps, machine);
   const env = await reload(deps, id);
   await openUsage(deps, env, 'monthly', machine.monthly_price, env.created_at);
+  await rentalStarted(deps, env, machine.monthly_price);
   await publishRoute(deps, env);
+  await syncEnvDns(deps, env.id);
   return env;
 }

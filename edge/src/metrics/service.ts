@@ -2,6 +2,7 @@
 import { redisKeys, tables, type ResourceMetrics } from '@remotegpu/schema';
 import { and, inArray, lt } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
+import { bestEffort } from '../lib/unavailable.ts';
 
 const METRICS_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
@@ -30,7 +31,9 @@ export async function recordMetrics(deps: Deps, samples: ResourceMetrics[]): Pro
       ),
     );
   // History first, then the latest: whoever sees a latest sample also finds it in the history.
-  const p = deps.redis.pipeline();
-  for (const s of samples) p.set(redisKeys.metrics(s.environment_id), JSON.stringify(s), { ex: 300 });
-  await p.exec();
+  await bestEffort('latest metrics', () => {
+    const p = deps.redis.pipeline();
+    for (const s of samples) p.set(redisKeys.metrics(s.environment_id), JSON.stringify(s), { ex: 300 });
+    return p.exec();
+  });
 }

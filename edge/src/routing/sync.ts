@@ -2,6 +2,7 @@
 import { deleteRoute, redisKeys, tables, writeRoute } from '@remotegpu/schema';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
+import { bestEffort } from '../lib/unavailable.ts';
 import { tunnelStub } from '../tunnel/stub.ts';
 import { buildRoutes, loadEnv, routeRecord, SERVED_STATUSES } from './relay-routes.ts';
 
@@ -11,14 +12,15 @@ type EnvRow = typeof tables.environments.$inferSelect;
 export async function publishRoute(deps: Deps, envOrId: EnvRow | string): Promise<void> {
   const env = typeof envOrId === 'string' ? await loadEnv(deps, envOrId) : envOrId;
   if (!env) return;
-  if (env.status === 'running' || env.status === 'stopped') await writeRoute(deps.redis, routeRecord(deps, env));
+  if (env.status === 'running' || env.status === 'stopped')
+    await bestEffort('write route', () => writeRoute(deps.redis, routeRecord(deps, env)));
   const [route] = await buildRoutes(deps, [env]);
   if (route) await tunnelStub(deps, env.host_id).pushRoute(route);
 }
 
 /** Removes the Redis keys and asks the relay to drop the route; true when the relay confirmed it. */
 export async function unpublishRoute(deps: Deps, env: EnvRow): Promise<boolean> {
-  await deleteRoute(deps.redis, env.id);
+  await bestEffort('delete route', () => deleteRoute(deps.redis, env.id));
   return tunnelStub(deps, env.host_id).removeRoute(env.id);
 }
 

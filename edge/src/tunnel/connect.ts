@@ -4,6 +4,7 @@ import { DATA_ROLE, MAX_DATA_SHARDS, dataShardName, redisKeys, tables } from '@r
 import { eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { errorBody } from '../errors.ts';
+import { bestEffort } from '../lib/unavailable.ts';
 import type { AppEnv } from '../lib/api.ts';
 import { sha256Hex } from '../platform/crypto.ts';
 import { tunnelStub } from './stub.ts';
@@ -40,7 +41,7 @@ export function registerAgentEndpoints(app: Hono<AppEnv>): void {
         );
       }
       // The Worker picks a shard by environment among K: K is what the relay's latest connection says.
-      await deps.redis.set(redisKeys.dataShards(host.id), String(shards));
+      await bestEffort('data shard count', () => deps.redis.set(redisKeys.dataShards(host.id), String(shards)));
       headers.set('x-remotegpu-data-shard', String(shard));
       const ns = deps.env.DATA_SHARD;
       return ns.get(ns.idFromName(dataShardName(host.id, shard))).fetch(new Request(c.req.url, { headers }));

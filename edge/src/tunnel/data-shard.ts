@@ -5,7 +5,6 @@ import {
   FLAG_TEXT,
   FRAME,
   HEAD_FLAG_COMPLETE,
-  HEARTBEAT_MS,
   HOP_BY_HOP_HEADERS,
   MAX_WS_MESSAGE,
   MSG,
@@ -27,8 +26,10 @@ import {
   type ResponseHead,
 } from '@remotegpu/schema';
 import { DurableObject } from 'cloudflare:workers';
+import { readConfig } from '../config.ts';
 import type { Bindings } from '../env.ts';
 import { HttpStream, type HeadOutcome } from './data-stream.ts';
+import { badHello } from './hello-check.ts';
 import { openMeta, type OpenMeta } from './shard-request.ts';
 
 /** The agent's response head, checked by hand: this runs once per request on the shard's only thread. */
@@ -66,6 +67,8 @@ interface AgentConn {
   hostId: string;
   shard: number;
   hello: boolean;
+  /** When the agent last sent anything (its pings come every heartbeat period). */
+  lastSeen: number;
 }
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
@@ -88,6 +91,11 @@ export class DataShard extends DurableObject<Bindings> {
   private readonly clients = new Map<WebSocket, { stream: number; closing: boolean }>();
   private nextId = 1;
   private conn: AgentConn | null = null;
+  private hbMs = 0;
+  private get heartbeatMs(): number {
+    this.hbMs ||= readConfig(this.env).heartbeatMs;
+    return this.hbMs;
+  }
 
   /** The Worker forwards the agent's authenticated data upgrade (`/agent/connect`) or an app request (`/open`) here. */
   override async fetch(request: Request): Promise<Response> {
@@ -136,7 +144,7 @@ export class DataShard extends DurableObject<Bindings> {
     // a connected agent pings every 20 s, so the shard would not sleep anyway.
     ws.accept();
     ws.binaryType = 'arraybuffer';
-    const conn: AgentConn = { ws, hostId, shard, hello: false };
+    const conn: AgentConn = { ws, hostId, shard, hello: false, lastSeen: Date.now() };
     this.conn = conn;
     ws.addEventListener('message', (e) => this.fromAgent(conn, e.data as string | ArrayBuffer));
     ws.addEventListener('close', (e) => this.agentClosed(conn, `${e.code} ${e.reason}`));
@@ -146,7 +154,11 @@ export class DataShard extends DurableObject<Bindings> {
 
   private agent(): WebSocket | null {
     const c = this.conn;
-    return c && c.hello && c.ws.readyState === WebSocket.OPEN ? c.ws : null;
+    // A socket that went silent (its traffic dropped on the way) looks open for minutes: three missed heartbeats
+    // mean the relay is gone, its streams fail and new requests get a clear 502 instead of waiting on it.
+    if (c && Date.now() - c.lastSeen > 3 * this.heartbeatMs) this.agentClosed(c, 'missed three heartbeats');
+    const live = this.conn;
+    return live && live.hello && live.ws.readyState === WebSocket.OPEN ? live.ws : null;
   }
 
   private agentClosed(conn: AgentConn, why: string): void {
@@ -246,6 +258,11 @@ export class DataShard extends DurableObject<Bindings> {
   }
 
   private fromAgent(conn: AgentConn, message: string | ArrayBuffer): void {
+    conn.lastSeen = Date.now();
+    if (!conn.hello && typeof message !== 'string') {
+      conn.ws.close(CLOSE_CODE.badHello, badHello(decodeControl(message)) ?? 'hello first');
+      return;
+    }
     if (typeof message === 'string') {
       this.control(conn, message);
       return;
@@ -268,6 +285,14 @@ export class DataShard extends DurableObject<Bindings> {
 
   private control(conn: AgentConn, text: string): void {
     const d = decodeControl(text);
+    if (!conn.hello) {
+      const why = badHello(d);
+      if (why) {
+        console.log(JSON.stringify({ level: 'warn', msg: 'hello refused', reason: why, host_id: conn.hostId }));
+        conn.ws.close(CLOSE_CODE.badHello, why);
+        return;
+      }
+    }
     if (!d.ok) return;
     const m = d.value;
     if (m.type === MSG.hello) {
@@ -282,7 +307,7 @@ export class DataShard extends DurableObject<Bindings> {
           type: MSG.welcome,
           protocol: m.protocol,
           host_id: conn.hostId,
-          heartbeat_ms: HEARTBEAT_MS,
+          heartbeat_ms: this.heartbeatMs,
           routes: [],
         }),
       );

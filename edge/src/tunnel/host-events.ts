@@ -5,6 +5,7 @@ import {
   EVENT,
   MetricsEvent,
   PullProgressEvent,
+  UsageReport,
   redisKeys,
   tables,
   type ContainerReport,
@@ -13,11 +14,15 @@ import {
 } from '@remotegpu/schema';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
+import { bestEffort } from '../lib/unavailable.ts';
 import { buildRoutes } from '../routing/relay-routes.ts';
 import { publishRoute, servedEnvs } from '../routing/sync.ts';
 import { finalizeDeletions } from '../environments/delete.ts';
 import { recordMetrics } from '../metrics/service.ts';
 import { storeRecording } from '../audit/recordings.ts';
+import { applyUsageReport } from '../billing/metering.ts';
+import { emitEvent } from '../webhooks/emit.ts';
+import { notifyEnvironment } from '../webhooks/environment-events.ts';
 
 type EnvRow = typeof tables.environments.$inferSelect;
 
@@ -30,10 +35,16 @@ export async function touchHost(deps: Deps, hostId: string): Promise<void> {
 
 /** The relay is gone (`reason`: how the edge lost it): its environments show as unreachable from now. */
 export async function markOffline(deps: Deps, hostId: string, reason: string): Promise<void> {
+  const [before] = await deps.db
+    .select({ status: tables.hosts.status, name: tables.hosts.name })
+    .from(tables.hosts)
+    .where(eq(tables.hosts.id, hostId));
   await deps.db
     .update(tables.hosts)
     .set({ status: 'offline', offline_reason: reason.slice(0, 500), last_seen_at: Date.now() })
     .where(eq(tables.hosts.id, hostId));
+  // Admins' webhooks hear of a relay going away (once per transition).
+  if (before?.status === 'online') await emitEvent(deps, null, 'host.offline', { host_id: hostId, name: before.name });
 }
 
 /** A relay refused at its hello (a protocol too old or too new): offline, with why and the version it runs. */
@@ -165,6 +176,13 @@ export async function onEvent(
           .set({ status, status_reason: e.data.reason ?? null, updated_at: Date.now() })
           .where(eq(tables.environments.id, env.id));
         await publishRoute(deps, env.id);
+        if (status !== 'running')
+          await notifyEnvironment(
+            deps,
+            { ...env, status, status_reason: e.data.reason ?? null },
+            status === 'failed' ? 'environment.failed' : 'environment.stopped',
+            e.data.reason ?? null,
+          );
       }
       return [];
     }
@@ -172,7 +190,9 @@ export async function onEvent(
       const e = PullProgressEvent.safeParse(msg.data);
       if (!e.success) return [];
       if (!(await ownedEnvIds(deps, hostId, [e.data.environment_id])).size) return [];
-      await deps.redis.set(redisKeys.progress(e.data.environment_id), JSON.stringify(e.data), { ex: 600 });
+      await bestEffort('pull progress', () =>
+        deps.redis.set(redisKeys.progress(e.data.environment_id), JSON.stringify(e.data), { ex: 600 }),
+      );
       return [];
     }
     case EVENT.metrics: {
@@ -217,6 +237,23 @@ export async function onEvent(
           .onConflictDoNothing();
       }
       return e.data.events.map((x) => x.id);
+    }
+    case EVENT.usage: {
+      // Running time from the relay's durable outbox: acked once charged (or known to be nothing to charge).
+      const e = UsageReport.safeParse(msg.data);
+      if (!e.success) return msg.id ? [msg.id] : [];
+      const outcome = await applyUsageReport(deps, hostId, e.data);
+      if (outcome.ignored && outcome.ignored !== 'not_newer')
+        console.log(
+          JSON.stringify({
+            level: 'warn',
+            msg: 'usage report ignored',
+            env_id: e.data.environment_id,
+            host_id: hostId,
+            why: outcome.ignored,
+          }),
+        );
+      return msg.id ? [msg.id] : [];
     }
     case EVENT.recording: {
       const stored = await storeRecording(deps, hostId, msg.data);

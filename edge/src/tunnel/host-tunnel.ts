@@ -6,7 +6,6 @@ import {
   CMD,
   MSG,
   protocolRefusal,
-  HEARTBEAT_MS,
   decodeControl,
   encodeControl,
   type ControlMessage,
@@ -19,6 +18,7 @@ import { ready } from '../boot.ts';
 import { buildDeps, type Deps } from '../deps.ts';
 import { onHello, onEvent, markOffline, refuseHost, touchHost } from './host-events.ts';
 import { applyLateCreate } from './late-results.ts';
+import { badHello } from './hello-check.ts';
 
 export type CommandOutcome =
   | { ok: true; data: unknown }
@@ -30,14 +30,24 @@ interface Pending {
 }
 
 const AGENT_TAG = 'agent';
-const DEAD_AFTER_MS = 3 * HEARTBEAT_MS;
+/** Heartbeat periods without a frame after which a relay is gone. */
+const MISSED_HEARTBEATS = 3;
+/** A relay's frames waiting at the edge before it is cut off as flooding (its outbox sends at most 1,000 unacked). */
+const MAX_QUEUED_FRAMES = 2000;
 
 export class HostTunnel extends DurableObject<Bindings> {
   private pending = new Map<string, Pending>();
+  /** Frames of this relay's connections waiting for the one before them, and the connections cut off for flooding. */
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private readonly flooded = new WeakSet<WebSocket>();
   private lastSeen = Date.now();
   /** Fresh clients per use: a Durable Object's requests are separate I/O contexts too. */
   private get deps(): Deps {
     return buildDeps(this.env);
+  }
+  private get heartbeatMs(): number {
+    return this.deps.config.heartbeatMs;
   }
 
   private agent(): WebSocket | null {
@@ -72,14 +82,47 @@ export class HostTunnel extends DurableObject<Bindings> {
     server.serializeAttachment({ hostId, hello: false, at: Date.now() });
     await this.ctx.storage.put('hostId', hostId);
     this.lastSeen = Date.now();
-    await this.ctx.storage.setAlarm(Date.now() + HEARTBEAT_MS);
+    await this.ctx.storage.setAlarm(Date.now() + this.heartbeatMs);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     this.lastSeen = Date.now();
-    if (typeof message !== 'string') return; // binary stream frames belong to the data shards' connections
+    // One frame at a time per relay: a relay flooding the edge gets one lane to the database, never all of them, and
+    // a backlog beyond MAX_QUEUED_FRAMES (a well-behaved agent waits for acks long before) cuts it off.
+    if (this.queued >= MAX_QUEUED_FRAMES) {
+      if (!this.flooded.has(ws)) {
+        this.flooded.add(ws);
+        console.log(JSON.stringify({ level: 'warn', msg: 'relay flooding, disconnected', host_id: this.hostId(ws) }));
+        try {
+          ws.close(CLOSE_CODE.flooding, `more than ${MAX_QUEUED_FRAMES} frames waiting at the edge`);
+        } catch {
+          /* closing */
+        }
+      }
+      return;
+    }
+    this.queued++;
+    const run = this.queue.then(() => this.onFrame(ws, message)).finally(() => this.queued--);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async onFrame(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (this.flooded.has(ws) || ws.readyState !== WebSocket.OPEN) return; // refused or replaced meanwhile
     const decoded = decodeControl(message);
+    // The first frame must be a valid hello: anything else is refused with a reason (later garbage is only logged).
+    const a = ws.deserializeAttachment() as { greeted?: boolean };
+    if (!a.greeted) {
+      ws.serializeAttachment({ ...a, greeted: true });
+      const why = badHello(decoded);
+      if (why) {
+        console.log(JSON.stringify({ level: 'warn', msg: 'hello refused', reason: why, host_id: this.hostId(ws) }));
+        ws.close(CLOSE_CODE.badHello, why);
+        return;
+      }
+    }
+    if (typeof message !== 'string') return; // binary stream frames belong to the data shards' connections
     if (!decoded.ok) {
       console.log(
         JSON.stringify({
@@ -118,7 +161,7 @@ export class HostTunnel extends DurableObject<Bindings> {
             // The previous protocol is answered in its own version: it only meets messages it knows.
             protocol: hello.protocol,
             host_id: hostId,
-            heartbeat_ms: HEARTBEAT_MS,
+            heartbeat_ms: this.heartbeatMs,
             routes,
           }),
         );
@@ -203,12 +246,17 @@ export class HostTunnel extends DurableObject<Bindings> {
 
   override async alarm(): Promise<void> {
     const ws = this.ctx.getWebSockets(AGENT_TAG)[0];
-    if (!ws) return;
-    if (Date.now() - this.lastSeen > DEAD_AFTER_MS) {
+    if (!ws) {
+      // The edge restarted under a connected relay (its socket died with it) and the relay has not come back yet.
+      const hostId = await this.ctx.storage.get<string>('hostId');
+      if (hostId) await markOffline(this.deps, hostId, 'the edge restarted and the relay has not reconnected');
+      return;
+    }
+    if (Date.now() - this.lastSeen > MISSED_HEARTBEATS * this.heartbeatMs) {
       await this.disconnected(ws, 'missed three heartbeats');
       return;
     }
-    await this.ctx.storage.setAlarm(Date.now() + HEARTBEAT_MS);
+    await this.ctx.storage.setAlarm(Date.now() + this.heartbeatMs);
   }
 
   // ---- RPC from the Worker ----

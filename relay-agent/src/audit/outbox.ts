@@ -1,8 +1,9 @@
 // The durable outbox as the AuditSink and RecordingSink seams: events are stored locally first, drained by the tunnel.
 import { randomUUID } from 'node:crypto';
 import { EVENT } from '@remotegpu/schema';
-import type { AuditRecord } from '@remotegpu/schema';
+import type { AuditRecord, UsageReport } from '@remotegpu/schema';
 import type { AuditSink, Logger, RecordingSink, SessionRecording } from '../contracts.ts';
+import type { UsageSink } from '../metering/meter.ts';
 import type { OutboxEntry } from '../state/store.ts';
 
 /** The part of the state store the outbox needs. */
@@ -15,7 +16,7 @@ export interface OutboxStore {
 /** A recording must fit in one control frame (4 MiB) with room for its JSON envelope. */
 const MAX_CAST_CHARS = 3 * 1024 * 1024;
 
-export class Outbox implements AuditSink, RecordingSink {
+export class Outbox implements AuditSink, RecordingSink, UsageSink {
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -26,6 +27,11 @@ export class Outbox implements AuditSink, RecordingSink {
 
   record(event: AuditRecord): void {
     this.append(this.newId(), EVENT.audit, event);
+  }
+
+  /** Running time for billing: the id names the environment and its cumulative seconds (one entry per value). */
+  usage(report: UsageReport): void {
+    this.append(`usage:${report.environment_id}:${report.running_seconds}`, EVENT.usage, report);
   }
 
   upload(rec: SessionRecording): void {

@@ -3,17 +3,18 @@ import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ParsedKey, PublicKeyAuthContext } from 'ssh2';
 import { addressBucket, type Route } from '@remotegpu/schema';
 import type { AuditSink, Logger, RouteTable } from '../contracts.ts';
-import type { FailureLimiter } from './limiter.ts';
+import type { Lockouts } from './lockouts.ts';
 import { verifyPassword } from './password.ts';
 import { resolve } from './resolve.ts';
 
 export interface AuthDeps {
   routes: RouteTable;
   audit: AuditSink;
-  /** Failures per source (an IPv4 address or an IPv6 /64), over all environments: catches scanning. */
-  sourceLimiter: FailureLimiter;
-  /** Failures per source and environment. Never per environment alone: that would let anyone lock the owner out. */
-  pairLimiter: FailureLimiter;
+  /**
+   * Failures per source (an IPv4 address or an IPv6 /64) over all environments (catches scanning), and per source and
+   * environment (never per environment alone: that would let anyone lock the owner out).
+   */
+  lockouts: Lockouts;
   log: Logger;
 }
 
@@ -22,6 +23,8 @@ export interface ConnMeta {
   sourceIp: string;
   /** The environment port the connection arrived on, or null for the shared port. */
   envPort: number | null;
+  /** The SSH worker process serving the connection (0-based), when the gateway runs workers; in audit details. */
+  worker?: number;
 }
 
 export interface Authenticated {
@@ -81,7 +84,13 @@ export function handleAuthentication(
       source_ip: meta.sourceIp,
       username,
       status,
-      detail: { method, reason, conn_id: meta.connId, port: meta.envPort },
+      detail: {
+        method,
+        reason,
+        conn_id: meta.connId,
+        port: meta.envPort,
+        ...(meta.worker === undefined ? {} : { worker: meta.worker }),
+      },
     });
 
   client.on('authentication', (ctx: AuthContext) => {
@@ -98,28 +107,28 @@ export function handleAuthentication(
     const res = resolve(deps.routes, meta.envPort, username);
     const sourceKey = addressBucket(meta.sourceIp);
     const pairKey = `${sourceKey}|${res.envKey}`;
-    if (deps.sourceLimiter.isLocked(sourceKey) || deps.pairLimiter.isLocked(pairKey)) {
+    if (await deps.lockouts.isLocked(sourceKey, pairKey)) {
       record(res.route, username, 'locked', ctx.method, 'locked');
       return ctx.reject(METHODS);
     }
-    const fail = (reason: string, counted = true) => {
+    const fail = async (reason: string, counted = true) => {
       record(res.route, username, 'failure', ctx.method, reason);
+      if (!counted) return ctx.reject(METHODS);
+      // Counted before the client hears the rejection, so its next attempt sees the lock whichever worker gets it.
+      const locked = await deps.lockouts.fail(sourceKey, pairKey);
       ctx.reject(METHODS);
-      if (!counted) return;
-      const sourceLocked = deps.sourceLimiter.fail(sourceKey);
-      const pairLocked = deps.pairLimiter.fail(pairKey);
-      if (sourceLocked || pairLocked) {
+      if (locked.source || locked.pair) {
         deps.log.warn('ssh login locked out', {
           conn_id: meta.connId,
           env_id: res.route?.environment_id,
           source: sourceKey,
-          scope: sourceLocked ? 'source' : 'source+environment',
+          scope: locked.source ? 'source' : 'source+environment',
         });
       }
       if (++tries >= MAX_TRIES_PER_CONNECTION) client.end();
     };
     const succeed = (route: Route) => {
-      deps.pairLimiter.succeed(pairKey);
+      deps.lockouts.succeed(pairKey);
       record(route, username, 'success', ctx.method, 'ok');
       // Channel handlers must be in place before accept(): ssh2 emits 'ready' synchronously within it.
       onSuccess({ route, login: res.login, username, method: ctx.method });

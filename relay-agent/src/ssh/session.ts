@@ -271,6 +271,7 @@ export function serveConnection(client: Connection, meta: ConnMeta, a: Authentic
         bytes_in: stats.in,
         bytes_out: stats.out,
         conn_id: meta.connId,
+        ...(meta.worker === undefined ? {} : { worker: meta.worker }),
       },
     });
   });

@@ -40,6 +40,8 @@ function agentConfig(edgeUrl: string, stateDir: string): AgentConfig {
     logLevel: 'warn',
     dataShards: 1,
     fakeGpus: false,
+    sshWorkers: 1,
+    sshNativeCrypto: 'require',
   };
 }
 

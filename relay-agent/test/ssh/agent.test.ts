@@ -85,12 +85,15 @@ afterAll(async () => {
   rmSync(h.dir, { recursive: true, force: true });
 });
 
-const withAgent = (r: Route, cmd: string, forward = true) =>
-  run(
+const withAgent = async (r: Route, cmd: string, forward = true) => {
+  // The gateway opens a route's port asynchronously after addRoute (seen refused under load): wait for it.
+  await waitForPort('127.0.0.1', r.ssh_port);
+  return run(
     'ssh',
     [...h.sshOpts({ port: r.ssh_port }), ...(forward ? ['-A'] : ['-o', 'ForwardAgent=no']), 'root@127.0.0.1', cmd],
     { env: { SSH_AUTH_SOCK: agentSock } },
   );
+};
 
 describe.each([
   { name: 'sshd container (upstream ssh)', key: 'sshd' },

@@ -96,7 +96,8 @@ export class Harness {
   private readonly unopened = new Set<number>();
   private nextPort = this.portBase;
 
-  async start(limits: Partial<GatewayLimits> = {}): Promise<void> {
+  /** `workers`: the gateway's SSH worker processes (default REMOTEGPU_SSH_WORKERS, else 1). */
+  async start(limits: Partial<GatewayLimits> = {}, o: { workers?: number } = {}): Promise<void> {
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', this.ownerKey]);
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', this.strangerKey]);
     const ed = generateUsableKeyPair('ed25519');
@@ -116,6 +117,9 @@ export class Harness {
         platformPublicKey: this.platformPublic,
       },
       limits,
+      // One process unless a run asks for workers (REMOTEGPU_SSH_WORKERS=2): keeps CI's CPU for the tests themselves.
+      workers: o.workers ?? Number(process.env.REMOTEGPU_SSH_WORKERS ?? 1),
+      dockerUrl: this.services.DOCKER_HOST,
     });
     this.sharedPort = this.gateway.listeningPorts()[0]!;
   }

@@ -12,4 +12,8 @@ export const CLOSE_CODE = {
   kicked: 4001,
   /** either way: the peer does not speak this side's protocol version (edge at hello, agent at welcome). */
   protocolMismatch: 4002,
+  /** edge → agent: the connection's first frame was not a valid hello; the reason says what was wrong. */
+  badHello: 4003,
+  /** edge → agent: the agent sent more than the edge's frame budget (a flood); it may reconnect after a backoff. */
+  flooding: 4004,
 } as const;

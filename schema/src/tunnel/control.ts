@@ -67,6 +67,11 @@ export const EVENT = {
   metrics: 'metrics',
   audit: 'audit',
   recording: 'recording',
+  /**
+   * agent → edge, through the durable outbox (acked): an environment's cumulative running seconds as the relay
+   * counted them (UsageReport). Cumulative, so a repeated or late report charges nothing twice.
+   */
+  usage: 'usage',
 } as const;
 
 const id = z.string().min(1).max(128);
@@ -334,3 +339,15 @@ export const AuditRecord = z.object({
 });
 export type AuditRecord = z.infer<typeof AuditRecord>;
 export const AuditEventBatch = z.object({ events: z.array(AuditRecord.extend({ id })).max(1000) });
+
+/** EVENT.usage: `running_seconds` only grows; `at` is when the relay counted it (epoch ms). */
+export const UsageReport = z.object({
+  environment_id: z.string().max(64),
+  running_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 40),
+  at: z.number().int().min(0),
+});
+export type UsageReport = z.infer<typeof UsageReport>;

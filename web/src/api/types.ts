@@ -2,6 +2,12 @@
 import type {
   AccessInfo as AccessInfoSchema,
   ApiToken as ApiTokenSchema,
+  Balance as BalanceSchema,
+  CreatedWebhook as CreatedWebhookSchema,
+  LedgerEntry as LedgerEntrySchema,
+  UsageDay as UsageDaySchema,
+  Webhook as WebhookSchema,
+  WebhookDelivery as WebhookDeliverySchema,
   AppLink as AppLinkSchema,
   AppPort as AppPortSchema,
   Recording as RecordingSchema,
@@ -49,3 +55,9 @@ export type Recording = (typeof RecordingSchema)['_output'];
 /** An app port of an environment (GET /environments/:id/apps); Jupyter's 8888 is always listed. */
 export type AppPort = (typeof AppPortSchema)['_output'];
 export type AppLink = (typeof AppLinkSchema)['_output'];
+export type Balance = (typeof BalanceSchema)['_output'];
+export type LedgerEntry = (typeof LedgerEntrySchema)['_output'];
+export type UsageDay = (typeof UsageDaySchema)['_output'];
+export type Webhook = (typeof WebhookSchema)['_output'];
+export type CreatedWebhook = (typeof CreatedWebhookSchema)['_output'];
+export type WebhookDelivery = (typeof WebhookDeliverySchema)['_output'];
