@@ -6,6 +6,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
 import type { Deps } from '../deps.ts';
+import { syncEnvDns } from '../dns/sync.ts';
 import { conflict, notFound } from '../errors.ts';
 import { sshHostFor } from '../environments/access.ts';
 import { lostGpuRace } from '../environments/create.ts';
@@ -120,6 +121,8 @@ async function move(deps: Deps, env: EnvRow): Promise<{ moved: z.infer<typeof Mo
         .where(eq(tables.environments.id, env.id))
         .returning();
       if (fresh) await publishRoute(deps, fresh);
+      // Its SSH name now points at the new relay (a no-op without Cloudflare DNS).
+      await syncEnvDns(deps, env.id);
     },
   };
 }
