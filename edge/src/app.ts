@@ -1,6 +1,7 @@
 // The Hono app: resolves the caller, mounts every feature's routes, and answers errors in one shape.
 import { Hono } from 'hono';
 import { registerCatalogEndpoints } from './admin/catalog.ts';
+import { registerEvacuateEndpoint } from './admin/evacuate.ts';
 import { registerFleetEndpoints } from './admin/fleet.ts';
 import { registerHostEndpoints } from './admin/hosts.ts';
 import { appHostOf, handleApp } from './apps/handler.ts';
@@ -79,6 +80,7 @@ export function buildApp(): Hono<AppEnv> {
   registerWebhookEndpoints(app);
   registerHostEndpoints(app);
   registerFleetEndpoints(app);
+  registerEvacuateEndpoint(app);
   registerCatalogEndpoints(app);
   registerDnsEndpoints(app);
   registerOpenApiEndpoints(app);

@@ -1,7 +1,7 @@
 // HostTunnel: authentication, version check, presence, drift correction, events and acks.
 import { createClient } from '@libsql/client/web';
 import { env } from 'cloudflare:workers';
-import { HEARTBEAT_MS, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
+import { HEARTBEAT_MS, MSG, PROTOCOL_VERSION, RELAY_AGENT_RELEASE } from '@remotegpu/schema';
 import { describe, expect, it } from 'vitest';
 import { TestAgent, admin, bindings, call, createHost, json, registerUser, physicalEnv, unique } from './helpers.ts';
 import { until } from '../../dev/src/until.ts';
@@ -35,6 +35,36 @@ describe('agent connection', () => {
     const closed = await until('the agent closed', () => agent.closed, { timeout: 5000 });
     expect(closed.code).toBe(4002);
     expect(closed.reason).toContain(`protocol ${PROTOCOL_VERSION + 41} not supported`);
+    expect(closed.reason).toContain('upgrade the edge');
+  });
+
+  it('accepts a relay one protocol version behind; refuses an older one naming the release to install, shown in the fleet view', async () => {
+    const prev = await createHost();
+    const behind = await TestAgent.connect(prev.token, { protocol: PROTOCOL_VERSION - 1 });
+    await behind.ready();
+    expect(behind.closed).toBeNull();
+    behind.close();
+    const old = await createHost();
+    const tooOld = await TestAgent.connect(old.token, {
+      protocol: PROTOCOL_VERSION - 2,
+      hello: { agent_version: '0.0.1-ancient' },
+    });
+    const closed = await until('the old agent closed', () => tooOld.closed, { timeout: 5000 });
+    expect(closed.code).toBe(4002);
+    expect(closed.reason).toContain(`install @remotegpu/relay-agent@${RELAY_AGENT_RELEASE}`);
+    const row = await until(
+      'the refusal in the fleet view',
+      async () => {
+        const f = await json<{
+          items: { id: string; status: string; agent_version: string | null; offline_reason: string | null }[];
+        }>('/api/v1/admin/fleet', { token: await admin() });
+        const h = f.body.items.find((x) => x.id === old.id);
+        return h?.offline_reason ? h : null;
+      },
+      { timeout: 5000 },
+    );
+    expect(row).toMatchObject({ status: 'offline', agent_version: '0.0.1-ancient' });
+    expect(row.offline_reason).toContain(`install @remotegpu/relay-agent@${RELAY_AGENT_RELEASE}`);
   });
 
   it('shows the host online with inventory and version, answers heartbeats, ignores garbage, and goes offline on close', async () => {

@@ -190,6 +190,60 @@ describe('a fleet of three fake GPU hosts in network namespaces', () => {
       await until('reachable again', async () => (await get(e.id)).unreachable === null, { timeout: 30_000 });
     for (const e of mine) expect(await login(e.id)).toMatchObject({ code: 0, stdout: `${e.id}\n` });
   });
+
+  it('evacuating a drained host moves its stopped environments: same id, name and password, a new port, SSH on the new host', async () => {
+    const from = relay(3);
+    const to = relay(1);
+    const moving = envs.filter((e) => hostOf(e) === from);
+    expect(moving).toHaveLength(2);
+    const admin = await p.admin();
+    // Room for them on host 1 (the only other RTX host).
+    for (const e of envs.filter((x) => hostOf(x) === to && x.gpu_model === RTX).slice(0, 2))
+      expect((await p.api(`/api/v1/environments/${e.id}`, { method: 'DELETE', token: renter })).status).toBe(204);
+    const before = new Map<string, Access>();
+    for (const e of moving) {
+      expect((await p.api(`/api/v1/environments/${e.id}/stop`, { method: 'POST', token: renter })).status).toBe(200);
+      before.set(e.id, await access(e.id));
+    }
+    const undrained = await p.api<{ error: { code: string } }>(`/api/v1/admin/hosts/${from.hostId}/evacuate`, {
+      method: 'POST',
+      token: admin,
+    });
+    expect(undrained.status).toBe(409);
+    expect(undrained.body.error.code).toBe('host_not_drained');
+    await p.api(`/api/v1/admin/hosts/${from.hostId}`, { method: 'PATCH', token: admin, body: { drained: true } });
+    const r = await p.api<{
+      moved: { environment_id: string; host_id: string; ssh_port: number }[];
+      skipped: unknown[];
+    }>(`/api/v1/admin/hosts/${from.hostId}/evacuate`, { method: 'POST', token: admin });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.skipped).toEqual([]);
+    expect(r.body.moved.map((m) => m.environment_id).sort()).toEqual(moving.map((e) => e.id).sort());
+    for (const e of moving) {
+      const moved = await get(e.id);
+      expect(moved).toMatchObject({
+        id: e.id,
+        name: e.name,
+        status: 'stopped',
+        host_id: to.hostId,
+        ssh_host: to.address,
+      });
+      const [lo, hi] = to.sshPorts.split('-').map(Number);
+      expect(moved.ssh_port).toBeGreaterThanOrEqual(lo!);
+      expect(moved.ssh_port).toBeLessThanOrEqual(hi!);
+      expect((await p.api(`/api/v1/environments/${e.id}/start`, { method: 'POST', token: renter })).status).toBe(200);
+      const a = await access(e.id);
+      expect(a.ssh_password).toBe(before.get(e.id)!.ssh_password);
+      expect(await sshPassword(a, 'hostname')).toMatchObject({ code: 0, stdout: `${e.id}\n` });
+      const started = await get(e.id);
+      expect(await devices(started.container_id!)).toEqual([
+        expect.objectContaining({ Driver: 'nvidia', DeviceIDs: [expect.any(String)] }),
+      ]);
+    }
+    // Nothing of theirs is left on the old host.
+    const left = await docker(['ps', '-aq', '--filter', `label=remotegpu.env=${moving[0]!.id}`]);
+    expect(left.trim().split('\n').filter(Boolean)).toHaveLength(1);
+  });
 });
 
 /** GET http://127.0.0.1:<port>/ with an app Host header (undici's fetch would drop it), as a browser asks. */

@@ -244,7 +244,7 @@ export async function placeOn(deps: Deps, hostId: string, req: Request, excludeE
  * Two creates may pick the same free GPUs at once. Both rows are written first; then the one inserted
  * later (higher rowid) sees the earlier one and yields, so a device never goes to two environments.
  */
-async function lostGpuRace(deps: Deps, id: string, hostId: string, devices: number[]): Promise<boolean> {
+export async function lostGpuRace(deps: Deps, id: string, hostId: string, devices: number[]): Promise<boolean> {
   const rows = await deps.database.client.execute({
     sql: `SELECT o.gpu_devices FROM environments o, environments me
           WHERE me.id = ?1 AND o.host_id = ?2 AND o.id <> me.id AND o.rowid < me.rowid

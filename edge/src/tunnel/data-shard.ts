@@ -8,7 +8,7 @@ import {
   HOP_BY_HOP_HEADERS,
   MAX_WS_MESSAGE,
   MSG,
-  PROTOCOL_VERSION,
+  protocolRefusal,
   RESET,
   WsJoiner,
   closePayload,
@@ -296,18 +296,16 @@ export class DataShard extends DurableObject<Bindings> {
     if (!d.ok) return;
     const m = d.value;
     if (m.type === MSG.hello) {
-      if (m.protocol !== PROTOCOL_VERSION) {
-        conn.ws.close(
-          CLOSE_CODE.protocolMismatch,
-          `protocol ${m.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`,
-        );
+      const refusal = protocolRefusal(m.protocol);
+      if (refusal) {
+        conn.ws.close(CLOSE_CODE.protocolMismatch, refusal);
         return;
       }
       conn.hello = true;
       conn.ws.send(
         encodeControl({
           type: MSG.welcome,
-          protocol: PROTOCOL_VERSION,
+          protocol: m.protocol,
           host_id: conn.hostId,
           heartbeat_ms: this.heartbeatMs,
           routes: [],

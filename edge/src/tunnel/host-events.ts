@@ -49,6 +49,19 @@ export async function markOffline(deps: Deps, hostId: string, reason: string): P
   if (before?.status === 'online') await emitEvent(deps, null, 'host.offline', { host_id: hostId, name: before.name });
 }
 
+/** A relay refused at its hello (a protocol too old or too new): offline, with why and the version it runs. */
+export async function refuseHost(deps: Deps, hostId: string, agentVersion: string, reason: string): Promise<void> {
+  await deps.db
+    .update(tables.hosts)
+    .set({
+      status: 'offline',
+      offline_reason: reason.slice(0, 500),
+      agent_version: agentVersion.slice(0, 64),
+      last_seen_at: Date.now(),
+    })
+    .where(eq(tables.hosts.id, hostId));
+}
+
 /** Presence and inventory, drift correction from the containers the relay really has, then its route set. */
 export interface HelloOutcome {
   routes: Route[];

@@ -5,7 +5,7 @@ import {
   CLOSE_CODE,
   CMD,
   MSG,
-  PROTOCOL_VERSION,
+  protocolRefusal,
   decodeControl,
   encodeControl,
   type ControlMessage,
@@ -16,7 +16,7 @@ import {
 import type { Bindings } from '../env.ts';
 import { ready } from '../boot.ts';
 import { buildDeps, type Deps } from '../deps.ts';
-import { onHello, onEvent, markOffline, touchHost } from './host-events.ts';
+import { onHello, onEvent, markOffline, refuseHost, touchHost } from './host-events.ts';
 import { applyLateCreate } from './late-results.ts';
 import { badHello } from './hello-check.ts';
 import { sweepRetainedData } from '../environments/data.ts';
@@ -146,11 +146,11 @@ export class HostTunnel extends DurableObject<Bindings> {
     switch (msg.type) {
       case MSG.hello: {
         const hello = msg as Hello;
-        if (hello.protocol !== PROTOCOL_VERSION) {
-          ws.close(
-            CLOSE_CODE.protocolMismatch,
-            `protocol ${hello.protocol} not supported; this edge speaks ${PROTOCOL_VERSION}`,
-          );
+        const refusal = protocolRefusal(hello.protocol);
+        if (refusal) {
+          // Shown in the admin fleet view (offline_reason), with the agent version it reported.
+          await refuseHost(this.deps, hostId, hello.agent_version, `refused: ${refusal}`);
+          ws.close(CLOSE_CODE.protocolMismatch, refusal);
           return;
         }
         await ready(this.deps);
@@ -159,7 +159,8 @@ export class HostTunnel extends DurableObject<Bindings> {
         ws.send(
           encodeControl({
             type: MSG.welcome,
-            protocol: PROTOCOL_VERSION,
+            // The previous protocol is answered in its own version: it only meets messages it knows.
+            protocol: hello.protocol,
             host_id: hostId,
             heartbeat_ms: this.heartbeatMs,
             routes,

@@ -5,6 +5,25 @@ import { DataPath, HostInventory, ResourceMetrics, VolumeName } from '../api.ts'
 import { ENV_ID_PATTERN } from '../ids.ts';
 
 export const PROTOCOL_VERSION = 1;
+/**
+ * The oldest relay protocol the edge still accepts: the previous one, so that an operator can upgrade the edge first
+ * and the relays host by host. Older relays are refused with the release to install (protocolRefusal).
+ */
+export const MIN_PROTOCOL_VERSION = PROTOCOL_VERSION - 1;
+/** The relay-agent release that speaks PROTOCOL_VERSION: what a refused relay is told to install. */
+export const RELAY_AGENT_RELEASE = '0.1.0';
+
+/**
+ * Why the edge refuses a relay speaking `protocol` (the close reason the relay logs and the admin fleet view shows),
+ * or null when it is accepted. Close reasons are limited to 123 bytes: these stay short.
+ */
+export function protocolRefusal(protocol: number): string | null {
+  if (protocol > PROTOCOL_VERSION)
+    return `protocol ${protocol} not supported; this edge speaks ${MIN_PROTOCOL_VERSION}-${PROTOCOL_VERSION}: upgrade the edge`;
+  if (protocol < MIN_PROTOCOL_VERSION)
+    return `protocol ${protocol} not supported (too old): install @remotegpu/relay-agent@${RELAY_AGENT_RELEASE}`;
+  return null;
+}
 export const HEARTBEAT_MS = 20_000;
 export const MAX_CONTROL_BYTES = 4 * 1024 * 1024;
 
