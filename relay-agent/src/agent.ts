@@ -1,7 +1,7 @@
 // The relay agent: wires state, keys, routes, the tunnel, the Docker driver, metrics and the SSH gateway together.
 import ssh2 from 'ssh2';
 import { EVENT, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
-import type { AuditRecord, Hello, ResourceMetrics } from '@remotegpu/schema';
+import type { AuditRecord, Hello } from '@remotegpu/schema';
 import { DataShards } from './apps/data-client.ts';
 import { METRICS_BACKLOG_MS, Outbox } from './audit/outbox.ts';
 import { openSftp } from './files/open-sftp.ts';
@@ -206,14 +206,10 @@ export async function startAgent(
       type: MSG.event,
       name,
       id,
-      data:
-        name === EVENT.audit
-          ? { events: [{ ...(data as AuditRecord), id }] }
-          : name === EVENT.metrics
-            ? { samples: [{ ...(data as ResourceMetrics), id }] }
-            : data,
+      data: name === EVENT.audit ? { events: [{ ...(data as AuditRecord), id }] } : data,
     }),
   );
+  outbox.setMetricsFallback((samples) => tunnel?.emit(EVENT.metrics, { samples }, { droppable: true }));
   const events = watchContainerEvents(
     docker,
     (change) => {

@@ -37,6 +37,8 @@ export class Outbox implements AuditSink, RecordingSink, UsageSink {
   private readonly listeners = new Set<() => void>();
   private fallback: OutboxFallback | null = null;
   private lastStateError = 0;
+  private metricsFallback: ((samples: readonly ResourceMetrics[]) => void) | null = null;
+  private lastMetricsError = 0;
   /** Metric samples dropped (oldest first) because an environment's backlog was full, since the agent started. */
   private droppedSamples = 0;
 
@@ -59,12 +61,17 @@ export class Outbox implements AuditSink, RecordingSink, UsageSink {
         keepPerEnv,
       );
     } catch (err) {
-      this.log.error('could not persist metric samples: sending them without a local copy', {
-        err,
-        samples: samples.length,
-        direct: this.fallback !== null,
-      });
-      for (const s of samples) this.fallback?.(`metrics:${s.environment_id}:${s.timestamp}`, EVENT.metrics, s);
+      // A full disk fails every tick: say so once a minute, and send the samples as before (dropped if disconnected,
+      // so that they never push audit events out of the tunnel's in-memory queue).
+      const now = Date.now();
+      if (now - this.lastMetricsError >= STATE_ERROR_EVERY_MS) {
+        this.lastMetricsError = now;
+        this.log.error('could not persist metric samples: sending them without a local copy', {
+          err,
+          samples: samples.length,
+        });
+      }
+      this.metricsFallback?.(samples);
       return;
     }
     for (const [env, n] of dropped) {
@@ -117,6 +124,11 @@ export class Outbox implements AuditSink, RecordingSink, UsageSink {
    */
   setFallback(fn: OutboxFallback): void {
     this.fallback = fn;
+  }
+
+  /** Where metric samples go when the state file cannot take them: sent if connected, else dropped. */
+  setMetricsFallback(fn: (samples: readonly ResourceMetrics[]) => void): void {
+    this.metricsFallback = fn;
   }
 
   /** Called after every append (the tunnel drains on it). */

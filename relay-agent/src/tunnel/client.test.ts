@@ -257,6 +257,34 @@ describe('tunnel client against a fake edge', () => {
     expect(warns.at(-1)).toMatchObject({ dropped_total: 4, keep: 3 });
   });
 
+  it('metric samples the state file cannot take go to the fallback, with one error logged a minute', () => {
+    const lines: Record<string, unknown>[] = [];
+    const store = StateStore.open(':memory:');
+    cleanups.push(() => store.close());
+    store.outboxAppendMetrics = () => {
+      throw new Error('database or disk is full');
+    };
+    const outbox = new Outbox(store, createLogger({ level: 'warn', write: (l) => lines.push(JSON.parse(l)) }));
+    const sent: number[] = [];
+    outbox.setMetricsFallback((samples) => sent.push(samples.length));
+    const sample = {
+      environment_id: 'envA',
+      type: 'container' as const,
+      timestamp: new Date().toISOString(),
+      cpu_usage: 1,
+      memory_usage: 1,
+      gpu_usage: 0,
+      network_in: 0,
+      network_out: 0,
+    };
+    outbox.metrics([sample, { ...sample, environment_id: 'envB' }], 10);
+    outbox.metrics([sample], 10);
+    expect(sent).toEqual([2, 1]);
+    expect(
+      lines.filter((l) => l.msg === 'could not persist metric samples: sending them without a local copy').length,
+    ).toBe(1);
+  });
+
   it('queues results and events while disconnected, bounded', async () => {
     const edge = await FakeEdge.start();
     cleanups.push(() => edge.close());
