@@ -132,5 +132,14 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "ALTER TABLE `images` ADD `size_bytes` integer;",
       "ALTER TABLE `images` ADD `source_environment_id` text;"
     ]
+  },
+  {
+    "tag": "0009_metric_dedupe",
+    "when": 1796029937210,
+    "hash": "aa66a6b094975f881ef3241828ebc99ea82d7bd36fa0c59ea2857e9964169e3e",
+    "statements": [
+      "ALTER TABLE `metric_samples` ADD `dedupe_key` text;",
+      "CREATE UNIQUE INDEX `metric_dedupe_idx` ON `metric_samples` (`dedupe_key`);"
+    ]
   }
 ];
