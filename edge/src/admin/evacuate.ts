@@ -78,6 +78,10 @@ async function move(deps: Deps, env: EnvRow): Promise<{ moved: z.infer<typeof Mo
     if (!removed.ok && removed.error.code !== COMMAND_ERROR.hostOffline)
       throw new Skip(`its container could not be removed: ${removed.error.message}`);
   }
+  // Its data volume is empty (refuseToDropData): it goes too, and the new host makes its own under the same name.
+  const volumeGone = await sendCommand(deps, env.host_id, CMD.volumeRemove, { volume: dataVolumeOf(env) });
+  if (!volumeGone.ok && volumeGone.error.code !== COMMAND_ERROR.hostOffline)
+    throw new Skip(`its empty data volume could not be removed: ${volumeGone.error.message}`);
   await unpublishRoute(deps, env);
   await releasePort(deps, env.id);
   const port = await allocatePort(deps, placement.host.id, env.id);
