@@ -14,5 +14,19 @@ setUnauthorizedHandler(() => {
   if (router.currentRoute.value.name !== 'login') void router.push({ name: 'login' });
 });
 
+/**
+ * A view's chunk or CSS that fails to load (assets replaced by a deploy, a connection dropped mid-fetch) leaves a blank
+ * view with nothing to click. Vite's documented remedy: reload the page; at most once a minute, so that a lasting
+ * failure shows its error instead of looping.
+ */
+window.addEventListener('vite:preloadError', (event) => {
+  const key = 'rg_preload_reload_at';
+  const last = Number(sessionStorage.getItem(key) ?? 0);
+  if (Date.now() - last < 60_000) return;
+  sessionStorage.setItem(key, String(Date.now()));
+  event.preventDefault();
+  window.location.reload();
+});
+
 document.documentElement.lang = i18n.global.locale.value;
 createApp(App).use(i18n).use(router).use(ElementPlus).mount('#app');
