@@ -1,6 +1,6 @@
 // /billing/* (a renter's balance, ledger, CSV, usage by day), the admin's credits and reconcile, the payment hook.
 import { Balance, CreditRequest, LedgerEntry, PaymentHookRequest, UsageDay, tables } from '@remotegpu/schema';
-import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, type SQL } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
@@ -116,7 +116,7 @@ export function registerBillingEndpoints(app: Hono<AppEnv>): void {
     {
       method: 'post',
       path: '/api/v1/admin/accounts/:id/credits',
-      summary: "Credit (or refund, adjust) an account's balance",
+      summary: "Credit (or refund, adjust) an account's balance (:id a user or a shared team)",
       tag: 'billing',
       auth: 'admin',
       body: CreditRequest,
@@ -129,9 +129,16 @@ export function registerBillingEndpoints(app: Hono<AppEnv>): void {
         .select({ id: tables.users.id })
         .from(tables.users)
         .where(eq(tables.users.id, params.id));
-      if (!target) throw notFound('account');
+      // A shared team is an account too (its environments spend its balance).
+      const [team] = target
+        ? []
+        : await deps.db
+            .select({ id: tables.teams.id })
+            .from(tables.teams)
+            .where(and(eq(tables.teams.id, params.id), isNull(tables.teams.personal_of)));
+      if (!target && !team) throw notFound('account');
       const r = await postEntry(deps, {
-        account_id: accountOf(target),
+        account_id: target ? accountOf(target) : team!.id,
         kind: body.kind,
         amount: body.amount,
         idempotency_key: `admin:${body.idempotency_key ?? newId('crd')}`,
@@ -142,10 +149,16 @@ export function registerBillingEndpoints(app: Hono<AppEnv>): void {
       await recordAudit(deps, {
         event: 'billing.credit',
         status: 'success',
-        user_id: target.id,
+        user_id: target?.id ?? null,
         actor_id: user.id,
         source_ip: clientIp(c),
-        detail: { entry_id: r.entry_id, amount: body.amount, kind: body.kind, duplicate: r.duplicate },
+        detail: {
+          entry_id: r.entry_id,
+          amount: body.amount,
+          kind: body.kind,
+          duplicate: r.duplicate,
+          team_id: team?.id,
+        },
       });
       return c.json({ entry: ledgerJson(entry!), balance: r.balance, duplicate: r.duplicate }, r.duplicate ? 200 : 201);
     },

@@ -20,7 +20,7 @@ import { endpoint, type AppEnv } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { iso, isoReq } from '../lib/time.ts';
 import { sendCommand } from '../tunnel/stub.ts';
-import { ownedEnv } from './access.ts';
+import { operatedEnv, ownedEnv } from './access.ts';
 import { createEnvironment, reload } from './create.ts';
 import { publishRoute } from '../routing/sync.ts';
 import { dataVolumeOf, listRetained, measureData, removeRetained, type RetainedRow } from './data.ts';
@@ -113,8 +113,7 @@ export function registerDataEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params, body }) => {
       const deps = c.get('deps');
-      const src = await ownedEnv(deps, user, params.id);
-      if (src.user_id !== user.id) throw new ApiError(403, 'forbidden', 'only the owner clones an environment');
+      const src = await operatedEnv(deps, user, params.id, 'only the owner clones an environment');
       if (
         src.type !== 'container' ||
         !src.container_id ||
