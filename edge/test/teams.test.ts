@@ -160,9 +160,50 @@ describe('teams', () => {
     const stillA = await json<EnvBody>(`/api/v1/environments/${envA.id}`, { token: ownerA.token });
     expect(stillA.body.environment.status).toBe('running');
 
-    // A member acts on the team's environment.
+    // With the team header, members read the team's balance and ledger; its webhooks are the team's.
+    const bal = await json<{ account_id: string; balance: number }>('/api/v1/billing/balance', {
+      token: readerA.token,
+      headers: { [TEAM]: teamA },
+    });
+    expect(bal.body.account_id).toBe(teamA);
+    expect(bal.body.balance).toBeLessThanOrEqual(10_000);
+    const ledger = await json<{ items: { kind: string; amount: number }[] }>('/api/v1/billing/ledger', {
+      token: memberA.token,
+      headers: { [TEAM]: teamA },
+    });
+    expect(ledger.body.items).toContainEqual(expect.objectContaining({ kind: 'credit', amount: 10_000 }));
+    expect((await json('/api/v1/billing/balance', { token: ownerB.token, headers: { [TEAM]: teamA } })).status).toBe(
+      404,
+    );
+    const hookBody = { url: 'http://127.0.0.1:30001/h', events: ['environment.stopped'] };
+    const hook = await json<{ id: string }>('/api/v1/webhooks', {
+      token: memberA.token,
+      headers: { [TEAM]: teamA },
+      body: hookBody,
+    });
+    expect(hook.status).toBe(201);
+    const readerHook = await json<Err>('/api/v1/webhooks', {
+      token: readerA.token,
+      headers: { [TEAM]: teamA },
+      body: hookBody,
+    });
+    expect([readerHook.status, readerHook.body.error.code]).toEqual([403, 'forbidden_role']);
+    const teamHooks = await json<{ items: { id: string }[] }>('/api/v1/webhooks', {
+      token: ownerA.token,
+      headers: { [TEAM]: teamA },
+    });
+    expect(teamHooks.body.items.map((h) => h.id)).toEqual([hook.body.id]);
+    const ownHooks = await json<{ items: { id: string }[] }>('/api/v1/webhooks', { token: memberA.token });
+    expect(ownHooks.body.items).toEqual([]);
+
+    // A member acts on the team's environment; the team's webhook hears of it.
     const stop = await json<EnvBody>(`/api/v1/environments/${envA.id}/stop`, { method: 'POST', token: memberA.token });
     expect(stop.status).toBe(200);
+    const deliveries = await json<{ items: { event: string }[] }>(`/api/v1/webhooks/${hook.body.id}/deliveries`, {
+      token: ownerA.token,
+      headers: { [TEAM]: teamA },
+    });
+    expect(deliveries.body.items.map((d) => d.event)).toContain('environment.stopped');
   }, 60_000);
 
   it('owners manage members by email; others cannot; a team keeps an owner; inputs are validated', async () => {

@@ -2,6 +2,7 @@
 import { tables, type TeamRole } from '@remotegpu/schema';
 import { and, eq } from 'drizzle-orm';
 import type { AuthUser } from '../auth/service.ts';
+import { accountOf } from '../billing/service.ts';
 import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { newId } from '../lib/ids.ts';
@@ -79,4 +80,21 @@ export async function envRelation(
     if (role) return role;
   }
   return env.user_id === user.id ? 'creator' : null;
+}
+
+/**
+ * The account a billing or webhook request is about: the team named by the `X-RemoteGPU-Team` header (any member
+ * reads; read-only members may not change: 403 `forbidden_role`; non-members 404), else the caller's own account
+ * (also for the caller's personal team).
+ */
+export async function selectedAccount(deps: Deps, user: AuthUser, teamId: string | undefined): Promise<string> {
+  if (teamId === undefined || teamId === '') return accountOf(user);
+  const role = teamId.length <= 128 ? await teamRole(deps, user.id, teamId) : null;
+  if (!role) throw notFound('team');
+  if (role === 'read_only' && user.writes) throw forbiddenRole();
+  const [t] = await deps.db
+    .select({ personal_of: tables.teams.personal_of })
+    .from(tables.teams)
+    .where(eq(tables.teams.id, teamId));
+  return t?.personal_of === user.id ? accountOf(user) : teamId;
 }
