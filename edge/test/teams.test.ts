@@ -20,7 +20,7 @@ beforeAll(async () => {
   const host = await createHost();
   agent = await TestAgent.connect(host.token, {
     onCommand: async (cmd) => {
-      if (cmd.name === CMD.containerCreate) {
+      if (cmd.name === CMD.containerCreate || cmd.name === CMD.containerClone) {
         n++;
         return { ok: true, data: { container_id: `t${n}`, ip: `172.31.11.${n}`, host_key: null } };
       }
@@ -204,7 +204,56 @@ describe('teams', () => {
       headers: { [TEAM]: teamA },
     });
     expect(deliveries.body.items.map((d) => d.event)).toContain('environment.stopped');
+
+    // A clone of a team's environment stays the team's.
+    const clone = await json<EnvBody>(`/api/v1/environments/${envA.id}/clone`, {
+      token: memberA.token,
+      body: { name: 'copy' },
+    });
+    expect(clone.status).toBe(201);
+    const readerList = await json<{ items: { id: string }[] }>('/api/v1/environments', { token: readerA.token });
+    expect(readerList.body.items.map((e) => e.id)).toContain(clone.body.environment.id);
   }, 60_000);
+
+  it("a machine rented with the team header is the team's: its members see it and the team pays the period", async () => {
+    const [owner, reader] = [await registerUser(), await registerUser()];
+    const id = await team(owner, [[reader, 'read_only']]);
+    await credit(id, 20_000);
+    const host = await createHost();
+    const relay = await TestAgent.connect(host.token);
+    await relay.ready();
+    const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', {
+      token: await admin(),
+      body: {
+        name: unique('m-'),
+        region: 'r',
+        gpu_model: 'g',
+        gpu_count: 1,
+        gpu_memory: 24,
+        cpu_cores: 8,
+        memory_gb: 32,
+        disk_gb: 100,
+        target_ip: '127.0.0.2',
+        host_id: host.id,
+        monthly_price: 100,
+      },
+    });
+    const path = `/api/v1/market/machines/${m.body.machine.id}/allocate`;
+    const refused = await json<Err>(path, { token: reader.token, headers: { [TEAM]: id }, body: {} });
+    expect([refused.status, refused.body.error.code]).toEqual([403, 'forbidden_role']);
+    const rented = await json<EnvBody>(path, { token: owner.token, headers: { [TEAM]: id }, body: {} });
+    expect(rented.status).toBe(201);
+    const list = await json<{ items: { id: string }[] }>('/api/v1/environments', { token: reader.token });
+    expect(list.body.items.map((e) => e.id)).toEqual([rented.body.environment.id]);
+    const bal = await json<{ balance: number }>('/api/v1/billing/balance', {
+      token: owner.token,
+      headers: { [TEAM]: id },
+    });
+    expect(bal.body.balance).toBe(10_000); // 20,000 less the first 30-day period of 100.00
+    const own = await json<{ balance: number }>('/api/v1/billing/balance', { token: owner.token });
+    expect(own.body.balance).toBe(1_000_000_000);
+    relay.close();
+  }, 30_000);
 
   it('owners manage members by email; others cannot; a team keeps an owner; inputs are validated', async () => {
     const [owner, member, outsider] = [await registerUser(), await registerUser(), await registerUser()];

@@ -35,11 +35,16 @@ export async function guardStart(deps: Deps, env: EnvRow): Promise<void> {
   await requireHours(deps, account, await hourlyPrice(deps, env));
 }
 
-/** Before a machine is rented: quota, and the first period's price in the balance. */
-export async function guardAllocate(deps: Deps, user: AuthUser, machineId: number): Promise<void> {
+/** Before a machine is rented: quota, and the first period's price in the balance (the team's with `teamId`). */
+export async function guardAllocate(
+  deps: Deps,
+  user: AuthUser,
+  machineId: number,
+  teamId: string | null = null,
+): Promise<void> {
   const [m] = await deps.db.select().from(tables.machines).where(eq(tables.machines.id, machineId));
   if (!m) return; // allocateMachine answers 404
-  const account = accountOf(user);
+  const account = teamId ?? accountOf(user);
   await checkQuota(deps, account, { environments: 1, gpus: m.gpu_count });
   await requirePeriod(deps, account, toMinor(deps.config.billing, m.monthly_price));
 }

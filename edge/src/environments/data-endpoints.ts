@@ -131,7 +131,8 @@ export function registerDataEndpoints(app: Hono<AppEnv>): void {
           cpu_cores: body.cpu_cores ?? src.cpu_cores,
           memory_gb: body.memory_gb ?? src.memory_gb,
         },
-        { hostId: src.host_id, cloneFrom: { environmentId: src.id, volume: dataVolumeOf(src) } },
+        // A team's environment clones into the same team (its balance pays).
+        { hostId: src.host_id, cloneFrom: { environmentId: src.id, volume: dataVolumeOf(src) }, teamId: src.team_id },
       );
       await recordAudit(deps, {
         event: 'environment.clone',
