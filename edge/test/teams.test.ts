@@ -1,10 +1,11 @@
 // Teams as renters meet them: a team's environments are its members' (listed, read, acted on, billed to the team),
 // none of another team's on any :id route of the registry, read-only members read but never act, and owners manage
 // members.
-import { CMD } from '@remotegpu/schema';
+import { CMD, MSG } from '@remotegpu/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { endpoints, type AnySpec } from '../src/lib/api.ts';
+import { until } from '../../dev/src/until.ts';
 import { TestAgent, admin, createHost, drainAllHosts, json, registerUser, unique } from './helpers.ts';
 
 type Err = { error: { code: string; message: string } };
@@ -139,6 +140,40 @@ describe('teams', () => {
         expect(res.body.error.code).toBe('not_found');
       }
     }
+    // A session recording of A's environment: its team downloads it, B does not.
+    agent.send({
+      type: MSG.event,
+      name: 'recording',
+      data: {
+        id: unique('rec'),
+        environment_id: envA.id,
+        username: 'root',
+        source_ip: '198.18.0.1',
+        started_at: Date.now() - 1000,
+        ended_at: Date.now(),
+        cast: '{"version":2,"width":80,"height":24}\n',
+      },
+    });
+    const recs = await until(
+      'the recording',
+      async () => {
+        const r = await json<{ items: { id: string }[] }>(`/api/v1/environments/${envA.id}/recordings`, {
+          token: readerA.token,
+        });
+        return r.body.items.length ? r.body.items : null;
+      },
+      { timeout: 5000 },
+    );
+    const rec = `/api/v1/recordings/${encodeURIComponent(recs[0]!.id)}`;
+    expect((await json(rec, { token: readerA.token })).status).toBe(200);
+    expect((await json(rec, { token: ownerB.token })).status).toBe(404);
+
+    // The environment's audit trail is the team's; B's stays B's.
+    type Audit = { items: { event: string; environment_id: string | null }[] };
+    const trailA = await json<Audit>(`/api/v1/audit-events?environment_id=${envA.id}`, { token: readerA.token });
+    expect(trailA.body.items.map((e) => e.event)).toContain('environment.create');
+    const trailB = await json<Audit>(`/api/v1/audit-events?environment_id=${envB.id}`, { token: ownerA.token });
+    expect(trailB.body.items).toEqual([]);
     const afterB = await json<EnvBody>(`/api/v1/environments/${envB.id}`, { token: ownerB.token });
     expect(afterB.body.environment.status).toBe('running');
 
