@@ -287,6 +287,21 @@ describe('teams', () => {
     expect(bal.body.balance).toBe(10_000); // 20,000 less the first 30-day period of 100.00
     const own = await json<{ balance: number }>('/api/v1/billing/balance', { token: owner.token });
     expect(own.body.balance).toBe(1_000_000_000);
+    // Quotas are per team too: one environment at once, and the team has it.
+    const q = await json(`/api/v1/admin/accounts/${id}/quota`, {
+      method: 'PUT',
+      token: await admin(),
+      body: { max_environments: 1 },
+    });
+    expect(q.status).toBe(200);
+    const over = await create(owner.token, id);
+    expect([over.status, over.body.error.code]).toEqual([403, 'quota_exceeded']);
+    expect((await create(owner.token)).status).toBe(201); // their own account has no such quota
+    const summary = await json<{ account_id: string; quota: { max_environments: number } }>(
+      `/api/v1/admin/accounts/${id}/billing`,
+      { token: await admin() },
+    );
+    expect([summary.body.account_id, summary.body.quota.max_environments]).toEqual([id, 1]);
     relay.close();
   }, 30_000);
 

@@ -8,7 +8,7 @@ import {
   UsageDay,
   tables,
 } from '@remotegpu/schema';
-import { and, desc, eq, isNull, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
@@ -19,7 +19,7 @@ import { selectedAccount } from '../teams/service.ts';
 import { clientIp } from '../lib/request.ts';
 import { verifySignature } from '../webhooks/signature.ts';
 import { balanceOf, reconcile } from './ledger.ts';
-import { accountOf, ledgerCsv, ledgerJson, postEntry } from './service.ts';
+import { accountOf, adminAccount, ledgerCsv, ledgerJson, postEntry } from './service.ts';
 
 const LedgerQuery = z
   .object({
@@ -134,20 +134,10 @@ export function registerBillingEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params, body }) => {
       const deps = c.get('deps');
-      const [target] = await deps.db
-        .select({ id: tables.users.id })
-        .from(tables.users)
-        .where(eq(tables.users.id, params.id));
       // A shared team is an account too (its environments spend its balance).
-      const [team] = target
-        ? []
-        : await deps.db
-            .select({ id: tables.teams.id })
-            .from(tables.teams)
-            .where(and(eq(tables.teams.id, params.id), isNull(tables.teams.personal_of)));
-      if (!target && !team) throw notFound('account');
+      const { account, userId } = await adminAccount(deps, params.id);
       const r = await postEntry(deps, {
-        account_id: target ? accountOf(target) : team!.id,
+        account_id: account,
         kind: body.kind,
         amount: body.amount,
         idempotency_key: `admin:${body.idempotency_key ?? newId('crd')}`,
@@ -158,7 +148,7 @@ export function registerBillingEndpoints(app: Hono<AppEnv>): void {
       await recordAudit(deps, {
         event: 'billing.credit',
         status: 'success',
-        user_id: target?.id ?? null,
+        user_id: userId,
         actor_id: user.id,
         source_ip: clientIp(c),
         detail: {
@@ -166,7 +156,7 @@ export function registerBillingEndpoints(app: Hono<AppEnv>): void {
           amount: body.amount,
           kind: body.kind,
           duplicate: r.duplicate,
-          team_id: team?.id,
+          account_id: account,
         },
       });
       return c.json({ entry: ledgerJson(entry!), balance: r.balance, duplicate: r.duplicate }, r.duplicate ? 200 : 201);
