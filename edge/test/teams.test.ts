@@ -231,6 +231,19 @@ describe('teams', () => {
     const ownHooks = await json<{ items: { id: string }[] }>('/api/v1/webhooks', { token: memberA.token });
     expect(ownHooks.body.items).toEqual([]);
 
+    // The keys of the team's owners and members open its environments; a read-only member's do not.
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFr9+iizavZlDdzo/5KuzSzVkG3JgeZGG3iUikPS0AxR';
+    expect(
+      (await json('/api/v1/ssh-keys', { token: readerA.token, body: { name: 'r', public_key: key } })).status,
+    ).toBe(201);
+    expect(agent.routes.get(envA.id)?.owner_keys ?? []).toEqual([]);
+    expect((await json('/api/v1/ssh-keys', { token: ownerA.token, body: { name: 'o', public_key: key } })).status).toBe(
+      201,
+    );
+    await until('the team owner key on the relay', () => agent.routes.get(envA.id)?.owner_keys.length === 1, {
+      timeout: 5000,
+    });
+
     // A member acts on the team's environment; the team's webhook hears of it.
     const stop = await json<EnvBody>(`/api/v1/environments/${envA.id}/stop`, { method: 'POST', token: memberA.token });
     expect(stop.status).toBe(200);
