@@ -1,12 +1,15 @@
 // Teams as renters meet them: a team's environments are its members' (listed, read, acted on, billed to the team),
 // none of another team's on any :id route of the registry, read-only members read but never act, and owners manage
 // members.
+import { exports as workerExports } from 'cloudflare:workers';
 import { CMD, MSG } from '@remotegpu/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { endpoints, type AnySpec } from '../src/lib/api.ts';
 import { until } from '../../dev/src/until.ts';
 import { TestAgent, admin, createHost, drainAllHosts, json, registerUser, unique } from './helpers.ts';
+
+const worker = (workerExports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
 
 type Err = { error: { code: string; message: string } };
 type EnvBody = { environment: { id: string; status: string } };
@@ -243,6 +246,16 @@ describe('teams', () => {
     await until('the team owner key on the relay', () => agent.routes.get(envA.id)?.owner_keys.length === 1, {
       timeout: 5000,
     });
+
+    // A team owner (not its creator) opens the environment's private app through a one-use console link.
+    const link = await json<{ url: string }>(`/api/v1/environments/${envA.id}/apps/8888/link`, {
+      token: ownerA.token,
+      body: {},
+    });
+    expect(link.status).toBe(200);
+    const redeemed = await worker.fetch(new Request(link.body.url, { redirect: 'manual' }));
+    expect(redeemed.status).toBe(302);
+    expect(redeemed.headers.get('set-cookie')).toMatch(/^rg_app=/);
 
     // A member acts on the team's environment; the team's webhook hears of it.
     const stop = await json<EnvBody>(`/api/v1/environments/${envA.id}/stop`, { method: 'POST', token: memberA.token });
