@@ -246,6 +246,63 @@ describe('reconciliation and events', () => {
     expect(audit.body.items.filter((a) => a.environment_id === foreign)).toEqual([]);
     agent.close();
   });
+
+  it('stores outbox metric samples once each (a re-sent batch adds nothing), acks them, and ignores foreign ones', async () => {
+    const host = await createHost();
+    const other = await createHost();
+    const user = await registerUser();
+    const id = await physicalEnv(host.id, user);
+    const foreign = await physicalEnv(other.id, user);
+    const agent = await TestAgent.connect(host.token);
+    await agent.ready();
+    const acks: string[][] = [];
+    agent.ws.addEventListener('message', (e) => {
+      const m = JSON.parse(String(e.data));
+      if (m.type === 'ack') acks.push(m.ids);
+    });
+    const t0 = Date.now() - 60_000;
+    const sample = (env: string, i: number) => {
+      const timestamp = new Date(t0 + i * 1000).toISOString();
+      return {
+        id: `metrics:${env}:${timestamp}`,
+        environment_id: env,
+        type: 'physical',
+        timestamp,
+        cpu_usage: i,
+        memory_usage: 40,
+        gpu_usage: 0,
+        network_in: 0,
+        network_out: 0,
+      };
+    };
+    const batch = [sample(id, 0), sample(id, 1), sample(foreign, 1), sample(id, 2)];
+    agent.send({ type: MSG.event, name: 'metrics', data: { samples: batch } });
+    await until('an ack', () => acks.length > 0, { timeout: 5000 });
+    expect(acks[0]).toEqual(batch.map((s) => s.id));
+    // The ack was lost: the relay sends the batch again (and a new sample) after reconnecting.
+    agent.send({ type: MSG.event, name: 'metrics', data: { samples: [...batch, sample(id, 3)] } });
+    await until('a second ack', () => acks.length > 1, { timeout: 5000 });
+    // A malformed batch (an environment id too long) is refused whole: nothing stored, nothing acked.
+    agent.send({
+      type: MSG.event,
+      name: 'metrics',
+      data: { samples: [{ ...sample(id, 4), environment_id: 'x'.repeat(65) }] },
+    });
+    agent.send({ type: MSG.event, name: 'metrics', data: { samples: [sample(id, 4)] } });
+    await until('a third ack', () => acks.length > 2, { timeout: 5000 });
+    expect(acks[2]).toEqual([sample(id, 4).id]);
+
+    const r = await json<{ latest: { cpu_usage: number } | null; history: { timestamp: string; cpu_usage: number }[] }>(
+      `/api/v1/environments/${id}/metrics?since=${new Date(t0 - 1000).toISOString()}`,
+      { token: user.token },
+    );
+    expect(r.body.history.map((h) => h.cpu_usage)).toEqual([0, 1, 2, 3, 4]);
+    expect(r.body.history[0]).not.toHaveProperty('id');
+    expect(r.body.latest?.cpu_usage).toBe(4);
+    const f = await json<{ history: unknown[] }>(`/api/v1/environments/${foreign}/metrics`, { token: user.token });
+    expect(f.body.history).toEqual([]);
+    agent.close();
+  });
 });
 
 describe('heartbeats', () => {

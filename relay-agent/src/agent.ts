@@ -3,7 +3,7 @@ import ssh2 from 'ssh2';
 import { EVENT, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
 import type { AuditRecord, Hello } from '@remotegpu/schema';
 import { DataShards } from './apps/data-client.ts';
-import { Outbox } from './audit/outbox.ts';
+import { METRICS_BACKLOG_MS, Outbox } from './audit/outbox.ts';
 import { openSftp } from './files/open-sftp.ts';
 import { connectUrl } from './config.ts';
 import type { AgentConfig } from './config.ts';
@@ -209,6 +209,7 @@ export async function startAgent(
       data: name === EVENT.audit ? { events: [{ ...(data as AuditRecord), id }] } : data,
     }),
   );
+  outbox.setMetricsFallback((samples) => tunnel?.emit(EVENT.metrics, { samples }, { droppable: true }));
   const events = watchContainerEvents(
     docker,
     (change) => {
@@ -220,6 +221,7 @@ export async function startAgent(
     systemClock,
     relayId,
   );
+  const metricsIntervalMs = overrides.metricsIntervalMs ?? config.metricsInterval * 1000;
   const metrics = new MetricsCollector({
     docker,
     routes,
@@ -228,9 +230,11 @@ export async function startAgent(
     log: log.child({ component: 'metrics' }),
     send: (samples) => {
       autoStop.observeMetrics(samples, (id) => routes.byEnv(id));
-      tunnel?.emit(EVENT.metrics, { samples }, { droppable: true });
+      // Durable and acked like audit events: samples taken while the edge is out of reach arrive afterwards, once;
+      // at most METRICS_BACKLOG_MS worth of them per environment (oldest dropped first).
+      outbox.metrics(samples, Math.ceil(METRICS_BACKLOG_MS / metricsIntervalMs));
     },
-    ...(overrides.metricsIntervalMs ? { intervalMs: overrides.metricsIntervalMs } : {}),
+    intervalMs: metricsIntervalMs,
   });
   metrics.start();
   // Containers kept running while the agent was down: count on from the stored interval (or from now if new).

@@ -33,6 +33,7 @@ describe('config', () => {
       fakeGpus: false,
       sshWorkers: null,
       sshNativeCrypto: 'require',
+      metricsInterval: 10,
     });
   });
 
@@ -47,6 +48,13 @@ describe('config', () => {
     expect(run({ env: { REMOTEGPU_SSH_WORKERS: '1' } }).sshWorkers).toBe(1);
     expect(run({ argv: [...base().argv, '--ssh-workers', 'auto'] }).sshWorkers).toBeNull();
     expect(run({ env: { REMOTEGPU_SSH_NATIVE_CRYPTO: 'prefer' } }).sshNativeCrypto).toBe('prefer');
+  });
+
+  it('--metrics-interval takes whole seconds from 1 to 3600, with its env twin', () => {
+    expect(run({ argv: [...base().argv, '--metrics-interval', '2'] }).metricsInterval).toBe(2);
+    expect(run({ env: { REMOTEGPU_METRICS_INTERVAL: '60' } }).metricsInterval).toBe(60);
+    expect(() => run({ argv: [...base().argv, '--metrics-interval', '0'] })).toThrow(/--metrics-interval must be/);
+    expect(() => run({ env: { REMOTEGPU_METRICS_INTERVAL: '1.5' } })).toThrow(/--metrics-interval must be/);
   });
 
   it('--help and --version short-circuit everything else', () => {

@@ -20,6 +20,8 @@ export interface AgentConfig {
   sshWorkers: number | null;
   /** 'require': refuse to start without ssh2's native crypto binding; 'prefer': warn and use the JavaScript ciphers. */
   sshNativeCrypto: 'require' | 'prefer';
+  /** Seconds between metric samples of every environment (1-3600). */
+  metricsInterval: number;
 }
 
 /** Values used when neither a flag, its env twin nor the config file sets them. */
@@ -33,6 +35,7 @@ export const DEFAULTS = {
   fakeGpus: 'false',
   sshWorkers: 'auto',
   sshNativeCrypto: 'require',
+  metricsInterval: '10',
 } as const;
 
 interface Option {
@@ -104,6 +107,12 @@ export const OPTIONS: readonly Option[] = [
     key: 'sshNativeCrypto',
     env: 'REMOTEGPU_SSH_NATIVE_CRYPTO',
     help: `require|prefer ssh2's native crypto binding (default ${DEFAULTS.sshNativeCrypto})`,
+  },
+  {
+    flag: 'metrics-interval',
+    key: 'metricsInterval',
+    env: 'REMOTEGPU_METRICS_INTERVAL',
+    help: `seconds between metric samples, 1-3600 (default ${DEFAULTS.metricsInterval})`,
   },
 ];
 const CONFIG_FLAG = { flag: 'config', env: 'REMOTEGPU_CONFIG' };
@@ -227,6 +236,9 @@ function validate(pick: (flag: string) => string | undefined, input: ParseInput)
   const nativeCrypto = pick('ssh-native-crypto') ?? DEFAULTS.sshNativeCrypto;
   if (nativeCrypto !== 'require' && nativeCrypto !== 'prefer')
     throw new ConfigError(`--ssh-native-crypto must be require or prefer, got "${nativeCrypto}"`);
+  const metricsInterval = pick('metrics-interval') ?? DEFAULTS.metricsInterval;
+  if (!/^\d+$/.test(metricsInterval) || Number(metricsInterval) < 1 || Number(metricsInterval) > 3600)
+    throw new ConfigError(`--metrics-interval must be an integer from 1 to 3600 (seconds), got "${metricsInterval}"`);
   const publicHost = pick('public-host') ?? null;
   if (publicHost !== null && !/^[A-Za-z0-9.:-]{1,253}$/.test(publicHost))
     throw new ConfigError(`--public-host "${publicHost}" is not a host name or address`);
@@ -247,6 +259,7 @@ function validate(pick: (flag: string) => string | undefined, input: ParseInput)
     fakeGpus: ['true', '1', 'yes'].includes(fakeGpus),
     sshWorkers: workers === 'auto' ? null : Number(workers),
     sshNativeCrypto: nativeCrypto,
+    metricsInterval: Number(metricsInterval),
   };
 }
 

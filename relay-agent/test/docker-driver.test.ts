@@ -81,8 +81,15 @@ describe('container lifecycle through the tunnel', () => {
     });
     expect(c.HostConfig.SecurityOpt).toEqual(['no-new-privileges']);
     expect(c.HostConfig.CapDrop).toEqual(expect.arrayContaining(['NET_RAW', 'MKNOD']));
+    // Never a host path: the one mount is the environment's own named data volume at the default data path.
     expect(c.HostConfig.Binds ?? []).toEqual([]);
-    expect(c.Mounts).toEqual([]);
+    expect(c.Mounts).toEqual([
+      expect.objectContaining({
+        Type: 'volume',
+        Name: `remotegpu-data-${args.environment_id}`,
+        Destination: '/root/data',
+      }),
+    ]);
     expect(c.Config.Cmd).toEqual(KEEPALIVE_CMD); // busybox's CMD is a bare shell
     expect(c.NetworkSettings.Networks[net]?.IPAddress).toBe(res.ip);
     expect(Object.keys(c.NetworkSettings.Networks)).toEqual([net]);

@@ -134,8 +134,17 @@ export const MIGRATIONS: EmbeddedMigration[] = [
     ]
   },
   {
-    "tag": "0008_teams",
-    "when": 1796030182750,
+    "tag": "0009_metric_dedupe",
+    "when": 1796029937210,
+    "hash": "aa66a6b094975f881ef3241828ebc99ea82d7bd36fa0c59ea2857e9964169e3e",
+    "statements": [
+      "ALTER TABLE `metric_samples` ADD `dedupe_key` text;",
+      "CREATE UNIQUE INDEX `metric_dedupe_idx` ON `metric_samples` (`dedupe_key`);"
+    ]
+  },
+  {
+    "tag": "0010_teams",
+    "when": 1796031549097,
     "hash": "04cb1c591ad6a97f4242e7267ac4aeebe2e7d121fab9a461dc5c565def68402b",
     "statements": [
       "CREATE TABLE `team_members` (\n\t`team_id` text NOT NULL,\n\t`user_id` text NOT NULL,\n\t`role` text NOT NULL,\n\t`created_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL,\n\tPRIMARY KEY(`team_id`, `user_id`),\n\tFOREIGN KEY (`team_id`) REFERENCES `teams`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",

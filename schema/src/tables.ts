@@ -326,8 +326,10 @@ export const metricSamples = sqliteTable(
     network_in: integer('network_in').notNull(),
     network_out: integer('network_out').notNull(),
     payload: text('payload', { mode: 'json' }),
+    /** `<host id>:<environment id>:<ts>`: a sample re-sent by its relay (after an outage) is stored once. Null in rows from before. */
+    dedupe_key: text('dedupe_key'),
   },
-  (t) => [index('metric_env_ts_idx').on(t.environment_id, t.ts)],
+  (t) => [index('metric_env_ts_idx').on(t.environment_id, t.ts), uniqueIndex('metric_dedupe_idx').on(t.dedupe_key)],
 );
 
 export const sessionRecordings = sqliteTable(

@@ -116,6 +116,8 @@ beforeAll(async () => {
   const [name, value] = cookies[A.email]!.split('=') as [string, string];
   await context.addCookies([{ name, value, url: stack.url }]);
   page = await context.newPage();
+  // An error in the console's code shows in the test's output (a blank page says nothing by itself).
+  page.on('pageerror', (err) => console.log('page error:', err.stack ?? err.message));
   page.setDefaultTimeout(20_000);
 }, 180_000);
 

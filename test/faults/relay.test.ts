@@ -60,8 +60,23 @@ describe('relay faults', () => {
       })
     ).body.items ?? [];
 
+  /** The environment's stored metric samples since `since` (oldest first). */
+  const history = async (envId: string, since: string) =>
+    (
+      await rig.p.api<{ history: { timestamp: string }[] }>(
+        `/api/v1/environments/${envId}/metrics?since=${encodeURIComponent(since)}&limit=5000`,
+        { token: renter },
+      )
+    ).body.history ?? [];
+
   beforeAll(async () => {
-    rig = await faultRig({ sshPorts: '28600-28699', proxy: true, vars: { REMOTEGPU_HEARTBEAT_MS: '1000' } });
+    rig = await faultRig({
+      sshPorts: '28600-28699',
+      proxy: true,
+      vars: { REMOTEGPU_HEARTBEAT_MS: '1000' },
+      // A sample a second, so that the shortened outage spans many.
+      relayEnv: { REMOTEGPU_METRICS_INTERVAL: '1' },
+    });
     renter = await rig.p.renter();
   }, 180_000);
 
@@ -112,7 +127,7 @@ describe('relay faults', () => {
     await rig.p.api(`/api/v1/environments/${env.id}`, { method: 'DELETE', token: renter });
   }, 150_000);
 
-  it('cut off from the edge: SSH goes on, apps answer a clear 502, and the audit events arrive afterwards, each once', async () => {
+  it('cut off from the edge: SSH goes on, apps answer a clear 502, and the audit events and metrics arrive afterwards, each once', async () => {
     const env = await rig.container(renter, 'faults-cut');
     await until('first login', async () => (await sshPassword(env.access, 'true')).code === 0, { timeout: 30_000 });
     const box = await rig.appBox(renter, '127.0.0.6');
@@ -121,6 +136,10 @@ describe('relay faults', () => {
       appGet({ edgePort: rig.p.port, envId: box.envId, port: box.targets.port, path: '/hello', headers: { cookie } });
     await until('the app answers', async () => (await app()).status === 200, { timeout: 20_000 });
     const before = (await audit(env.id)).length;
+    const metricsSince = new Date(Date.now() - 60_000).toISOString();
+    await until('a metric sample of the container', async () => (await history(env.id, metricsSince)).length > 0, {
+      timeout: 20_000,
+    });
 
     rig.proxy!.freeze();
     const cutAt = Date.now();
@@ -145,6 +164,7 @@ describe('relay faults', () => {
     await sleep(Math.max(0, 12_000 - (Date.now() - cutAt)));
 
     rig.proxy!.heal();
+    const healAt = Date.now();
     await rig.online(true);
     await until('apps answer again', async () => (await app()).status === 200, { timeout: 30_000 });
     const after = await until(
@@ -159,6 +179,24 @@ describe('relay faults', () => {
     const settled = await audit(env.id);
     expect(settled.length).toBe(after.length);
     expect(settled.length).toBe(before + outage.length);
+
+    // Metrics: the samples the relay took while cut off (one a second) arrive afterwards, each timestamp once, and
+    // none is missing (no gap beyond what a slow `docker stats` explains).
+    const samples = await until(
+      'samples from after the outage',
+      async () => {
+        const h = await history(env.id, metricsSince);
+        return h.some((s) => Date.parse(s.timestamp) > healAt + 2000) ? h : null;
+      },
+      { timeout: 30_000 },
+    );
+    const stamps = samples.map((s) => Date.parse(s.timestamp));
+    expect(new Set(stamps).size).toBe(stamps.length);
+    const during = stamps.filter((t) => t > cutAt && t < healAt);
+    expect(during.length).toBeGreaterThanOrEqual(4);
+    const span = stamps.filter((t) => t > cutAt - 3000 && t < healAt + 2000);
+    const gaps = span.slice(1).map((t, i) => t - span[i]!);
+    expect(Math.max(...gaps)).toBeLessThan(6000);
     await rig.p.api(`/api/v1/environments/${env.id}`, { method: 'DELETE', token: renter });
   }, 150_000);
 });

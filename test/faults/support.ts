@@ -42,6 +42,8 @@ export async function faultRig(o: {
   proxy?: boolean;
   /** The relay's state folder (default: a new temp folder). */
   stateDir?: string;
+  /** More REMOTEGPU_* settings of the relay (e.g. a 1 s metrics interval). */
+  relayEnv?: Record<string, string>;
 }): Promise<FaultRig> {
   const p = await startPlatform({ vars: { REMOTEGPU_CACHE_CHECK_MS: '1000', ...o.vars } });
   const admin = await p.admin();
@@ -73,6 +75,7 @@ export async function faultRig(o: {
         sshListen: rig.sshListen,
         sshPorts: rig.sshPorts,
         logLines: logs,
+        ...(o.relayEnv ? { extraEnv: o.relayEnv } : {}),
         ...(r.edge || proxy ? { edge: r.edge ?? proxy!.url } : {}),
       });
       return rig.relay;

@@ -1,9 +1,12 @@
 // A local fleet end to end: the edge and 3 relay agents in 3 network namespaces with fake GPU inventories; placement
-// by model and policy, no GPU twice (docker inspect), SSH through each relay, a relay killed and restarted, evacuation.
+// by model and policy, no GPU twice (docker inspect), SSH names resolved with dig and logged into through each relay,
+// a relay killed and restarted, evacuation (the name follows the environment).
+import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet, type FleetRelay } from '../../dev/src/fleet.ts';
 import { until } from '../../dev/src/until.ts';
@@ -11,6 +14,9 @@ import { startPlatform, type Platform } from '../support/platform.ts';
 import { docker, loadServices } from '../support/services.ts';
 import { sshPassword } from '../support/ssh-login.ts';
 
+const run = promisify(execFile);
+/** SSH names `<envid>.ssh.fleet.test`, kept by the edge in the Cloudflare DNS stand-in. */
+const SSH_DOMAIN = 'fleet.test';
 const RTX = 'NVIDIA GeForce RTX 4090';
 const H100 = 'NVIDIA H100 80GB HBM3';
 
@@ -65,10 +71,26 @@ describe('a fleet of three fake GPU hosts in network namespaces', () => {
     }[];
     return c!.HostConfig.DeviceRequests ?? [];
   };
-  const login = async (id: string) => sshPassword(await access(id), 'hostname');
+  /** `dig @127.0.0.1 -p <port> +short <name>`: a real resolver asking the DNS stand-in. */
+  const dig = async (name: string) => {
+    const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(p.dns!.dnsPort), '+short', name]);
+    return stdout.trim().split('\n').filter(Boolean);
+  };
+  /** Resolves the access info's SSH name with dig and logs in to the answer, as a renter's ssh would. */
+  const sshPasswordTo = async (id: string, command: string) => {
+    const a = await access(id);
+    const [address] = await dig(a.ssh_host);
+    return sshPassword({ ...a, ssh_host: address! }, command);
+  };
+  const login = async (id: string) => {
+    const a = await access(id);
+    expect(a.ssh_host).toBe(`${id}.ssh.${SSH_DOMAIN}`);
+    const [address] = await dig(a.ssh_host);
+    return sshPassword({ ...a, ssh_host: address! }, 'hostname');
+  };
 
   beforeAll(async () => {
-    p = await startPlatform();
+    p = await startPlatform({ sshDomain: SSH_DOMAIN });
     fleet = await startFleet(p, {
       netId: 26,
       portBase: 26100,
@@ -124,7 +146,9 @@ describe('a fleet of three fake GPU hosts in network namespaces', () => {
     expect(envs.slice(6).every((e) => hostOf(e).index === 2 && e.gpu_model === H100)).toBe(true);
     for (const e of envs) {
       expect(e.status).toBe('running');
-      expect(e.ssh_host).toBe(hostOf(e).address);
+      // The SSH name follows the environment: it resolves to the relay that holds it.
+      expect(e.ssh_host).toBe(`${e.id}.ssh.${SSH_DOMAIN}`);
+      expect(await dig(e.ssh_host)).toEqual([hostOf(e).address]);
       const [lo, hi] = hostOf(e).sshPorts.split('-').map(Number);
       expect(e.ssh_port).toBeGreaterThanOrEqual(lo!);
       expect(e.ssh_port).toBeLessThanOrEqual(hi!);
@@ -189,19 +213,27 @@ describe('a fleet of three fake GPU hosts in network namespaces', () => {
     for (const e of mine)
       await until('reachable again', async () => (await get(e.id)).unreachable === null, { timeout: 30_000 });
     for (const e of mine) expect(await login(e.id)).toMatchObject({ code: 0, stdout: `${e.id}\n` });
+    // DNS still right for every environment.
+    for (const e of envs) expect(await dig(`${e.id}.ssh.${SSH_DOMAIN}`)).toEqual([hostOf(e).address]);
   });
 
   it('evacuating a drained host moves its stopped environments: same id, name and password, a new port, SSH on the new host', async () => {
     const from = relay(3);
     const to = relay(1);
-    const moving = envs.filter((e) => hostOf(e) === from);
-    expect(moving).toHaveLength(2);
+    const onFrom = envs.filter((e) => hostOf(e) === from);
+    expect(onFrom).toHaveLength(2);
+    // One of them has data in its volume: data volumes do not move between hosts yet, so it must stay.
+    const [keeper, ...moving] = onFrom as [Env, ...Env[]];
+    expect(await sshPasswordTo(keeper.id, 'echo kept > /root/data/file && cat /root/data/file')).toMatchObject({
+      code: 0,
+      stdout: 'kept\n',
+    });
     const admin = await p.admin();
     // Room for them on host 1 (the only other RTX host).
     for (const e of envs.filter((x) => hostOf(x) === to && x.gpu_model === RTX).slice(0, 2))
       expect((await p.api(`/api/v1/environments/${e.id}`, { method: 'DELETE', token: renter })).status).toBe(204);
     const before = new Map<string, Access>();
-    for (const e of moving) {
+    for (const e of onFrom) {
       expect((await p.api(`/api/v1/environments/${e.id}/stop`, { method: 'POST', token: renter })).status).toBe(200);
       before.set(e.id, await access(e.id));
     }
@@ -217,7 +249,10 @@ describe('a fleet of three fake GPU hosts in network namespaces', () => {
       skipped: unknown[];
     }>(`/api/v1/admin/hosts/${from.hostId}/evacuate`, { method: 'POST', token: admin });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(r.body.skipped).toEqual([]);
+    expect(r.body.skipped).toEqual([
+      { environment_id: keeper.id, reason: expect.stringMatching(/data volume holds \d+ bytes/) },
+    ]);
+    expect(await get(keeper.id)).toMatchObject({ host_id: from.hostId, status: 'stopped' });
     expect(r.body.moved.map((m) => m.environment_id).sort()).toEqual(moving.map((e) => e.id).sort());
     for (const e of moving) {
       const moved = await get(e.id);
@@ -226,15 +261,17 @@ describe('a fleet of three fake GPU hosts in network namespaces', () => {
         name: e.name,
         status: 'stopped',
         host_id: to.hostId,
-        ssh_host: to.address,
+        ssh_host: `${e.id}.ssh.${SSH_DOMAIN}`,
       });
+      // The DNS record moved with it.
+      expect(await dig(moved.ssh_host)).toEqual([to.address]);
       const [lo, hi] = to.sshPorts.split('-').map(Number);
       expect(moved.ssh_port).toBeGreaterThanOrEqual(lo!);
       expect(moved.ssh_port).toBeLessThanOrEqual(hi!);
       expect((await p.api(`/api/v1/environments/${e.id}/start`, { method: 'POST', token: renter })).status).toBe(200);
       const a = await access(e.id);
       expect(a.ssh_password).toBe(before.get(e.id)!.ssh_password);
-      expect(await sshPassword(a, 'hostname')).toMatchObject({ code: 0, stdout: `${e.id}\n` });
+      expect(await login(e.id)).toMatchObject({ code: 0, stdout: `${e.id}\n` });
       const started = await get(e.id);
       expect(await devices(started.container_id!)).toEqual([
         expect.objectContaining({ Driver: 'nvidia', DeviceIDs: [expect.any(String)] }),

@@ -1,6 +1,13 @@
 // Admin: evacuate a drained relay: its stopped container environments are recreated (from their image) on other relays,
 // keeping id, name and password; each gets a new SSH port on its new relay and stays stopped until its owner starts it.
-import { CMD, COMMAND_ERROR, ContainerCreateResult, tables, type ContainerCreateArgs } from '@remotegpu/schema';
+import {
+  CMD,
+  COMMAND_ERROR,
+  ContainerCreateResult,
+  VolumeUsageResult,
+  tables,
+  type ContainerCreateArgs,
+} from '@remotegpu/schema';
 import { and, eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -10,6 +17,7 @@ import { syncEnvDns } from '../dns/sync.ts';
 import { conflict, notFound } from '../errors.ts';
 import { sshHostFor } from '../environments/access.ts';
 import { lostGpuRace } from '../environments/create.ts';
+import { dataVolumeOf } from '../environments/data.ts';
 import { allocatePort, releasePort } from '../environments/ports.ts';
 import { pickHost } from '../environments/scheduler.ts';
 import type { EnvRow } from '../environments/serialize.ts';
@@ -25,6 +33,25 @@ const EvacuateResult = z.object({ moved: z.array(Moved), skipped: z.array(Skippe
 class Skip extends Error {}
 
 /**
+ * Data volumes do not move between hosts yet (issue 15's volumes are local to their engine): an environment whose data
+ * volume holds anything, or whose relay cannot say, stays where it is rather than lose its data. Throws Skip.
+ */
+async function refuseToDropData(deps: Deps, env: EnvRow): Promise<void> {
+  const volume = dataVolumeOf(env);
+  const outcome = await sendCommand(deps, env.host_id, CMD.volumeUsage, { volumes: [volume] });
+  const parsed = outcome.ok ? VolumeUsageResult.safeParse(outcome.data) : null;
+  const usage = parsed?.success ? parsed.data.usage.find((u) => u.volume === volume) : undefined;
+  if (!usage || usage.bytes === null)
+    throw new Skip(
+      'the size of its data volume is unknown (its relay did not answer): it stays so as not to lose data',
+    );
+  if (usage.bytes > 0)
+    throw new Skip(
+      `its data volume holds ${usage.bytes} bytes, and data volumes cannot move between hosts yet: save it as an image or clone it first`,
+    );
+}
+
+/**
  * Moves one stopped environment off its relay; throws Skip (with the reason) when it stays where it was. The row stays
  * `creating` (holding its new GPUs) until `settle`, so that the environments of one evacuation get distinct devices.
  */
@@ -33,6 +60,7 @@ async function move(deps: Deps, env: EnvRow): Promise<{ moved: z.infer<typeof Mo
     ? await deps.db.select().from(tables.images).where(eq(tables.images.id, env.image_id))
     : [];
   if (!image) throw new Skip('its image no longer exists: it cannot be recreated');
+  await refuseToDropData(deps, env);
   const placement = await pickHost(deps, {
     gpu_count: env.gpu_count,
     gpu_model: env.gpu_model ?? undefined,
@@ -50,6 +78,10 @@ async function move(deps: Deps, env: EnvRow): Promise<{ moved: z.infer<typeof Mo
     if (!removed.ok && removed.error.code !== COMMAND_ERROR.hostOffline)
       throw new Skip(`its container could not be removed: ${removed.error.message}`);
   }
+  // Its data volume is empty (refuseToDropData): it goes too, and the new host makes its own under the same name.
+  const volumeGone = await sendCommand(deps, env.host_id, CMD.volumeRemove, { volume: dataVolumeOf(env) });
+  if (!volumeGone.ok && volumeGone.error.code !== COMMAND_ERROR.hostOffline)
+    throw new Skip(`its empty data volume could not be removed: ${volumeGone.error.message}`);
   await unpublishRoute(deps, env);
   await releasePort(deps, env.id);
   const port = await allocatePort(deps, placement.host.id, env.id);
@@ -89,6 +121,9 @@ async function move(deps: Deps, env: EnvRow): Promise<{ moved: z.infer<typeof Mo
     gpu_devices: placement.gpuDevices,
     cpu_cores: env.cpu_cores,
     memory_gb: env.memory_gb,
+    // The same (empty) data volume name and mount on the new host: refuseToDropData let only empty ones move.
+    data_path: image.data_path,
+    data_volume: dataVolumeOf(env),
   };
   const created = await sendCommand(deps, placement.host.id, CMD.containerCreate, args);
   if (!created.ok) return fail(created.error.message);

@@ -210,6 +210,8 @@ export async function onEvent(
       return [];
     }
     case EVENT.metrics: {
+      // Samples of the relay's own environments only, each stored once; acknowledged (ids from the relay's outbox)
+      // once handled, a foreign or gone environment's too (nothing to store: the relay may forget them).
       const e = MetricsEvent.safeParse(msg.data);
       if (!e.success) return [];
       const owned = await ownedEnvIds(
@@ -219,9 +221,10 @@ export async function onEvent(
       );
       await recordMetrics(
         deps,
-        e.data.samples.filter((s) => owned.has(s.environment_id)),
+        hostId,
+        e.data.samples.filter((s) => owned.has(s.environment_id)).map(({ id: _id, ...s }) => s),
       );
-      return [];
+      return e.data.samples.flatMap((s) => (s.id ? [s.id] : []));
     }
     case EVENT.audit: {
       const e = AuditEventBatch.safeParse(msg.data);

@@ -1,7 +1,8 @@
-// The durable outbox as the AuditSink and RecordingSink seams: events are stored locally first, drained by the tunnel.
+// The durable outbox as the AuditSink and RecordingSink seams: events (and metric samples, bounded per environment)
+// are stored locally first, drained by the tunnel, and forgotten when the edge acknowledges them.
 import { randomUUID } from 'node:crypto';
 import { EVENT } from '@remotegpu/schema';
-import type { AuditRecord, UsageReport } from '@remotegpu/schema';
+import type { AuditRecord, ResourceMetrics, UsageReport } from '@remotegpu/schema';
 import type { AuditSink, Logger, RecordingSink, SessionRecording } from '../contracts.ts';
 import type { UsageSink } from '../metering/meter.ts';
 import type { OutboxEntry } from '../state/store.ts';
@@ -11,7 +12,17 @@ export interface OutboxStore {
   outboxAppend(id: string, name: string, data: unknown): void;
   outboxList(limit: number, afterSeq?: number): OutboxEntry[];
   outboxDelete(ids: readonly string[]): number;
+  outboxAppendMetrics(
+    entries: readonly { environmentId: string; timestamp: string; data: unknown }[],
+    keepPerEnv: number,
+  ): Map<string, number>;
 }
+
+/**
+ * How many unacknowledged samples per environment the outbox keeps while the edge is out of reach: an hour at the
+ * default 10 s interval (360). Older ones are dropped first, with a warning that counts them.
+ */
+export const METRICS_BACKLOG_MS = 3600_000;
 
 /** A recording must fit in one control frame (4 MiB) with room for its JSON envelope. */
 const MAX_CAST_CHARS = 3 * 1024 * 1024;
@@ -26,12 +37,54 @@ export class Outbox implements AuditSink, RecordingSink, UsageSink {
   private readonly listeners = new Set<() => void>();
   private fallback: OutboxFallback | null = null;
   private lastStateError = 0;
+  private metricsFallback: ((samples: readonly ResourceMetrics[]) => void) | null = null;
+  private lastMetricsError = 0;
+  /** Metric samples dropped (oldest first) because an environment's backlog was full, since the agent started. */
+  private droppedSamples = 0;
 
   constructor(
     private readonly store: OutboxStore,
     private readonly log: Logger,
     private readonly newId: () => string = randomUUID,
   ) {}
+
+  /**
+   * Samples go through the outbox too (acked, re-sent after an outage, deduped at the edge by environment and
+   * timestamp); at most `keepPerEnv` unacknowledged samples per environment are kept, the oldest dropped first.
+   */
+  metrics(samples: readonly ResourceMetrics[], keepPerEnv: number): void {
+    if (samples.length === 0) return;
+    let dropped: Map<string, number>;
+    try {
+      dropped = this.store.outboxAppendMetrics(
+        samples.map((s) => ({ environmentId: s.environment_id, timestamp: s.timestamp, data: s })),
+        keepPerEnv,
+      );
+    } catch (err) {
+      // A full disk fails every tick: say so once a minute, and send the samples as before (dropped if disconnected,
+      // so that they never push audit events out of the tunnel's in-memory queue).
+      const now = Date.now();
+      if (now - this.lastMetricsError >= STATE_ERROR_EVERY_MS) {
+        this.lastMetricsError = now;
+        this.log.error('could not persist metric samples: sending them without a local copy', {
+          err,
+          samples: samples.length,
+        });
+      }
+      this.metricsFallback?.(samples);
+      return;
+    }
+    for (const [env, n] of dropped) {
+      this.droppedSamples += n;
+      this.log.warn('metric backlog full: oldest samples dropped', {
+        env_id: env,
+        dropped: n,
+        keep: keepPerEnv,
+        dropped_total: this.droppedSamples,
+      });
+    }
+    for (const fn of this.listeners) fn();
+  }
 
   record(event: AuditRecord): void {
     this.append(this.newId(), EVENT.audit, event);
@@ -71,6 +124,11 @@ export class Outbox implements AuditSink, RecordingSink, UsageSink {
    */
   setFallback(fn: OutboxFallback): void {
     this.fallback = fn;
+  }
+
+  /** Where metric samples go when the state file cannot take them: sent if connected, else dropped. */
+  setMetricsFallback(fn: (samples: readonly ResourceMetrics[]) => void): void {
+    this.metricsFallback = fn;
   }
 
   /** Called after every append (the tunnel drains on it). */

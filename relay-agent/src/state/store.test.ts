@@ -56,6 +56,35 @@ describe('state store', () => {
     b.close();
   }, 60_000); // RSA 3072 key generation is slow on a busy machine
 
+  it('metric samples: one entry per environment and timestamp, at most keepPerEnv each, oldest dropped first', () => {
+    const s = StateStore.open(':memory:');
+    const at = (i: number) => new Date(Date.UTC(2026, 10, 30, 9, 0, i * 10)).toISOString();
+    const sample = (env: string, i: number) => ({ environmentId: env, timestamp: at(i), data: { env, i } });
+    s.outboxAppend('audit-1', 'audit', { event: 'login' });
+    expect(s.outboxAppendMetrics([sample('envA', 0), sample('envB', 0)], 3)).toEqual(new Map());
+    // envA grows past its bound: its two oldest go, envB and the audit event are untouched.
+    const dropped = s.outboxAppendMetrics(
+      [1, 2, 3, 4].map((i) => sample('envA', i)),
+      3,
+    );
+    expect(dropped).toEqual(new Map([['envA', 2]]));
+    // A sample appended again (same environment and timestamp) is one entry.
+    expect(s.outboxAppendMetrics([sample('envA', 4)], 3)).toEqual(new Map());
+    // An environment id that is a prefix of another's does not share its bound.
+    s.outboxAppendMetrics([sample('envAA', 9)], 3);
+    const list = s.outboxList(100);
+    expect(list.map((e) => e.id)).toEqual([
+      'audit-1',
+      `metrics:envB:${at(0)}`,
+      `metrics:envA:${at(2)}`,
+      `metrics:envA:${at(3)}`,
+      `metrics:envA:${at(4)}`,
+      `metrics:envAA:${at(9)}`,
+    ]);
+    expect(list.filter((e) => e.name === 'metrics').map((e) => e.data)).toContainEqual({ env: 'envA', i: 4 });
+    expect(s.outboxAppendMetrics([sample('envA', 5)], 0)).toEqual(new Map([['envA', 4]]));
+  });
+
   it('outbox: ordered, idempotent appends, paging after a sequence, delete acked', () => {
     const s = StateStore.open(':memory:');
     for (const id of ['a', 'b', 'c', 'a']) s.outboxAppend(id, 'audit', { id });

@@ -1,8 +1,9 @@
-// The agent's local state in one libsql file: key-value (SSH keys), routes, command results and the durable outbox.
+// The agent's local state in one libsql file: key-value (SSH keys), routes, command results and the durable outbox
+// (audit events, usage, recordings, and metric samples not yet acknowledged by the edge, bounded per environment).
 import Database from 'libsql';
 import { mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Route } from '@remotegpu/schema';
+import { EVENT, type Route } from '@remotegpu/schema';
 import type { KeyValueStore } from '../contracts.ts';
 
 const SCHEMA = `
@@ -14,6 +15,11 @@ CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
   data TEXT NOT NULL, created_at INTEGER NOT NULL);
 `;
+
+/** A metric sample's outbox id: its environment and timestamp, so a sample is stored (and sent) once. */
+function metricEntryId(environmentId: string, timestamp: string): string {
+  return `metrics:${environmentId}:${timestamp}`;
+}
 
 export interface OutboxEntry {
   seq: number;
@@ -146,6 +152,34 @@ export class StateStore implements KeyValueStore {
       for (const id of ids) n += del.run(id).changes;
     })();
     return n;
+  }
+
+  /**
+   * Appends metric samples (one entry each, id `metrics:<environment id>:<sample timestamp>`), then keeps only the
+   * newest `keepPerEnv` unacknowledged samples of each environment touched, dropping the oldest. One transaction.
+   * Returns how many old samples were dropped, per environment (only environments that lost some).
+   */
+  outboxAppendMetrics(
+    entries: readonly { environmentId: string; timestamp: string; data: unknown }[],
+    keepPerEnv: number,
+  ): Map<string, number> {
+    const ins = this.db.prepare('INSERT OR IGNORE INTO outbox (id, name, data, created_at) VALUES (?, ?, ?, ?)');
+    // The range [`metrics:<env>:`, `metrics:<env>;`) is the environment's samples (';' follows ':'): the unique
+    // index on id serves it.
+    const prune = this.db.prepare(
+      'DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE id >= ? AND id < ? ORDER BY seq DESC LIMIT -1 OFFSET ?)',
+    );
+    const dropped = new Map<string, number>();
+    const now = this.now();
+    this.db.transaction(() => {
+      for (const e of entries)
+        ins.run(metricEntryId(e.environmentId, e.timestamp), EVENT.metrics, JSON.stringify(e.data), now);
+      for (const env of new Set(entries.map((e) => e.environmentId))) {
+        const n = prune.run(`metrics:${env}:`, `metrics:${env};`, Math.max(0, keepPerEnv)).changes;
+        if (n > 0) dropped.set(env, n);
+      }
+    })();
+    return dropped;
   }
 
   outboxCount(): number {

@@ -95,9 +95,11 @@ export class FakeEdge {
         const ids =
           msg.name === 'audit'
             ? ((msg.data as { events?: { id: string }[] }).events ?? []).map((e) => e.id)
-            : msg.id
-              ? [msg.id]
-              : [];
+            : msg.name === 'metrics'
+              ? ((msg.data as { samples?: { id?: string }[] }).samples ?? []).flatMap((s) => (s.id ? [s.id] : []))
+              : msg.id
+                ? [msg.id]
+                : [];
         if (ids.length > 0) ws.send(encodeControl({ type: MSG.ack, ids }));
       }
       for (const w of this.waiters) w();

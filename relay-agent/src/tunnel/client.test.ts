@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CMD, MSG, PROTOCOL_VERSION } from '@remotegpu/schema';
 import type { Hello, Route } from '@remotegpu/schema';
 import { Outbox } from '../audit/outbox.ts';
-import { silentLogger } from '../log.ts';
+import { createLogger, silentLogger } from '../log.ts';
 import { MemoryRouteTable } from '../routes/route-table.ts';
 import { StateStore } from '../state/store.ts';
 import { FakeEdge } from '../testing/fake-edge.ts';
@@ -192,6 +192,97 @@ describe('tunnel client against a fake edge', () => {
     outbox.record(rec('later')); // appended while connected: sent at once
     await edge.waitFor((m) => m.type === MSG.event && JSON.stringify(m).includes('"later"'));
     expect(store.outboxList(10).map((e) => (e.data as { event: string }).event)).toEqual(['later']);
+  });
+
+  it('metric samples taken while disconnected go up as one metrics batch with ids, and leave the outbox on ack', async () => {
+    const { edge, outbox, store, tunnel } = await setup({ autoAck: false });
+    const sample = (i: number) => ({
+      environment_id: 'aaaaaaaaaaaaaaaa',
+      type: 'container' as const,
+      timestamp: new Date(Date.UTC(2026, 10, 30, 9, 0, i)).toISOString(),
+      cpu_usage: i,
+      memory_usage: 1,
+      gpu_usage: 0,
+      network_in: 0,
+      network_out: 0,
+    });
+    outbox.metrics([sample(1)], 10);
+    outbox.metrics([sample(2)], 10);
+    await tunnel.whenConnected();
+    const batch = await edge.waitFor((m) => m.type === MSG.event && m.name === 'metrics');
+    const samples = (batch as { data: { samples: { id: string; cpu_usage: number }[] } }).data.samples;
+    expect(samples.map((x) => x.cpu_usage)).toEqual([1, 2]);
+    expect(samples.every((x) => x.id.startsWith('metrics:aaaaaaaaaaaaaaaa:'))).toBe(true);
+    // Not acked: a new connection sends them again (the edge stores each once).
+    edge.dropAll();
+    await edge.waitFor((m, conn) => conn === 2 && m.type === MSG.event && m.name === 'metrics');
+    edge.send({ type: MSG.ack, ids: samples.map((x) => x.id) });
+    edge.send({ type: MSG.ping, ts: 8 });
+    await edge.waitFor((m) => m.type === MSG.pong && m.ts === 8);
+    expect(store.outboxCount()).toBe(0);
+  });
+
+  it('a full metric backlog drops the oldest samples of that environment and logs how many', () => {
+    const lines: Record<string, unknown>[] = [];
+    const store = StateStore.open(':memory:');
+    cleanups.push(() => store.close());
+    const outbox = new Outbox(store, createLogger({ level: 'warn', write: (l) => lines.push(JSON.parse(l)) }));
+    const sample = (env: string, i: number) => ({
+      environment_id: env,
+      type: 'container' as const,
+      timestamp: new Date(Date.UTC(2026, 10, 30, 9, 0, i)).toISOString(),
+      cpu_usage: i,
+      memory_usage: 1,
+      gpu_usage: 0,
+      network_in: 0,
+      network_out: 0,
+    });
+    for (let i = 0; i < 5; i++) outbox.metrics([sample('envA', i), sample('envB', i)], 3);
+    expect(
+      store
+        .outboxList(100)
+        .map(
+          (e) =>
+            `${(e.data as { environment_id: string }).environment_id}:${(e.data as { cpu_usage: number }).cpu_usage}`,
+        )
+        .sort(),
+    ).toEqual(['envA:2', 'envA:3', 'envA:4', 'envB:2', 'envB:3', 'envB:4']);
+    const warns = lines.filter((l) => l.msg === 'metric backlog full: oldest samples dropped');
+    expect(warns.map((l) => [l.env_id, l.dropped])).toEqual([
+      ['envA', 1],
+      ['envB', 1],
+      ['envA', 1],
+      ['envB', 1],
+    ]);
+    expect(warns.at(-1)).toMatchObject({ dropped_total: 4, keep: 3 });
+  });
+
+  it('metric samples the state file cannot take go to the fallback, with one error logged a minute', () => {
+    const lines: Record<string, unknown>[] = [];
+    const store = StateStore.open(':memory:');
+    cleanups.push(() => store.close());
+    store.outboxAppendMetrics = () => {
+      throw new Error('database or disk is full');
+    };
+    const outbox = new Outbox(store, createLogger({ level: 'warn', write: (l) => lines.push(JSON.parse(l)) }));
+    const sent: number[] = [];
+    outbox.setMetricsFallback((samples) => sent.push(samples.length));
+    const sample = {
+      environment_id: 'envA',
+      type: 'container' as const,
+      timestamp: new Date().toISOString(),
+      cpu_usage: 1,
+      memory_usage: 1,
+      gpu_usage: 0,
+      network_in: 0,
+      network_out: 0,
+    };
+    outbox.metrics([sample, { ...sample, environment_id: 'envB' }], 10);
+    outbox.metrics([sample], 10);
+    expect(sent).toEqual([2, 1]);
+    expect(
+      lines.filter((l) => l.msg === 'could not persist metric samples: sending them without a local copy').length,
+    ).toBe(1);
   });
 
   it('queues results and events while disconnected, bounded', async () => {

@@ -108,7 +108,7 @@ export class TunnelClient {
     }
   }
 
-  /** A non-durable event; `droppable` ones (metrics) are not queued while disconnected. */
+  /** A non-durable event; `droppable` ones (pull and image progress) are not queued while disconnected. */
   emit(name: string, data: unknown, opts: { droppable?: boolean } = {}): void {
     const msg: Event = { type: MSG.event, name, data };
     if (opts.droppable && !this.connected) return;

@@ -1,6 +1,6 @@
 // Sends the durable outbox up the tunnel in order, a bounded window at a time; entries leave the outbox only when acked.
 import { EVENT, MSG, encodeControl } from '@remotegpu/schema';
-import type { AuditRecord } from '@remotegpu/schema';
+import type { AuditRecord, ResourceMetrics } from '@remotegpu/schema';
 import type { Logger } from '../contracts.ts';
 import type { OutboxEntry } from '../state/store.ts';
 
@@ -46,7 +46,10 @@ export class OutboxDrain {
     this.pump();
   }
 
-  /** Audit records go as one `audit` event per batch (AuditEventBatch); anything else one event per entry. */
+  /**
+   * Audit records go as one `audit` event per batch (AuditEventBatch), metric samples as one `metrics` event
+   * (MetricsEvent, each sample with its entry id); anything else one event per entry.
+   */
   private sendBatch(entries: OutboxEntry[]): boolean {
     const audits = entries.filter((e) => e.name === EVENT.audit);
     if (audits.length > 0) {
@@ -54,8 +57,16 @@ export class OutboxDrain {
       const ok = this.send(encodeControl({ type: MSG.event, name: EVENT.audit, id: audits[0]!.id, data: { events } }));
       if (!ok) return false;
     }
+    const metrics = entries.filter((e) => e.name === EVENT.metrics);
+    if (metrics.length > 0) {
+      const samples = metrics.map((e) => ({ ...(e.data as ResourceMetrics), id: e.id }));
+      const ok = this.send(
+        encodeControl({ type: MSG.event, name: EVENT.metrics, id: metrics[0]!.id, data: { samples } }),
+      );
+      if (!ok) return false;
+    }
     for (const e of entries) {
-      if (e.name === EVENT.audit) continue;
+      if (e.name === EVENT.audit || e.name === EVENT.metrics) continue;
       if (!this.send(encodeControl({ type: MSG.event, name: e.name, id: e.id, data: e.data }))) return false;
     }
     return true;

@@ -42,6 +42,7 @@ function agentConfig(edgeUrl: string, stateDir: string): AgentConfig {
     fakeGpus: false,
     sshWorkers: 1,
     sshNativeCrypto: 'require',
+    metricsInterval: 10,
   };
 }
 

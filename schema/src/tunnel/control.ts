@@ -409,7 +409,16 @@ export const PullProgressEvent = z.object({
   current: z.number().nullable().optional(),
   total: z.number().nullable().optional(),
 });
-export const MetricsEvent = z.object({ samples: z.array(ResourceMetrics).max(10_000) });
+/**
+ * EVENT.metrics: samples from the relay's durable outbox, each with its outbox `id` (acknowledged once stored; the
+ * edge stores a sample once per host, environment and timestamp). A sample without an id (an older relay) is stored
+ * and not acknowledged.
+ */
+export const MetricsEvent = z.object({
+  samples: z
+    .array(ResourceMetrics.extend({ environment_id: z.string().min(1).max(64), id: id.optional() }))
+    .max(10_000),
+});
 export const AuditRecord = z.object({
   timestamp: z.string().max(64),
   environment_id: z.string().max(64).nullable(),
