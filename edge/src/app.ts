@@ -29,6 +29,7 @@ import { registerMarketEndpoints } from './market/endpoints.ts';
 import { registerOpenApiEndpoints } from './openapi/endpoints.ts';
 import { registerTerminalEndpoints } from './terminal/endpoints.ts';
 import { registerWebhookEndpoints } from './webhooks/endpoints.ts';
+import { registerTeamEndpoints } from './teams/endpoints.ts';
 import { registerAgentEndpoints } from './tunnel/connect.ts';
 
 /** Paths the Worker answers on the console's host; everything else there is a static asset. */
@@ -78,6 +79,7 @@ export function buildApp(): Hono<AppEnv> {
   registerBillingEndpoints(app);
   registerBillingAdminEndpoints(app);
   registerWebhookEndpoints(app);
+  registerTeamEndpoints(app);
   registerHostEndpoints(app);
   registerFleetEndpoints(app);
   registerEvacuateEndpoint(app);

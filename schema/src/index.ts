@@ -1,6 +1,7 @@
 // @remotegpu/schema: the shared contracts, runtime-free.
 export * from './api.ts';
 export * from './billing-api.ts';
+export * from './teams-api.ts';
 export * from './ids.ts';
 export * from './redis-keys.ts';
 export * from './migrate.ts';

@@ -141,5 +141,18 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "ALTER TABLE `metric_samples` ADD `dedupe_key` text;",
       "CREATE UNIQUE INDEX `metric_dedupe_idx` ON `metric_samples` (`dedupe_key`);"
     ]
+  },
+  {
+    "tag": "0010_teams",
+    "when": 1796031549097,
+    "hash": "04cb1c591ad6a97f4242e7267ac4aeebe2e7d121fab9a461dc5c565def68402b",
+    "statements": [
+      "CREATE TABLE `team_members` (\n\t`team_id` text NOT NULL,\n\t`user_id` text NOT NULL,\n\t`role` text NOT NULL,\n\t`created_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL,\n\tPRIMARY KEY(`team_id`, `user_id`),\n\tFOREIGN KEY (`team_id`) REFERENCES `teams`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `team_members_user_idx` ON `team_members` (`user_id`);",
+      "CREATE TABLE `teams` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`personal_of` text,\n\t`created_at` integer DEFAULT (cast(unixepoch('subsecond') * 1000 as integer)) NOT NULL,\n\tFOREIGN KEY (`personal_of`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `teams_personal_uq` ON `teams` (`personal_of`);",
+      "ALTER TABLE `environments` ADD `team_id` text REFERENCES teams(id);",
+      "CREATE INDEX `environments_team_idx` ON `environments` (`team_id`);"
+    ]
   }
 ];

@@ -19,6 +19,37 @@ export const users = sqliteTable(
 );
 
 /** Console sessions; `id` is the SHA-256 of the session secret, never the secret itself. */
+/** Teams (organisations); every user also has a personal team of one (`personal_of` = that user). */
+export const teams = sqliteTable(
+  'teams',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    /** The user whose personal team this is; null for a shared team. */
+    personal_of: text('personal_of').references(() => users.id, { onDelete: 'cascade' }),
+    created_at: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('teams_personal_uq').on(t.personal_of)],
+);
+
+export const TEAM_ROLES = ['owner', 'member', 'read_only'] as const;
+
+/** Who belongs to a team and as what: owners manage members; read_only members read but do not act. */
+export const teamMembers = sqliteTable(
+  'team_members',
+  {
+    team_id: text('team_id')
+      .notNull()
+      .references(() => teams.id, { onDelete: 'cascade' }),
+    user_id: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: TEAM_ROLES }).notNull(),
+    created_at: integer('created_at').notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.team_id, t.user_id] }), index('team_members_user_idx').on(t.user_id)],
+);
+
 export const sessions = sqliteTable(
   'sessions',
   {
@@ -186,9 +217,12 @@ export const environments = sqliteTable(
     gpu_idle_threshold_pct: integer('gpu_idle_threshold_pct'),
     /** Opt-in scheduled stop (定时关机), epoch ms; cleared once it fired. */
     scheduled_stop_at: integer('scheduled_stop_at'),
+    /** The team it belongs to (null: the creator's own, as before teams); its members see it, the team pays. */
+    team_id: text('team_id').references(() => teams.id),
   },
   (t) => [
     index('environments_user_idx').on(t.user_id),
+    index('environments_team_idx').on(t.team_id),
     index('environments_host_idx').on(t.host_id),
     // One live environment per machine: the database, not the code, refuses a double allocation.
     uniqueIndex('environments_machine_uq').on(t.physical_machine_id),

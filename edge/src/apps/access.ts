@@ -55,7 +55,7 @@ export interface AccessInput {
 }
 
 /**
- * Admins get no silent access: only the owner's own grant counts, whatever the role. The console's session cookie
+ * Admins get no silent access: only a grant of the owner (or of a member of its team) counts, whatever the role. The console's session cookie
  * is host-only and never reaches an app host. Every `rg_app` value is tried: one planted by a sibling app host for a
  * parent domain names another environment and never matches, and must not hide the owner's own.
  */
@@ -70,7 +70,7 @@ export async function mayOpen(
       claims &&
       claims.e === route.envId &&
       claims.p === port &&
-      claims.u === route.ownerId &&
+      route.operators.has(claims.u) &&
       (await credentialAlive(await deps(), claims, now))
     )
       return true;

@@ -1,13 +1,14 @@
 // Where an app lives and who may open it: the database (relay, owner, public ports) and Redis (shard count), cached per isolate.
 import { redisKeys, tables } from '@remotegpu/schema';
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { bestEffort } from '../lib/unavailable.ts';
 
 export interface AppTarget {
   envId: string;
   hostId: string;
-  ownerId: string;
+  /** Who may open its private ports: its creator, and its team's owners and members (not read-only ones). */
+  operators: Set<string>;
   publicPorts: Set<number>;
   /** Data shards the relay keeps (K); the environment's traffic goes to one of them. */
   shards: number;
@@ -51,6 +52,7 @@ async function load(envId: string, deps: Deps): Promise<AppTarget | null> {
         user_id: tables.environments.user_id,
         status: tables.environments.status,
         host_id: tables.environments.host_id,
+        team_id: tables.environments.team_id,
       })
       .from(tables.environments)
       .where(eq(tables.environments.id, envId)),
@@ -61,6 +63,13 @@ async function load(envId: string, deps: Deps): Promise<AppTarget | null> {
     ports.filter((r) => r.first_byte_timeout_ms !== null).map((r) => [r.port, r.first_byte_timeout_ms!]),
   );
   const hostId = env.host_id;
+  const m = tables.teamMembers;
+  const members = env.team_id
+    ? await deps.db
+        .select({ user_id: m.user_id })
+        .from(m)
+        .where(and(eq(m.team_id, env.team_id), inArray(m.role, ['owner', 'member'])))
+    : [];
   const publicPorts = new Set(ports.filter((r) => r.public).map((r) => r.port));
   // Without Redis, shard 0: every relay keeps it.
   const shardsRaw = await bestEffort('data shard count', () => deps.redis.get<unknown>(redisKeys.dataShards(hostId)));
@@ -68,7 +77,7 @@ async function load(envId: string, deps: Deps): Promise<AppTarget | null> {
   return {
     envId,
     hostId,
-    ownerId: env.user_id,
+    operators: new Set([env.user_id, ...members.map((r) => r.user_id)]),
     publicPorts,
     shards: Number.isInteger(shards) && shards >= 1 ? shards : 1,
     firstByteMs,

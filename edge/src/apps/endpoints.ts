@@ -3,8 +3,7 @@ import { AppLink, AppLinkRequest, AppPort, AppPortRequest, appHostName, redisKey
 import { eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { ownedEnv } from '../environments/access.ts';
-import { forbidden } from '../errors.ts';
+import { operatedEnv } from '../environments/access.ts';
 import { IdParam, PortParam, endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import type { AuthUser } from '../auth/service.ts';
 import type { Deps } from '../deps.ts';
@@ -23,9 +22,7 @@ function appOrigin(c: Ctx, envId: string, port: number): string {
 
 /** Owner only: an admin managing the platform does not get into a renter's apps. */
 async function ownEnv(deps: Deps, user: AuthUser, id: string) {
-  const env = await ownedEnv(deps, user, id);
-  if (env.user_id !== user.id) throw forbidden("only the owner opens or shares this environment's apps");
-  return env;
+  return operatedEnv(deps, user, id, "only the owner opens or shares this environment's apps");
 }
 
 export function registerAppEndpoints(app: Hono<AppEnv>): void {

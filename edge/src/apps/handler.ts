@@ -80,7 +80,7 @@ async function redeemLink(
       'this app link is invalid, expired or already used: open the app again from the console',
       consoleUrl,
     );
-  if (!claims || claims.e !== route.envId || claims.p !== port || claims.u !== route.ownerId || !claims.n)
+  if (!claims || claims.e !== route.envId || claims.p !== port || !route.operators.has(claims.u) || !claims.n)
     return denied();
   const d = await deps();
   if (!(await credentialAlive(d, claims))) return denied();

@@ -25,7 +25,8 @@ export function registerAuditEndpoints(app: Hono<AppEnv>): void {
     {
       method: 'get',
       path: '/api/v1/audit-events',
-      summary: 'Audit events: yours (admins: all with ?all=true)',
+      summary:
+        "Audit events: yours (admins: all with ?all=true); with ?environment_id= that environment's, for its team too",
       tag: 'audit',
       auth: 'user',
       query: AuditQuery,
@@ -34,7 +35,12 @@ export function registerAuditEndpoints(app: Hono<AppEnv>): void {
     async (c, { query, user }) => {
       const t = tables.auditEvents;
       const where: SQL[] = [];
-      if (!(user.role === 'admin' && query.all === 'true')) where.push(eq(t.user_id, user.id));
+      // One environment's whole trail for whoever may see it (its team's members too); for anyone else (or a deleted
+      // environment) only their own events, as without the filter.
+      const ofEnv = query.environment_id
+        ? await ownedEnv(c.get('deps'), user, query.environment_id).catch(() => null)
+        : null;
+      if (!ofEnv && !(user.role === 'admin' && query.all === 'true')) where.push(eq(t.user_id, user.id));
       if (query.environment_id) where.push(eq(t.environment_id, query.environment_id));
       if (query.event) where.push(eq(t.event, query.event));
       if (query.before) where.push(lt(t.id, query.before));
@@ -133,7 +139,9 @@ export function registerAuditEndpoints(app: Hono<AppEnv>): void {
         .select()
         .from(tables.sessionRecordings)
         .where(eq(tables.sessionRecordings.id, params.id));
-      if (!rec || (rec.user_id !== user.id && user.role !== 'admin')) throw notFound('recording');
+      if (!rec) throw notFound('recording');
+      // Another's recording: only of an environment of a team you are in (404 otherwise, as for the environment).
+      if (rec.user_id !== user.id && user.role !== 'admin') await ownedEnv(deps, user, rec.environment_id);
       return new Response(rec.cast, {
         headers: {
           'content-type': 'application/x-asciicast',

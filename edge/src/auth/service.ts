@@ -15,6 +15,8 @@ export interface AuthUser {
   credentialId: string;
   /** An API token's scopes; null = unrestricted (sessions, tokens made before scopes). */
   scopes: TokenScope[] | null;
+  /** Set by the endpoint wrapper: the request changes something (any method but GET); read-only roles refuse it. */
+  writes?: boolean;
 }
 
 /**

@@ -3,11 +3,10 @@ import { Quota, QuotaRequest, tables } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { recordAudit } from '../audit/service.ts';
-import { notFound } from '../errors.ts';
 import { endpoint, type AppEnv } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { balanceOf } from './ledger.ts';
-import { accountOf } from './service.ts';
+import { adminAccount } from './service.ts';
 import { runBillingSweep } from './sweep.ts';
 
 export function registerBillingAdminEndpoints(app: Hono<AppEnv>): void {
@@ -16,7 +15,8 @@ export function registerBillingAdminEndpoints(app: Hono<AppEnv>): void {
     {
       method: 'put',
       path: '/api/v1/admin/accounts/:id/quota',
-      summary: "Set an account's limits (GPUs held at once, environments at once; null = no limit)",
+      summary:
+        "Set an account's limits (GPUs held at once, environments at once; null = no limit); :id a user or a shared team",
       tag: 'billing',
       auth: 'admin',
       body: QuotaRequest,
@@ -24,12 +24,7 @@ export function registerBillingAdminEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params, body }) => {
       const deps = c.get('deps');
-      const [target] = await deps.db
-        .select({ id: tables.users.id })
-        .from(tables.users)
-        .where(eq(tables.users.id, params.id));
-      if (!target) throw notFound('account');
-      const account = accountOf(target);
+      const { account, userId } = await adminAccount(deps, params.id);
       const set = { ...body, updated_at: Date.now() };
       await deps.db
         .insert(tables.accountQuotas)
@@ -39,10 +34,10 @@ export function registerBillingAdminEndpoints(app: Hono<AppEnv>): void {
       await recordAudit(deps, {
         event: 'billing.quota',
         status: 'success',
-        user_id: target.id,
+        user_id: userId,
         actor_id: user.id,
         source_ip: clientIp(c),
-        detail: body,
+        detail: { ...body, account_id: account },
       });
       return c.json({ max_gpus: q?.max_gpus ?? null, max_environments: q?.max_environments ?? null });
     },
@@ -59,12 +54,7 @@ export function registerBillingAdminEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { params }) => {
       const deps = c.get('deps');
-      const [target] = await deps.db
-        .select({ id: tables.users.id })
-        .from(tables.users)
-        .where(eq(tables.users.id, params.id));
-      if (!target) throw notFound('account');
-      const account = accountOf(target);
+      const { account } = await adminAccount(deps, params.id);
       const [q] = await deps.db.select().from(tables.accountQuotas).where(eq(tables.accountQuotas.account_id, account));
       return c.json({
         account_id: account,

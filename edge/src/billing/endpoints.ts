@@ -1,5 +1,13 @@
 // /billing/* (a renter's balance, ledger, CSV, usage by day), the admin's credits and reconcile, the payment hook.
-import { Balance, CreditRequest, LedgerEntry, PaymentHookRequest, UsageDay, tables } from '@remotegpu/schema';
+import {
+  Balance,
+  CreditRequest,
+  LedgerEntry,
+  PaymentHookRequest,
+  TEAM_HEADER,
+  UsageDay,
+  tables,
+} from '@remotegpu/schema';
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -7,10 +15,11 @@ import { recordAudit } from '../audit/service.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { endpoint, type AppEnv } from '../lib/api.ts';
 import { newId } from '../lib/ids.ts';
+import { selectedAccount } from '../teams/service.ts';
 import { clientIp } from '../lib/request.ts';
 import { verifySignature } from '../webhooks/signature.ts';
 import { balanceOf, reconcile } from './ledger.ts';
-import { accountOf, ledgerCsv, ledgerJson, postEntry } from './service.ts';
+import { accountOf, adminAccount, ledgerCsv, ledgerJson, postEntry } from './service.ts';
 
 const LedgerQuery = z
   .object({
@@ -35,7 +44,7 @@ export function registerBillingEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user }) => {
       const deps = c.get('deps');
-      const account = accountOf(user);
+      const account = await selectedAccount(deps, user, c.req.header(TEAM_HEADER));
       const b = deps.config.billing;
       return c.json({
         account_id: account,
@@ -61,7 +70,7 @@ export function registerBillingEndpoints(app: Hono<AppEnv>): void {
     async (c, { user, query }) => {
       const deps = c.get('deps');
       const t = tables.ledgerEntries;
-      const where: SQL[] = [eq(t.account_id, accountOf(user))];
+      const where: SQL[] = [eq(t.account_id, await selectedAccount(deps, user, c.req.header(TEAM_HEADER)))];
       if (query.before) where.push(lt(t.id, query.before));
       const rows = await deps.db
         .select()
@@ -98,7 +107,7 @@ export function registerBillingEndpoints(app: Hono<AppEnv>): void {
         sql: `SELECT environment_id, strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') AS day, -SUM(amount), COUNT(*)
               FROM ledger_entries WHERE account_id = ? AND kind = 'charge' AND created_at >= ?
               GROUP BY environment_id, day ORDER BY day DESC, environment_id`,
-        args: [accountOf(user), since],
+        args: [await selectedAccount(deps, user, c.req.header(TEAM_HEADER)), since],
       });
       return c.json({
         items: r.rows.map((row) => ({
@@ -116,7 +125,7 @@ export function registerBillingEndpoints(app: Hono<AppEnv>): void {
     {
       method: 'post',
       path: '/api/v1/admin/accounts/:id/credits',
-      summary: "Credit (or refund, adjust) an account's balance",
+      summary: "Credit (or refund, adjust) an account's balance (:id a user or a shared team)",
       tag: 'billing',
       auth: 'admin',
       body: CreditRequest,
@@ -125,13 +134,10 @@ export function registerBillingEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params, body }) => {
       const deps = c.get('deps');
-      const [target] = await deps.db
-        .select({ id: tables.users.id })
-        .from(tables.users)
-        .where(eq(tables.users.id, params.id));
-      if (!target) throw notFound('account');
+      // A shared team is an account too (its environments spend its balance).
+      const { account, userId } = await adminAccount(deps, params.id);
       const r = await postEntry(deps, {
-        account_id: accountOf(target),
+        account_id: account,
         kind: body.kind,
         amount: body.amount,
         idempotency_key: `admin:${body.idempotency_key ?? newId('crd')}`,
@@ -142,10 +148,16 @@ export function registerBillingEndpoints(app: Hono<AppEnv>): void {
       await recordAudit(deps, {
         event: 'billing.credit',
         status: 'success',
-        user_id: target.id,
+        user_id: userId,
         actor_id: user.id,
         source_ip: clientIp(c),
-        detail: { entry_id: r.entry_id, amount: body.amount, kind: body.kind, duplicate: r.duplicate },
+        detail: {
+          entry_id: r.entry_id,
+          amount: body.amount,
+          kind: body.kind,
+          duplicate: r.duplicate,
+          account_id: account,
+        },
       });
       return c.json({ entry: ledgerJson(entry!), balance: r.balance, duplicate: r.duplicate }, r.duplicate ? 200 : 201);
     },

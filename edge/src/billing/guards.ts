@@ -1,10 +1,11 @@
 // Before anything starts costing money: enough balance (402 insufficient_balance) and within the account's quota
 // (403 quota_exceeded).
 import { tables } from '@remotegpu/schema';
-import { and, eq, inArray, ne } from 'drizzle-orm';
+import { and, eq, ne } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { balanceOf } from './ledger.ts';
+import { envsOfAccounts } from './service.ts';
 
 /** 402 unless the balance covers `needed` minor units (nothing is needed when it is 0). */
 async function requireBalance(deps: Deps, accountId: string, needed: number, what: string): Promise<void> {
@@ -53,7 +54,7 @@ export async function checkQuota(
   const rows = await deps.db
     .select({ id: e.id, status: e.status, gpus: e.gpu_count })
     .from(e)
-    .where(and(eq(e.user_id, accountId), ne(e.status, 'deleting')));
+    .where(and(envsOfAccounts([accountId]), ne(e.status, 'deleting')));
   const mine = rows.filter((r) => r.id !== except);
   if (q.max_environments != null && mine.length + adding.environments > q.max_environments) {
     throw new ApiError(
@@ -79,5 +80,5 @@ export async function runningContainers(deps: Deps, accountIds: string[]) {
   return deps.db
     .select()
     .from(e)
-    .where(and(inArray(e.user_id, accountIds), eq(e.type, 'container'), eq(e.status, 'running')));
+    .where(and(envsOfAccounts(accountIds), eq(e.type, 'container'), eq(e.status, 'running')));
 }

@@ -4,7 +4,7 @@ import { tables, type UsageReport } from '@remotegpu/schema';
 import { eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { costOf, hourlyPrice } from './prices.ts';
-import { accountOf, postEntry } from './service.ts';
+import { accountOfEnv, postEntry } from './service.ts';
 
 type MeterRow = typeof tables.envMeters.$inferSelect;
 
@@ -26,7 +26,7 @@ async function meterFor(deps: Deps, hostId: string, envId: string, at: number): 
       .insert(tables.envMeters)
       .values({
         environment_id: envId,
-        account_id: accountOf({ id: env.user_id }),
+        account_id: accountOfEnv(env),
         host_id: hostId,
         hourly_price: price,
         updated_at: at,

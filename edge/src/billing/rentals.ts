@@ -6,7 +6,7 @@ import type { Deps } from '../deps.ts';
 import { isoReq } from '../lib/time.ts';
 import { emitEvent } from '../webhooks/emit.ts';
 import { balanceOf } from './ledger.ts';
-import { accountOf, postEntry } from './service.ts';
+import { accountOfEnv, postEntry } from './service.ts';
 
 const PERIOD_MS = 30 * 86_400_000;
 const DAY = 86_400_000;
@@ -15,7 +15,7 @@ type EnvRow = typeof tables.environments.$inferSelect;
 
 /** Charges the first period of a freshly allocated machine and opens its rental. */
 export async function startRental(deps: Deps, env: EnvRow, periodPrice: number, at = Date.now()): Promise<void> {
-  const account = accountOf({ id: env.user_id });
+  const account = accountOfEnv(env);
   if (periodPrice > 0) {
     await postEntry(deps, {
       account_id: account,

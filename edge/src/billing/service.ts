@@ -1,19 +1,45 @@
 // Postings through the ledger with the platform's currency, and what follows a balance change (low/zero notices).
 import { tables } from '@remotegpu/schema';
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray, isNull, or, type SQL } from 'drizzle-orm';
 import type { AuthUser } from '../auth/service.ts';
 import type { Deps } from '../deps.ts';
-import { ApiError } from '../errors.ts';
+import { ApiError, notFound } from '../errors.ts';
 import { isoReq } from '../lib/time.ts';
 import { emitEvent } from '../webhooks/emit.ts';
 import { LedgerError, post, type Posted, type Posting } from './ledger.ts';
 
 /**
- * The account whose balance a user spends. Today each user is an account of one; teams (issue 16, part 6) make
- * this the user's team id. Every billing path goes through here.
+ * The account whose balance a user spends on their own things: the user's id (a renter's own account is a team of
+ * one whose balance is keyed by the user, as before teams). Every billing path goes through here or accountOfEnv.
  */
 export function accountOf(user: Pick<AuthUser, 'id'>): string {
   return user.id;
+}
+
+/** The account an environment bills: its team's (the team's id) when it belongs to one, else its creator's. */
+export function accountOfEnv(env: { user_id: string; team_id: string | null }): string {
+  return env.team_id ?? accountOf({ id: env.user_id });
+}
+
+/** Environments billed to any of these accounts (a team's, or a user's own that belong to no team). */
+export function envsOfAccounts(accountIds: string[]): SQL {
+  const e = tables.environments;
+  return or(inArray(e.team_id, accountIds), and(isNull(e.team_id), inArray(e.user_id, accountIds))) as SQL;
+}
+
+/**
+ * The account an admin names in `/admin/accounts/:id/...`: a user (their own account) or a shared team (its
+ * account is its id); 404 `not_found` otherwise. `userId` is the user's, for the audit record.
+ */
+export async function adminAccount(deps: Deps, id: string): Promise<{ account: string; userId: string | null }> {
+  const [user] = await deps.db.select({ id: tables.users.id }).from(tables.users).where(eq(tables.users.id, id));
+  if (user) return { account: accountOf(user), userId: user.id };
+  const [team] = await deps.db
+    .select({ id: tables.teams.id })
+    .from(tables.teams)
+    .where(and(eq(tables.teams.id, id), isNull(tables.teams.personal_of)));
+  if (team) return { account: team.id, userId: null };
+  throw notFound('account');
 }
 
 /** Posts an entry in the platform's currency; 422 `invalid_amount` when its sign does not fit its kind. */

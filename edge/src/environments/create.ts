@@ -35,6 +35,8 @@ export interface CreateOptions {
   dataVolume?: string;
   /** A clone: the source environment on the same host, whose container is committed and data volume copied. */
   cloneFrom?: { environmentId: string; volume: string };
+  /** The team it belongs to (its members see it, its balance pays); already checked by teamForCreate. */
+  teamId?: string | null;
 }
 
 export async function newCredentials(deps: Deps) {
@@ -69,7 +71,7 @@ export async function createEnvironment(
     throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
   if (image.status !== 'ready')
     throw new ApiError(409, 'image_not_ready', `image ${image.id} is ${image.status}: it cannot be used yet`);
-  await guardCreate(deps, user, body, image);
+  await guardCreate(deps, user, body, image, opts.teamId ?? null);
   const creds = await newCredentials(deps);
   const { id, placement } = await reserve(deps, user, body, image.id, creds, opts);
   const args: ContainerCreateArgs = {
@@ -189,6 +191,7 @@ async function reserve(
         ssh_username: 'root',
         image_id: imageId,
         user_id: user.id,
+        team_id: opts.teamId ?? null,
         status: 'creating',
         host_id: placement.host.id,
         gpu_count: body.gpu_count,

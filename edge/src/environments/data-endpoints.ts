@@ -20,7 +20,7 @@ import { endpoint, type AppEnv } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { iso, isoReq } from '../lib/time.ts';
 import { sendCommand } from '../tunnel/stub.ts';
-import { ownedEnv } from './access.ts';
+import { operatedEnv, ownedEnv } from './access.ts';
 import { createEnvironment, reload } from './create.ts';
 import { publishRoute } from '../routing/sync.ts';
 import { dataVolumeOf, listRetained, measureData, removeRetained, type RetainedRow } from './data.ts';
@@ -113,8 +113,7 @@ export function registerDataEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params, body }) => {
       const deps = c.get('deps');
-      const src = await ownedEnv(deps, user, params.id);
-      if (src.user_id !== user.id) throw new ApiError(403, 'forbidden', 'only the owner clones an environment');
+      const src = await operatedEnv(deps, user, params.id, 'only the owner clones an environment');
       if (
         src.type !== 'container' ||
         !src.container_id ||
@@ -132,7 +131,8 @@ export function registerDataEndpoints(app: Hono<AppEnv>): void {
           cpu_cores: body.cpu_cores ?? src.cpu_cores,
           memory_gb: body.memory_gb ?? src.memory_gb,
         },
-        { hostId: src.host_id, cloneFrom: { environmentId: src.id, volume: dataVolumeOf(src) } },
+        // A team's environment clones into the same team (its balance pays).
+        { hostId: src.host_id, cloneFrom: { environmentId: src.id, volume: dataVolumeOf(src) }, teamId: src.team_id },
       );
       await recordAudit(deps, {
         event: 'environment.clone',

@@ -7,24 +7,26 @@ import {
   OwnerAccessInfo,
   ResourceMetrics,
   StartEnvironmentRequest,
+  TEAM_HEADER,
   redisKeys,
   tables,
 } from '@remotegpu/schema';
-import { and, desc, eq, gte, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, or, type SQL } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { bestEffort } from '../lib/unavailable.ts';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
-import { ApiError, forbidden } from '../errors.ts';
+import { ApiError } from '../errors.ts';
 import { IdParam, endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
-import { accessInfo, ownedEnv } from './access.ts';
+import { accessInfo, operatedEnv, ownedEnv } from './access.ts';
 import { rotatePassword, runAction, type Action } from './actions.ts';
 import { notifyEnvironment } from '../webhooks/environment-events.ts';
 import { createEnvironment } from './create.ts';
 import { deleteEnvironment } from './delete.ts';
 import { environmentsJson, oneEnvironmentJson } from './serialize.ts';
 import { startInMode } from './recreate.ts';
+import { teamForCreate, teamIdsOf } from '../teams/service.ts';
 
 const EnvResponse = z.object({ environment: Environment });
 const ListQuery = z
@@ -61,7 +63,7 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
     {
       method: 'post',
       path: '/api/v1/environments',
-      summary: 'Create a container environment',
+      summary: "Create a container environment (header X-RemoteGPU-Team: a team id makes it that team's)",
       tag: 'environments',
       auth: 'user',
       body: CreateEnvironmentRequest,
@@ -71,7 +73,8 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
     async (c, { body, user }) => {
       const deps = c.get('deps');
       try {
-        const { env, status } = await createEnvironment(deps, user, body);
+        const teamId = await teamForCreate(deps, user, c.req.header(TEAM_HEADER));
+        const { env, status } = await createEnvironment(deps, user, body, { teamId });
         await audit(c, user, env, 'environment.create');
         return c.json({ environment: await oneEnvironmentJson(deps, env) }, status);
       } catch (err) {
@@ -94,7 +97,7 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
     {
       method: 'get',
       path: '/api/v1/environments',
-      summary: 'Your environments (admins: all, with ?all=true or ?user_id=)',
+      summary: "Your environments and your teams' (admins: all, with ?all=true or ?user_id=)",
       tag: 'environments',
       auth: 'user',
       query: ListQuery,
@@ -103,8 +106,13 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
     async (c, { query, user }) => {
       const t = tables.environments;
       const where: SQL[] = [];
-      if (user.role !== 'admin' || (query.all !== 'true' && !query.user_id)) where.push(eq(t.user_id, user.id));
-      else if (query.user_id) where.push(eq(t.user_id, query.user_id));
+      if (user.role !== 'admin' || (query.all !== 'true' && !query.user_id)) {
+        // Your own, and every environment of the teams you belong to.
+        const teams = await teamIdsOf(c.get('deps'), user.id);
+        where.push(
+          teams.length ? (or(eq(t.user_id, user.id), inArray(t.team_id, teams)) as SQL) : eq(t.user_id, user.id),
+        );
+      } else if (query.user_id) where.push(eq(t.user_id, query.user_id));
       if (query.status) where.push(eq(t.status, query.status));
       if (query.type) where.push(eq(t.type, query.type));
       const rows = await c
@@ -246,8 +254,7 @@ export function registerEnvironmentEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params }) => {
       const deps = c.get('deps');
-      const env = await ownedEnv(deps, user, params.id);
-      if (env.user_id !== user.id) throw forbidden('only the owner sees the login');
+      const env = await operatedEnv(deps, user, params.id, 'only the owner sees the login');
       // The relay's host keys (from its hello), so that clients such as the CLI can pin them.
       const [host] = await deps.db
         .select({ keys: tables.hosts.ssh_host_keys })

@@ -4,8 +4,8 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { lookupAppTarget } from '../apps/app-target.ts';
 import { forwardToShard } from '../apps/forward.ts';
-import { ownedEnv } from '../environments/access.ts';
-import { ApiError, forbidden } from '../errors.ts';
+import { operatedEnv } from '../environments/access.ts';
+import { ApiError } from '../errors.ts';
 import { endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 
@@ -17,11 +17,15 @@ const SHARD_ERRORS: Record<string, [number, string]> = {
   bad_gateway: [502, "the environment's files are unreachable (is it running?)"],
 };
 
-async function transfer(c: Ctx, user: Parameters<typeof ownedEnv>[1], id: string, file: FileOpen): Promise<Response> {
+async function transfer(
+  c: Ctx,
+  user: Parameters<typeof operatedEnv>[1],
+  id: string,
+  file: FileOpen,
+): Promise<Response> {
   const deps = c.get('deps');
-  const env = await ownedEnv(deps, user, id);
-  // Owner only, as for SSH: an admin manages the platform, not a renter's files.
-  if (env.user_id !== user.id) throw forbidden("only the owner reads or writes this environment's files");
+  // Owner (or team member) only, as for SSH: an admin manages the platform, not a renter's files.
+  const env = await operatedEnv(deps, user, id, "only the owner reads or writes this environment's files");
   if (env.status !== 'running') throw new ApiError(409, 'not_running', 'start the environment to reach its files');
   const route = await lookupAppTarget(env.id, async () => deps);
   if (!route) throw new ApiError(409, 'not_running', 'start the environment to reach its files');

@@ -22,7 +22,7 @@ import { endpoint, type AppEnv } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
-import { ownedEnv } from '../environments/access.ts';
+import { operatedEnv } from '../environments/access.ts';
 
 type ImageRow = typeof tables.images.$inferSelect;
 
@@ -40,11 +40,11 @@ async function visibleImage(deps: Deps, user: AuthUser, id: string): Promise<Ima
  * answers at once and reports progress and the outcome as events (applyImageEvent).
  */
 async function saveEnvironmentImage(deps: Deps, user: AuthUser, envId: string, label: string): Promise<ImageRow> {
+  // Ownership first: another renter's environment id is 404 whatever the platform's configuration.
+  const env = await operatedEnv(deps, user, envId, 'only the owner saves an environment');
   const registry = deps.config.registry;
   if (!registry)
     throw new ApiError(409, 'registry_not_configured', 'this platform has no image registry (REMOTEGPU_REGISTRY)');
-  const env = await ownedEnv(deps, user, envId);
-  if (env.user_id !== user.id) throw new ApiError(403, 'forbidden', 'only the owner saves an environment');
   if (env.type !== 'container' || !env.container_id || !['running', 'stopped'].includes(env.status))
     throw new ApiError(409, 'invalid_state', `cannot save an environment that is ${env.status}`);
   const [base] = env.image_id

@@ -1,6 +1,6 @@
 // /ssh-keys: the renter's public keys, valid for every environment they own (pushed to the relays at once).
 import { CreateSshKeyRequest, SshKey, tables } from '@remotegpu/schema';
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, or } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
@@ -10,6 +10,7 @@ import { newId } from '../lib/ids.ts';
 import { isoReq } from '../lib/time.ts';
 import { publishRoute } from '../routing/sync.ts';
 import { SERVED_STATUSES } from '../routing/relay-routes.ts';
+import { teamIdsOf } from '../teams/service.ts';
 
 const KEY_LINE =
   /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Za-z0-9+/]+={0,2})(?: ([^\r\n]{0,200}))?$/;
@@ -32,11 +33,15 @@ async function parsePublicKey(line: string): Promise<{ key: string; fingerprint:
   return { key: `${m[1]} ${m[2]}${m[3] ? ` ${m[3]}` : ''}`, fingerprint: `SHA256:${fp}` };
 }
 
+/** Pushes the routes of every environment the user's keys open: their own and their teams' (keys changed). */
 async function republishOwned(deps: Deps, userId: string): Promise<void> {
+  const e = tables.environments;
+  const teams = await teamIdsOf(deps, userId);
+  const mine = teams.length ? or(eq(e.user_id, userId), inArray(e.team_id, teams)) : eq(e.user_id, userId);
   const envs = await deps.db
     .select()
-    .from(tables.environments)
-    .where(and(eq(tables.environments.user_id, userId), inArray(tables.environments.status, [...SERVED_STATUSES])));
+    .from(e)
+    .where(and(mine, inArray(e.status, [...SERVED_STATUSES])));
   for (const env of envs) await publishRoute(deps, env);
 }
 

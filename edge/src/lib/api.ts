@@ -119,6 +119,7 @@ export function endpoint<
     const params = parseWith(paramsSchema, c.req.param(), 'path');
     const body = spec.body ? parseWith(spec.body, await readJson(c), 'body') : undefined;
     const query = spec.query ? parseWith(spec.query, c.req.query(), 'query') : undefined;
-    return handler(c, { body, query, params, user: user as AuthUser } as Input<B, Q, P, Path>);
+    const caller = user ? { ...user, writes: spec.method !== 'get' } : user;
+    return handler(c, { body, query, params, user: caller as AuthUser } as Input<B, Q, P, Path>);
   });
 }

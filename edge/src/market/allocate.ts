@@ -14,8 +14,15 @@ import { newCredentials, reload } from '../environments/create.ts';
 import { allocatePort, releasePort } from '../environments/ports.ts';
 import type { EnvRow } from '../environments/serialize.ts';
 
-export async function allocateMachine(deps: Deps, user: AuthUser, machineId: number, name?: string): Promise<EnvRow> {
-  await guardAllocate(deps, user, machineId);
+/** Rents a machine to the user, or to their team when `teamId` is given (checked by teamForCreate; the team pays). */
+export async function allocateMachine(
+  deps: Deps,
+  user: AuthUser,
+  machineId: number,
+  name?: string,
+  teamId: string | null = null,
+): Promise<EnvRow> {
+  await guardAllocate(deps, user, machineId, teamId);
   const claimed = await deps.db
     .update(tables.machines)
     .set({ status: 'allocated', updated_at: Date.now() })
@@ -47,6 +54,7 @@ export async function allocateMachine(deps: Deps, user: AuthUser, machineId: num
       target_ip: machine.target_ip,
       physical_machine_id: machine.id,
       user_id: user.id,
+      team_id: teamId,
       status: 'running',
       host_id: host.id,
       gpu_count: machine.gpu_count,

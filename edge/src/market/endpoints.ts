@@ -6,6 +6,7 @@ import {
   GpuMarket,
   Machine,
   MarketQuery,
+  TEAM_HEADER,
   tables,
 } from '@remotegpu/schema';
 import { and, asc, count, eq, gte, type SQL } from 'drizzle-orm';
@@ -18,6 +19,7 @@ import { clientIp } from '../lib/request.ts';
 import { accessInfo } from '../environments/access.ts';
 import { oneEnvironmentJson } from '../environments/serialize.ts';
 import { allocateMachine } from './allocate.ts';
+import { teamForCreate } from '../teams/service.ts';
 import { gpuMarket } from './gpu-offers.ts';
 
 export const machineJson = (m: typeof tables.machines.$inferSelect) => ({
@@ -94,7 +96,7 @@ export function registerMarketEndpoints(app: Hono<AppEnv>): void {
     {
       method: 'post',
       path: '/api/v1/market/machines/:id/allocate',
-      summary: 'Rent a machine: returns the environment and its login',
+      summary: 'Rent a machine: returns the environment and its login (header X-RemoteGPU-Team: for that team)',
       tag: 'market',
       auth: 'user',
       body: AllocateMachineRequest,
@@ -107,7 +109,8 @@ export function registerMarketEndpoints(app: Hono<AppEnv>): void {
       if (!/^[1-9][0-9]{0,15}$/.test(raw)) throw notFound('machine');
       const machineId = Number(raw);
       try {
-        const env = await allocateMachine(deps, user, machineId, body.name);
+        const teamId = await teamForCreate(deps, user, c.req.header(TEAM_HEADER));
+        const env = await allocateMachine(deps, user, machineId, body.name, teamId);
         await recordAudit(deps, {
           event: 'machine.allocate',
           status: 'success',

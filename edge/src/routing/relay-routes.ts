@@ -1,6 +1,6 @@
 // The route a relay serves for one environment, and its Redis projection (no secrets), built from database rows.
 import { appHostName, tables, type PublicAccessInfo, type Route, type RouteRecord } from '@remotegpu/schema';
-import { eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import { isoReq } from '../lib/time.ts';
 
@@ -45,12 +45,24 @@ export function routeRecord(deps: Deps, env: EnvRow): RouteRecord {
   };
 }
 
-/** Builds the relay routes for the given environments in three queries. */
+function keyHolders(env: EnvRow, operators: { team_id: string; user_id: string }[]): Set<string> {
+  return new Set([env.user_id, ...operators.filter((o) => o.team_id === env.team_id).map((o) => o.user_id)]);
+}
+
+/** Builds the relay routes for the given environments in four queries. */
 export async function buildRoutes(deps: Deps, envs: EnvRow[]): Promise<Route[]> {
   if (!envs.length) return [];
   const imageIds = [...new Set(envs.map((e) => e.image_id).filter((x): x is number => x != null))];
   const machineIds = [...new Set(envs.map((e) => e.physical_machine_id).filter((x): x is number => x != null))];
-  const userIds = [...new Set(envs.map((e) => e.user_id))];
+  const teamIds = [...new Set(envs.map((e) => e.team_id).filter((x): x is string => x != null))];
+  // A team environment takes the keys of its team's owners and members too (read-only members do not log in).
+  const operators = teamIds.length
+    ? await deps.db
+        .select({ team_id: tables.teamMembers.team_id, user_id: tables.teamMembers.user_id })
+        .from(tables.teamMembers)
+        .where(and(inArray(tables.teamMembers.team_id, teamIds), inArray(tables.teamMembers.role, ['owner', 'member'])))
+    : [];
+  const userIds = [...new Set([...envs.map((e) => e.user_id), ...operators.map((o) => o.user_id)])];
   const [imgs, mach, keys] = await Promise.all([
     imageIds.length ? deps.db.select().from(tables.images).where(inArray(tables.images.id, imageIds)) : [],
     machineIds.length ? deps.db.select().from(tables.machines).where(inArray(tables.machines.id, machineIds)) : [],
@@ -76,7 +88,7 @@ export async function buildRoutes(deps: Deps, envs: EnvRow[]): Promise<Route[]> 
       target_ip: env.target_ip,
       target,
       password_hash: env.password_hash,
-      owner_keys: keys.filter((k) => k.user_id === env.user_id).map((k) => k.public_key),
+      owner_keys: keys.filter((k) => keyHolders(env, operators).has(k.user_id)).map((k) => k.public_key),
       recording: env.recording,
       running: env.status === 'running',
       auto_stop: {

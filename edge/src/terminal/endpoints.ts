@@ -10,8 +10,8 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { lookupAppTarget } from '../apps/app-target.ts';
 import { forwardToShard } from '../apps/forward.ts';
-import { ownedEnv } from '../environments/access.ts';
-import { ApiError, forbidden } from '../errors.ts';
+import { operatedEnv } from '../environments/access.ts';
+import { ApiError } from '../errors.ts';
 import { endpoint, type AppEnv, type Ctx } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 
@@ -56,8 +56,7 @@ export function registerTerminalEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params, query }) => {
       const deps = c.get('deps');
-      const env = await ownedEnv(deps, user, params.id);
-      if (env.user_id !== user.id) throw forbidden('only the owner opens a terminal in this environment');
+      const env = await operatedEnv(deps, user, params.id, 'only the owner opens a terminal in this environment');
       checkOrigin(c);
       if (c.req.header('upgrade')?.toLowerCase() !== 'websocket')
         throw new ApiError(426, 'upgrade_required', 'the terminal is a WebSocket: send Upgrade: websocket');

@@ -2,6 +2,7 @@
 import {
   CreateWebhookRequest,
   CreatedWebhook,
+  TEAM_HEADER,
   Webhook,
   WebhookDelivery,
   generateToken,
@@ -11,7 +12,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
-import { accountOf } from '../billing/service.ts';
+import { selectedAccount } from '../teams/service.ts';
 import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { endpoint, type AppEnv } from '../lib/api.ts';
@@ -66,11 +67,12 @@ export function registerWebhookEndpoints(app: Hono<AppEnv>): void {
       response: z.object({ items: z.array(Webhook) }),
     },
     async (c, { user }) => {
+      const account = await selectedAccount(c.get('deps'), user, c.req.header(TEAM_HEADER));
       const rows = await c
         .get('deps')
         .db.select()
         .from(tables.webhooks)
-        .where(eq(tables.webhooks.account_id, accountOf(user)))
+        .where(eq(tables.webhooks.account_id, account))
         .orderBy(desc(tables.webhooks.created_at));
       return c.json({ items: rows.map(hookJson) });
     },
@@ -90,7 +92,7 @@ export function registerWebhookEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, body }) => {
       const deps = c.get('deps');
-      const account = accountOf(user);
+      const account = await selectedAccount(deps, user, c.req.header(TEAM_HEADER));
       if (body.events.includes('host.offline') && user.role !== 'admin')
         throw new ApiError(403, 'forbidden', 'host.offline is for administrators');
       const existing = await deps.db
@@ -126,7 +128,7 @@ export function registerWebhookEndpoints(app: Hono<AppEnv>): void {
     { method: 'delete', path: '/api/v1/webhooks/:id', summary: 'Remove a webhook', tag: 'webhooks', auth: 'user' },
     async (c, { user, params }) => {
       const deps = c.get('deps');
-      const hook = await ownedHook(deps, accountOf(user), params.id);
+      const hook = await ownedHook(deps, await selectedAccount(deps, user, c.req.header(TEAM_HEADER)), params.id);
       await deps.db.delete(tables.webhooks).where(eq(tables.webhooks.id, hook.id));
       await recordAudit(deps, {
         event: 'webhook.delete',
@@ -152,7 +154,7 @@ export function registerWebhookEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params }) => {
       const deps = c.get('deps');
-      const hook = await ownedHook(deps, accountOf(user), params.id);
+      const hook = await ownedHook(deps, await selectedAccount(deps, user, c.req.header(TEAM_HEADER)), params.id);
       const rows = await deps.db
         .select()
         .from(tables.webhookDeliveries)
@@ -175,7 +177,7 @@ export function registerWebhookEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params }) => {
       const deps = c.get('deps');
-      const hook = await ownedHook(deps, accountOf(user), params.id);
+      const hook = await ownedHook(deps, await selectedAccount(deps, user, c.req.header(TEAM_HEADER)), params.id);
       const now = Date.now();
       const payload = JSON.stringify({ event: 'webhook.test', created_at: isoReq(now), data: { webhook_id: hook.id } });
       const [d] = await deps.db

@@ -1,7 +1,7 @@
 // environment.* webhook events from the places environments change (create, stop, fail, idle stop).
 import type { tables } from '@remotegpu/schema';
 import type { Deps } from '../deps.ts';
-import { accountOf } from '../billing/service.ts';
+import { accountOfEnv } from '../billing/service.ts';
 import { emitEvent } from './emit.ts';
 
 type EnvRow = typeof tables.environments.$inferSelect;
@@ -26,7 +26,7 @@ export async function notifyEnvironment(
   try {
     await emitEvent(
       deps,
-      accountOf({ id: env.user_id }),
+      accountOfEnv(env),
       event,
       { environment_id: env.id, name: env.name, type: env.type, status: env.status, reason },
       at,
