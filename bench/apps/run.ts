@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shardOf } from '@remotegpu/schema';
 import { REPO_ROOT } from '../../dev/src/edge-server.ts';
+import { rentMachine } from '../../dev/src/rent-machine.ts';
 import { ok } from '../../dev/src/json-api.ts';
 import { readServicesEnv } from '../../dev/src/services-env.ts';
 import { startStack } from '../../dev/src/stack.ts';
@@ -104,24 +105,14 @@ async function main(): Promise<void> {
 
     const envs: string[] = [];
     for (let i = 0; i < 32; i++) {
-      const m = await api<{ machine: { id: number } }>('/api/v1/admin/machines', admin, {
+      const rented = await rentMachine(stack.api, {
+        admin,
+        renter,
+        hostId: host.host.id,
+        targetIp: APP_IP,
         name: `bench-${i}`,
-        region: 'lo',
-        gpu_model: 'none',
-        gpu_count: 1,
-        gpu_memory: 1,
-        cpu_cores: 1,
-        memory_gb: 1,
-        disk_gb: 1,
-        target_ip: APP_IP,
-        ssh_port: 22,
-        host_id: host.host.id,
-        monthly_price: 1,
       });
-      envs.push(
-        (await api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.machine.id}/allocate`, renter, {}))
-          .environment.id,
-      );
+      envs.push(rented.envId);
     }
     // Each app opens with the owner's host-only cookie, got the way a browser gets it: a one-use console link.
     // (node:http, not fetch: undici drops a Host header, and the request would reach the console instead.)

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ok } from '../../dev/src/json-api.ts';
+import { rentMachine } from '../../dev/src/rent-machine.ts';
 import { startStack } from '../../dev/src/stack.ts';
 import { hostileRelay, slowLoris } from '../../test/faults/hostile-relay.ts';
 
@@ -24,39 +25,19 @@ try {
       body: { name: 'y', public_ssh_host: '127.0.0.1' },
     }),
   );
-  const m = ok(
-    'machine',
-    await stack.api<{ machine: { id: number } }>('/api/v1/admin/machines', {
-      token: admin,
-      body: {
-        name: 'y-box',
-        region: 'lo',
-        gpu_model: 'none',
-        gpu_count: 1,
-        gpu_memory: 1,
-        cpu_cores: 2,
-        memory_gb: 1,
-        disk_gb: 1,
-        target_ip: '127.0.0.9',
-        ssh_port: 22,
-        host_id: y.host.id,
-        monthly_price: 1,
-      },
-    }),
-  );
   const renter = ok(
     'register',
     await stack.api<{ token: string }>('/api/v1/auth/register', {
       body: { email: 'y@bench.test', password: 'renter-password-1' },
     }),
   ).token;
-  const env = ok(
-    'allocate',
-    await stack.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.machine.id}/allocate`, {
-      token: renter,
-      body: {},
-    }),
-  ).environment.id;
+  const { envId: env } = await rentMachine(stack.api, {
+    admin,
+    renter,
+    hostId: y.host.id,
+    targetIp: '127.0.0.9',
+    name: 'y-box',
+  });
   const x = ok(
     'hostile host',
     await stack.api<{ token: string }>('/api/v1/admin/hosts', {

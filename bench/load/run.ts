@@ -1,10 +1,10 @@
 // Load and soak through the whole local stack (not CI): the edge in workerd, a real relay agent, a busybox container on
 // the private dockerd (sessions' upstream legs are `docker exec` shells) and a loopback app. One command:
 //   npx tsx bench/load/run.ts [--only idle,logins,streams,soak] [--sessions 1000] [--idle-s 600] [--rate 50]
-//                             [--logins-s 60] [--streams 500] [--streams-s 30] [--soak-s 1800]
+//                             [--logins-s 60] [--streams 500] [--streams-s 30] [--soak-s 1800] [--ssh-workers 1]
 // Prints one markdown table; each figure names what produced it. Root, loopback only, after `bash scripts/services.sh up`.
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +12,13 @@ import { parseArgs } from 'node:util';
 import ssh2 from 'ssh2';
 import WebSocket from 'ws';
 import { freePort } from '../../dev/src/free-port.ts';
+import { rentMachine } from '../../dev/src/rent-machine.ts';
 import { ok } from '../../dev/src/json-api.ts';
 import { startStack } from '../../dev/src/stack.ts';
 import { until } from '../../dev/src/until.ts';
 import { appGrant, appHost, rssOf, startTargets, workerdPid } from '../../test/support/app-targets.ts';
 import { loadServices } from '../../test/support/services.ts';
-import { load } from '../apps/load.ts';
+import { load, type Target } from '../apps/load.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -29,8 +30,11 @@ const { values: a } = parseArgs({
     streams: { type: 'string', default: '500' },
     'streams-s': { type: 'string', default: '30' },
     'soak-s': { type: 'string', default: '1800' },
+    // The relay's SSH worker processes (its --ssh-workers); the stack kit's default for tests is 1.
+    'ssh-workers': { type: 'string', default: '1' },
   },
 });
+process.env.REMOTEGPU_SSH_WORKERS = a['ssh-workers'];
 const only = new Set(a.only.split(','));
 const rows: string[] = [];
 const row = (what: string, figure: string, note = '') => {
@@ -51,6 +55,63 @@ const fds = (pid: number) => {
 };
 const MiB = 1024 * 1024;
 
+/** The pids of `pid` and all its node descendants (the relay's SSH worker processes, `--ssh-workers`), from /proc. */
+function tree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const ppid = Number(/^\d+ \([^)]*\) \S (\d+)/.exec(readFileSync(`/proc/${d}/stat`, 'utf8'))?.[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  // Node processes only: tsx's esbuild service is not the relay's.
+  return out.filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'node';
+    } catch {
+      return false;
+    }
+  });
+}
+/** Resident memory in bytes of the relay with its SSH workers, and their open file descriptors together. */
+const relayRss = async (pid: number) => (await Promise.all(tree(pid).map(rssOf))).reduce((x, y) => x + y, 0);
+/** CPU seconds (user + system) the relay and its SSH workers have used, from /proc/<pid>/stat (clock ticks of 10 ms). */
+const relayCpuS = (pid: number) =>
+  tree(pid).reduce((sum, p) => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return sum + (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      return sum;
+    }
+  }, 0);
+/**
+ * CPU seconds (user + system, with reaped children's: runc runs under the shims) of the Docker engine's processes
+ * (dockerd, containerd, containerd-shim*): each login's shell is a `docker exec`.
+ */
+const dockerCpuS = () => {
+  let sum = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = /\(([^)]*)\)/.exec(st)?.[1] ?? '';
+      if (!/^(dockerd|containerd|containerd-shim)/.test(comm)) continue;
+      const f = st.split(') ')[1]!.split(' ');
+      sum += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+};
+const relayFds = (pid: number) => tree(pid).reduce((n, p) => n + Math.max(0, fds(p)), 0);
+
 interface Access {
   ssh_host: string;
   ssh_port: number;
@@ -67,7 +128,9 @@ function session(acc: Access): Promise<{ conn: ssh2.Client; ms: number; dropped:
     closed = true;
   });
   return new Promise((resolve, reject) => {
-    conn.once('error', reject);
+    // ssh2 may emit 'error' more than once (e.g. a reset after a failed handshake): the first one rejects, every one
+    // is handled (an unhandled one would end the benchmark).
+    conn.on('error', reject);
     conn.once('ready', () =>
       conn.shell((err, ch) => {
         if (err) return reject(err);
@@ -145,7 +208,7 @@ try {
 
   if (only.has('idle')) {
     const n = Number(a.sessions);
-    const before = await rssOf(relayPid);
+    const before = await relayRss(relayPid);
     const open: Awaited<ReturnType<typeof session>>[] = [];
     let failed = 0;
     // Open in waves of 20 so the handshakes do not all queue at once.
@@ -154,11 +217,11 @@ try {
       for (const w of wave) w.status === 'fulfilled' ? open.push(w.value) : failed++;
     }
     await sleep(2000);
-    const held = await rssOf(relayPid);
+    const held = await relayRss(relayPid);
     await sleep(Number(a['idle-s']) * 1000);
     const dropped = open.filter((x) => x.dropped()).length;
     row(
-      `${n} idle SSH sessions on one relay, ${a['idle-s']} s, keepalives 15 s`,
+      `${n} idle SSH sessions on one relay (${a['ssh-workers']} SSH worker(s)), ${a['idle-s']} s, keepalives 15 s`,
       `${((held - before) / open.length / 1024).toFixed(0)} KiB relay RSS per session; ${open.length} open, ${failed} failed to open, ${dropped} dropped`,
       `relay RSS ${(before / MiB).toFixed(0)} → ${(held / MiB).toFixed(0)} MiB`,
     );
@@ -171,7 +234,9 @@ try {
     const secs = Number(a['logins-s']);
     const times: number[] = [];
     let failures = 0;
+    const reasons = new Map<string, number>();
     const all: Promise<void>[] = [];
+    const cpu0 = { relay: relayCpuS(relayPid), bench: process.cpuUsage(), docker: dockerCpuS() };
     const t0 = Date.now();
     for (let i = 0; i < rate * secs; i++) {
       const due = t0 + (i * 1000) / rate;
@@ -182,50 +247,40 @@ try {
             times.push(x.ms);
             x.conn.end();
           },
-          () => {
+          (err: Error) => {
             failures++;
+            reasons.set(err.message, (reasons.get(err.message) ?? 0) + 1);
           },
         ),
       );
     }
     await Promise.all(all);
     const wall = (Date.now() - t0) / 1000;
+    const relayCpu = relayCpuS(relayPid) - cpu0.relay;
+    const dockerCpu = dockerCpuS() - cpu0.docker;
+    const benchCpu = (() => {
+      const u = process.cpuUsage(cpu0.bench);
+      return (u.user + u.system) / 1e6;
+    })();
     row(
-      `${rate} logins/s for ${secs} s (password, shell)`,
-      `time to shell p50 ${pct(times, 0.5).toFixed(0)} ms, p99 ${pct(times, 0.99).toFixed(0)} ms; ${failures} failures`,
-      `${(times.length / wall).toFixed(1)} logins/s achieved`,
+      `${rate} logins/s for ${secs} s (password, shell), ${a['ssh-workers']} SSH worker(s)`,
+      `time to shell p50 ${pct(times, 0.5).toFixed(0)} ms, p99 ${pct(times, 0.99).toFixed(0)} ms; ${failures} failures${
+        reasons.size ? ` (${[...reasons].map(([m, n]) => `${n}× ${m}`).join('; ')})` : ''
+      }`,
+      `${(times.length / wall).toFixed(1)} logins/s achieved; CPU over ${wall.toFixed(0)} s: relay ${relayCpu.toFixed(1)} s, ` +
+        `the Docker engine (exec) ${dockerCpu.toFixed(1)} s, the benchmark's ssh2 clients ${benchCpu.toFixed(1)} s`,
     );
   }
 
   const targets = await startTargets('127.0.0.10');
   stack.onClose(() => targets.close());
-  const m = ok(
-    'machine',
-    await stack.api<{ machine: { id: number } }>('/api/v1/admin/machines', {
-      token: admin,
-      body: {
-        name: 'load-app',
-        region: 'lo',
-        gpu_model: 'none',
-        gpu_count: 1,
-        gpu_memory: 1,
-        cpu_cores: 2,
-        memory_gb: 1,
-        disk_gb: 1,
-        target_ip: '127.0.0.10',
-        ssh_port: 22,
-        host_id: host.host.id,
-        monthly_price: 1,
-      },
-    }),
-  );
-  const appEnv = ok(
-    'allocate',
-    await stack.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.machine.id}/allocate`, {
-      token: renter,
-      body: {},
-    }),
-  ).environment.id;
+  const { envId: appEnv } = await rentMachine(stack.api, {
+    admin,
+    renter,
+    hostId: host.host.id,
+    targetIp: '127.0.0.10',
+    name: 'load-app',
+  });
   const cookie = await until(
     'app grant',
     async () => appGrant({ edgePort: stack.port, token: renter, envId: appEnv, port: targets.port }).catch(() => null),
@@ -241,51 +296,57 @@ try {
   if (only.has('streams')) {
     const n = Number(a.streams);
     const secs = Number(a['streams-s']);
-    // A fifth of the clients download 10 MiB per request, a fifth hold WebSockets echoing, the rest small requests.
-    const sockets = await Promise.all(
-      Array.from({ length: Math.floor(n / 5) }, async () => {
-        const ws = new WebSocket(`ws://127.0.0.1:${stack.port}/ws`, {
-          headers: { host: appHost(appEnv, targets.port, stack.port), cookie },
-        });
-        await new Promise((r, j) => ws.once('open', r).once('error', j));
-        return ws;
-      }),
-    );
-    let wsErrors = 0;
-    const wsLat: number[] = [];
-    let wsRunning = true;
-    const wsLoops = sockets.map(async (ws) => {
-      ws.on('error', () => wsErrors++);
-      while (wsRunning && ws.readyState === WebSocket.OPEN) {
-        const t = performance.now();
-        await new Promise<void>((r) => {
-          ws.once('message', () => r());
-          ws.send('ping');
-        });
-        wsLat.push(performance.now() - t);
-      }
-    });
-    const [small, big] = await Promise.all([
-      load([target('/hello')], n - 2 * Math.floor(n / 5), secs * 1000),
-      load([target(`/bytes/${10 * MiB}`)], Math.floor(n / 5), secs * 1000),
-    ]);
-    wsRunning = false;
-    await Promise.all(wsLoops);
-    for (const ws of sockets) ws.close();
-    row(
-      `${n} concurrent app streams through the edge, ${secs} s`,
-      `small: p99 ${small.p99.toFixed(0)} ms, ${small.errors} errors; 10 MiB: p99 ${big.p99.toFixed(0)} ms, ${big.errors} errors; WebSocket echo: p99 ${pct(wsLat, 0.99).toFixed(0)} ms, ${wsErrors} errors`,
-      `${small.rps.toFixed(0)} small req/s, ${big.rps.toFixed(1)} downloads/s`,
-    );
+    /** The mix against one way in: a fifth of the clients download 10 MiB per request, a fifth hold WebSockets echoing, the rest small requests. */
+    const mix = async (via: (path: string) => Target) => {
+      const first = via('/ws');
+      const sockets = await Promise.all(
+        Array.from({ length: Math.floor(n / 5) }, async () => {
+          const ws = new WebSocket(`ws://${first.host}:${first.port}/ws`, { headers: first.headers });
+          await new Promise((r, j) => ws.once('open', r).once('error', j));
+          return ws;
+        }),
+      );
+      let wsErrors = 0;
+      const wsLat: number[] = [];
+      let wsRunning = true;
+      const wsLoops = sockets.map(async (ws) => {
+        ws.on('error', () => wsErrors++);
+        while (wsRunning && ws.readyState === WebSocket.OPEN) {
+          const t = performance.now();
+          await new Promise<void>((r) => {
+            ws.once('message', () => r());
+            ws.send('ping');
+          });
+          wsLat.push(performance.now() - t);
+        }
+      });
+      const [small, big] = await Promise.all([
+        load([via('/hello')], n - 2 * Math.floor(n / 5), secs * 1000),
+        load([via(`/bytes/${10 * MiB}`)], Math.floor(n / 5), secs * 1000),
+      ]);
+      wsRunning = false;
+      await Promise.all(wsLoops);
+      for (const ws of sockets) ws.close();
+      return `small: p99 ${small.p99.toFixed(0)} ms (${small.rps.toFixed(0)} req/s), ${small.errors} errors; 10 MiB: p99 ${big.p99.toFixed(0)} ms (${big.rps.toFixed(1)}/s, ${((big.rps * 10 * MiB) / MiB).toFixed(0)} MiB/s), ${big.errors} errors; WebSocket echo: p99 ${pct(wsLat, 0.99).toFixed(0)} ms, ${wsErrors} errors`;
+    };
+    const edge = await mix(target);
+    // The reference, same run: the same mix straight to the app (no edge, no relay).
+    const direct = await mix((path) => ({
+      host: '127.0.0.10',
+      port: targets.port,
+      path,
+      headers: { host: '127.0.0.10' },
+    }));
+    row(`${n} concurrent app streams through the edge, ${secs} s`, edge, `direct to the app, same mix: ${direct}`);
   }
 
   if (only.has('soak')) {
     const secs = Number(a['soak-s']);
     const wpid = await workerdPid();
     const sample = async () => ({
-      relay: await rssOf(relayPid),
+      relay: await relayRss(relayPid),
       workerd: await rssOf(wpid),
-      rfd: fds(relayPid),
+      rfd: relayFds(relayPid),
       wfd: fds(wpid),
     });
     const warmup = Math.min(60, Math.max(5, secs / 10));

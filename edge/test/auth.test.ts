@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { endpoints } from '../src/lib/api.ts';
 import { buildApp } from '../src/app.ts';
-import { TestAgent, admin, call, createHost, json, registerUser, unique } from './helpers.ts';
+import { TestAgent, admin, call, createHost, json, physicalEnv, registerUser, unique } from './helpers.ts';
 
 describe('accounts', () => {
   it('register → login with a session cookie → me → logout ends the session', async () => {
@@ -123,28 +123,8 @@ describe('renters only see their own things', () => {
     const host = await createHost();
     const agent = await TestAgent.connect(host.token);
     await agent.ready();
-    const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', {
-      token: await admin(),
-      body: {
-        name: unique('m-'),
-        region: 'r',
-        gpu_model: 'g',
-        gpu_count: 1,
-        gpu_memory: 24,
-        cpu_cores: 8,
-        memory_gb: 32,
-        disk_gb: 100,
-        target_ip: '127.0.0.2',
-        host_id: host.id,
-        monthly_price: 100,
-      },
-    });
     const [a, b] = [await registerUser(), await registerUser()];
-    const env = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
-      token: a.token,
-      body: {},
-    });
-    const id = env.body.environment.id;
+    const id = await physicalEnv(host.id, a);
     for (const path of [
       `/api/v1/environments/${id}`,
       `/api/v1/environments/${id}/access`,

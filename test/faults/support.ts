@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../dev/src/free-port.ts';
+import { rentMachine } from '../../dev/src/rent-machine.ts';
 import { until } from '../../dev/src/until.ts';
 import type { PasswordAccess } from '../support/ssh-login.ts';
 import { startPlatform, type Platform } from '../support/platform.ts';
@@ -109,29 +110,14 @@ export async function faultRig(o: {
     async appBox(renter, ip) {
       const targets = await startTargets(ip);
       p.onClose(() => targets.close());
-      const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', {
-        token: admin,
-        body: {
-          name: `faults-app-${ip}`,
-          region: 'lo',
-          gpu_model: 'none',
-          gpu_count: 1,
-          gpu_memory: 1,
-          cpu_cores: 2,
-          memory_gb: 1,
-          disk_gb: 1,
-          target_ip: ip,
-          ssh_port: 22,
-          host_id: rig.hostId,
-          monthly_price: 1,
-        },
+      const { envId } = await rentMachine(p.api, {
+        admin,
+        renter,
+        hostId: rig.hostId,
+        targetIp: ip,
+        name: `faults-app-${ip}`,
       });
-      const a = await p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
-        token: renter,
-        body: {},
-      });
-      if (!a.body.environment) throw new Error(`allocate: ${a.status} ${JSON.stringify(a.body)}`);
-      return { envId: a.body.environment.id, targets };
+      return { envId, targets };
     },
   };
   rig.startRelay();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/src/free-port.ts';
+import { rentMachine } from '../../dev/src/rent-machine.ts';
 import { startPlatform, type Platform } from '../support/platform.ts';
 import { until } from '../../dev/src/until.ts';
 import {
@@ -77,29 +78,13 @@ describe('app proxy faults, reproduced as users hit them', () => {
     );
     owner = await p.renter();
     targets = await startTargets('127.0.0.4');
-    const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', {
-      token: admin,
-      body: {
-        name: 'faults-box',
-        region: 'lo',
-        gpu_model: 'none',
-        gpu_count: 1,
-        gpu_memory: 1,
-        cpu_cores: 2,
-        memory_gb: 1,
-        disk_gb: 1,
-        target_ip: '127.0.0.4',
-        ssh_port: 22,
-        host_id: host.body.host.id,
-        monthly_price: 1,
-      },
-    });
-    env = (
-      await p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
-        token: owner,
-        body: {},
-      })
-    ).body.environment.id;
+    ({ envId: env } = await rentMachine(p.api, {
+      admin,
+      renter: owner,
+      hostId: host.body.host.id,
+      targetIp: '127.0.0.4',
+      name: 'faults-box',
+    }));
     grant = await appGrant({ edgePort: p.port, token: owner, envId: env, port: targets.port });
     await until('data shard up', async () => (await get('/hello')).status === 200, { timeout: 20_000 });
   }, 180_000);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlatform, type Platform } from '../support/platform.ts';
 import { until } from '../../dev/src/until.ts';
+import { rentMachine } from '../../dev/src/rent-machine.ts';
 import { docker, loadServices } from '../support/services.ts';
 import {
   BLOCK,
@@ -89,29 +90,13 @@ describe('apps through the edge, the real agent and Docker', () => {
       'mkdir -p /www && echo "hello from busybox" > /www/index.html && httpd -p 8888 -h /www',
     ]);
     targets = await startTargets('127.0.0.3');
-    const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', {
-      token: admin,
-      body: {
-        name: 'node-box',
-        region: 'lo',
-        gpu_model: 'none',
-        gpu_count: 1,
-        gpu_memory: 1,
-        cpu_cores: 2,
-        memory_gb: 1,
-        disk_gb: 1,
-        target_ip: '127.0.0.3',
-        ssh_port: 22,
-        host_id: host.body.host.id,
-        monthly_price: 1,
-      },
-    });
-    nodeEnv = (
-      await p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
-        token: owner,
-        body: {},
-      })
-    ).body.environment.id;
+    ({ envId: nodeEnv } = await rentMachine(p.api, {
+      admin,
+      renter: owner,
+      hostId: host.body.host.id,
+      targetIp: '127.0.0.3',
+      name: 'node-box',
+    }));
     ownerNode = await grant(owner, nodeEnv, targets.port);
     await until('data shards up', async () => (await get(nodeEnv, targets.port, '/hello', ownerNode)).status === 200, {
       timeout: 20_000,

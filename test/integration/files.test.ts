@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizeOnPhysical, physicalSshd, revokeOnPhysical } from '../../dev/src/physical-keys.ts';
+import { rentMachine } from '../../dev/src/rent-machine.ts';
 import { freePort } from '../../dev/src/free-port.ts';
 import { until } from '../../dev/src/until.ts';
 import { rssOf } from '../support/app-targets.ts';
@@ -127,30 +128,14 @@ describe('files in the environment through the edge and the relay', () => {
     expect(box.body.environment.status).toBe('running');
     boxEnv = box.body.environment.id;
     boxContainer = box.body.environment.container_id;
-    const m = await p.api<{ machine: { id: number } }>('/api/v1/admin/machines', {
-      token: admin,
-      body: {
-        name: 'files-box',
-        region: 'lo',
-        gpu_model: 'none',
-        gpu_count: 1,
-        gpu_memory: 1,
-        cpu_cores: 2,
-        memory_gb: 1,
-        disk_gb: 1,
-        target_ip: s.physical.host,
-        ssh_port: s.physical.port,
-        host_id: host.body.host.id,
-        monthly_price: 1,
-      },
-    });
-    expect(m.status).toBe(201);
-    machineEnv = (
-      await p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
-        token: owner,
-        body: {},
-      })
-    ).body.environment.id;
+    ({ envId: machineEnv } = await rentMachine(p.api, {
+      admin,
+      renter: owner,
+      hostId: host.body.host.id,
+      targetIp: s.physical.host,
+      sshPort: s.physical.port,
+      name: 'files-box',
+    }));
     // The data connection comes up a moment after the control one.
     await until('file streams served', async () => (await get(owner, boxEnv, '/etc/hostname')).status === 200, {
       timeout: 30_000,
