@@ -9,6 +9,7 @@ import { PermanentError } from '../tunnel/errors.ts';
 import { supervise } from '../tunnel/supervisor.ts';
 import { AGENT_VERSION } from '../version.ts';
 import type { TerminalSessions } from '../terminal/sessions.ts';
+import { SendGate } from './send-gate.ts';
 import { StreamMux, targetAgent, type FileAccess } from './stream-mux.ts';
 
 export interface DataShardsOptions {
@@ -84,12 +85,14 @@ export class DataShards {
               }),
               onOpen: (_welcome, _send, ws) => {
                 // Binary frames go straight to the socket: the control queue is for JSON messages only.
+                // One bulk budget per connection: streams take turns instead of queueing their whole credit.
+                const gate = new SendGate((frame, written) => {
+                  if (ws.readyState !== WebSocket.OPEN) return false;
+                  ws.send(frame, { binary: true }, written);
+                  return true;
+                });
                 this.muxes[shard] = new StreamMux(
-                  (frame) => {
-                    if (ws.readyState !== WebSocket.OPEN) return false;
-                    ws.send(frame, { binary: true });
-                    return true;
-                  },
+                  gate.sender(),
                   o.routes,
                   this.agent,
                   log,

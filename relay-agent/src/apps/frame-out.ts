@@ -1,4 +1,5 @@
 // Outgoing frames for one stream: head (or head + whole body in one frame), coalesced DATA under the edge's credit, END, RESET.
+import type { SendGate } from './send-gate.ts';
 import {
   FRAME,
   HEADER_BYTES,
@@ -12,7 +13,17 @@ import {
   type ResponseHead,
 } from '@remotegpu/schema';
 
-export type SendFrame = (frame: Uint8Array) => boolean;
+/**
+ * Sends one frame on the data connection; false when it is closed. `gate`, when the connection has one
+ * (relay-agent/src/apps/send-gate.ts), is the bulk budget its streams share.
+ */
+export interface SendFrame {
+  (frame: Uint8Array): boolean;
+  gate?: SendGate;
+}
+
+/** Pending bodies smaller than this skip the gate's queue: a small response or an SSE event is never stuck behind bulk. */
+const SMALL_BYTES = 64 * 1024;
 
 /** A frame is sent once this much is pending, or after COALESCE_MS: 1 MiB frames for bulk, prompt ones for SSE. */
 const FRAME_TARGET = MAX_FRAME_PAYLOAD;
@@ -39,6 +50,8 @@ export class StreamOut {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private headFrame: Uint8Array | null = null;
   private ended = false;
+  /** Waiting for its turn on the connection's gate. */
+  private queued = false;
   closed = false;
 
   /** `onStall` / `onFlow` pause and resume the source when credit runs out and comes back. */
@@ -110,6 +123,18 @@ export class StreamOut {
     this.clearTimer();
     if (this.closed || this.headFrame) return;
     while (this.pendingBytes > 0 && this.credit > 0) {
+      const gate = this.send.gate;
+      if (gate && !gate.open && this.pendingBytes >= SMALL_BYTES) {
+        if (!this.queued) {
+          this.queued = true;
+          gate.wait(() => {
+            this.queued = false;
+            this.flush();
+          });
+        }
+        this.onStall();
+        return;
+      }
       const budget = Math.min(this.credit, MAX_FRAME_PAYLOAD, this.pendingBytes);
       const chunks: Buffer[] = [];
       let n = 0;
