@@ -191,6 +191,7 @@ describe('teams in the console', () => {
       'e2e team credit',
     );
     await pickOption(member, 'team-switch', TEAM);
+    await expect.poll(() => switchShows(member)).toBe(TEAM);
   });
 
   it('made read-only, the member finds the write buttons disabled', async () => {
@@ -201,7 +202,9 @@ describe('teams in the console', () => {
     await expect.poll(() => owner.locator('.el-message--success').last().textContent()).toContain('只读');
 
     await member.click(sel('nav-environments'));
+    await member.waitForURL(/\/environments$/);
     await member.reload();
+    await expect.poll(() => switchShows(member)).toBe(`${TEAM} (只读)`);
     await member.locator(sel('read-only-note')).waitFor();
     await expect(member.locator(sel('create-env')).isDisabled()).resolves.toBe(true);
     const row = member.locator(`${sel('env-table')} .el-table__row`, { hasText: 'team-box' });
