@@ -1,6 +1,7 @@
 // Teams in the console, two renters in two browsers: the owner creates a team, adds the other by email, switches the
 // header to the team and creates an environment there (the team pays); the member sees it, acts for the team, is made
 // read-only (write buttons disabled), then removed (the remembered team is dropped). zh-CN, then English.
+import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ok } from '../../dev/src/json-api.ts';
@@ -160,6 +161,11 @@ describe('teams in the console', () => {
     await expect.poll(() => owner.locator(sel('balance')).textContent()).toMatch(/\b\d{3}\.\d{2}/);
     await expect(owner.locator(sel('balance')).textContent()).resolves.not.toContain('10,000,000');
     await expect(owner.locator(`${sel('ledger')} .el-table__body`).textContent()).resolves.toContain('e2e team credit');
+    // The CSV export is the team's too (a link cannot send the header: the console fetches it with it).
+    const [download] = await Promise.all([owner.waitForEvent('download'), owner.click(sel('ledger-csv'))]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    expect(csv).toContain('e2e team credit');
+    expect(csv).not.toContain('sign-up credit');
   });
 
   it('the member sees the team environment, acts for the team, and keeps the choice across a reload', async () => {
