@@ -44,6 +44,9 @@ export default defineConfig({
                 REMOTEGPU_SIGNUP_CREDIT: '1000000000',
                 REMOTEGPU_PRORATE_RELEASE: 'true',
                 REMOTEGPU_WEBHOOK_BACKOFF_MS: '100',
+                // Saved images and retained data (issue 15) for the teams suite; no registry is contacted by the edge.
+                REMOTEGPU_REGISTRY: '127.0.0.1:5999',
+                REMOTEGPU_DATA_RETENTION_DAYS: '7',
               },
             },
           })),

@@ -55,6 +55,7 @@ describe('CLI parsing', () => {
     const answers = (...list: Environment[]): ApiClient => ({
       url: 'http://x',
       call: async <T>() => ({ environment: list.shift() }) as T,
+      team: async () => null,
     });
     const o = { timeoutMs: 60_000, intervalMs: 1, sleep: async () => {} };
     expect((await waitCreated(answers(env('creating'), env('running')), env('creating'), o)).status).toBe('running');

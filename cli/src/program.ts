@@ -7,6 +7,7 @@ import { registerConfigSshCommand } from './commands/config-ssh.ts';
 import { registerEnvironmentCommands } from './commands/envs.ts';
 import { registerOpenCommand } from './commands/open.ts';
 import { registerSshCommands } from './commands/ssh.ts';
+import { registerTeamCommands } from './commands/teams.ts';
 import type { Context } from './context.ts';
 import { t } from './i18n.ts';
 
@@ -16,8 +17,9 @@ export function buildProgram(ctx: Context): Command {
     .version(pkg.version)
     .addHelpText(
       'after',
-      `\n${t('exit.codes')}\n\nEnvironment: REMOTEGPU_URL, REMOTEGPU_TOKEN, REMOTEGPU_CONFIG_DIR, REMOTEGPU_IDENTITY.`,
+      `\n${t('exit.codes')}\n\nEnvironment: REMOTEGPU_URL, REMOTEGPU_TOKEN, REMOTEGPU_TEAM, REMOTEGPU_CONFIG_DIR, REMOTEGPU_IDENTITY.`,
     )
+    .option('--team <team>', t('opt.team'))
     .showHelpAfterError()
     .exitOverride();
   registerAuthCommands(program, ctx);
@@ -25,8 +27,19 @@ export function buildProgram(ctx: Context): Command {
   registerSshCommands(program, ctx);
   registerConfigSshCommand(program, ctx);
   registerOpenCommand(program, ctx);
+  registerTeamCommands(program, ctx);
   registerCompletionCommand(program);
+  // The global --team (else REMOTEGPU_TEAM) applies to whichever command runs.
+  program.hook('preAction', () => {
+    ctx.team = program.opts<{ team?: string }>().team;
+  });
   // Subcommands throw like the program does, so the one catch in cli.ts picks the exit code.
-  for (const c of program.commands) c.exitOverride();
+  const overrideAll = (cmd: Command): void => {
+    for (const c of cmd.commands) {
+      c.exitOverride();
+      overrideAll(c);
+    }
+  };
+  overrideAll(program);
   return program;
 }

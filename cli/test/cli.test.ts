@@ -1,6 +1,6 @@
 // The `remotegpu` CLI as a renter runs it (`npm pack`ed, installed in a clean folder, spawned) against the local stack,
 // a real relay agent on the private dockerd and the system's OpenSSH: login, create, ssh without a password,
-// config-ssh, cp, port-forward, the device-code login, and the documented exit codes.
+// config-ssh, cp, port-forward, the device-code login, teams and --team, and the documented exit codes.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -327,6 +327,48 @@ describe('the remotegpu CLI', () => {
     expect((await cli(['logout'], { HOME: other })).code).toBe(0);
     expect(existsSync(join(other, '.config/remotegpu/credentials.json'))).toBe(false);
     expect((await p.api('/api/v1/me', { token: creds.token })).status).toBe(401);
+  });
+
+  it('teams: create one, add a read-only member; --team creates for it, REMOTEGPU_TEAM lists its environments', async () => {
+    const made = await cli(['teams', 'create', 'lab', '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const teamId = (JSON.parse(made.stdout) as { team: { id: string } }).team.id;
+    const otherEmail = `cli${randomBytes(5).toString('hex')}@platform.test`;
+    const other = ok(
+      'register',
+      await p.api<{ token: string }>('/api/v1/auth/register', {
+        body: { email: otherEmail, password: 'renter-password-2' },
+      }),
+    ).token;
+    const added = await cli(['teams', 'members', 'add', 'lab', otherEmail, '--role', 'read_only']);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(new RegExp(`${otherEmail}\\s+read_only`));
+    ok(
+      'credit the team',
+      await p.api(`/api/v1/admin/accounts/${teamId}/credits`, {
+        token: await p.admin(),
+        body: { amount: 100_000, kind: 'credit', description: 'cli team' },
+      }),
+    );
+    const created = await cli(['--team', 'lab', 'create', 'teambox', '--image', 'busybox:cli', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    const env = (JSON.parse(created.stdout) as { environment: { id: string; team_id: string | null } }).environment;
+    expect(env.team_id).toBe(teamId);
+    const teamLs = JSON.parse((await cli(['ls', '--json'], { REMOTEGPU_TEAM: teamId })).stdout) as {
+      items: { name: string }[];
+    };
+    expect(teamLs.items.map((e) => e.name)).toEqual(['teambox']);
+
+    // The read-only member sees it, and may not create for the team: 403 forbidden_role, exit 3.
+    const theirs = JSON.parse((await cli(['ls', '--json'], { REMOTEGPU_TOKEN: other })).stdout) as {
+      items: { id: string }[];
+    };
+    expect(theirs.items.map((e) => e.id)).toEqual([env.id]);
+    const denied = await cli(['create', 'no', '--image', 'busybox:cli', '--team', 'lab'], { REMOTEGPU_TOKEN: other });
+    expect(denied.code).toBe(3);
+    expect(denied.stderr).toMatch(/read_only/);
+    expect((await cli(['--team', 'no-such-team', 'ls'])).code).toBe(4);
+    expect((await cli(['rm', 'teambox'])).code).toBe(0);
   });
 
   it('completion scripts load in bash; rm deletes the environment', async () => {

@@ -1,8 +1,9 @@
 // Teams as renters meet them: a team's environments are its members' (listed, read, acted on, billed to the team),
 // none of another team's on any :id route of the registry, read-only members read but never act, and owners manage
-// members.
+// members. A team's saved images and retained data are the team's; the team header scopes the audit log and usage.
+// (The edge project sets REMOTEGPU_REGISTRY and REMOTEGPU_DATA_RETENTION_DAYS for this: vitest.config.ts.)
 import { exports as workerExports } from 'cloudflare:workers';
-import { CMD, MSG } from '@remotegpu/schema';
+import { CMD, EVENT, MSG } from '@remotegpu/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { endpoints, type AnySpec } from '../src/lib/api.ts';
@@ -330,6 +331,119 @@ describe('teams', () => {
     expect([summary.body.account_id, summary.body.quota.max_environments]).toEqual([id, 1]);
     relay.close();
   }, 30_000);
+
+  it("a team environment's saved image and retained data are the team's; the header scopes audit events and usage", async () => {
+    const [owner, member, reader, outsider] = [
+      await registerUser(),
+      await registerUser(),
+      await registerUser(),
+      await registerUser(),
+    ];
+    const id = await team(owner, [
+      [member, 'member'],
+      [reader, 'read_only'],
+    ]);
+    await credit(id, 10_000);
+    const env = (await create(member.token, id)).body.environment;
+    expect(env.status).toBe('running');
+    const mine = (await create(outsider.token)).body.environment; // a stranger's own, with its own audit trail
+
+    // A member saves the team's environment: the image is the team's, its members see and use it, others do not.
+    type ImageBody = { image: { id: number; status: string; team_id: string | null } };
+    const saved = await json<ImageBody>(`/api/v1/environments/${env.id}/save-image`, {
+      token: member.token,
+      body: { name: 'team snapshot' },
+    });
+    expect(saved.status).toBe(202);
+    expect(saved.body.image.team_id).toBe(id);
+    const imgId = saved.body.image.id;
+    agent.send({ type: MSG.event, name: EVENT.imageSaved, data: { image_id: imgId, ok: true, size_bytes: 1234 } });
+    await until(
+      'the team image ready',
+      async () =>
+        (await json<ImageBody>(`/api/v1/images/${imgId}`, { token: owner.token })).body.image?.status === 'ready',
+      { timeout: 5000 },
+    );
+    for (const u of [owner, reader]) {
+      const list = await json<{ items: { id: number }[] }>('/api/v1/images', { token: u.token });
+      expect(list.body.items.map((i) => i.id)).toContain(imgId);
+      expect((await json(`/api/v1/images/${imgId}`, { token: u.token })).status).toBe(200);
+    }
+    const strangers = await json<{ items: { id: number }[] }>('/api/v1/images', { token: outsider.token });
+    expect(strangers.body.items.map((i) => i.id)).not.toContain(imgId);
+    expect((await json(`/api/v1/images/${imgId}`, { token: outsider.token })).status).toBe(404);
+    const fromImage = (token: string, teamId?: string) =>
+      json<EnvBody & Err>('/api/v1/environments', {
+        token,
+        headers: teamId ? { [TEAM]: teamId } : {},
+        body: { name: unique('fromimg'), image_id: imgId, gpu_count: 0, cpu_cores: 1, memory_gb: 1 },
+      });
+    const reused = await fromImage(owner.token, id);
+    expect(reused.status).toBe(201);
+    const refused = await fromImage(outsider.token);
+    expect([refused.status, refused.body.error.code]).toEqual([422, 'validation_failed']);
+    const readerDelete = await json<Err>(`/api/v1/images/${imgId}`, { method: 'DELETE', token: reader.token });
+    expect([readerDelete.status, readerDelete.body.error.code]).toEqual([403, 'forbidden_role']);
+    expect((await json(`/api/v1/images/${imgId}`, { method: 'DELETE', token: outsider.token })).status).toBe(404);
+
+    // The header lists the audit events of the team's environments to any member; to others it is 404.
+    type Audit = { items: { event: string; environment_id: string | null }[] };
+    const trail = await json<Audit>('/api/v1/audit-events', { token: reader.token, headers: { [TEAM]: id } });
+    expect(trail.status).toBe(200);
+    const envIds = new Set(trail.body.items.map((e) => e.environment_id));
+    expect(envIds).toEqual(new Set([env.id, reused.body.environment.id]));
+    expect(trail.body.items).toContainEqual(
+      expect.objectContaining({ event: 'environment.create', environment_id: env.id }),
+    );
+    const own = await json<Audit>('/api/v1/audit-events', { token: reader.token });
+    expect(own.body.items.map((e) => e.environment_id)).not.toContain(env.id);
+    const outsiderTrail = await json<Audit>('/api/v1/audit-events', { token: outsider.token });
+    expect(outsiderTrail.body.items.map((e) => e.environment_id)).toContain(mine.id);
+    expect((await json('/api/v1/audit-events', { token: outsider.token, headers: { [TEAM]: id } })).status).toBe(404);
+    // And the usage of the team's environments.
+    const usage = await json<{ items: { environment_id: string }[] }>('/api/v1/usage', {
+      token: reader.token,
+      headers: { [TEAM]: id },
+    });
+    expect(new Set(usage.body.items.map((u) => u.environment_id))).toEqual(
+      new Set([env.id, reused.body.environment.id]),
+    );
+
+    // Deleted, the team's environment leaves the team's data: members list it, read-only ones may not restore it.
+    expect([202, 204]).toContain(
+      (await json(`/api/v1/environments/${env.id}`, { method: 'DELETE', token: member.token })).status,
+    );
+    type Retained = { items: { id: string; environment_id: string; team_id: string | null }[] };
+    for (const u of [owner, reader]) {
+      const vols = await json<Retained>('/api/v1/data-volumes', { token: u.token });
+      expect(vols.body.items).toContainEqual(expect.objectContaining({ environment_id: env.id, team_id: id }));
+    }
+    const kept = (await json<Retained>('/api/v1/data-volumes', { token: owner.token })).body.items.find(
+      (v) => v.environment_id === env.id,
+    )!;
+    const others = await json<Retained>('/api/v1/data-volumes', { token: outsider.token });
+    expect(others.body.items.map((v) => v.id)).not.toContain(kept.id);
+    const restore = (token: string) =>
+      json<EnvBody & Err & { environment: { team_id: string | null } }>(`/api/v1/data-volumes/${kept.id}/restore`, {
+        token,
+        body: { name: 'restored', cpu_cores: 1, memory_gb: 1 },
+      });
+    expect((await restore(outsider.token)).status).toBe(404);
+    expect((await json(`/api/v1/data-volumes/${kept.id}`, { method: 'DELETE', token: outsider.token })).status).toBe(
+      404,
+    );
+    const byReader = await restore(reader.token);
+    expect([byReader.status, byReader.body.error.code]).toEqual([403, 'forbidden_role']);
+    // The team owner (not its creator) restores it, into the team.
+    const back = await restore(owner.token);
+    expect(back.status).toBe(201);
+    expect(back.body.environment.team_id).toBe(id);
+    const readerList = await json<{ items: { id: string }[] }>('/api/v1/environments', { token: reader.token });
+    expect(readerList.body.items.map((e) => e.id)).toContain(back.body.environment.id);
+    expect(
+      (await json<Retained>('/api/v1/data-volumes', { token: member.token })).body.items.map((v) => v.id),
+    ).not.toContain(kept.id);
+  }, 60_000);
 
   it('owners manage members by email; others cannot; a team keeps an owner; inputs are validated', async () => {
     const [owner, member, outsider] = [await registerUser(), await registerUser(), await registerUser()];

@@ -73,6 +73,8 @@ export const Environment = z.object({
   container_id: z.string().nullable(),
   image_id: z.number().int().nullable(),
   user_id: z.string(),
+  /** The team it belongs to (created with the X-RemoteGPU-Team header); null: its creator's own. */
+  team_id: z.string().nullable(),
   status: EnvironmentStatus,
   status_reason: z.string().nullable(),
   host_id: z.string(),
@@ -292,6 +294,8 @@ export const Image = z.object({
   /** Uncompressed size in bytes, once saved. */
   size_bytes: z.number().int().nullable(),
   source_environment_id: z.string().nullable(),
+  /** A saved image of a team's environment: the team's (its members see and use it); null otherwise. */
+  team_id: z.string().nullable(),
 });
 export type Image = z.infer<typeof Image>;
 /** POST /environments/:id/save-image: `name` is the renter's label for it (shown as the image's description). */
@@ -334,6 +338,8 @@ export const RetainedData = z.object({
   bytes: z.number().int().nullable(),
   deleted_at: isoTime,
   expires_at: isoTime,
+  /** The deleted environment's team (its members restore or delete the data); null: yours alone. */
+  team_id: z.string().nullable(),
 });
 /** POST /environments/:id/clone: a copy (system files and data) on the same host; sizes default to the source's. */
 export const CloneEnvironmentRequest = z

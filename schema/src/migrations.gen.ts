@@ -154,5 +154,15 @@ export const MIGRATIONS: EmbeddedMigration[] = [
       "ALTER TABLE `environments` ADD `team_id` text REFERENCES teams(id);",
       "CREATE INDEX `environments_team_idx` ON `environments` (`team_id`);"
     ]
+  },
+  {
+    "tag": "0011_team_images_data",
+    "when": 1796036786154,
+    "hash": "55b341e61d6bd6a54b8e313d28e97693b52a198b8535748ad2501312e76803c0",
+    "statements": [
+      "ALTER TABLE `images` ADD `team_id` text REFERENCES teams(id);",
+      "ALTER TABLE `retained_data` ADD `team_id` text REFERENCES teams(id);",
+      "CREATE INDEX `retained_data_team_idx` ON `retained_data` (`team_id`);"
+    ]
   }
 ];

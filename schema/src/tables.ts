@@ -162,6 +162,8 @@ export const images = sqliteTable(
     size_bytes: integer('size_bytes'),
     source_environment_id: text('source_environment_id'),
     created_at: integer('created_at').notNull().default(now),
+    /** A saved image of a team's environment is the team's: its members see and use it (null: `owner_id`'s alone). */
+    team_id: text('team_id').references(() => teams.id),
   },
   (t) => [uniqueIndex('images_name_uq').on(t.name)],
 );
@@ -511,9 +513,12 @@ export const retainedData = sqliteTable(
     bytes: integer('bytes'),
     deleted_at: integer('deleted_at').notNull(),
     expires_at: integer('expires_at').notNull(),
+    /** The deleted environment's team: its members list, restore and delete the data (null: `user_id`'s alone). */
+    team_id: text('team_id').references(() => teams.id),
   },
   (t) => [
     index('retained_data_user_idx').on(t.user_id),
+    index('retained_data_team_idx').on(t.team_id),
     uniqueIndex('retained_data_volume_uq').on(t.host_id, t.volume),
   ],
 );

@@ -4,8 +4,7 @@ import { z } from 'zod';
 export const TeamRole = z.enum(['owner', 'member', 'read_only']);
 export type TeamRole = z.infer<typeof TeamRole>;
 
-/** The header naming the team a request acts for (environment creation: the new environment is the team's). */
-export const TEAM_HEADER = 'X-RemoteGPU-Team';
+export { TEAM_HEADER } from './team-header.ts';
 
 export const CreateTeamRequest = z.strictObject({ name: z.string().trim().min(1).max(64) });
 
@@ -17,6 +16,7 @@ export const AddTeamMemberRequest = z.strictObject({
 export const UpdateTeamMemberRequest = z.strictObject({ role: TeamRole });
 
 export const TeamMember = z.object({ user_id: z.string(), email: z.string(), role: TeamRole, created_at: z.string() });
+export type TeamMember = z.infer<typeof TeamMember>;
 
 /** A team as its member sees it: `role` is the caller's own; `personal` marks the caller's team of one. */
 export const Team = z.object({
@@ -26,3 +26,4 @@ export const Team = z.object({
   role: TeamRole,
   created_at: z.string(),
 });
+export type Team = z.infer<typeof Team>;

@@ -1,6 +1,7 @@
 // Routes of the console; pages load lazily so the monitoring charts do not weigh on the first paint.
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
 import { loadSession, session } from './session.ts';
+import { loadTeams, teams } from './teams.ts';
 
 const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
@@ -18,6 +19,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/usage', name: 'usage', component: () => import('./views/UsageView.vue') },
   { path: '/billing', name: 'billing', component: () => import('./views/BillingView.vue') },
   { path: '/webhooks', name: 'webhooks', component: () => import('./views/WebhooksView.vue') },
+  { path: '/teams', name: 'teams', component: () => import('./views/TeamsView.vue') },
   { path: '/cli/approve', name: 'cli-approve', component: () => import('./views/CliApproveView.vue') },
   { path: '/audit', name: 'audit', component: () => import('./views/AuditView.vue') },
   {
@@ -59,6 +61,10 @@ router.beforeEach(async (to) => {
   if (!session.checked) await loadSession().catch(() => null);
   if (to.meta.public) return session.user && to.name === 'login' ? { path: '/market' } : true;
   if (!session.user) return { name: 'login', query: to.fullPath === '/' ? {} : { next: to.fullPath } };
+  // The teams before the first page (a remembered team that is gone is dropped before any request acts for it), then
+  // again on each page: teams one was added to show up, one removed from is dropped.
+  if (!teams.loaded) await loadTeams().catch(() => null);
+  else void loadTeams().catch(() => null);
   if (to.meta.admin && session.user.role !== 'admin') return { path: '/market' };
   return true;
 });

@@ -2,6 +2,7 @@
 import { reactive } from 'vue';
 import { ApiError, api } from './api/client.ts';
 import type { User } from './api/types.ts';
+import { clearTeams, loadTeams } from './teams.ts';
 
 export const session = reactive<{ user: User | null; checked: boolean }>({ user: null, checked: false });
 
@@ -21,10 +22,14 @@ export async function logIn(path: '/auth/login' | '/auth/register', email: strin
   const res = await api<{ user: User }>(path, { body: { email, password } });
   session.user = res.user;
   session.checked = true;
+  // Another user may have used this browser: their team selection goes, this user's teams are loaded.
+  clearTeams();
+  await loadTeams().catch(() => undefined);
   return res.user;
 }
 
 export async function logOut(): Promise<void> {
   await api('/auth/logout', { method: 'POST' }).catch(() => undefined);
   session.user = null;
+  clearTeams();
 }

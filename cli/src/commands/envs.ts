@@ -48,12 +48,16 @@ export function registerEnvironmentCommands(program: Command, ctx: Context): voi
     .option('--json', t('opt.json'))
     .option('-q, --quiet', 'names only, one a line')
     .action(async (o: { json?: boolean; quiet?: boolean }) => {
-      const all = await listEnvironments(ctx.api());
-      if (o.quiet) return void process.stdout.write(all.map((e) => `${e.name}\n`).join(''));
-      if (o.json) return printJson({ items: all.map((e) => ({ ...e, ssh_alias: hostAlias(e, all) })) });
+      const api = ctx.api();
+      const all = await listEnvironments(api);
+      // With --team, that team's environments (aliases stay unique among all of them).
+      const team = await api.team();
+      const shown = team ? all.filter((e) => e.team_id === team) : all;
+      if (o.quiet) return void process.stdout.write(shown.map((e) => `${e.name}\n`).join(''));
+      if (o.json) return printJson({ items: shown.map((e) => ({ ...e, ssh_alias: hostAlias(e, all) })) });
       printTable(
         ['ID', 'NAME', 'TYPE', 'STATUS', 'GPUS', 'CPUS', 'MEM_GB', 'SSH'],
-        all.map((e) => [e.id, e.name, e.type, e.status, e.gpu_count, e.cpu_cores, e.memory_gb, hostAlias(e, all)]),
+        shown.map((e) => [e.id, e.name, e.type, e.status, e.gpu_count, e.cpu_cores, e.memory_gb, hostAlias(e, all)]),
       );
     });
 

@@ -9,7 +9,7 @@ import {
   User,
   tables,
 } from '@remotegpu/schema';
-import { and, asc, eq, isNull, ne, notExists, or } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, ne, notExists, or } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
@@ -20,6 +20,7 @@ import { clientIp } from '../lib/request.ts';
 import { machineJson } from '../market/endpoints.ts';
 import { rebuildRedis } from '../routing/sync.ts';
 import { enrolMachine, pinHostKey } from './probe.ts';
+import { teamIdsOf } from '../teams/service.ts';
 
 const adminMachineJson = (m: typeof tables.machines.$inferSelect) => ({
   ...machineJson(m),
@@ -42,6 +43,7 @@ export const imageJson = (i: typeof tables.images.$inferSelect) => ({
   status_reason: i.status_reason,
   size_bytes: i.size_bytes,
   source_environment_id: i.source_environment_id,
+  team_id: i.team_id,
 });
 
 async function machineOr404(c: Ctx, param: string): Promise<typeof tables.machines.$inferSelect> {
@@ -307,19 +309,24 @@ export function registerCatalogEndpoints(app: Hono<AppEnv>): void {
       {
         method: 'get',
         path,
-        summary: 'Images to create environments from (renters: the catalog and their own saved images)',
+        summary: "Images to create environments from (renters: the catalog, their own saved images and their teams')",
         tag: auth === 'admin' ? 'admin' : 'environments',
         auth,
         response: z.object({ items: z.array(Image) }),
       },
       async (c, { user }) => {
         const t = tables.images;
-        // Renters see the catalog and their own saved images; admins (on the admin path) see all.
+        // Renters see the catalog, their own saved images and their teams'; admins (on the admin path) see all.
+        const teams = auth === 'admin' ? [] : await teamIdsOf(c.get('deps'), user.id);
         const rows = await c
           .get('deps')
           .db.select()
           .from(t)
-          .where(auth === 'admin' ? undefined : or(isNull(t.owner_id), eq(t.owner_id, user.id)))
+          .where(
+            auth === 'admin'
+              ? undefined
+              : or(isNull(t.owner_id), eq(t.owner_id, user.id), ...(teams.length ? [inArray(t.team_id, teams)] : [])),
+          )
           .orderBy(asc(t.id));
         return c.json({ items: rows.map(imageJson) });
       },

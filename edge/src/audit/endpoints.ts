@@ -1,6 +1,6 @@
 // /audit-events (a renter's own, an admin's all), /usage (charges), and session recordings.
-import { AuditEvent, Recording, UsageRecord, tables } from '@remotegpu/schema';
-import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
+import { AuditEvent, Recording, TEAM_HEADER, UsageRecord, tables } from '@remotegpu/schema';
+import { and, desc, eq, inArray, lt, type SQL } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { notFound } from '../errors.ts';
@@ -8,6 +8,15 @@ import { endpoint, type AppEnv } from '../lib/api.ts';
 import { iso, isoReq } from '../lib/time.ts';
 import { charge } from '../usage/service.ts';
 import { ownedEnv } from '../environments/access.ts';
+import type { Deps } from '../deps.ts';
+import { readTeam } from '../teams/service.ts';
+
+/** The ids of a team's environments, as a subquery. */
+const teamEnvIds = (deps: Deps, teamId: string) =>
+  deps.db
+    .select({ id: tables.environments.id })
+    .from(tables.environments)
+    .where(eq(tables.environments.team_id, teamId));
 
 const AuditQuery = z
   .object({
@@ -26,7 +35,7 @@ export function registerAuditEndpoints(app: Hono<AppEnv>): void {
       method: 'get',
       path: '/api/v1/audit-events',
       summary:
-        "Audit events: yours (admins: all with ?all=true); with ?environment_id= that environment's, for its team too",
+        "Audit events: yours (admins: all with ?all=true); with ?environment_id= that environment's, for its team too; with the X-RemoteGPU-Team header those of the team's environments",
       tag: 'audit',
       auth: 'user',
       query: AuditQuery,
@@ -40,7 +49,10 @@ export function registerAuditEndpoints(app: Hono<AppEnv>): void {
       const ofEnv = query.environment_id
         ? await ownedEnv(c.get('deps'), user, query.environment_id).catch(() => null)
         : null;
-      if (!ofEnv && !(user.role === 'admin' && query.all === 'true')) where.push(eq(t.user_id, user.id));
+      // Without one, the header's team: the events of all its environments (any member reads them).
+      const team = ofEnv ? null : await readTeam(c.get('deps'), user, c.req.header(TEAM_HEADER));
+      if (team) where.push(inArray(t.environment_id, teamEnvIds(c.get('deps'), team)));
+      else if (!ofEnv && !(user.role === 'admin' && query.all === 'true')) where.push(eq(t.user_id, user.id));
       if (query.environment_id) where.push(eq(t.environment_id, query.environment_id));
       if (query.event) where.push(eq(t.event, query.event));
       if (query.before) where.push(lt(t.id, query.before));
@@ -72,17 +84,19 @@ export function registerAuditEndpoints(app: Hono<AppEnv>): void {
     {
       method: 'get',
       path: '/api/v1/usage',
-      summary: 'Your usage and charges',
+      summary: "Your usage and charges (with the X-RemoteGPU-Team header: the team's environments')",
       tag: 'usage',
       auth: 'user',
       response: z.object({ items: z.array(UsageRecord), total: z.number() }),
     },
     async (c, { user }) => {
-      const rows = await c
-        .get('deps')
-        .db.select()
-        .from(tables.usageRecords)
-        .where(eq(tables.usageRecords.user_id, user.id))
+      const deps = c.get('deps');
+      const u = tables.usageRecords;
+      const team = await readTeam(deps, user, c.req.header(TEAM_HEADER));
+      const rows = await deps.db
+        .select()
+        .from(u)
+        .where(team ? inArray(u.environment_id, teamEnvIds(deps, team)) : eq(u.user_id, user.id))
         .orderBy(desc(tables.usageRecords.id))
         .limit(1000);
       const items = rows.map((r) => charge(r));

@@ -23,6 +23,7 @@ import { sendCommand } from '../tunnel/stub.ts';
 import { openUsage } from '../usage/service.ts';
 import { guardCreate } from '../billing/hooks.ts';
 import { notifyEnvironment } from '../webhooks/environment-events.ts';
+import { mayUse } from '../teams/service.ts';
 import { sshHostFor } from './access.ts';
 import { allocatePort, releasePort } from './ports.ts';
 import { fit, pickHost, usedOn, type Placement, type Request } from './scheduler.ts';
@@ -66,8 +67,11 @@ export async function createEnvironment(
   if (body.gpu_model !== undefined && body.gpu_count === 0)
     throw new ApiError(422, 'validation_failed', 'invalid body: gpu_model: needs gpu_count of 1 or more');
   const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
-  // Another renter's saved image does not exist for this one; a saved image is usable once pushed.
-  if (!image || (image.owner_id !== null && image.owner_id !== user.id))
+  // Another renter's saved image does not exist for this one (a team's does for its members); usable once pushed.
+  const visible =
+    image &&
+    (image.owner_id === null || (await mayUse(deps, user, { creator: image.owner_id, team_id: image.team_id }, false)));
+  if (!image || !visible)
     throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
   if (image.status !== 'ready')
     throw new ApiError(409, 'image_not_ready', `image ${image.id} is ${image.status}: it cannot be used yet`);

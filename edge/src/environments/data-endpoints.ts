@@ -1,5 +1,6 @@
 // /environments/:id/data (the data volume and its size), /environments/:id/recreate (another image, same data),
-// /data-volumes (deleted environments' retained data: list, restore into a new environment, delete now).
+// /data-volumes (deleted environments' retained data, yours and your teams': list, restore into a new environment,
+// delete now).
 import {
   AutoStopRequest,
   CloneEnvironmentRequest,
@@ -14,12 +15,14 @@ import { and, eq, gt } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { recordAudit } from '../audit/service.ts';
+import type { AuthUser } from '../auth/service.ts';
 import type { Deps } from '../deps.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { endpoint, type AppEnv } from '../lib/api.ts';
 import { clientIp } from '../lib/request.ts';
 import { iso, isoReq } from '../lib/time.ts';
 import { sendCommand } from '../tunnel/stub.ts';
+import { mayUse, teamIdsOf, teamRole } from '../teams/service.ts';
 import { operatedEnv, ownedEnv } from './access.ts';
 import { createEnvironment, reload } from './create.ts';
 import { publishRoute } from '../routing/sync.ts';
@@ -37,6 +40,7 @@ const retainedJson = (r: RetainedRow) => ({
   bytes: r.bytes,
   deleted_at: isoReq(r.deleted_at),
   expires_at: isoReq(r.expires_at),
+  team_id: r.team_id,
 });
 
 export function registerDataEndpoints(app: Hono<AppEnv>): void {
@@ -82,7 +86,11 @@ export function registerDataEndpoints(app: Hono<AppEnv>): void {
       const deps = c.get('deps');
       const env = await ownedEnv(deps, user, params.id);
       const [image] = await deps.db.select().from(tables.images).where(eq(tables.images.id, body.image_id));
-      if (!image || (image.owner_id !== null && image.owner_id !== env.user_id))
+      // The catalog, the environment creator's saved images, or its team's.
+      const usable =
+        image &&
+        (image.owner_id === null || image.owner_id === env.user_id || (!!env.team_id && image.team_id === env.team_id));
+      if (!image || !usable)
         throw new ApiError(422, 'validation_failed', `invalid body: image_id: no image ${body.image_id}`);
       const fresh = await changeImage(deps, env, image);
       await recordAudit(deps, {
@@ -196,21 +204,30 @@ export function registerDataEndpoints(app: Hono<AppEnv>): void {
     {
       method: 'get',
       path: '/api/v1/data-volumes',
-      summary: "Your deleted environments' data, kept until it expires (REMOTEGPU_DATA_RETENTION_DAYS)",
+      summary: "Your and your teams' deleted environments' data, kept until it expires (REMOTEGPU_DATA_RETENTION_DAYS)",
       tag: 'environments',
       auth: 'user',
       response: z.object({ items: z.array(RetainedData) }),
     },
-    async (c, { user }) => c.json({ items: (await listRetained(c.get('deps'), user.id)).map(retainedJson) }),
+    async (c, { user }) => {
+      const deps = c.get('deps');
+      const rows = await listRetained(deps, user.id, await teamIdsOf(deps, user.id));
+      return c.json({ items: rows.map(retainedJson) });
+    },
   );
 
-  const retainedOr404 = async (deps: Deps, userId: string, id: string) => {
+  /**
+   * Retained data the user may act on: their own or their team's (404 for anyone else, 403 `forbidden_role` for a
+   * read-only member of its team).
+   */
+  const retainedOr404 = async (deps: Deps, user: AuthUser, id: string) => {
     const t = tables.retainedData;
     const [row] = await deps.db
       .select()
       .from(t)
-      .where(and(eq(t.id, id), eq(t.user_id, userId), gt(t.expires_at, Date.now())));
-    if (!row) throw notFound('data volume');
+      .where(and(eq(t.id, id), gt(t.expires_at, Date.now())));
+    if (!row || !(await mayUse(deps, user, { creator: row.user_id, team_id: row.team_id }, true)))
+      throw notFound('data volume');
     return row;
   };
 
@@ -228,7 +245,9 @@ export function registerDataEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params, body }) => {
       const deps = c.get('deps');
-      const row = await retainedOr404(deps, user.id, params.id);
+      const row = await retainedOr404(deps, user, params.id);
+      // A team's data restores into the team (its balance pays) for its members; its creator, left the team, gets it back.
+      const teamId = row.team_id && (await teamRole(deps, user.id, row.team_id)) ? row.team_id : null;
       const imageId = body.image_id ?? row.image_id;
       if (imageId === null) throw new ApiError(422, 'validation_failed', 'invalid body: image_id: required');
       // Claim the row first: two restores of one volume must not both mount it.
@@ -248,7 +267,7 @@ export function registerDataEndpoints(app: Hono<AppEnv>): void {
             cpu_cores: body.cpu_cores,
             memory_gb: body.memory_gb,
           },
-          { hostId: row.host_id, dataVolume: row.volume },
+          { hostId: row.host_id, dataVolume: row.volume, teamId },
         );
         await recordAudit(deps, {
           event: 'environment.restore',
@@ -279,7 +298,7 @@ export function registerDataEndpoints(app: Hono<AppEnv>): void {
     },
     async (c, { user, params }) => {
       const deps = c.get('deps');
-      const row = await retainedOr404(deps, user.id, params.id);
+      const row = await retainedOr404(deps, user, params.id);
       const done = await removeRetained(deps, row, (name, args) => sendCommand(deps, row.host_id, name, args));
       if (!done) throw new ApiError(503, 'host_offline', 'the relay keeping this data could not remove it now');
       return c.body(null, 204);

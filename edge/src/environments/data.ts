@@ -1,7 +1,7 @@
 // Persistent data: each container environment's named volume, its size, and what happens to it on delete
-// (kept for the operator's retention period, listed to its owner, restorable, removed by a periodic sweep).
+// (kept for the operator's retention period, listed to its owner and its team, restorable, removed by a periodic sweep).
 import { CMD, VolumeUsageResult, dataVolumeName, generateEnvironmentId, tables } from '@remotegpu/schema';
-import { and, asc, eq, gt, lte } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lte, or } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
 import type { CommandOutcome } from '../tunnel/host-tunnel.ts';
 import { sendCommand } from '../tunnel/stub.ts';
@@ -57,6 +57,8 @@ export async function retainData(deps: Deps, env: EnvRow, imageDataPath: string)
     bytes: env.data_bytes,
     deleted_at: now,
     expires_at: now + Math.round(deps.config.dataRetentionDays * DAY),
+    // A team's environment leaves the team's data: its members restore or delete it.
+    team_id: env.team_id,
   };
   await deps.db.insert(tables.retainedData).values(row).onConflictDoNothing();
   if (deps.config.dataRetentionDays === 0)
@@ -97,12 +99,18 @@ export async function sweepRetainedData(deps: Deps, hostId: string, send: Send, 
   return removed;
 }
 
-/** The owner's retained volumes that have not expired. */
-export async function listRetained(deps: Deps, userId: string, now = Date.now()): Promise<RetainedRow[]> {
+/** Retained volumes that have not expired: the user's own and those of the given teams (the user's). */
+export async function listRetained(
+  deps: Deps,
+  userId: string,
+  teamIds: string[],
+  now = Date.now(),
+): Promise<RetainedRow[]> {
   const t = tables.retainedData;
+  const whose = teamIds.length ? or(eq(t.user_id, userId), inArray(t.team_id, teamIds)) : eq(t.user_id, userId);
   return deps.db
     .select()
     .from(t)
-    .where(and(eq(t.user_id, userId), gt(t.expires_at, now)))
+    .where(and(whose, gt(t.expires_at, now)))
     .orderBy(asc(t.deleted_at));
 }

@@ -30,6 +30,7 @@ function environmentJson(e: EnvRow, host?: HostPresence | null): Environment {
     container_id: e.container_id,
     image_id: e.image_id,
     user_id: e.user_id,
+    team_id: e.team_id,
     status: e.status,
     status_reason: e.status_reason,
     host_id: e.host_id,

@@ -1,5 +1,6 @@
 // Saved images: a renter saves an environment as a private image (commit + push to the operator's registry by its
-// relay, progress in the image's status), lists and inspects it (owner only), and deletes it (registry + row).
+// relay, progress in the image's status), lists and inspects it (its maker or, for a team's environment, the team's
+// members), and deletes it (registry + row).
 import {
   CMD,
   EVENT,
@@ -23,15 +24,21 @@ import { clientIp } from '../lib/request.ts';
 import { commandError } from '../tunnel/command-errors.ts';
 import { sendCommand } from '../tunnel/stub.ts';
 import { operatedEnv } from '../environments/access.ts';
+import { mayUse } from '../teams/service.ts';
 
 type ImageRow = typeof tables.images.$inferSelect;
 
-/** The image if this user may see it: the catalog, or their own saved image (admins: any). 404 otherwise. */
-async function visibleImage(deps: Deps, user: AuthUser, id: string): Promise<ImageRow> {
+/**
+ * The image if this user may see it: the catalog, a saved image they made, or one of their team's (admins: any). 404
+ * otherwise; with `act` (delete), 403 `forbidden_role` for a read-only member of the image's team.
+ */
+async function visibleImage(deps: Deps, user: AuthUser, id: string, act = false): Promise<ImageRow> {
   const n = Number(id);
   const [row] =
     Number.isSafeInteger(n) && n > 0 ? await deps.db.select().from(tables.images).where(eq(tables.images.id, n)) : [];
-  if (!row || (row.owner_id !== null && row.owner_id !== user.id && user.role !== 'admin')) throw notFound('image');
+  if (!row) throw notFound('image');
+  if (row.owner_id === null || user.role === 'admin') return row;
+  if (!(await mayUse(deps, user, { creator: row.owner_id, team_id: row.team_id }, act))) throw notFound('image');
   return row;
 }
 
@@ -62,6 +69,8 @@ async function saveEnvironmentImage(deps: Deps, user: AuthUser, envId: string, l
       data_path: base?.data_path ?? '/root/data',
       description: label,
       owner_id: user.id,
+      // A team's environment saves into a team image: its members see and use it.
+      team_id: env.team_id,
       status: 'saving',
       status_reason: 'queued',
       source_environment_id: env.id,
@@ -176,7 +185,7 @@ export function registerSavedImageEndpoints(app: Hono<AppEnv>): void {
     {
       method: 'get',
       path: '/api/v1/images/:id',
-      summary: 'One image (a saved one: its owner only), with its save status and size',
+      summary: "One image (a saved one: its maker's or its team's), with its save status and size",
       tag: 'environments',
       auth: 'user',
       response: z.object({ image: Image }),
@@ -189,13 +198,14 @@ export function registerSavedImageEndpoints(app: Hono<AppEnv>): void {
     {
       method: 'delete',
       path: '/api/v1/images/:id',
-      summary: 'Delete your saved image (from the registry too); 409 image_in_use while an environment runs it',
+      summary:
+        "Delete your (or your team's) saved image (from the registry too); 409 image_in_use while an environment runs it",
       tag: 'environments',
       auth: 'user',
     },
     async (c, { user, params }) => {
       const deps = c.get('deps');
-      const image = await visibleImage(deps, user, params.id);
+      const image = await visibleImage(deps, user, params.id, true);
       if (image.owner_id === null) throw new ApiError(403, 'forbidden', 'catalog images are managed by admins');
       await deleteSavedImage(deps, image);
       return c.body(null, 204);

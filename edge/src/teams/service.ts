@@ -98,3 +98,33 @@ export async function selectedAccount(deps: Deps, user: AuthUser, teamId: string
     .where(eq(tables.teams.id, teamId));
   return t?.personal_of === user.id ? accountOf(user) : teamId;
 }
+
+/**
+ * The shared team a reading request names with the `X-RemoteGPU-Team` header (any role reads): its id, or null when
+ * none is named or it is the caller's personal team (the caller's own things, as before teams). 404 for non-members.
+ */
+export async function readTeam(deps: Deps, user: AuthUser, teamId: string | undefined): Promise<string | null> {
+  if (teamId === undefined || teamId === '') return null;
+  const role = teamId.length <= 128 ? await teamRole(deps, user.id, teamId) : null;
+  if (!role) throw notFound('team');
+  const [t] = await deps.db
+    .select({ personal_of: tables.teams.personal_of })
+    .from(tables.teams)
+    .where(eq(tables.teams.id, teamId));
+  return t?.personal_of === user.id ? null : teamId;
+}
+
+/**
+ * Whether the user may use a team's thing (a saved image, retained data): its creator, or a member of its team; on
+ * `act`, a read-only member gets 403 `forbidden_role`. False for strangers (callers answer 404).
+ */
+export async function mayUse(
+  deps: Deps,
+  user: Pick<AuthUser, 'id'>,
+  thing: { creator: string | null; team_id: string | null },
+  act: boolean,
+): Promise<boolean> {
+  const rel = await envRelation(deps, user, { user_id: thing.creator ?? '', team_id: thing.team_id });
+  if (rel === 'read_only' && act) throw forbiddenRole();
+  return rel !== null;
+}

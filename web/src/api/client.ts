@@ -1,4 +1,7 @@
-// fetch wrapper for /api/v1: same-origin session cookie, JSON bodies, `{"error":{code,message}}` turned into ApiError.
+// fetch wrapper for /api/v1: same-origin session cookie, the selected team's header, JSON bodies, `{"error":{code,message}}`
+// turned into ApiError.
+import { TEAM_HEADER } from '@remotegpu/schema/team-header';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -23,6 +26,16 @@ export function setUnauthorizedHandler(fn: () => void): void {
   onUnauthorized = fn;
 }
 
+/** The team the console acts for (header X-RemoteGPU-Team on every request); null = the user's own account. */
+let team: string | null = null;
+export function setRequestTeam(id: string | null): void {
+  team = id;
+}
+/** Headers every request carries: the selected team's. */
+export function teamHeaders(): Record<string, string> {
+  return team ? { [TEAM_HEADER]: team } : {};
+}
+
 function buildUrl(path: string, query?: Query): string {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== null && v !== '') qs.set(k, String(v));
@@ -36,7 +49,7 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
     res = await fetch(buildUrl(path, opts.query), {
       method: opts.method ?? (opts.body === undefined ? 'GET' : 'POST'),
       credentials: 'same-origin',
-      headers: opts.body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...teamHeaders(), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
     });
   } catch (err) {

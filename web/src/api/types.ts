@@ -25,9 +25,15 @@ import type {
   SshKey as SshKeySchema,
   UsageRecord as UsageRecordSchema,
   User as UserSchema,
+  Team as TeamSchema,
+  TeamMember as TeamMemberSchema,
+  TeamRole as TeamRoleSchema,
 } from '@remotegpu/schema';
 
 export type User = (typeof UserSchema)['_output'];
+export type Team = (typeof TeamSchema)['_output'];
+export type TeamMember = (typeof TeamMemberSchema)['_output'];
+export type TeamRole = (typeof TeamRoleSchema)['_output'];
 export type Environment = (typeof EnvironmentSchema)['_output'];
 export type FleetHost = (typeof FleetHostSchema)['_output'];
 export type GpuMarket = (typeof GpuMarketSchema)['_output'];
