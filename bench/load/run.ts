@@ -355,6 +355,14 @@ try {
     setTimeout(async () => {
       warm = await sample();
     }, warmup * 1000);
+    // A series (20 points) tells a leak (steady climb) from a heap that settles at a higher level after warm-up.
+    const series: { s: number; relay: number; workerd: number }[] = [];
+    const t0 = Date.now();
+    const every = Math.max(5, secs / 20) * 1000;
+    const sampler = setInterval(async () => {
+      const x = await sample();
+      series.push({ s: Math.round((Date.now() - t0) / 1000), relay: x.relay, workerd: x.workerd });
+    }, every);
     // Mixed: a login and a command every 200 ms, 20 app clients.
     const sshLoop = (async () => {
       while (Date.now() < stopAt) {
@@ -365,14 +373,16 @@ try {
       }
     })();
     await Promise.all([sshLoop, load([target('/hello')], 20, secs * 1000, 0)]);
+    clearInterval(sampler);
     await sleep(3000);
     const end = await sample();
     const w = warm ?? end;
     const grow = (x: number, y: number) => (((y - x) / x) * 100).toFixed(1);
+    const mid = series[Math.floor(series.length / 2)] ?? { relay: w.relay, workerd: w.workerd };
     row(
       `soak, ${secs} s of mixed SSH logins and app requests`,
-      `RSS after warm-up: relay ${grow(w.relay, end.relay)} %, workerd ${grow(w.workerd, end.workerd)} %; fds relay ${w.rfd} → ${end.rfd}, workerd ${w.wfd} → ${end.wfd}`,
-      `warm-up ${warmup} s`,
+      `RSS after warm-up: relay ${grow(w.relay, end.relay)} %, workerd ${grow(w.workerd, end.workerd)} %; second half: relay ${grow(mid.relay, end.relay)} %, workerd ${grow(mid.workerd, end.workerd)} %; fds relay ${w.rfd} → ${end.rfd}, workerd ${w.wfd} → ${end.wfd}`,
+      `warm-up ${warmup} s; RSS MiB (s: relay/workerd) ${series.map((x) => `${x.s}: ${(x.relay / MiB).toFixed(0)}/${(x.workerd / MiB).toFixed(0)}`).join(', ')}`,
     );
   }
 } finally {

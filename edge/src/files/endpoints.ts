@@ -42,7 +42,9 @@ async function transfer(
     file,
   };
   return forwardToShard(request, c.env, route, open, 0, (status, code, message) => {
-    const [s, text] = SHARD_ERRORS[code] ?? [status, message];
+    const known = SHARD_ERRORS[code];
+    // The shard's own words (e.g. which reset) follow the renter-facing text: they say what to look for in the logs.
+    const [s, text] = known ? [known[0], `${known[1]} (${message})`] : [status, message];
     return c.json({ error: { code, message: text } }, s as 502);
   });
 }
