@@ -20,13 +20,16 @@ requireTools('bench/ssh', [
   { need: '/usr/sbin/sshd', pkg: 'openssh-server' },
 ]);
 
-const DIR = '/tmp/ssh-bench';
+// Fixed ports below the ephemeral range (32768+), from BENCH_PORT_BASE (default 29500, so that two benchmarks on one
+// machine can each take a block of 100): the sshd under test at +22 and the relay's environment ports at +50..+99.
+const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? 29_500);
+const DIR = `/tmp/ssh-bench-${PORT_BASE}`;
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_MIB ?? 256);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 500);
 const ENV = 'benchenv00000001';
-const SHM = '/dev/shm/ssh-bench';
+const SHM = `/dev/shm/ssh-bench-${PORT_BASE}`;
 /** Which parts run (comma list): transfers, logins, concurrent, memory, workers. Default: all. */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'transfers,logins,concurrent,memory,workers').split(','));
 /** Transfers to run (substring of the row name), e.g. BENCH_ONLY=upload,download for a profile. */
@@ -36,9 +39,8 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
 // BENCH_RELAY_NODE_ARGS: extra node flags for the relay process (experiments, e.g. --max-semi-space-size=32).
 /** The relay's SSH workers in the workers rows ("N workers"); default: the machine's cores. */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
-// Fixed ports below the ephemeral range (32768+): the sshd under test and the relay's environment port.
-const SSHD_PORT = 29_522;
-const RELAY_RANGE: [number, number] = [29_550, 29_599];
+const SSHD_PORT = PORT_BASE + 22;
+const RELAY_RANGE: [number, number] = [PORT_BASE + 50, PORT_BASE + 99];
 
 function sh(cmd: string): Promise<number> {
   return new Promise((resolve, reject) => {
