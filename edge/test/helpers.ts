@@ -83,8 +83,8 @@ export async function admin(): Promise<string> {
   return adminToken;
 }
 
-/** Adds a loopback "physical" machine on `hostId` and rents it as `owner`; returns the environment id. */
-export async function physicalEnv(hostId: string, owner: { token: string }): Promise<string> {
+/** Adds a loopback "physical" machine (127.0.0.2, 1 GPU, monthly price 100) on `hostId`; returns its `machines.id`. */
+export async function addLoopbackMachine(hostId: string): Promise<number> {
   const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', {
     token: await admin(),
     body: {
@@ -101,7 +101,14 @@ export async function physicalEnv(hostId: string, owner: { token: string }): Pro
       monthly_price: 100,
     },
   });
-  const e = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
+  if (m.status !== 201) throw new Error(`add machine failed ${m.status} ${JSON.stringify(m.body)}`);
+  return m.body.machine.id;
+}
+
+/** Adds a loopback "physical" machine on `hostId` and rents it as `owner`; returns the environment id. */
+export async function physicalEnv(hostId: string, owner: { token: string }): Promise<string> {
+  const machineId = await addLoopbackMachine(hostId);
+  const e = await json<{ environment: { id: string } }>(`/api/v1/market/machines/${machineId}/allocate`, {
     token: owner.token,
     body: {},
   });

@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { endpoints, type AnySpec } from '../src/lib/api.ts';
 import { until } from '../../dev/src/until.ts';
-import { TestAgent, admin, createHost, drainAllHosts, json, registerUser, unique } from './helpers.ts';
+import {
+  TestAgent,
+  addLoopbackMachine,
+  admin,
+  createHost,
+  drainAllHosts,
+  json,
+  registerUser,
+  unique,
+} from './helpers.ts';
 
 const worker = (workerExports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
 
@@ -284,23 +293,8 @@ describe('teams', () => {
     const host = await createHost();
     const relay = await TestAgent.connect(host.token);
     await relay.ready();
-    const m = await json<{ machine: { id: number } }>('/api/v1/admin/machines', {
-      token: await admin(),
-      body: {
-        name: unique('m-'),
-        region: 'r',
-        gpu_model: 'g',
-        gpu_count: 1,
-        gpu_memory: 24,
-        cpu_cores: 8,
-        memory_gb: 32,
-        disk_gb: 100,
-        target_ip: '127.0.0.2',
-        host_id: host.id,
-        monthly_price: 100,
-      },
-    });
-    const path = `/api/v1/market/machines/${m.body.machine.id}/allocate`;
+    const machineId = await addLoopbackMachine(host.id);
+    const path = `/api/v1/market/machines/${machineId}/allocate`;
     const refused = await json<Err>(path, { token: reader.token, headers: { [TEAM]: id }, body: {} });
     expect([refused.status, refused.body.error.code]).toEqual([403, 'forbidden_role']);
     const rented = await json<EnvBody>(path, { token: owner.token, headers: { [TEAM]: id }, body: {} });
