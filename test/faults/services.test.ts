@@ -4,7 +4,7 @@
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../../dev/src/until.ts';
-import { appGet, appGrant, startTargets, type Targets } from '../support/app-targets.ts';
+import { appGet, appGrant, type Targets } from '../support/app-targets.ts';
 import { sshPassword, type PasswordAccess } from '../support/ssh-login.ts';
 import { faultRig, type FaultRig } from './support.ts';
 
@@ -31,30 +31,7 @@ describe('service faults', () => {
     env = await rig.container(renter, 'faults-ssh');
     await until('first login', async () => (await sshPassword(env.access, 'true')).code === 0, { timeout: 30_000 });
     // A loopback "machine" serving an app, rented by the same renter.
-    targets = await startTargets('127.0.0.5');
-    const m = await rig.p.api<{ machine: { id: number } }>('/api/v1/admin/machines', {
-      token: await rig.p.admin(),
-      body: {
-        name: 'faults-app-box',
-        region: 'lo',
-        gpu_model: 'none',
-        gpu_count: 1,
-        gpu_memory: 1,
-        cpu_cores: 2,
-        memory_gb: 1,
-        disk_gb: 1,
-        target_ip: '127.0.0.5',
-        ssh_port: 22,
-        host_id: rig.hostId,
-        monthly_price: 1,
-      },
-    });
-    appEnv = (
-      await rig.p.api<{ environment: { id: string } }>(`/api/v1/market/machines/${m.body.machine.id}/allocate`, {
-        token: renter,
-        body: {},
-      })
-    ).body.environment.id;
+    ({ envId: appEnv, targets } = await rig.appBox(renter, '127.0.0.5'));
     cookie = await appGrant({ edgePort: rig.p.port, token: renter, envId: appEnv, port: targets.port });
     await until('the app answers', async () => (await app()).status === 200, { timeout: 20_000 });
   }, 180_000);
@@ -62,7 +39,6 @@ describe('service faults', () => {
   afterAll(async () => {
     await rig?.p.services.redis.start();
     await rig?.p.services.database.start();
-    await targets?.close();
     await rig?.p.close();
   }, 60_000);
 
