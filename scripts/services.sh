@@ -522,7 +522,18 @@ EOF
   /usr/sbin/sshd -t -f "$PHYS_DIR/sshd_config" 2>>"$PHYS_LOG" || die "invalid sshd config $PHYS_DIR/sshd_config" "$PHYS_LOG"
   rm -f "$PHYS_PIDFILE"
   # sshd binds, then daemonizes and writes its pidfile; -E keeps its log in our file.
-  /usr/sbin/sshd -f "$PHYS_DIR/sshd_config" -E "$PHYS_LOG" </dev/null 9>&- || die "sshd for $PHYS_HOST:$PHYS_PORT failed to start" "$PHYS_LOG"
+  # bash run by sshd sources ~/.bashrc even for `ssh host cmd`. This "machine" is the CI host, whose root may have
+  # its own (pyenv init here: a dozen processes per login, and a login killed mid-rehash leaves a lock that makes every
+  # later login wait 60 s). A fresh server has none: sshd gets a mount namespace where that file is empty.
+  local rc=/root/.bashrc
+  if [ -e "$rc" ] && command -v unshare >/dev/null; then
+    : >"$PHYS_DIR/empty-bashrc"
+    unshare --mount --propagation private -- sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' \
+      "$PHYS_DIR/empty-bashrc" "$rc" /usr/sbin/sshd -f "$PHYS_DIR/sshd_config" -E "$PHYS_LOG" </dev/null 9>&- ||
+      die "sshd for $PHYS_HOST:$PHYS_PORT failed to start" "$PHYS_LOG"
+  else
+    /usr/sbin/sshd -f "$PHYS_DIR/sshd_config" -E "$PHYS_LOG" </dev/null 9>&- || die "sshd for $PHYS_HOST:$PHYS_PORT failed to start" "$PHYS_LOG"
+  fi
   phys_ready() { phys_pid >/dev/null && phys_listening; }
   wait_for 10 "sshd on $PHYS_HOST:$PHYS_PORT" "$PHYS_LOG" phys_ready
   log "physical sshd up on $PHYS_HOST:$PHYS_PORT (pid $(phys_pid))"

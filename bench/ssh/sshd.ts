@@ -1,7 +1,8 @@
 // A private OpenSSH sshd for the benchmark (own address, keys and config), run in the foreground as our child.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export interface BenchSshd {
@@ -62,11 +63,32 @@ export async function startSshd(dir: string, host: string, port: number, extraKe
     ].join('\n'),
   );
   spawnSync('install', ['-d', '-m', '755', '/run/sshd']);
-  const child: ChildProcess = spawn(
-    '/usr/sbin/sshd',
-    ['-D', '-f', join(dir, 'sshd_config'), '-E', join(dir, 'sshd.log')],
-    { stdio: 'ignore' },
-  );
+  // bash run by sshd sources ~/.bashrc even for `ssh host cmd`; this machine's root has pyenv init there, ~0.1 s of
+  // CPU and a dozen processes per login, which the benchmark would count as sshd's cost (and as the relay's login
+  // latency). sshd runs in a mount namespace of its own where that file is an empty one: no change to the machine.
+  const sshdArgs = ['-D', '-f', join(dir, 'sshd_config'), '-E', join(dir, 'sshd.log')];
+  const rc = join(homedir(), '.bashrc');
+  let child: ChildProcess;
+  if (existsSync(rc)) {
+    const empty = join(dir, 'empty-bashrc');
+    writeFileSync(empty, '');
+    // unshare and sh exec in place: child.pid is sshd's.
+    child = spawn(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        'mount --bind "$0" "$1" && shift && exec "$@"',
+        empty,
+        rc,
+      ].concat(['/usr/sbin/sshd', ...sshdArgs]),
+      { stdio: 'ignore' },
+    );
+  } else child = spawn('/usr/sbin/sshd', sshdArgs, { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const ok = spawnSync('bash', ['-c', `exec 3<>/dev/tcp/${host}/${port}`]).status === 0;
     if (ok) break;

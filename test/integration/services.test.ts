@@ -100,6 +100,12 @@ describe('physical machine sshd', () => {
     expect(res).toMatchObject({ code: 0, stdout: 'hello\n0\n' });
     expect((await runSsh(target, 'exit 7')).code).toBe(7);
   });
+
+  it("logs in as a fresh server would: the CI host's ~/.bashrc is not run", async () => {
+    // bash under sshd sources ~/.bashrc even for `ssh host cmd`; this host's own (pyenv init) must not run per login.
+    const res = await runSsh(physicalTarget(), 'cat ~/.bashrc 2>/dev/null | wc -c; echo "pyenv=${PYENV_ROOT:-}"');
+    expect(res).toMatchObject({ code: 0, stdout: '0\npyenv=\n' });
+  });
 });
 
 describe('busybox image', () => {
