@@ -62,6 +62,13 @@ function firstByte(args: string[]): Promise<number> {
   });
 }
 
+/** Busy CPU seconds of the whole machine since boot (all cores: /proc/stat's first line less idle and iowait). */
+function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user..steal; guest time is already in user
+  return (total - f[3]! - f[4]!) / 100; // USER_HZ
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
@@ -154,18 +161,23 @@ async function main() {
     let relaySys = 0;
     let sshdCpu = 0;
     let sshdDirectCpu = 0;
+    const machine = { direct: 0, relay: 0 };
     for (let i = 0; i < ROUNDS; i++) {
       const d0 = sshd.cpuSeconds();
+      const md = machineBusySeconds();
       t.direct.push(await sh(cmd('direct')));
       await sshd.settled();
+      machine.direct += machineBusySeconds() - md;
       sshdDirectCpu += sshd.cpuSeconds() - d0;
       const c0 = await relay.cpu();
       const s0 = sshd.cpuSeconds();
+      const mr = machineBusySeconds();
       t.relay.push(await sh(cmd('relay')));
       const c1 = await relay.cpu();
       relayCpu += c1.seconds - c0.seconds;
       relaySys += c1.sys - c0.sys;
       await sshd.settled();
+      machine.relay += machineBusySeconds() - mr;
       sshdCpu += sshd.cpuSeconds() - s0;
     }
     const d = mbps(median(t.direct));
@@ -178,6 +190,7 @@ async function main() {
       (r / d).toFixed(2),
       `${(relayCpu / gib).toFixed(2)} (${(relaySys / gib).toFixed(2)}) s/GiB`,
       `${(sshdCpu / gib).toFixed(2)} (${(sshdDirectCpu / gib).toFixed(2)}) s/GiB`,
+      `${(machine.direct / gib).toFixed(2)} → ${(machine.relay / gib).toFixed(2)} (${(machine.direct / machine.relay).toFixed(2)})`,
     ]);
   }
 
@@ -243,7 +256,8 @@ async function main() {
     };
     for (const n of counts) {
       const rw = await startRelay(route, keys, n);
-      const LOGINS = 48;
+      const LOGINS = Number(process.env.BENCH_LOGINS ?? 200);
+      const [r0, s0, m0] = [(await rw.cpu()).seconds, sshd.cpuSeconds(), machineBusySeconds()];
       const t0 = Date.now();
       let next = 0;
       await Promise.all(
@@ -251,10 +265,14 @@ async function main() {
           while (next++ < LOGINS) await firstByte([...paths.relay.ssh, ...curve, paths.relay.host, 'echo x']);
         }),
       );
+      const wall = Date.now() - t0;
+      await sshd.settled();
+      const perLogin = (s: number) => `${((s * 1000) / LOGINS).toFixed(1)}`;
+      put('logins per second to first byte (8 at a time, curve25519)', n, `${((LOGINS * 1000) / wall).toFixed(1)}/s`);
       put(
-        'logins per second to first byte (8 at a time, curve25519)',
+        'CPU ms per login: relay / sshd and session / whole machine',
         n,
-        `${((LOGINS * 1000) / (Date.now() - t0)).toFixed(1)}/s`,
+        `${perLogin((await rw.cpu()).seconds - r0)} / ${perLogin(sshd.cpuSeconds() - s0)} / ${perLogin(machineBusySeconds() - m0)}`,
       );
       for (const k of [8, 32]) {
         for (const what of ['up', 'down'] as const) {
@@ -285,12 +303,12 @@ async function main() {
   }
   sshd.stop();
   for (const f of [big, `${SHM}.up`, `${SHM}.down`]) rmSync(f, { force: true });
-  const w = [64, 14, 22, 6, 20, 22];
+  const w = [64, 14, 22, 6, 20, 22, 24];
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
   console.log(
     `\nSSH relay benchmark: ${SIZE} MiB transfers, aes128-gcm, median of ${ROUNDS}; relay in its own process\n`,
   );
-  console.log(line(['', 'direct', 'relay', 'ratio', 'relay CPU (sys)', 'sshd CPU (direct)']));
+  console.log(line(['', 'direct', 'relay', 'ratio', 'relay CPU (sys)', 'sshd CPU (direct)', 'machine s/GiB (ratio)']));
   console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
   for (const r of rows) console.log(line([...r, '', '', ''].slice(0, w.length)));
   if (workerRows.length) {
@@ -305,7 +323,10 @@ async function main() {
   }
   console.log(
     '\nrelay CPU: user + system seconds of the relay (all its processes) per GiB moved, the system part in brackets; sshd CPU: the target sshd and ' +
-      'its session processes (incl. the remote command), over the relay transfer and (in brackets) the direct one.',
+      'its session processes (incl. the remote command), over the relay transfer and (in brackets) the direct one. ' +
+      'machine: busy CPU seconds of all cores per GiB, direct → relay (client, sshd and relay share the cores); in ' +
+      'brackets their ratio, the most the relay path can reach of direct when every core is busy (one transfer leaves ' +
+      'some idle: ssh, sshd and the relay are one process each).',
   );
 }
 
