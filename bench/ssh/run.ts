@@ -37,6 +37,8 @@ const ONLY = process.env.BENCH_ONLY?.split(',') ?? null;
 /** Write the relay's V8 CPU profile (node --cpu-prof) into this directory when it stops. */
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 // BENCH_RELAY_NODE_ARGS: extra node flags for the relay process (experiments, e.g. --max-semi-space-size=32).
+// BENCH_KINDS: directions of the concurrent rows in the workers table, `up,down` by default; `down` alone measures
+// downloads without the garbage the uploads before them leave in the relay's heap.
 /** The relay's SSH workers in the workers rows ("N workers"); default: the machine's cores. */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
 const SSHD_PORT = PORT_BASE + 22;
@@ -275,7 +277,7 @@ async function main() {
         `${perLogin((await rw.cpu()).seconds - r0)} / ${perLogin(sshd.cpuSeconds() - s0)} / ${perLogin(machineBusySeconds() - m0)}`,
       );
       for (const k of [8, 32]) {
-        for (const what of ['up', 'down'] as const) {
+        for (const what of (process.env.BENCH_KINDS ?? 'up,down').split(',') as ('up' | 'down')[]) {
           const each = Math.max(1, Math.floor(SIZE / k));
           const c0 = (await rw.cpu()).seconds;
           const s0 = Date.now();
