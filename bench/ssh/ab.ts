@@ -11,6 +11,7 @@ import type { Route } from '@remotegpu/schema';
 import { hashPassword } from '../../relay-agent/test/ssh/fakes.ts';
 import { generateUsableKeyPair } from '../../relay-agent/src/ssh/keys.ts';
 import { requireTools } from '../preflight.ts';
+import { asker } from './ipc.ts';
 import { startSshd } from './sshd.ts';
 
 requireTools('bench/ssh', [
@@ -46,16 +47,7 @@ async function startRelay(dir: string, i: number, route: Route, keys: object): P
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ask = <T>(msg: object, type: string) =>
-    new Promise<T>((res) => {
-      const on = (m: { type: string }) => {
-        if (m.type !== type) return;
-        child.off('message', on);
-        res(m as T);
-      };
-      child.on('message', on);
-      child.send(msg);
-    });
+  const ask = asker(child);
   await ask(
     { type: 'start', routes: [{ ...route, ssh_port: port }], keys, portRange: [port, port], workers: 1 },
     'ready',

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import ssh2 from 'ssh2';
 import type { Route } from '@remotegpu/schema';
 import { hashPassword } from '../../relay-agent/test/ssh/fakes.ts';
+import { type Ask, asker } from './ipc.ts';
 import { startSshd } from './sshd.ts';
 import { generateUsableKeyPair } from '../../relay-agent/src/ssh/keys.ts';
 import { requireTools } from '../preflight.ts';
@@ -353,16 +354,7 @@ async function startRelay(route: Route, keys: object, workers: number): Promise<
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ask = <T>(msg: object, type: string) =>
-    new Promise<T>((resolve) => {
-      const on = (m: { type: string }) => {
-        if (m.type !== type) return;
-        child.off('message', on);
-        resolve(m as T);
-      };
-      child.on('message', on);
-      child.send(msg);
-    });
+  const ask = asker(child);
   await ask({ type: 'start', routes: [route], keys, portRange: RELAY_RANGE, workers }, 'ready');
   return {
     ask,
@@ -375,7 +367,6 @@ async function startRelay(route: Route, keys: object, workers: number): Promise<
   };
 }
 
-type Ask = <T>(msg: object, type: string) => Promise<T>;
 interface Mem {
   rss: number;
   heapUsed: number;

@@ -6,12 +6,11 @@ import type net from 'node:net';
 import ssh2 from 'ssh2';
 import type { ConnectConfig } from 'ssh2';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Logger } from '../contracts.ts';
+import { silentLogger } from '../log.ts';
 import { generateUsableKeyPair } from './keys.ts';
 import { UPSTREAM_CHANNEL_WINDOW, UpstreamSshTarget } from './upstream-ssh.ts';
 
 const MiB = 1024 * 1024;
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 
 interface Seen {
   /** The client's window as the server saw it when the exec channel opened, then the most it reached while sending. */
@@ -98,7 +97,7 @@ describe('channel receive window', () => {
       hostKey: null,
       keepaliveMs: 0,
       keepaliveCountMax: 3,
-      log: quiet,
+      log: silentLogger,
     });
     const p = await target.start({ kind: 'exec', arg: 'send', pty: null, env: {} });
     const hash = createHash('sha256');
